@@ -1,0 +1,1 @@
+"""CDKTF definition of the trading platform."""

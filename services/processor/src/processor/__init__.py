@@ -1,0 +1,1 @@
+"""Ingests trade batch files (CSV, JSON Lines) from S3 into the trades table, idempotently."""
