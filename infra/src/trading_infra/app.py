@@ -1,0 +1,115 @@
+"""The CDKTF app: every stack of the selected environments, synthesized in one process.
+
+Entry points: ``python -m trading_infra`` (what cdktf.json's ``app`` runs) and
+:func:`synthesize` (what ``invoke synth`` and the tests call).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from trading_infra import provider_loader
+
+provider_loader.install()  # before anything imports the provider bindings
+
+from cdktf import App  # noqa: E402
+
+from trading_infra.components.functions import LambdaArtifact  # noqa: E402
+from trading_infra.config import PlatformConfig, load_config  # noqa: E402
+from trading_infra.stacks import SERVICES, RegionalPlatformStack, stack_name  # noqa: E402
+from trading_infra.target import DeployTarget, TargetKind  # noqa: E402
+
+DEFAULT_EMULATOR_PORT = 4566
+
+
+class ArtifactMissingError(FileNotFoundError):
+    """A Lambda zip the stacks reference has not been built."""
+
+
+@dataclass(frozen=True)
+class SynthRequest:
+    config: PlatformConfig
+    environments: tuple[str, ...]
+    target: DeployTarget
+    artifacts: Mapping[str, LambdaArtifact]
+    outdir: Path
+
+
+def artifacts_from_dist(dist_dir: Path) -> dict[str, LambdaArtifact]:
+    """The built zips (``invoke build`` writes them); a missing one is an actionable error."""
+    artifacts = {}
+    for service in SERVICES:
+        path = (dist_dir / f"{service}.zip").resolve()
+        if not path.is_file():
+            raise ArtifactMissingError(f"{path} does not exist: run `invoke build` first")
+        artifacts[service] = LambdaArtifact(path)
+    return artifacts
+
+
+def build_app(request: SynthRequest) -> App:
+    """Define every stack of the requested environments (nothing is written yet)."""
+    app = App(outdir=str(request.outdir), skip_validation=False)
+    for name in request.environments:
+        environment = request.config.environment(name)
+        for region in environment.regions:
+            RegionalPlatformStack(
+                app,
+                stack_name(request.config, environment, region),
+                config=request.config,
+                environment=environment,
+                region=region,
+                target=request.target,
+                artifacts=request.artifacts,
+            )
+    return app
+
+
+def synthesize(request: SynthRequest) -> list[str]:
+    """Write ``<outdir>/stacks/<stack>/cdk.tf.json`` for every stack; return the stack names."""
+    app = build_app(request)
+    app.synth()
+    return sorted(
+        stack.node.id for stack in app.node.children if stack.node.id != "" and _is_stack(stack)
+    )
+
+
+def _is_stack(construct: object) -> bool:
+    from cdktf import TerraformStack
+
+    return isinstance(construct, TerraformStack)
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Synthesize the trading platform's stacks.")
+    parser.add_argument("--config", type=Path, default=Path("platform.toml"))
+    parser.add_argument("--env", action="append", help="environment (repeatable; 'all')")
+    parser.add_argument("--target", choices=("local", "aws"), default=None)
+    parser.add_argument("--dist", type=Path, default=Path("dist"))
+    parser.add_argument("--outdir", type=Path, default=Path("cdktf.out"))
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse_args(argv)
+    config = load_config(args.config)
+    wanted = args.env or [os.environ.get("TAP_ENV", config.platform.default_environment)]
+    environments = (
+        tuple(e.name for e in config.environments) if "all" in wanted else tuple(wanted)
+    )
+    target_kind: TargetKind = args.target or os.environ.get("TAP_TARGET", "local")  # type: ignore[assignment]
+    port = int(os.environ.get("TAP_EMULATOR_PORT", DEFAULT_EMULATOR_PORT))
+    request = SynthRequest(
+        config=config,
+        environments=environments,
+        target=DeployTarget(kind=target_kind, emulator_port=port),
+        artifacts=artifacts_from_dist(args.dist),
+        outdir=args.outdir,
+    )
+    for stack in synthesize(request):
+        print(stack)
+    return 0
+

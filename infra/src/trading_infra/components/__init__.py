@@ -1,0 +1,1 @@
+"""Reusable constructs of one regional deployment, one concern each."""

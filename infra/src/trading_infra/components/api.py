@@ -1,0 +1,125 @@
+"""The HTTP API in front of the api_handler function."""
+
+from __future__ import annotations
+
+import json
+
+from cdktf_cdktf_provider_aws.apigatewayv2_api import Apigatewayv2Api
+from cdktf_cdktf_provider_aws.apigatewayv2_integration import Apigatewayv2Integration
+from cdktf_cdktf_provider_aws.apigatewayv2_route import Apigatewayv2Route
+from cdktf_cdktf_provider_aws.apigatewayv2_stage import Apigatewayv2Stage
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from constructs import Construct
+
+from trading_infra.context import RegionContext
+
+#: The api_handler's routes -> authorization. Everything but the health check needs SigV4
+#: (IAM) credentials; ``$default`` sends unknown routes to the handler so that clients get
+#: its JSON 404/405 instead of API Gateway's plain one.
+ROUTES: dict[str, str] = {
+    "GET /health": "NONE",
+    "POST /sessions": "AWS_IAM",
+    "GET /sessions/{session_id}": "AWS_IAM",
+    "DELETE /sessions/{session_id}": "AWS_IAM",
+    "GET /trades/{trade_id}": "AWS_IAM",
+    "GET /accounts/{account_id}/trades": "AWS_IAM",
+    "$default": "AWS_IAM",
+}
+INTEGRATION_TIMEOUT_MILLISECONDS = 29_000  # API Gateway's maximum for HTTP APIs
+
+_ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "routeKey": "$context.routeKey",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "integrationError": "$context.integrationErrorMessage",
+        "latencyMs": "$context.responseLatency",
+    },
+    sort_keys=True,
+)
+
+
+class HttpApi(Construct):
+    """HTTP API, Lambda proxy integration (payload 2.0), auto-deployed stage, access logs.
+
+    Attributes:
+        api, stage, endpoint_url.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        context: RegionContext,
+        handler: LambdaFunction,
+        key_arn: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        namer = context.namer
+        environment = context.environment
+        self.api = Apigatewayv2Api(
+            self,
+            "Api",
+            name=namer.name("api", kind="api"),
+            description="Trading platform sessions and trades API",
+            protocol_type="HTTP",
+        )
+        integration = Apigatewayv2Integration(
+            self,
+            "HandlerIntegration",
+            api_id=self.api.id,
+            integration_type="AWS_PROXY",
+            integration_method="POST",
+            integration_uri=handler.invoke_arn,
+            payload_format_version="2.0",
+            timeout_milliseconds=INTEGRATION_TIMEOUT_MILLISECONDS,
+        )
+        for index, (route_key, authorization) in enumerate(ROUTES.items()):
+            Apigatewayv2Route(
+                self,
+                f"Route{index}",
+                api_id=self.api.id,
+                route_key=route_key,
+                target=f"integrations/{integration.id}",
+                authorization_type=authorization,
+            )
+        access_logs = CloudwatchLogGroup(
+            self,
+            "AccessLogGroup",
+            name=namer.log_group("api-access"),
+            retention_in_days=environment.profile.log_retention_days,
+            kms_key_id=key_arn,
+        )
+        self.stage = Apigatewayv2Stage(
+            self,
+            "Stage",
+            api_id=self.api.id,
+            name=environment.name,
+            auto_deploy=True,
+            access_log_settings={
+                "destination_arn": access_logs.arn,
+                "format": _ACCESS_LOG_FORMAT,
+            },
+            default_route_settings={
+                "throttling_rate_limit": environment.profile.api_throttling_rate_limit_rps,
+                "throttling_burst_limit": environment.profile.api_throttling_burst_limit,
+                "detailed_metrics_enabled": True,
+            },
+        )
+        LambdaPermission(
+            self,
+            "InvokePermission",
+            statement_id="AllowThisHttpApi",
+            action="lambda:InvokeFunction",
+            function_name=handler.function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=f"{self.api.execution_arn}/*/*",
+        )
+        self.endpoint_url = self.stage.invoke_url

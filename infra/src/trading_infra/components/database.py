@@ -1,0 +1,160 @@
+"""The relational database: an Aurora MySQL cluster or an RDS PostgreSQL instance.
+
+Either way: private subnets only, storage encrypted with the platform key, TLS required,
+IAM authentication, automated backups (point-in-time recovery) with the profile's retention,
+and a master password that only RDS and Secrets Manager ever see (``manage_master_user_password``:
+no value in code or in Terraform state) with a rotation schedule set here. Deletion protection
+is off and no final snapshot is taken, so every environment can be destroyed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdktf_cdktf_provider_aws.db_instance import DbInstance
+from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
+from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
+from cdktf_cdktf_provider_aws.rds_cluster import RdsCluster
+from cdktf_cdktf_provider_aws.rds_cluster_instance import RdsClusterInstance
+from cdktf_cdktf_provider_aws.rds_cluster_parameter_group import (
+    RdsClusterParameterGroup,
+    RdsClusterParameterGroupParameter,
+)
+from cdktf_cdktf_provider_aws.secretsmanager_secret_rotation import SecretsmanagerSecretRotation
+from constructs import Construct
+
+from trading_infra.context import RegionContext
+
+DATABASE_NAME = "trading"
+MASTER_USERNAME = "tap_admin"
+# UTC, outside the trading day of the primary region's markets.
+BACKUP_WINDOW = "17:00-18:00"
+MAINTENANCE_WINDOW = "sun:18:30-sun:19:30"
+
+
+class Database(Construct):
+    """Attributes: endpoint, reader_endpoint, port, master_secret_arn, identifier, is_aurora."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        context: RegionContext,
+        key_arn: str,
+        subnet_ids: list[str],
+        security_group_id: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        namer = context.namer
+        database = context.environment.profile.database
+        self.is_aurora = database.is_aurora
+        self.port = database.port
+        subnet_group = DbSubnetGroup(
+            self,
+            "SubnetGroup",
+            name=namer.name("db-subnets", kind="rds_identifier"),
+            description="Private subnets of the platform database",
+            subnet_ids=subnet_ids,
+        )
+        common: dict[str, Any] = {
+            "engine": database.engine,
+            "engine_version": database.engine_version,
+            "db_subnet_group_name": subnet_group.name,
+            "vpc_security_group_ids": [security_group_id],
+            "storage_encrypted": True,
+            "kms_key_id": key_arn,
+            "manage_master_user_password": True,
+            "master_user_secret_kms_key_id": key_arn,
+            "backup_retention_period": database.backup_retention_days,
+            "copy_tags_to_snapshot": True,
+            "enabled_cloudwatch_logs_exports": list(database.log_exports),
+            "iam_database_authentication_enabled": True,
+            "deletion_protection": False,
+            "skip_final_snapshot": True,
+            "apply_immediately": True,
+        }
+        if database.is_aurora:
+            parameters = RdsClusterParameterGroup(
+                self,
+                "ClusterParameters",
+                name=namer.name("aurora-params", kind="rds_identifier"),
+                family="aurora-mysql8.0",
+                description="TLS required for every connection",
+                parameter=[
+                    RdsClusterParameterGroupParameter(name="require_secure_transport", value="ON")
+                ],
+            )
+            cluster = RdsCluster(
+                self,
+                "Cluster",
+                cluster_identifier=namer.name("aurora", kind="rds_identifier"),
+                engine_mode="provisioned",
+                database_name=DATABASE_NAME,
+                master_username=MASTER_USERNAME,
+                db_cluster_parameter_group_name=parameters.name,
+                preferred_backup_window=BACKUP_WINDOW,
+                preferred_maintenance_window=MAINTENANCE_WINDOW,
+                serverlessv2_scaling_configuration={
+                    "min_capacity": database.serverless_min_capacity_acu,
+                    "max_capacity": database.serverless_max_capacity_acu,
+                },
+                **common,
+            )
+            RdsClusterInstance(
+                self,
+                "Writer",
+                identifier=namer.name("aurora-writer", kind="rds_identifier"),
+                cluster_identifier=cluster.id,
+                instance_class=database.instance_class,
+                engine=database.engine,
+                engine_version=database.engine_version,
+                db_subnet_group_name=subnet_group.name,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=True,
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=key_arn,
+                apply_immediately=True,
+            )
+            self.identifier = cluster.cluster_identifier
+            self.endpoint = cluster.endpoint
+            self.reader_endpoint = cluster.reader_endpoint
+            secret_arn = cluster.master_user_secret.get(0).secret_arn
+        else:
+            parameters_pg = DbParameterGroup(
+                self,
+                "InstanceParameters",
+                name=namer.name("postgres-params", kind="rds_identifier"),
+                family=f"postgres{database.engine_version.split('.')[0]}",
+                description="TLS required for every connection",
+                parameter=[DbParameterGroupParameter(name="rds.force_ssl", value="1")],
+            )
+            instance = DbInstance(
+                self,
+                "Instance",
+                identifier=namer.name("postgres", kind="rds_identifier"),
+                instance_class=database.instance_class,
+                allocated_storage=database.allocated_storage_gib,
+                storage_type="gp3",
+                db_name=DATABASE_NAME,
+                username=MASTER_USERNAME,
+                parameter_group_name=parameters_pg.name,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=True,
+                backup_window=BACKUP_WINDOW,
+                maintenance_window=MAINTENANCE_WINDOW,
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=key_arn,
+                **common,
+            )
+            self.identifier = instance.identifier
+            self.endpoint = instance.address
+            self.reader_endpoint = instance.address
+            secret_arn = instance.master_user_secret.get(0).secret_arn
+        self.master_secret_arn: str = secret_arn
+        SecretsmanagerSecretRotation(
+            self,
+            "MasterSecretRotation",
+            secret_id=secret_arn,
+            rotation_rules={"automatically_after_days": database.secret_rotation_days},
+        )

@@ -1,0 +1,225 @@
+"""A Lambda function of one service: its zip, role, log group, dead-letter queue and settings."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cdktf import AssetType, TerraformAsset
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
+from cdktf_cdktf_provider_aws.lambda_function_event_invoke_config import (
+    LambdaFunctionEventInvokeConfig,
+)
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
+from constructs import Construct
+
+from trading_infra.context import RegionContext, policy_document
+
+RUNTIME = "python3.12"
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum: two weeks to replay failed events
+ASYNC_MAX_RETRY_ATTEMPTS = 2
+ASYNC_MAX_EVENT_AGE_SECONDS = 6 * 3600
+
+#: The only actions granted on ``"Resource": "*"``, each with AWS's reason. The IAM tests
+#: (tests/infra/test_iam_least_privilege.py) fail on any other unscoped action.
+UNSCOPED_ACTIONS: dict[str, str] = {
+    "ec2:DescribeNetworkInterfaces": (
+        "EC2 Describe* actions do not support resource-level permissions (Service Authorization "
+        "Reference, Amazon EC2: resource types column is empty); Lambda needs it for VPC ENIs."
+    ),
+    "ec2:DescribeSubnets": (
+        "EC2 Describe* actions do not support resource-level permissions; Lambda needs it to "
+        "place the function's ENIs in the configured subnets."
+    ),
+    "xray:PutTraceSegments": (
+        "AWS X-Ray defines no resource types for this action (Service Authorization Reference, "
+        "AWS X-Ray), so it can only be granted on *."
+    ),
+    "xray:PutTelemetryRecords": (
+        "AWS X-Ray defines no resource types for this action, so it can only be granted on *."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class LambdaArtifact:
+    """A built zip (dist/<service>.zip) and the hash Terraform compares."""
+
+    path: Path
+
+    @property
+    def source_code_hash(self) -> str:
+        """base64(sha256(zip bytes)): changes exactly when the zip's bytes change."""
+        digest = hashlib.sha256(self.path.read_bytes()).digest()
+        return base64.b64encode(digest).decode("ascii")
+
+
+class ServiceFunction(Construct):
+    """A python3.12 Lambda in the private subnets with its own least-privilege role.
+
+    Attributes:
+        function, role, log_group, dead_letter_queue.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        context: RegionContext,
+        service: str,
+        artifact: LambdaArtifact,
+        handler: str,
+        environment: dict[str, str],
+        key_arn: str,
+        subnet_ids: list[str],
+        security_group_ids: list[str],
+        statements: list[dict[str, Any]],
+    ) -> None:
+        super().__init__(scope, id_)
+        namer = context.namer
+        profile = context.environment.profile
+        function_name = namer.name(service.replace("_", "-"), kind="lambda_function")
+
+        self.log_group = CloudwatchLogGroup(
+            self,
+            "LogGroup",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=profile.log_retention_days,
+            kms_key_id=key_arn,
+        )
+        self.dead_letter_queue = SqsQueue(
+            self,
+            "DeadLetterQueue",
+            name=namer.name(f"{service.replace('_', '-')}-dlq", kind="sqs_queue"),
+            kms_master_key_id=key_arn,
+            kms_data_key_reuse_period_seconds=300,
+            message_retention_seconds=DLQ_RETENTION_SECONDS,
+        )
+        SqsQueuePolicy(
+            self,
+            "DeadLetterQueuePolicy",
+            queue_url=self.dead_letter_queue.url,
+            policy=policy_document(
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sqs:*",
+                    "Resource": self.dead_letter_queue.arn,
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ),
+        )
+        self.role = IamRole(
+            self,
+            "Role",
+            name=namer.name(service.replace("_", "-"), kind="iam_role", regional=True),
+            description=f"Execution role of the {service} Lambda function",
+            assume_role_policy=policy_document(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
+                }
+            ),
+        )
+        policy = IamRolePolicy(
+            self,
+            "Policy",
+            role=self.role.id,
+            name=f"{service}-least-privilege",
+            policy=policy_document(
+                *self._runtime_statements(context, key_arn),
+                *statements,
+            ),
+        )
+        asset = TerraformAsset(self, "Code", path=str(artifact.path), type=AssetType.FILE)
+        self.function = LambdaFunction(
+            self,
+            "Function",
+            function_name=function_name,
+            description=f"{context.platform.name} {service}",
+            role=self.role.arn,
+            runtime=RUNTIME,
+            architectures=[context.platform.lambda_architecture],
+            handler=handler,
+            filename=asset.path,
+            source_code_hash=artifact.source_code_hash,
+            memory_size=profile.lambda_memory_mib,
+            timeout=profile.lambda_timeout_seconds,
+            kms_key_arn=key_arn,
+            environment={"variables": environment},
+            tracing_config={"mode": "Active"},
+            vpc_config={"subnet_ids": subnet_ids, "security_group_ids": security_group_ids},
+            dead_letter_config={"target_arn": self.dead_letter_queue.arn},
+            logging_config={"log_format": "JSON", "log_group": self.log_group.name},
+            depends_on=[self.log_group, policy],
+        )
+        LambdaFunctionEventInvokeConfig(
+            self,
+            "AsyncInvokeConfig",
+            function_name=self.function.function_name,
+            maximum_retry_attempts=ASYNC_MAX_RETRY_ATTEMPTS,
+            maximum_event_age_in_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
+            destination_config={"on_failure": {"destination": self.dead_letter_queue.arn}},
+        )
+
+    def _runtime_statements(self, context: RegionContext, key_arn: str) -> list[dict[str, Any]]:
+        """What every function needs to run: its logs, VPC ENIs, traces, DLQ and env key."""
+        eni_scope = [
+            context.arn("ec2", "network-interface/*"),
+            context.arn("ec2", "subnet/*"),
+            context.arn("ec2", "security-group/*"),
+        ]
+        return [
+            {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [self.log_group.arn, f"{self.log_group.arn}:*"],
+            },
+            {
+                "Sid": "ManageVpcNetworkInterfaces",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                "Resource": eni_scope,
+            },
+            {
+                "Sid": "DescribeVpcNetwork",
+                "Effect": "Allow",
+                "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "WriteTraces",
+                "Effect": "Allow",
+                "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "SendFailedEventsToDeadLetterQueue",
+                "Effect": "Allow",
+                "Action": "sqs:SendMessage",
+                "Resource": self.dead_letter_queue.arn,
+            },
+            {
+                "Sid": "UsePlatformKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": key_arn,
+            },
+        ]

@@ -1,0 +1,168 @@
+"""Alarms of a region, all notifying one encrypted SNS topic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
+    CloudwatchMetricAlarm,
+    CloudwatchMetricAlarmMetricQuery,
+    CloudwatchMetricAlarmMetricQueryMetric,
+)
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from constructs import Construct
+
+from trading_infra.context import RegionContext
+
+PERIOD_SECONDS = 300
+DATABASE_CPU_PERCENT_THRESHOLD = 80
+API_5XX_PERCENT_THRESHOLD = 5
+
+
+@dataclass(frozen=True)
+class MonitoredResources:
+    """What the alarms watch (names/ids are Terraform tokens)."""
+
+    database_identifier: str
+    database_is_aurora: bool
+    function_names: dict[str, str]  # service -> function name
+    table_names: dict[str, str]  # table purpose -> table name
+    dead_letter_queue_names: dict[str, str]  # service -> queue name
+    api_id: str
+    api_stage: str
+
+
+class Alarms(Construct):
+    """Attributes: topic (the alarm topic), alarms (id -> alarm)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        context: RegionContext,
+        key_arn: str,
+        watched: MonitoredResources,
+    ) -> None:
+        super().__init__(scope, id_)
+        self._namer = context.namer
+        self.topic = SnsTopic(
+            self,
+            "AlarmTopic",
+            name=self._namer.name("alarms", kind="sns_topic"),
+            kms_master_key_id=key_arn,
+        )
+        self.alarms: dict[str, CloudwatchMetricAlarm] = {}
+
+        dimension = "DBClusterIdentifier" if watched.database_is_aurora else "DBInstanceIdentifier"
+        self._alarm(
+            "DatabaseCpu",
+            "db-cpu",
+            "Database CPU above threshold for 15 minutes",
+            namespace="AWS/RDS",
+            metric_name="CPUUtilization",
+            dimensions={dimension: watched.database_identifier},
+            statistic="Average",
+            threshold=DATABASE_CPU_PERCENT_THRESHOLD,
+            evaluation_periods=3,
+        )
+        for service, function_name in sorted(watched.function_names.items()):
+            label = service.replace("_", "-")
+            for metric in ("Errors", "Throttles"):
+                self._alarm(
+                    f"{metric}{_camel(service)}",
+                    f"{label}-{metric.lower()}",
+                    f"{service} Lambda {metric.lower()}",
+                    namespace="AWS/Lambda",
+                    metric_name=metric,
+                    dimensions={"FunctionName": function_name},
+                    statistic="Sum",
+                    threshold=1,
+                )
+        for purpose, table_name in sorted(watched.table_names.items()):
+            for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
+                direction = metric.removesuffix("ThrottleEvents").lower()
+                self._alarm(
+                    f"{_camel(purpose)}{metric}",
+                    f"{purpose}-{direction}-throttles",
+                    f"{purpose} table throttled {direction} requests",
+                    namespace="AWS/DynamoDB",
+                    metric_name=metric,
+                    dimensions={"TableName": table_name},
+                    statistic="Sum",
+                    threshold=1,
+                )
+        for service, queue_name in sorted(watched.dead_letter_queue_names.items()):
+            self._alarm(
+                f"DeadLetters{_camel(service)}",
+                f"{service.replace('_', '-')}-dlq-depth",
+                f"Failed {service} events waiting in the dead-letter queue",
+                namespace="AWS/SQS",
+                metric_name="ApproximateNumberOfMessagesVisible",
+                dimensions={"QueueName": queue_name},
+                statistic="Maximum",
+                threshold=1,
+            )
+        api_dimensions = {"ApiId": watched.api_id, "Stage": watched.api_stage}
+        self._alarm(
+            "Api5xxRate",
+            "api-5xx-rate",
+            "Share of API requests answered with 5xx, in percent",
+            threshold=API_5XX_PERCENT_THRESHOLD,
+            metric_query=[
+                CloudwatchMetricAlarmMetricQuery(
+                    id="rate",
+                    expression="IF(requests > 0, 100 * errors / requests, 0)",
+                    label="5xx percent",
+                    return_data=True,
+                ),
+                _metric_query("errors", "AWS/ApiGateway", "5xx", api_dimensions),
+                _metric_query("requests", "AWS/ApiGateway", "Count", api_dimensions),
+            ],
+        )
+
+    def _alarm(
+        self,
+        id_: str,
+        name: str,
+        description: str,
+        *,
+        threshold: float,
+        evaluation_periods: int = 1,
+        **metric: Any,
+    ) -> None:
+        if "metric_query" not in metric:
+            metric.setdefault("period", PERIOD_SECONDS)
+        self.alarms[id_] = CloudwatchMetricAlarm(
+            self,
+            id_,
+            alarm_name=self._namer.name(name, kind="cloudwatch_alarm"),
+            alarm_description=description,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            threshold=threshold,
+            evaluation_periods=evaluation_periods,
+            treat_missing_data="notBreaching",
+            alarm_actions=[self.topic.arn],
+            ok_actions=[self.topic.arn],
+            **metric,
+        )
+
+
+def _metric_query(
+    id_: str, namespace: str, name: str, dimensions: dict[str, str]
+) -> CloudwatchMetricAlarmMetricQuery:
+    return CloudwatchMetricAlarmMetricQuery(
+        id=id_,
+        metric=CloudwatchMetricAlarmMetricQueryMetric(
+            namespace=namespace,
+            metric_name=name,
+            dimensions=dimensions,
+            period=PERIOD_SECONDS,
+            stat="Sum",
+        ),
+    )
+
+
+def _camel(text: str) -> str:
+    return "".join(part.capitalize() for part in text.split("_"))

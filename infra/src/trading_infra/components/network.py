@@ -1,0 +1,272 @@
+"""The region's network: VPC, subnets, routing, endpoints, security groups and flow logs.
+
+No NAT gateway: the Lambdas reach S3 and DynamoDB through gateway endpoints and the other AWS
+APIs they need through interface endpoints, so nothing in the private subnets has a route to
+the internet.
+"""
+
+from __future__ import annotations
+
+from cdktf import Fn
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
+from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
+from cdktf_cdktf_provider_aws.flow_log import FlowLog
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
+from cdktf_cdktf_provider_aws.route import Route
+from cdktf_cdktf_provider_aws.route_table import RouteTable
+from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.vpc import Vpc
+from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from constructs import Construct
+
+from trading_infra.config import AZ_COUNT
+from trading_infra.context import RegionContext, policy_document
+
+HTTPS_PORT = 443
+GATEWAY_ENDPOINT_SERVICES = ("s3", "dynamodb")
+
+
+class Network(Construct):
+    """VPC with 3 public + 3 private subnets (one per AZ) and least-privilege security groups.
+
+    Attributes:
+        vpc, public_subnets, private_subnets, lambda_security_group, database_security_group.
+    """
+
+    def __init__(
+        self, scope: Construct, id_: str, *, context: RegionContext, key_arn: str, database_port: int
+    ) -> None:
+        super().__init__(scope, id_)
+        namer = context.namer
+        region = context.region
+        zones = DataAwsAvailabilityZones(self, "Zones", state="available")
+
+        self.vpc = Vpc(
+            self,
+            "Vpc",
+            cidr_block=str(region.vpc_cidr),
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": namer.name("vpc")},
+        )
+        # The default security group of a VPC allows all traffic between its members: take
+        # every rule away so that nothing can use it by accident.
+        DefaultSecurityGroup(self, "DefaultSecurityGroup", vpc_id=self.vpc.id, ingress=[], egress=[])
+
+        gateway = InternetGateway(
+            self, "InternetGateway", vpc_id=self.vpc.id, tags={"Name": namer.name("igw")}
+        )
+        public_routes = RouteTable(
+            self, "PublicRouteTable", vpc_id=self.vpc.id, tags={"Name": namer.name("public-rt")}
+        )
+        Route(
+            self,
+            "PublicDefaultRoute",
+            route_table_id=public_routes.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=gateway.id,
+        )
+        private_routes = RouteTable(
+            self, "PrivateRouteTable", vpc_id=self.vpc.id, tags={"Name": namer.name("private-rt")}
+        )
+
+        self.public_subnets: list[Subnet] = []
+        self.private_subnets: list[Subnet] = []
+        for index in range(AZ_COUNT):
+            zone = Fn.element(zones.names, index)
+            public = Subnet(
+                self,
+                f"PublicSubnet{index + 1}",
+                vpc_id=self.vpc.id,
+                cidr_block=region.public_subnet_cidrs[index],
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={"Name": namer.name(f"public-{index + 1}"), "Tier": "public"},
+            )
+            private = Subnet(
+                self,
+                f"PrivateSubnet{index + 1}",
+                vpc_id=self.vpc.id,
+                cidr_block=region.private_subnet_cidrs[index],
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={"Name": namer.name(f"private-{index + 1}"), "Tier": "private"},
+            )
+            RouteTableAssociation(
+                self, f"PublicSubnet{index + 1}Routes", subnet_id=public.id,
+                route_table_id=public_routes.id,
+            )  # fmt: skip
+            RouteTableAssociation(
+                self, f"PrivateSubnet{index + 1}Routes", subnet_id=private.id,
+                route_table_id=private_routes.id,
+            )  # fmt: skip
+            self.public_subnets.append(public)
+            self.private_subnets.append(private)
+
+        self.lambda_security_group = SecurityGroup(
+            self,
+            "LambdaSecurityGroup",
+            name=namer.name("lambda-sg", kind="security_group"),
+            description="Platform Lambda functions: egress to AWS endpoints and the database only",
+            vpc_id=self.vpc.id,
+            tags={"Name": namer.name("lambda-sg")},
+        )
+        self.database_security_group = SecurityGroup(
+            self,
+            "DatabaseSecurityGroup",
+            name=namer.name("db-sg", kind="security_group"),
+            description="Platform database: its port from the Lambda security group only",
+            vpc_id=self.vpc.id,
+            tags={"Name": namer.name("db-sg")},
+        )
+        VpcSecurityGroupIngressRule(
+            self,
+            "DatabaseFromLambda",
+            security_group_id=self.database_security_group.id,
+            referenced_security_group_id=self.lambda_security_group.id,
+            ip_protocol="tcp",
+            from_port=database_port,
+            to_port=database_port,
+            description="Database port from the platform's Lambda functions",
+        )
+        VpcSecurityGroupEgressRule(
+            self,
+            "LambdaToDatabase",
+            security_group_id=self.lambda_security_group.id,
+            referenced_security_group_id=self.database_security_group.id,
+            ip_protocol="tcp",
+            from_port=database_port,
+            to_port=database_port,
+            description="Lambda functions to the database",
+        )
+
+        self.gateway_endpoints: dict[str, VpcEndpoint] = {}
+        for service in GATEWAY_ENDPOINT_SERVICES:
+            endpoint = VpcEndpoint(
+                self,
+                f"{service.capitalize()}GatewayEndpoint",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{region.name}.{service}",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=[private_routes.id],
+                tags={"Name": namer.name(f"{service}-endpoint")},
+            )
+            VpcSecurityGroupEgressRule(
+                self,
+                f"LambdaTo{service.capitalize()}",
+                security_group_id=self.lambda_security_group.id,
+                prefix_list_id=endpoint.prefix_list_id,
+                ip_protocol="tcp",
+                from_port=HTTPS_PORT,
+                to_port=HTTPS_PORT,
+                description=f"HTTPS to {service} through its gateway endpoint",
+            )
+            self.gateway_endpoints[service] = endpoint
+
+        self._interface_endpoints(context)
+        self._flow_logs(context, key_arn)
+
+    def _interface_endpoints(self, context: RegionContext) -> None:
+        services = context.environment.profile.interface_endpoints
+        if not services:
+            return
+        namer = context.namer
+        endpoint_group = SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            name=namer.name("endpoints-sg", kind="security_group"),
+            description="Interface endpoints: HTTPS from the platform's Lambda functions only",
+            vpc_id=self.vpc.id,
+            tags={"Name": namer.name("endpoints-sg")},
+        )
+        VpcSecurityGroupIngressRule(
+            self,
+            "EndpointsFromLambda",
+            security_group_id=endpoint_group.id,
+            referenced_security_group_id=self.lambda_security_group.id,
+            ip_protocol="tcp",
+            from_port=HTTPS_PORT,
+            to_port=HTTPS_PORT,
+            description="HTTPS from the platform's Lambda functions",
+        )
+        VpcSecurityGroupEgressRule(
+            self,
+            "LambdaToEndpoints",
+            security_group_id=self.lambda_security_group.id,
+            referenced_security_group_id=endpoint_group.id,
+            ip_protocol="tcp",
+            from_port=HTTPS_PORT,
+            to_port=HTTPS_PORT,
+            description="HTTPS to the interface endpoints",
+        )
+        for service in services:
+            VpcEndpoint(
+                self,
+                f"{service.capitalize()}InterfaceEndpoint",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{context.region.name}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=[subnet.id for subnet in self.private_subnets],
+                security_group_ids=[endpoint_group.id],
+                tags={"Name": namer.name(f"{service}-endpoint")},
+            )
+
+    def _flow_logs(self, context: RegionContext, key_arn: str) -> None:
+        namer = context.namer
+        log_group = CloudwatchLogGroup(
+            self,
+            "FlowLogGroup",
+            name=namer.log_group("vpc-flow-logs"),
+            retention_in_days=context.environment.profile.log_retention_days,
+            kms_key_id=key_arn,
+        )
+        role = IamRole(
+            self,
+            "FlowLogRole",
+            name=namer.name("flow-logs", kind="iam_role", regional=True),
+            assume_role_policy=policy_document(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
+                }
+            ),
+        )
+        IamRolePolicy(
+            self,
+            "FlowLogPolicy",
+            role=role.id,
+            name="write-flow-logs",
+            policy=policy_document(
+                {
+                    "Sid": "WriteFlowLogs",
+                    "Effect": "Allow",
+                    "Action": [
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "logs:DescribeLogStreams",
+                    ],
+                    "Resource": [log_group.arn, f"{log_group.arn}:*"],
+                }
+            ),
+        )
+        FlowLog(
+            self,
+            "FlowLog",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags={"Name": namer.name("flow-log")},
+        )

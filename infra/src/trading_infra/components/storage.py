@@ -1,0 +1,204 @@
+"""The data bucket (trade files in, quarantine out) and its access-log bucket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
+from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import S3BucketOwnershipControls
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA
+from constructs import Construct
+
+from trading_infra.context import RegionContext, policy_document
+
+#: Where clients upload trade files; the processor is notified for this prefix only.
+INCOMING_PREFIX = "incoming/"
+#: Where the processor writes rejected lines; never notified (no processing loop).
+QUARANTINE_PREFIX = "quarantine/"
+ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 7
+_WHOLE_BUCKET = S3BucketLifecycleConfigurationRuleFilter(prefix="")
+_ABORT_INCOMPLETE_UPLOADS = S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+    days_after_initiation=ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS
+)
+
+
+def _deny_insecure_transport(bucket: S3Bucket) -> dict[str, Any]:
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket.arn, f"{bucket.arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+class DataStorage(Construct):
+    """Encrypted, private, logged buckets; versioning and expiry follow the environment profile.
+
+    Attributes:
+        bucket: the data bucket (SSE-KMS with the platform key, bucket key on).
+        log_bucket: receives the data bucket's server access logs.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, context: RegionContext, key_arn: str) -> None:
+        super().__init__(scope, id_)
+        namer = context.namer
+        profile = context.environment.profile
+
+        # Server access logs can only be delivered to a bucket encrypted with SSE-S3 (AWS
+        # limitation), so the log bucket uses AES256; it holds no trade data.
+        self.log_bucket = S3Bucket(
+            self,
+            "LogBucket",
+            bucket=namer.name("access-logs", kind="s3_bucket", regional=True),
+            force_destroy=True,
+        )
+        self._harden(self.log_bucket, "LogBucket", sse_kms_key_arn=None)
+        S3BucketLifecycleConfiguration(
+            self,
+            "LogBucketLifecycle",
+            bucket=self.log_bucket.id,
+            rule=[
+                S3BucketLifecycleConfigurationRule(
+                    id="expire-access-logs",
+                    status="Enabled",
+                    filter=[_WHOLE_BUCKET],
+                    expiration=[
+                        S3BucketLifecycleConfigurationRuleExpiration(
+                            days=profile.access_log_expiration_days
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[_ABORT_INCOMPLETE_UPLOADS],
+                )
+            ],
+        )
+        S3BucketPolicy(
+            self,
+            "LogBucketPolicy",
+            bucket=self.log_bucket.id,
+            policy=policy_document(
+                _deny_insecure_transport(self.log_bucket),
+                {
+                    "Sid": "ServerAccessLogsDelivery",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": f"{self.log_bucket.arn}/data-bucket/*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
+                },
+            ),
+        )
+
+        self.bucket = S3Bucket(
+            self,
+            "DataBucket",
+            bucket=namer.name("data", kind="s3_bucket", regional=True),
+            force_destroy=True,
+        )
+        self._harden(self.bucket, "DataBucket", sse_kms_key_arn=key_arn)
+        S3BucketPolicy(
+            self,
+            "DataBucketPolicy",
+            bucket=self.bucket.id,
+            policy=policy_document(_deny_insecure_transport(self.bucket)),
+        )
+        S3BucketLoggingA(
+            self,
+            "DataBucketLogging",
+            bucket=self.bucket.id,
+            target_bucket=self.log_bucket.id,
+            target_prefix="data-bucket/",
+        )
+        S3BucketVersioningA(
+            self,
+            "DataBucketVersioning",
+            bucket=self.bucket.id,
+            versioning_configuration={
+                "status": "Enabled" if profile.data_versioning_and_lifecycle else "Disabled"
+            },
+        )
+        # Abandoned multipart uploads are never data: always cleaned up. Expiry of trade files
+        # and of old versions follows the profile (PCI scope: prod keeps versions, then expires).
+        rules = [
+            S3BucketLifecycleConfigurationRule(
+                id="abort-incomplete-multipart-uploads",
+                status="Enabled",
+                filter=[_WHOLE_BUCKET],
+                abort_incomplete_multipart_upload=[_ABORT_INCOMPLETE_UPLOADS],
+            )
+        ]
+        if profile.data_versioning_and_lifecycle:
+            rules.append(
+                S3BucketLifecycleConfigurationRule(
+                    id="expire-trade-files",
+                    status="Enabled",
+                    filter=[_WHOLE_BUCKET],
+                    expiration=[
+                        S3BucketLifecycleConfigurationRuleExpiration(
+                            days=profile.data_expiration_days
+                        )
+                    ],
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=profile.data_expiration_days
+                        )
+                    ],
+                )
+            )
+        S3BucketLifecycleConfiguration(
+            self, "DataBucketLifecycle", bucket=self.bucket.id, rule=rules
+        )
+
+    def _harden(self, bucket: S3Bucket, id_: str, *, sse_kms_key_arn: str | None) -> None:
+        S3BucketPublicAccessBlock(
+            self,
+            f"{id_}PublicAccessBlock",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        S3BucketOwnershipControls(
+            self,
+            f"{id_}OwnershipControls",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+        )
+        default = (
+            S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                sse_algorithm="aws:kms", kms_master_key_id=sse_kms_key_arn
+            )
+            if sse_kms_key_arn is not None
+            else S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                sse_algorithm="AES256"
+            )
+        )
+        S3BucketServerSideEncryptionConfigurationA(
+            self,
+            f"{id_}Encryption",
+            bucket=bucket.id,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=default,
+                    bucket_key_enabled=sse_kms_key_arn is not None,
+                )
+            ],
+        )

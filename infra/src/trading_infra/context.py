@@ -1,0 +1,38 @@
+"""What every construct of one regional deployment needs to know, passed explicitly."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from trading_infra.config import Environment, PlatformSettings, RegionConfig
+from trading_infra.naming import Namer
+
+
+@dataclass(frozen=True)
+class RegionContext:
+    """One environment in one region, plus the account/partition tokens of its provider."""
+
+    platform: PlatformSettings
+    environment: Environment
+    region: RegionConfig
+    account_id: str  # a Terraform token (data.aws_caller_identity), never a literal
+    partition: str  # a Terraform token (data.aws_partition)
+
+    @property
+    def namer(self) -> Namer:
+        return Namer(self.platform.name, self.environment.suffix, self.region.name)
+
+    @property
+    def account_root_arn(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:root"
+
+    def arn(self, service: str, resource: str, *, regional: bool = True) -> str:
+        region = self.region.name if regional else ""
+        return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"
+
+
+def policy_document(*statements: dict[str, Any]) -> str:
+    """An IAM policy JSON string; Terraform references inside stay as ``${...}`` tokens."""
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
