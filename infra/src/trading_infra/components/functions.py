@@ -136,7 +136,7 @@ class ServiceFunction(Construct):
             self,
             "Policy",
             role=self.role.id,
-            name=f"{service}-least-privilege",
+            name=namer.name(f"{service.replace('_', '-')}-policy", kind="iam_role"),
             policy=policy_document(
                 *self._runtime_statements(context, key_arn),
                 *statements,

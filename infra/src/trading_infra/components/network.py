@@ -245,7 +245,7 @@ class Network(Construct):
             self,
             "FlowLogPolicy",
             role=role.id,
-            name="write-flow-logs",
+            name=namer.name("flow-logs-policy", kind="iam_role"),
             policy=policy_document(
                 {
                     "Sid": "WriteFlowLogs",

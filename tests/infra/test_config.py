@@ -1,0 +1,148 @@
+"""Specification of configuration loading: typed, frozen, validated with actionable errors."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from trading_infra.config import ConfigError, PlatformConfig, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def document() -> dict[str, Any]:
+    return tomllib.loads((ROOT / "platform.toml").read_text())
+
+
+def with_region(document: dict[str, Any], environment: str, **region: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(document)
+    changed["environments"][environment]["regions"] = [
+        {**changed["environments"][environment]["regions"][0], **region}
+    ]
+    return changed
+
+
+def error_of(document: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(document)
+    return str(raised.value)
+
+
+def test_checked_in_configuration_loads(config: PlatformConfig) -> None:
+    assert [e.name for e in config.environments] == ["dev", "staging", "prod"]
+    assert config.environment("dev").primary_region.name == "ap-southeast-1"
+
+
+def test_configuration_objects_are_frozen(config: PlatformConfig) -> None:
+    with pytest.raises(ValidationError):
+        config.platform.name = "other"  # type: ignore[misc]
+
+
+def test_subnets_are_computed_from_the_vpc_cidr(config: PlatformConfig) -> None:
+    region = config.environment("dev").primary_region
+    assert region.public_subnet_cidrs == ("10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19")
+    assert region.private_subnet_cidrs == ("10.0.128.0/19", "10.0.160.0/19", "10.0.192.0/19")
+
+
+def test_malformed_cidr_is_rejected_with_the_value_and_an_example(document: dict[str, Any]) -> None:
+    message = error_of(with_region(document, "dev", vpc_cidr="10.0.0.0/33"))
+    assert "'10.0.0.0/33'" in message
+    assert "10.0.0.0/16" in message
+
+
+def test_cidr_with_host_bits_is_rejected(document: dict[str, Any]) -> None:
+    assert "host bits" in error_of(with_region(document, "dev", vpc_cidr="10.0.0.1/16"))
+
+
+def test_too_small_vpc_is_rejected_naming_the_prefix_limit(document: dict[str, Any]) -> None:
+    message = error_of(with_region(document, "dev", vpc_cidr="10.0.0.0/27"))
+    assert "/27" in message and "/25" in message
+
+
+def test_public_address_range_is_rejected(document: dict[str, Any]) -> None:
+    assert "RFC 1918" in error_of(with_region(document, "dev", vpc_cidr="8.8.0.0/16"))
+
+
+def test_unknown_region_is_rejected_listing_known_ones(document: dict[str, Any]) -> None:
+    message = error_of(with_region(document, "dev", name="mars-north-1"))
+    assert "'mars-north-1'" in message and "ap-southeast-1" in message
+
+
+def test_region_listed_twice_is_an_error(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["dev"]["regions"] = [
+        {"name": "us-east-1", "vpc_cidr": "10.0.0.0/16"},
+        {"name": "us-east-1", "vpc_cidr": "10.1.0.0/16"},
+    ]
+    assert "'us-east-1' is listed twice" in error_of(changed)
+
+
+def test_overlapping_region_cidrs_are_an_error(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["dev"]["regions"] = [
+        {"name": "us-east-1", "vpc_cidr": "10.0.0.0/16"},
+        {"name": "us-east-2", "vpc_cidr": "10.0.128.0/17"},
+    ]
+    assert "overlaps" in error_of(changed)
+
+
+def test_kms_key_from_another_region_is_rejected(document: dict[str, Any]) -> None:
+    arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    message = error_of(with_region(document, "dev", kms_key_arn=arn))
+    assert "'us-east-1'" in message and "ap-southeast-1" in message
+
+
+def test_missing_required_field_is_named(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    del changed["platform"]["cost_center"]
+    assert "platform.cost_center" in error_of(changed)
+
+
+def test_unknown_field_is_rejected(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    changed["platform"]["costcentre"] = "typo"
+    assert "platform.costcentre" in error_of(changed)
+
+
+def test_duplicated_environment_suffix_is_an_error(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["staging"]["suffix"] = "dev"
+    assert "suffix 'dev' is used twice" in error_of(changed)
+
+
+def test_unknown_profile_is_rejected_listing_the_built_in_ones(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["dev"]["profile"] = "qa"
+    message = error_of(changed)
+    assert "'qa'" in message and "dev, prod, staging" in message
+
+
+def test_provisioned_billing_without_capacity_is_rejected(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["dev"]["overrides"] = {"dynamodb_billing_mode": "PROVISIONED"}
+    assert "dynamodb_read_capacity_units" in error_of(changed)
+
+
+def test_profile_value_can_be_overridden_per_environment(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["dev"]["overrides"] = {"lambda_memory_mib": 384}
+    assert parse_config(changed).environment("dev").profile.lambda_memory_mib == 384
+
+
+def test_default_environment_must_exist(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    changed["platform"]["default_environment"] = "qa"
+    assert "default_environment = 'qa'" in error_of(changed)
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "platform.toml"
+    broken.write_text("[platform\nname = 'x'")
+    with pytest.raises(ConfigError, match="platform.toml is not valid TOML"):
+        load_config(broken)

@@ -1,0 +1,149 @@
+"""Specification of the three environments: one construct, the profile's differences only."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.infra.conftest import Stack, stack_of
+from trading_infra.config import PlatformConfig, parse_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The profile table of the environments issue, as the tests expect it.
+EXPECTED = {
+    "dev": {"memory": 256, "backup": 1, "billing": "PAY_PER_REQUEST", "versioning": False, "logs": 7},
+    "staging": {"memory": 512, "backup": 7, "billing": "PAY_PER_REQUEST", "versioning": False,
+                "logs": 30},
+    "prod": {"memory": 1024, "backup": 30, "billing": "PROVISIONED", "versioning": True, "logs": 90},
+}  # fmt: skip
+ENVIRONMENTS = sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_lambda_memory_follows_the_profile(
+    aws_stacks: dict[str, Stack], config: PlatformConfig, environment: str
+) -> None:
+    stack = stack_of(aws_stacks, config, environment)
+    memory = {f["memory_size"] for f in stack.resources("aws_lambda_function").values()}
+    assert memory == {EXPECTED[environment]["memory"]}
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_database_backup_retention_follows_the_profile(
+    aws_stacks: dict[str, Stack], config: PlatformConfig, environment: str
+) -> None:
+    cluster = stack_of(aws_stacks, config, environment).only("aws_rds_cluster")
+    assert cluster["backup_retention_period"] == EXPECTED[environment]["backup"]
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_dynamodb_billing_follows_the_profile(
+    aws_stacks: dict[str, Stack], config: PlatformConfig, environment: str
+) -> None:
+    for table in stack_of(aws_stacks, config, environment).resources("aws_dynamodb_table").values():
+        assert table["billing_mode"] == EXPECTED[environment]["billing"]
+        if EXPECTED[environment]["billing"] == "PROVISIONED":
+            assert (table["read_capacity"], table["write_capacity"]) == (5, 5)
+        else:
+            assert "read_capacity" not in table and "write_capacity" not in table
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_s3_versioning_and_expiry_only_where_the_profile_enables_them(
+    aws_stacks: dict[str, Stack], config: PlatformConfig, environment: str
+) -> None:
+    stack = stack_of(aws_stacks, config, environment)
+    versioning = stack.only("aws_s3_bucket_versioning")["versioning_configuration"]["status"]
+    rules = stack.by_path("aws_s3_bucket_lifecycle_configuration", "DataBucketLifecycle")["rule"]
+    expiring = [r for r in rules if "expiration" in r]
+    if EXPECTED[environment]["versioning"]:
+        assert versioning == "Enabled"
+        assert expiring[0]["expiration"] == [{"days": 90}]
+        assert expiring[0]["noncurrent_version_expiration"] == [{"noncurrent_days": 90}]
+    else:
+        assert versioning == "Disabled"
+        assert expiring == []
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_log_retention_follows_the_profile(
+    aws_stacks: dict[str, Stack], config: PlatformConfig, environment: str
+) -> None:
+    groups = stack_of(aws_stacks, config, environment).resources("aws_cloudwatch_log_group")
+    assert {g["retention_in_days"] for g in groups.values()} == {EXPECTED[environment]["logs"]}
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_api_stage_is_named_after_the_environment(
+    aws_stacks: dict[str, Stack], config: PlatformConfig, environment: str
+) -> None:
+    assert stack_of(aws_stacks, config, environment).only("aws_apigatewayv2_stage")["name"] == (
+        environment
+    )
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_environment_has_its_own_state_key(
+    aws_stacks: dict[str, Stack], config: PlatformConfig, environment: str
+) -> None:
+    key = stack_of(aws_stacks, config, environment).document["terraform"]["backend"]["s3"]["key"]
+    assert key.startswith(f"tap/{environment}/")
+
+
+def _normalised(stack: Stack, environment: str) -> dict[str, Any]:
+    text = json.dumps(stack.document["resource"], sort_keys=True)
+    text = re.sub(rf"\b{environment}\b", "<env>", text)
+    text = re.sub(r"10\.\d+\.(\d+)\.0/(\d+)", r"10.<n>.\1.0/\2", text)
+    return dict(json.loads(text))
+
+
+PROFILE_FIELDS = {"memory_size", "backup_retention_period", "billing_mode", "read_capacity",
+                  "write_capacity", "retention_in_days", "versioning_configuration", "rule",
+                  "throttling_rate_limit", "throttling_burst_limit", "serverlessv2_scaling_configuration",
+                  "expiration", "global_secondary_index", "default_route_settings"}  # fmt: skip
+
+
+def _differences(left: Any, right: Any, path: str = "") -> list[str]:
+    if isinstance(left, dict) and isinstance(right, dict):
+        found = []
+        for key in sorted(set(left) | set(right)):
+            if key in PROFILE_FIELDS:
+                continue
+            found += _differences(left.get(key), right.get(key), f"{path}.{key}")
+        return found
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        return [d for i, (a, b) in enumerate(zip(left, right, strict=True))
+                for d in _differences(a, b, f"{path}[{i}]")]  # fmt: skip
+    return [] if left == right else [f"{path}: {left!r} != {right!r}"]
+
+
+def test_environments_have_identical_addresses_and_differ_only_in_profile_settings(
+    aws_stacks: dict[str, Stack], config: PlatformConfig
+) -> None:
+    dev = _normalised(stack_of(aws_stacks, config, "dev"), "dev")
+    for environment in ("staging", "prod"):
+        other = _normalised(stack_of(aws_stacks, config, environment), environment)
+        addresses = {(t, n) for t, r in dev.items() for n in r}
+        assert addresses == {(t, n) for t, r in other.items() for n in r}
+        differences = _differences(dev, other)
+        assert differences == [], "\n".join(differences)
+
+
+def test_a_changed_profile_value_in_the_configuration_file_reaches_the_json(
+    tmp_path: Path,
+) -> None:
+    from tests.infra.conftest import synth_to
+
+    document = tomllib.loads((ROOT / "platform.toml").read_text())
+    changed = copy.deepcopy(document)
+    changed["environments"]["staging"]["overrides"] = {"lambda_memory_mib": 640}
+    stacks = synth_to(tmp_path, parse_config(changed), "aws")
+    staging = stacks["tap-staging-ap-southeast-1"]
+    assert {f["memory_size"] for f in staging.resources("aws_lambda_function").values()} == {640}

@@ -1,0 +1,136 @@
+"""Specification of naming, required tags, deploy targets and secrets in the synthesized JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from cdktf import App
+from cdktf import Testing as CdktfTesting
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+
+from tests.infra.conftest import Stack
+from trading_infra.naming import Namer, NamingError, check_name
+from trading_infra.tagging import RequiredTagsAspect
+
+NAME_FIELDS = ("name", "bucket", "function_name", "cluster_identifier", "identifier",
+               "alarm_name")  # fmt: skip
+ENVIRONMENT_LITERALS = re.compile(r"(^|[-_/])(dev|staging|prod|production|development)([-_/]|$)")
+
+
+def test_names_follow_platform_type_suffix() -> None:
+    namer = Namer("tap", "dev", "ap-southeast-1")
+    assert namer.name("trades") == "tap-trades-dev"
+    assert namer.name("data", kind="s3_bucket", regional=True) == "tap-data-dev-ap-southeast-1"
+
+
+def test_too_long_name_fails_at_synth_with_the_limit_and_the_fix() -> None:
+    namer = Namer("tap", "a-long-suffix-x", "ap-southeast-1")
+    with pytest.raises(NamingError, match=r"is 6\d characters, the limit is 63.*shorten"):
+        namer.name("trade-file-access-logs-archive", kind="s3_bucket", regional=True)
+
+
+def test_name_with_forbidden_characters_is_rejected() -> None:
+    with pytest.raises(NamingError, match="breaks the naming rule"):
+        check_name("Tap_Data", "s3_bucket")
+
+
+def test_every_named_resource_carries_the_environment_suffix(aws_stacks: dict[str, Stack]) -> None:
+    for stack in aws_stacks.values():
+        suffix = stack.name.split("-")[1]
+        for resource_type, name, body in stack.all_resources():
+            for field in NAME_FIELDS:
+                value = body.get(field)
+                if isinstance(value, str) and not value.startswith("${"):
+                    assert suffix in value, f"{resource_type}.{name}.{field} = {value!r}"
+
+
+def test_no_environment_name_is_hard_coded_in_infra_sources() -> None:
+    sources = Path(__file__).resolve().parents[2] / "infra" / "src"
+    for path in sources.rglob("*.py"):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            for literal in re.findall(r"[\"']([^\"']*)[\"']", line):
+                assert not ENVIRONMENT_LITERALS.search(literal), f"{path}:{number}: {literal!r}"
+
+
+def test_provider_default_tags_carry_the_four_required_tags(stack: Stack) -> None:
+    (provider,) = stack.document["provider"]["aws"]
+    assert provider["default_tags"][0]["tags"] == {
+        "Environment": "dev",
+        "Region": "ap-southeast-1",
+        "CostCenter": "CC-4102-TRADING",
+        "ManagedBy": "cdktf",
+    }
+
+
+def test_tags_aspect_checks_every_taggable_resource(stack: Stack) -> None:
+    aspect = RequiredTagsAspect()
+    app = CdktfTesting.app()
+    from cdktf import Aspects, TerraformStack
+
+    probe = TerraformStack(app, "probe")
+    AwsProvider(probe, "aws", region="ap-southeast-1", default_tags=[{"tags": {
+        "Environment": "e", "Region": "r", "CostCenter": "c", "ManagedBy": "m"}}])  # fmt: skip
+    SqsQueue(probe, "Queue", name="q")
+    Aspects.of(probe).add(aspect)
+    CdktfTesting.synth(probe)
+    assert aspect.checked == 1
+
+
+def test_synth_fails_naming_a_resource_without_required_tags() -> None:
+    app: App = CdktfTesting.app()
+    from cdktf import Aspects, TerraformStack
+
+    probe = TerraformStack(app, "probe")
+    AwsProvider(probe, "aws", region="ap-southeast-1")
+    SqsQueue(probe, "Queue", name="q", tags={"Environment": "e"})
+    Aspects.of(probe).add(RequiredTagsAspect())
+    with pytest.raises(Exception, match=r"aws_sqs_queue\.Queue .*Region, CostCenter, ManagedBy"):
+        CdktfTesting.synth(probe)
+
+
+def test_aws_target_carries_no_emulator_address_credentials_or_skips(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    for stack in aws_stacks.values():
+        text = json.dumps(stack.document)
+        assert "127.0.0.1" not in text and "localhost" not in text
+        (provider,) = stack.document["provider"]["aws"]
+        assert not {"access_key", "secret_key", "endpoints"} & set(provider)
+        assert not any(key.startswith("skip_") for key in provider)
+        backend = stack.document["terraform"]["backend"]["s3"]
+        assert not {"access_key", "secret_key", "endpoints"} & set(backend)
+        assert not any(key.startswith("skip_") for key in backend)
+
+
+def test_local_target_points_every_service_at_the_loopback_emulator(
+    local_stacks: dict[str, Stack],
+) -> None:
+    for stack in local_stacks.values():
+        (provider,) = stack.document["provider"]["aws"]
+        endpoints = provider["endpoints"][0]
+        assert set(endpoints.values()) == {"http://127.0.0.1:4566"}
+        assert stack.document["terraform"]["backend"]["s3"]["endpoints"]["s3"] == (
+            "http://127.0.0.1:4566"
+        )
+
+
+def test_targets_differ_only_in_provider_and_backend_settings(
+    aws_stacks: dict[str, Stack], local_stacks: dict[str, Stack]
+) -> None:
+    for name, aws_stack in aws_stacks.items():
+        assert aws_stack.document["resource"] == local_stacks[name].document["resource"]
+
+
+PASSWORD_FIELDS = {"password", "master_password", "secret_string", "secret_binary"}
+
+
+def test_no_secret_value_appears_in_the_synthesized_json(aws_stacks: dict[str, Stack]) -> None:
+    for stack in aws_stacks.values():
+        for resource_type, name, body in stack.all_resources():
+            assert not PASSWORD_FIELDS & set(body), f"{resource_type}.{name}"
+        assert "aws_secretsmanager_secret_version" not in stack.document.get("resource", {})
+        assert "aws_secretsmanager_secret_version" not in stack.document.get("data", {})
