@@ -1,0 +1,95 @@
+"""Session rules: lifetime bounds, expiry, creation, and the create-session request model."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+
+from api_handler.domain.errors import InvalidBodyError, RequestValidationError
+from api_handler.domain.identifiers import ACCOUNT_ID_RULE, is_account_id
+
+SESSION_TTL_MIN_SECONDS = 60
+SESSION_TTL_MAX_SECONDS = 86_400
+DEFAULT_SESSION_TTL_SECONDS = 3_600
+# 32 random bytes = 256 bits, written as 43 URL-safe characters.
+SESSION_ID_BYTES = 32
+
+
+def new_session_id() -> str:
+    """An unguessable session id from the operating system's CSPRNG."""
+    return secrets.token_urlsafe(SESSION_ID_BYTES)
+
+
+def is_valid_ttl(seconds: int) -> bool:
+    """Whether ``seconds`` is an allowed session lifetime."""
+    return SESSION_TTL_MIN_SECONDS <= seconds <= SESSION_TTL_MAX_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A login session of one account.
+
+    ``expires_at`` (epoch seconds, also the table's TTL attribute) is the first second at
+    which the session is no longer valid: it is valid while ``now < expires_at``. DynamoDB
+    deletes expired items lazily (hours later), so every read checks :meth:`is_expired`.
+    """
+
+    session_id: str
+    account_id: str
+    created_at: datetime
+    expires_at: int
+
+    def is_expired(self, now: datetime) -> bool:
+        """Whether the session is past its lifetime at ``now``."""
+        return now.timestamp() >= self.expires_at
+
+
+def start_session(account_id: str, ttl_seconds: int, *, now: datetime, session_id: str) -> Session:
+    """A new session of ``account_id`` created at ``now`` that lasts at most ``ttl_seconds``."""
+    if not is_valid_ttl(ttl_seconds):
+        raise ValueError(f"ttl_seconds out of range: {ttl_seconds}")
+    created_at = now.astimezone(UTC)
+    return Session(
+        session_id=session_id,
+        account_id=account_id,
+        created_at=created_at,
+        expires_at=int(created_at.timestamp()) + ttl_seconds,
+    )
+
+
+TtlSeconds = Annotated[int, Field(ge=SESSION_TTL_MIN_SECONDS, le=SESSION_TTL_MAX_SECONDS)]
+
+
+class CreateSessionRequest(BaseModel):
+    """Body of ``POST /sessions``. Strict: no type coercion ("60" is not 60), no unknown fields."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    account_id: str
+    ttl_seconds: TtlSeconds | None = None
+
+    @field_validator("account_id")
+    @classmethod
+    def _account_id_format(cls, value: str) -> str:
+        if not is_account_id(value):
+            raise PydanticCustomError("account_id_format", f"must be {ACCOUNT_ID_RULE}")
+        return value
+
+
+def parse_create_session_request(payload: Any) -> CreateSessionRequest:
+    """Validate a decoded JSON body; raise :class:`RequestValidationError` naming bad fields."""
+    if not isinstance(payload, dict):
+        raise InvalidBodyError("request body must be a JSON object")
+    try:
+        return CreateSessionRequest.model_validate(payload)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False, include_context=False):
+            field = ".".join(str(part) for part in error["loc"]) or "body"
+            problems.append(f"{field}: {error['msg']}")
+        raise RequestValidationError("; ".join(problems)) from None

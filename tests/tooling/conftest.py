@@ -1,0 +1,50 @@
+"""Fixtures shared by the tooling tests."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tooling.terraform import MIRROR_ENV, find_provider_mirror
+
+
+@pytest.fixture(scope="session")
+def provider_mirror() -> Path:
+    """The local hashicorp/aws mirror; tests that run terraform are skipped without one."""
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform is not on PATH")
+    mirror = find_provider_mirror()
+    if mirror is None:
+        pytest.skip(f"no hashicorp/aws filesystem mirror (set {MIRROR_ENV})")
+    return mirror
+
+
+@pytest.fixture(scope="session")
+def terraform_repo(tmp_path_factory: pytest.TempPathFactory, provider_mirror: Path) -> Path:
+    """A repository root shared by every terraform run of the session, so that its
+    ``.build/terraform/plugin-cache`` installs the provider once."""
+    return tmp_path_factory.mktemp("terraform-repo")
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No registry and a poisoned inherited CLI configuration, for the duration of a test.
+
+    Every HTTP(S) request goes to a closed loopback port, and the inherited
+    ``TF_CLI_CONFIG_FILE`` names a configuration that would make any install fail: a terraform
+    run only succeeds if it uses the project's configuration and the local mirror.
+    Returns the poisoned configuration's path.
+    """
+    poisoned = tmp_path / "inherited.tfrc"
+    poisoned.write_text(
+        'provider_installation {\n  network_mirror {\n    url = "https://127.0.0.1:9/"\n  }\n}\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TF_CLI_CONFIG_FILE", str(poisoned))
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    return poisoned

@@ -1,0 +1,207 @@
+"""tooling.terraform: the project's CLI configuration, offline installs, validation."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tooling import terraform
+from tooling.terraform import (
+    MIRROR_ENV,
+    ProviderMirrorError,
+    TerraformError,
+    cli_config_text,
+    find_provider_mirror,
+    run_terraform,
+    terraform_env,
+    terraform_platform,
+    terraform_version,
+    validate_stack,
+    write_cli_config,
+)
+
+
+def _config(bucket: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "terraform": {
+            "required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}}
+        },
+        "provider": {"aws": [{"region": "ap-southeast-1"}]},
+        "resource": {"aws_s3_bucket": {"b": bucket}},
+    }
+
+
+def _stack(directory: Path, bucket: dict[str, Any]) -> Path:
+    (directory / "main.tf.json").write_text(json.dumps(_config(bucket)), encoding="utf-8")
+    return directory
+
+
+def _fake_mirror(root: Path) -> Path:
+    package = root / "registry.terraform.io/hashicorp/aws/5.100.0" / terraform_platform()
+    package.mkdir(parents=True)
+    (package / "terraform-provider-aws_v5.100.0_x5").write_bytes(b"")
+    return root
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def test_cli_config_with_mirror_installs_hashicorp_providers_from_it_only(tmp_path: Path) -> None:
+    mirror, cache = Path("/opt/tf-plugins"), tmp_path / "cache"
+    dest = write_cli_config(tmp_path / "terraformrc", mirror, plugin_cache_dir=cache)
+    text = dest.read_text(encoding="utf-8")
+    assert 'path    = "/opt/tf-plugins"' in text
+    assert 'include = ["registry.terraform.io/hashicorp/*"]' in text
+    assert 'exclude = ["registry.terraform.io/hashicorp/*"]' in text
+    assert f'plugin_cache_dir = "{cache}"' in text
+    assert cache.is_dir()
+    # Deterministic, and not rewritten when unchanged.
+    before = dest.stat().st_mtime_ns
+    assert write_cli_config(dest, mirror, plugin_cache_dir=cache) == dest
+    assert dest.stat().st_mtime_ns == before
+    assert cli_config_text(mirror, cache) == text
+
+
+def test_cli_config_without_mirror_uses_the_registry(tmp_path: Path) -> None:
+    text = write_cli_config(tmp_path / "terraformrc", None).read_text(encoding="utf-8")
+    assert "direct {}" in text
+    assert "filesystem_mirror" not in text
+    assert "plugin_cache_dir" not in text
+
+
+def test_cli_config_escapes_hcl_templates() -> None:
+    text = cli_config_text(Path('/odd/${x}/%{y}/"q"'))
+    assert 'path    = "/odd/$${x}/%%{y}/\\"q\\""' in text
+
+
+def test_terraform_env_replaces_inherited_configuration(tmp_path: Path) -> None:
+    base = {
+        "PATH": os.environ["PATH"],
+        "TF_CLI_CONFIG_FILE": "/root/.terraformrc",
+        "TERRAFORM_CONFIG": "/root/.terraformrc",
+        "TF_PLUGIN_CACHE_DIR": "/nonexistent",
+        "TF_CLI_ARGS": "-no-color",
+        "TF_CLI_ARGS_init": "-upgrade",
+        "TF_LOG": "WARN",
+        MIRROR_ENV: str(_fake_mirror(tmp_path / "mirror")),
+    }
+    env = terraform_env(tmp_path / "repo", base)
+    config = tmp_path / "repo/.build/terraform/terraformrc"
+    assert env["TF_CLI_CONFIG_FILE"] == str(config)
+    assert env["TF_PLUGIN_CACHE_DIR"] == str(tmp_path / "repo/.build/terraform/plugin-cache")
+    assert env["TF_IN_AUTOMATION"] == "1"
+    assert env["TF_INPUT"] == "0"
+    assert env["CHECKPOINT_DISABLE"] == "1"
+    assert env["TF_LOG"] == "WARN"
+    for name in ("TERRAFORM_CONFIG", "TF_CLI_ARGS", "TF_CLI_ARGS_init"):
+        assert name not in env
+    assert f'path    = "{tmp_path / "mirror"}"' in config.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- mirror lookup
+
+
+def test_find_provider_mirror_searches_known_locations(tmp_path: Path) -> None:
+    empty, mirror = tmp_path / "empty", _fake_mirror(tmp_path / "mirror")
+    empty.mkdir()
+    assert find_provider_mirror(environ={}, candidates=[empty, mirror]) == mirror
+    assert find_provider_mirror(environ={}, candidates=[empty, tmp_path / "missing"]) is None
+    assert find_provider_mirror(environ={MIRROR_ENV: str(mirror)}, candidates=[]) == mirror
+
+
+@pytest.mark.parametrize(
+    ("layout", "problem"),
+    [
+        (None, "no such directory"),
+        ("registry.terraform.io/hashicorp", "no registry.terraform.io/hashicorp/aws/"),
+        ("registry.terraform.io/hashicorp/aws/5.100.0/plan9_mips", "no hashicorp/aws package"),
+    ],
+)
+def test_bad_mirror_variable_is_an_actionable_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str | None, problem: str
+) -> None:
+    bad = tmp_path / "mirror"
+    if layout is not None:
+        (bad / layout).mkdir(parents=True)
+    monkeypatch.setenv(MIRROR_ENV, str(bad))
+    with pytest.raises(ProviderMirrorError) as caught:
+        run_terraform(["version"], cwd=tmp_path, repo_root=tmp_path)
+    message = str(caught.value)
+    assert problem in message
+    assert f"{MIRROR_ENV}='{bad}'" in message
+    assert "registry.terraform.io/hashicorp/aws/<version>/" in message
+    assert "unset it" in message
+
+
+# --------------------------------------------------------------------------- running terraform
+
+
+def test_terraform_version() -> None:
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform is not on PATH")
+    assert re.fullmatch(r"\d+\.\d+\.\d+\S*", terraform_version())
+
+
+@pytest.mark.parametrize("capture", [True, False])
+def test_failure_raises_with_command_cwd_code_and_stderr(
+    terraform_repo: Path, tmp_path: Path, capture: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(TerraformError) as caught:
+        run_terraform(
+            ["init", "-no-such-flag"], cwd=tmp_path, repo_root=terraform_repo, capture=capture
+        )
+    error = caught.value
+    assert error.returncode != 0
+    assert error.cwd == tmp_path
+    assert error.command[1:] == ("init", "-no-such-flag")
+    assert any("no-such-flag" in line for line in error.output_tail)
+    assert f"failed with exit code {error.returncode} in {tmp_path}" in str(error)
+    if not capture:  # streamed through as it arrived
+        assert "no-such-flag" in capsys.readouterr().err
+    result = run_terraform(
+        ["init", "-no-such-flag"], cwd=tmp_path, repo_root=terraform_repo, check=False
+    )
+    assert result.returncode == error.returncode
+
+
+def test_validate_works_offline_through_the_mirror(
+    terraform_repo: Path, provider_mirror: Path, offline: Path, tmp_path: Path
+) -> None:
+    result = validate_stack(_stack(tmp_path, {"bucket": "x"}), terraform_repo)
+    assert result.ok, result.messages()
+    assert result.warnings == ()
+    # Installed from the mirror (through the shared plugin cache), not from the registry.
+    installed = tmp_path / ".terraform/providers/registry.terraform.io/hashicorp/aws/5.100.0"
+    package = (installed / terraform_platform()).resolve()
+    assert package.is_relative_to(provider_mirror)
+    cached = terraform_repo / ".build/terraform/plugin-cache/registry.terraform.io/hashicorp/aws"
+    assert (cached / "5.100.0" / terraform_platform()).exists()
+    assert os.environ["TF_CLI_CONFIG_FILE"] == str(offline)  # the poisoned one was inherited
+
+
+def test_deprecated_argument_is_a_warning(terraform_repo: Path, tmp_path: Path) -> None:
+    result = validate_stack(_stack(tmp_path, {"bucket": "x", "acl": "private"}), terraform_repo)
+    assert result.ok
+    assert [d.summary for d in result.deprecations] == ["Argument is deprecated"]
+    (warning,) = result.warnings
+    assert "acl is deprecated" in warning.detail
+    assert warning.address == "aws_s3_bucket.b"
+    assert warning.filename == "main.tf.json"
+
+
+def test_invalid_configuration_is_an_error(terraform_repo: Path, tmp_path: Path) -> None:
+    result = validate_stack(_stack(tmp_path, {"bucket": "x", "no_such": 1}), terraform_repo)
+    assert not result.ok
+    assert [d.summary for d in result.errors] == ["Extraneous JSON object property"]
+    assert "no_such" in result.messages()[0]
+
+
+def test_validate_needs_a_configuration(terraform_repo: Path, tmp_path: Path) -> None:
+    with pytest.raises(terraform.TerraformSetupError, match="no Terraform configuration"):
+        validate_stack(tmp_path, terraform_repo)

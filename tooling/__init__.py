@@ -1,0 +1,1 @@
+"""Deployment tooling of the repository: Terraform runner, local AWS emulator, invoke helpers."""

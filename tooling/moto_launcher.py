@@ -1,0 +1,362 @@
+"""The project's launcher for moto's server: the local AWS emulator, all services on one port.
+
+``python -m tooling.moto_launcher --host 127.0.0.1 --port N`` applies the compatibility patches
+below and then serves moto exactly as ``moto_server`` does (werkzeug, threaded, moto's request
+handler). It also answers ``GET /_tap/emulator`` with its pid, moto version and applied patches,
+so :mod:`tooling.emulator` can tell its own emulator from anything else on a port (no valid S3
+bucket name starts with ``_``, so the path cannot shadow an AWS request).
+
+Each patch fixes one gap of ``/work/shared/EMULATOR-NOTES.md`` ("Gaps"), in moto and not in the
+platform: the configuration deployed to AWS is never changed for the emulator's sake. A patch is
+a small function that changes as little of moto as possible, returns a callable undoing itself,
+and has a test (tests/tooling/test_moto_launcher.py) that shows moto's unpatched behaviour is the
+gap and that the patch fixes it. When moto fixes a gap upstream, that test fails on the
+"unpatched" assertion: drop the patch then.
+
+Gap 4's ``referenced_security_group_id`` diff is deliberately not patched: moto already answers
+like AWS (``ReferencedGroupInfo.UserId`` is the caller's account). The provider writes
+``<account>/<sg-id>`` only when its own account id is unknown, i.e. when the provider runs with
+``skip_requesting_account_id = true``; the local target must let the provider ask STS (moto
+answers GetCallerIdentity), see :func:`tooling.emulator.local_provider_config`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import signal
+import string
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+__all__ = [
+    "PATCHES",
+    "STATUS_PATH",
+    "CompatPatch",
+    "Undo",
+    "apply_patches",
+    "build_app",
+    "main",
+    "new_dbi_resource_id",
+    "patch_apigatewayv2_domain_name_status",
+    "patch_lambda_dead_letter_config",
+    "patch_unique_dbi_resource_id",
+    "patched",
+]
+
+#: Path answered by the launcher itself (not by moto) with its pid, version and patches.
+STATUS_PATH = "/_tap/emulator"
+
+Undo = Callable[[], None]
+_MARKER = "__tap_compat_patch__"
+
+
+def _replace(owner: type, name: str, make: Callable[[Any], Any]) -> Undo:
+    """Replace ``owner.name`` by ``make(original)``; return a callable restoring the original.
+
+    Refuses to patch twice: the replacement is marked, and a marked attribute is never wrapped.
+    """
+    original = owner.__dict__[name]
+    if getattr(original, _MARKER, False):
+        raise RuntimeError(f"{owner.__qualname__}.{name} is already patched")
+    replacement = make(original)
+    setattr(replacement, _MARKER, True)
+    setattr(owner, name, replacement)
+
+    def undo() -> None:
+        setattr(owner, name, original)
+
+    return undo
+
+
+def _undo_all(undos: Iterable[Undo]) -> Undo:
+    pending = list(undos)
+
+    def undo() -> None:
+        for step in reversed(pending):
+            step()
+        pending.clear()
+
+    return undo
+
+
+# --------------------------------------------------------------------------- gap 2
+
+
+def new_dbi_resource_id() -> str:
+    """A DbiResourceId like AWS's: ``db-`` and 26 upper-case letters and digits.
+
+    Drawn from moto's own random source, so ``POST /moto-api/seed`` makes it reproducible.
+    """
+    from moto.moto_api._internal import mock_random
+
+    alphabet = string.ascii_uppercase + string.digits
+    return "db-" + "".join(mock_random.choice(alphabet) for _ in range(26))
+
+
+def patch_unique_dbi_resource_id() -> Undo:
+    """EMULATOR-NOTES gap 2: give every DB instance its own ``DbiResourceId``.
+
+    moto 5.2.5 sets ``self.dbi_resource_id = "db-M5ENSHXFPU6XHZ4G4ZEI5QIO2U"`` in
+    ``moto.rds.models.DBInstance.__init__`` for every instance (``DBInstanceClustered`` and
+    restores from snapshots or points in time go through it too), and a read replica is a
+    ``copy.copy`` of its primary. The aws provider reads ``aws_db_instance`` and
+    ``aws_rds_cluster_instance`` with the ``dbi-resource-id`` filter, so with a second instance in
+    the region the lookup matches two and fails with "couldn't find resource". The patch draws a
+    fresh id after ``DBInstance.__init__`` and when ``DBInstance.set_as_replica`` turns a copy into
+    a replica; nothing else changes.
+    """
+    from moto.rds.models import DBInstance
+
+    def make_init(original: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(original)
+        def __init__(self: DBInstance, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+            original(self, *args, **kwargs)
+            self.dbi_resource_id = new_dbi_resource_id()
+
+        return __init__
+
+    def make_set_as_replica(original: Callable[[DBInstance], None]) -> Callable[[DBInstance], None]:
+        @functools.wraps(original)
+        def set_as_replica(self: DBInstance) -> None:
+            original(self)
+            self.dbi_resource_id = new_dbi_resource_id()
+
+        return set_as_replica
+
+    return _undo_all(
+        [
+            _replace(DBInstance, "__init__", make_init),
+            _replace(DBInstance, "set_as_replica", make_set_as_replica),
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- gap 4 (Lambda)
+
+_DLQ_ATTRIBUTE = "_tap_dead_letter_target_arn"
+
+
+def _dead_letter_target(config: Any) -> str | None:
+    """The TargetArn of a request's DeadLetterConfig; None when absent or emptied ("")."""
+    if isinstance(config, dict):
+        target = config.get("TargetArn")
+        if isinstance(target, str) and target:
+            return target
+    return None
+
+
+def patch_lambda_dead_letter_config() -> Undo:
+    """EMULATOR-NOTES gap 4: return a Lambda function's ``DeadLetterConfig``.
+
+    moto 5.2.5's ``moto.awslambda.models.LambdaFunction`` ignores ``DeadLetterConfig`` in
+    CreateFunction and UpdateFunctionConfiguration, and ``get_configuration`` (the body of
+    GetFunction's ``Configuration``, GetFunctionConfiguration, ListFunctions, Create/Update
+    responses) never has it, so ``aws_lambda_function.dead_letter_config`` shows an in-place
+    update on every plan. The patch keeps the TargetArn from both requests (an empty TargetArn,
+    which is how the provider removes it, clears it) and adds ``{"TargetArn": ...}`` to the
+    configuration when there is one, like AWS.
+    """
+    from moto.awslambda.models import LambdaFunction
+
+    def make_init(original: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(original)
+        def __init__(  # noqa: N807
+            self: LambdaFunction, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any
+        ) -> None:
+            original(self, account_id, spec, *args, **kwargs)
+            setattr(self, _DLQ_ATTRIBUTE, _dead_letter_target(spec.get("DeadLetterConfig")))
+
+        return __init__
+
+    def make_update(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        @functools.wraps(original)
+        def update_configuration(
+            self: LambdaFunction, config_updates: dict[str, Any]
+        ) -> dict[str, Any]:
+            if "DeadLetterConfig" in config_updates:
+                target = _dead_letter_target(config_updates["DeadLetterConfig"])
+                setattr(self, _DLQ_ATTRIBUTE, target)
+            return original(self, config_updates)
+
+        return update_configuration
+
+    def make_get(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        @functools.wraps(original)
+        def get_configuration(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            config = original(self, *args, **kwargs)
+            target = getattr(self, _DLQ_ATTRIBUTE, None)
+            if target:
+                config["DeadLetterConfig"] = {"TargetArn": target}
+            return config
+
+        return get_configuration
+
+    return _undo_all(
+        [
+            _replace(LambdaFunction, "__init__", make_init),
+            _replace(LambdaFunction, "update_configuration", make_update),
+            _replace(LambdaFunction, "get_configuration", make_get),
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- gap 3
+
+
+def patch_apigatewayv2_domain_name_status() -> Undo:
+    """EMULATOR-NOTES gap 3: API Gateway v2 custom domain names answer like AWS.
+
+    moto 5.2.5's ``moto.apigatewayv2.models.DomainName.to_json`` (the body of CreateDomainName,
+    GetDomainName, GetDomainNames) returns the ``domainNameConfigurations`` exactly as they were
+    sent, without ``domainNameStatus``: the provider waits for ``AVAILABLE`` and fails with
+    "unexpected state '', wanted target 'AVAILABLE'". It also returns
+    ``"mutualTlsAuthentication": {}`` when none was configured, where AWS returns nothing, so
+    ``aws_apigatewayv2_domain_name`` shows ``- mutual_tls_authentication {}`` on every plan.
+    The patch adds ``"domainNameStatus": "AVAILABLE"`` to each configuration without a status and
+    leaves out an empty ``mutualTlsAuthentication``, in the response only (the stored domain name
+    is not changed).
+    """
+    from moto.apigatewayv2.models import DomainName
+
+    def make_to_json(original: Callable[[DomainName], dict[str, Any]]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def to_json(self: DomainName) -> dict[str, Any]:
+            body = original(self)
+            body["domainNameConfigurations"] = [
+                {"domainNameStatus": "AVAILABLE", **configuration}
+                for configuration in body.get("domainNameConfigurations") or []
+            ]
+            if not body.get("mutualTlsAuthentication"):
+                body.pop("mutualTlsAuthentication", None)
+            return body
+
+        return to_json
+
+    return _replace(DomainName, "to_json", make_to_json)
+
+
+# --------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class CompatPatch:
+    """One compatibility patch: its name, the EMULATOR-NOTES gap it closes, how to apply it."""
+
+    name: str
+    gap: str
+    apply: Callable[[], Undo]
+
+
+PATCHES: tuple[CompatPatch, ...] = (
+    CompatPatch("rds-unique-dbi-resource-id", "2", patch_unique_dbi_resource_id),
+    CompatPatch("apigatewayv2-domain-name-status", "3", patch_apigatewayv2_domain_name_status),
+    CompatPatch("lambda-dead-letter-config", "4", patch_lambda_dead_letter_config),
+)
+
+
+def apply_patches(patches: Sequence[CompatPatch] = PATCHES) -> Undo:
+    """Apply ``patches`` in order; return a callable undoing all of them (reverse order)."""
+    undos: list[Undo] = []
+    try:
+        for patch in patches:
+            undos.append(patch.apply())
+    except BaseException:
+        _undo_all(undos)()
+        raise
+    return _undo_all(undos)
+
+
+@contextmanager
+def patched(patches: Sequence[CompatPatch] = PATCHES) -> Iterator[None]:
+    """Apply ``patches`` for the duration of a ``with`` block (tests, in-process servers)."""
+    undo = apply_patches(patches)
+    try:
+        yield
+    finally:
+        undo()
+
+
+# --------------------------------------------------------------------------- server
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def build_app(patches: Sequence[CompatPatch]) -> WsgiApp:
+    """moto's all-services WSGI application, plus the launcher's status endpoint."""
+    import moto
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    status = json.dumps(
+        {
+            "pid": os.getpid(),
+            "moto_version": moto.__version__,
+            "patches": [{"name": p.name, "gap": p.gap} for p in patches],
+        }
+    ).encode()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == STATUS_PATH:
+            start_response(
+                "200 OK",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(status)))],
+            )
+            return [status]
+        result: Iterable[bytes] = moto_app(environ, start_response)
+        return result
+
+    return app
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, apply the patches, serve until SIGTERM or SIGINT."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tooling.moto_launcher",
+        description="moto's server for the local AWS target, with the project's patches.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    parser.add_argument("--port", type=int, required=True, help="port to bind")
+    parser.add_argument(
+        "--no-patches", action="store_true", help="serve unpatched moto (to diagnose a patch)"
+    )
+    args = parser.parse_args(argv)
+
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import run_simple
+
+    patches = () if args.no_patches else PATCHES
+    apply_patches(patches)
+    # moto builds some URLs (e.g. SQS queue URLs) from MOTO_PORT, as moto_server does.
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, _exit_on_signal)
+    names = ", ".join(f"{p.name} (gap {p.gap})" for p in patches) or "none"
+    print(
+        f"tap emulator pid {os.getpid()}: patches: {names}; "
+        f"serving on http://{args.host}:{args.port}",
+        file=sys.stderr,
+        flush=True,
+    )
+    run_simple(
+        args.host,
+        args.port,
+        build_app(patches),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
