@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from invoke import Context, Exit, task
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
 
 ROOT = Path(__file__).resolve().parent
 DIST = ROOT / "dist"
@@ -141,7 +143,8 @@ def synth(
         )
     )
     synth_stamp.write(OUTDIR, stamp, stacks)
-    print(f"synth: {len(stacks)} stack(s) in {time.perf_counter() - started:.1f} s: {', '.join(stacks)}")
+    elapsed = time.perf_counter() - started
+    print(f"synth: {len(stacks)} stack(s) in {elapsed:.1f} s: {', '.join(stacks)}")
     return stacks
 
 
@@ -154,11 +157,13 @@ def validate(c: Context, env: str = "all", target: str = "local") -> None:
     failures = []
     for stack in stacks:
         result = validate_stack(OUTDIR / "stacks" / stack, ROOT)
-        deprecated = [w for w in result.warnings if "deprecat" in w.lower()]
+        deprecated = result.deprecations
         status = "ok" if not result.errors and not deprecated else "FAILED"
-        print(f"validate {stack}: {status} ({len(result.errors)} errors, {len(result.warnings)} warnings)")
-        for line in [*result.errors, *result.warnings]:
-            print(f"  {line}")
+        counts = f"{len(result.errors)} errors, {len(result.warnings)} warnings"
+        print(f"validate {stack}: {status} ({counts})")
+        for diagnostic in [*result.errors, *result.warnings]:
+            where = f" ({diagnostic.address})" if diagnostic.address else ""
+            print(f"  {diagnostic.severity}: {diagnostic.summary}{where}: {diagnostic.detail}")
         if result.errors or deprecated:
             failures.append(stack)
     if failures:

@@ -19,10 +19,10 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
-from trading_infra.app import SynthRequest, synthesize  # noqa: E402
-from trading_infra.components.functions import LambdaArtifact  # noqa: E402
-from trading_infra.config import PlatformConfig, load_config  # noqa: E402
-from trading_infra.target import DeployTarget  # noqa: E402
+from trading_infra.app import SynthRequest, synthesize
+from trading_infra.components.functions import LambdaArtifact
+from trading_infra.config import PlatformConfig, load_config
+from trading_infra.target import DeployTarget
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_FILE = ROOT / "platform.toml"
@@ -100,12 +100,16 @@ def config() -> PlatformConfig:
 
 
 @pytest.fixture(scope="session")
-def local_stacks(tmp_path_factory: pytest.TempPathFactory, config: PlatformConfig) -> dict[str, Stack]:
+def local_stacks(
+    tmp_path_factory: pytest.TempPathFactory, config: PlatformConfig
+) -> dict[str, Stack]:
     return synth_to(tmp_path_factory.mktemp("synth-local"), config, "local")
 
 
 @pytest.fixture(scope="session")
-def aws_stacks(tmp_path_factory: pytest.TempPathFactory, config: PlatformConfig) -> dict[str, Stack]:
+def aws_stacks(
+    tmp_path_factory: pytest.TempPathFactory, config: PlatformConfig
+) -> dict[str, Stack]:
     return synth_to(tmp_path_factory.mktemp("synth-aws"), config, "aws")
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-
 from trading_infra.config import ConfigError, PlatformConfig, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,5 +143,5 @@ def test_default_environment_must_exist(document: dict[str, Any]) -> None:
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     broken = tmp_path / "platform.toml"
     broken.write_text("[platform\nname = 'x'")
-    with pytest.raises(ConfigError, match="platform.toml is not valid TOML"):
+    with pytest.raises(ConfigError, match=r"platform\.toml is not valid TOML"):
         load_config(broken)

@@ -10,19 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from trading_infra.config import PlatformConfig, parse_config
 
 from tests.infra.conftest import Stack, stack_of
-from trading_infra.config import PlatformConfig, parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
 # The profile table of the environments issue, as the tests expect it.
-EXPECTED = {
-    "dev": {"memory": 256, "backup": 1, "billing": "PAY_PER_REQUEST", "versioning": False, "logs": 7},
-    "staging": {"memory": 512, "backup": 7, "billing": "PAY_PER_REQUEST", "versioning": False,
-                "logs": 30},
-    "prod": {"memory": 1024, "backup": 30, "billing": "PROVISIONED", "versioning": True, "logs": 90},
-}  # fmt: skip
+ON_DEMAND, PROVISIONED = "PAY_PER_REQUEST", "PROVISIONED"
+EXPECTED: dict[str, dict[str, Any]] = {
+    "dev": {"memory": 256, "backup": 1, "billing": ON_DEMAND, "versioning": False, "logs": 7},
+    "staging": {"memory": 512, "backup": 7, "billing": ON_DEMAND, "versioning": False, "logs": 30},
+    "prod": {"memory": 1024, "backup": 30, "billing": PROVISIONED, "versioning": True, "logs": 90},
+}
 ENVIRONMENTS = sorted(EXPECTED)
 
 
@@ -104,10 +104,13 @@ def _normalised(stack: Stack, environment: str) -> dict[str, Any]:
     return dict(json.loads(text))
 
 
-PROFILE_FIELDS = {"memory_size", "backup_retention_period", "billing_mode", "read_capacity",
-                  "write_capacity", "retention_in_days", "versioning_configuration", "rule",
-                  "throttling_rate_limit", "throttling_burst_limit", "serverlessv2_scaling_configuration",
-                  "expiration", "global_secondary_index", "default_route_settings"}  # fmt: skip
+# Fields whose values the profile declares (they may differ between environments).
+PROFILE_FIELDS = {
+    "memory_size", "backup_retention_period", "billing_mode", "read_capacity", "write_capacity",
+    "retention_in_days", "versioning_configuration", "rule", "throttling_rate_limit",
+    "throttling_burst_limit", "serverlessv2_scaling_configuration", "expiration",
+    "global_secondary_index", "default_route_settings",
+}  # fmt: skip
 
 
 def _differences(left: Any, right: Any, path: str = "") -> list[str]:

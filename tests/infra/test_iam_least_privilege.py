@@ -6,8 +6,9 @@ import json
 import re
 from typing import Any
 
-from tests.infra.conftest import Stack
 from trading_infra.components.functions import UNSCOPED_ACTIONS
+
+from tests.infra.conftest import Stack
 
 SERVICE_WIDE = re.compile(r"^[a-z0-9-]+:\*$")
 
@@ -28,7 +29,9 @@ def role_policies(stack: Stack) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def test_no_role_policy_grants_every_action_or_a_whole_service(aws_stacks: dict[str, Stack]) -> None:
+def test_no_role_policy_grants_every_action_or_a_whole_service(
+    aws_stacks: dict[str, Stack],
+) -> None:
     for stack in aws_stacks.values():
         for owner, policy in role_policies(stack).items():
             for statement in policy:
@@ -76,7 +79,12 @@ def test_api_handler_cannot_write_trades_or_touch_the_bucket(stack: Stack) -> No
     policy = role_policies(stack)["ApiHandler"]
     assert granted(policy, "s3:") == {}
     trades = "${" + stack.address("aws_dynamodb_table", "TradesTable") + ".arn}"
-    writes = {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}
+    writes = {
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:BatchWriteItem",
+    }
     for action, resources in granted(policy, "dynamodb:").items():
         if action in writes:
             assert trades not in resources, action

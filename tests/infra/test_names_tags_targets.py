@@ -11,10 +11,10 @@ from cdktf import App
 from cdktf import Testing as CdktfTesting
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
-
-from tests.infra.conftest import Stack
 from trading_infra.naming import Namer, NamingError, check_name
 from trading_infra.tagging import RequiredTagsAspect
+
+from tests.infra.conftest import Stack
 
 NAME_FIELDS = ("name", "bucket", "function_name", "cluster_identifier", "identifier",
                "alarm_name")  # fmt: skip

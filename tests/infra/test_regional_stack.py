@@ -69,7 +69,9 @@ def test_private_subnets_use_the_private_route_table(stack: Stack) -> None:
 
 def test_s3_and_dynamodb_have_gateway_endpoints_on_the_private_route_table(stack: Stack) -> None:
     gateways = [
-        e for e in stack.resources("aws_vpc_endpoint").values() if e["vpc_endpoint_type"] == "Gateway"
+        e
+        for e in stack.resources("aws_vpc_endpoint").values()
+        if e["vpc_endpoint_type"] == "Gateway"
     ]
     assert sorted(e["service_name"] for e in gateways) == [
         "com.amazonaws.ap-southeast-1.dynamodb",
@@ -121,7 +123,9 @@ def test_no_security_group_rule_is_open_to_the_internet(stack: Stack) -> None:
 def test_vpc_flow_logs_capture_all_traffic_into_an_encrypted_log_group(stack: Stack) -> None:
     flow_log = stack.only("aws_flow_log")
     assert flow_log["traffic_type"] == "ALL"
-    assert flow_log["log_destination"] == ref(stack, "aws_cloudwatch_log_group", "FlowLogGroup", "arn")
+    assert flow_log["log_destination"] == ref(
+        stack, "aws_cloudwatch_log_group", "FlowLogGroup", "arn"
+    )
     group = stack.by_path("aws_cloudwatch_log_group", "FlowLogGroup")
     assert group["kms_key_id"] == ref(stack, "aws_kms_key", "Key/Key", "arn")
 
@@ -192,9 +196,10 @@ def test_data_bucket_logs_access_to_the_log_bucket(stack: Stack) -> None:
 def test_incomplete_multipart_uploads_are_aborted_on_every_bucket(stack: Stack) -> None:
     for lifecycle in stack.resources("aws_s3_bucket_lifecycle_configuration").values():
         aborts = [r for r in lifecycle["rule"] if "abort_incomplete_multipart_upload" in r]
-        assert aborts and aborts[0]["abort_incomplete_multipart_upload"][0][
-            "days_after_initiation"
-        ] == 7
+        assert (
+            aborts
+            and aborts[0]["abort_incomplete_multipart_upload"][0]["days_after_initiation"] == 7
+        )
 
 
 def test_new_trade_files_notify_the_processor_for_the_incoming_prefix_only(stack: Stack) -> None:
@@ -209,7 +214,9 @@ def test_new_trade_files_notify_the_processor_for_the_incoming_prefix_only(stack
 
 
 def test_failed_processor_events_go_to_an_encrypted_dead_letter_queue(stack: Stack) -> None:
-    invoke_config = stack.by_path("aws_lambda_function_event_invoke_config", "Processor/AsyncInvokeConfig")
+    invoke_config = stack.by_path(
+        "aws_lambda_function_event_invoke_config", "Processor/AsyncInvokeConfig"
+    )
     queue_arn = ref(stack, "aws_sqs_queue", "Processor/DeadLetterQueue", "arn")
     assert invoke_config["destination_config"]["on_failure"]["destination"] == queue_arn
     assert invoke_config["maximum_retry_attempts"] == 2
@@ -246,7 +253,9 @@ def test_aurora_master_password_is_managed_by_secrets_manager(stack: Stack) -> N
 def test_master_secret_rotates_on_a_visible_schedule(stack: Stack) -> None:
     rotation = stack.only("aws_secretsmanager_secret_rotation")
     assert rotation["rotation_rules"] == {"automatically_after_days": 30}
-    assert "aws_rds_cluster" in rotation["secret_id"] and "master_user_secret" in rotation["secret_id"]
+    assert (
+        "aws_rds_cluster" in rotation["secret_id"] and "master_user_secret" in rotation["secret_id"]
+    )
 
 
 def test_database_lives_in_the_private_subnets_behind_its_security_group(stack: Stack) -> None:
@@ -358,7 +367,9 @@ def test_http_api_proxies_to_the_api_handler_with_payload_2(stack: Stack) -> Non
     integration = stack.only("aws_apigatewayv2_integration")
     assert integration["integration_type"] == "AWS_PROXY"
     assert integration["payload_format_version"] == "2.0"
-    assert integration["integration_uri"] == ref(stack, "aws_lambda_function", API_HANDLER, "invoke_arn")
+    assert integration["integration_uri"] == ref(
+        stack, "aws_lambda_function", API_HANDLER, "invoke_arn"
+    )
 
 
 def test_every_handler_route_is_declared(stack: Stack) -> None:
@@ -426,7 +437,9 @@ def test_alarms_cover_database_functions_tables_api_and_dead_letters(stack: Stac
 
 def test_every_alarm_notifies_the_encrypted_topic(stack: Stack) -> None:
     topic_arn = ref(stack, "aws_sns_topic", "AlarmTopic", "arn")
-    assert stack.only("aws_sns_topic")["kms_master_key_id"] == ref(stack, "aws_kms_key", "Key/Key", "arn")
+    assert stack.only("aws_sns_topic")["kms_master_key_id"] == ref(
+        stack, "aws_kms_key", "Key/Key", "arn"
+    )
     for alarm in stack.resources("aws_cloudwatch_metric_alarm").values():
         assert alarm["alarm_actions"] == [topic_arn]
 

@@ -97,9 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     config = load_config(args.config)
     wanted = args.env or [os.environ.get("TAP_ENV", config.platform.default_environment)]
-    environments = (
-        tuple(e.name for e in config.environments) if "all" in wanted else tuple(wanted)
-    )
+    environments = tuple(e.name for e in config.environments) if "all" in wanted else tuple(wanted)
     target_kind: TargetKind = args.target or os.environ.get("TAP_TARGET", "local")  # type: ignore[assignment]
     port = int(os.environ.get("TAP_EMULATOR_PORT", DEFAULT_EMULATOR_PORT))
     request = SynthRequest(
@@ -112,4 +110,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stack in synthesize(request):
         print(stack)
     return 0
-

@@ -37,7 +37,9 @@ _SUBNET_EXTRA_BITS = 3
 _SMALLEST_VPC_PREFIX, _LARGEST_VPC_PREFIX = 16, 25  # AWS allows /16../28 VPCs; /28 subnets minimum
 
 _NAME_PART = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
-_ARN = re.compile(r"^arn:aws[a-z-]*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):(?P<account>\d{12}):.+$")
+_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):(?P<account>\d{12}):.+$"
+)
 
 PROFILES_RESOURCE = "profiles.toml"
 
@@ -187,9 +189,7 @@ class RegionConfig(_Frozen):
     @model_validator(mode="after")
     def _arns_in_region(self) -> RegionConfig:
         if self.kms_key_arn is not None:
-            _arn_in_region(
-                self.kms_key_arn, service="kms", region=self.name, setting="kms_key_arn"
-            )
+            _arn_in_region(self.kms_key_arn, service="kms", region=self.name, setting="kms_key_arn")
         return self
 
     @cached_property

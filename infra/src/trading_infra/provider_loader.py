@@ -64,7 +64,8 @@ def install() -> LoadMode:
         _warn(
             f"{DISTRIBUTION} is {installed_version}, the lazy loader was verified with "
             f"{VERIFIED_PROVIDER_VERSION}: importing eagerly (slow). Re-verify the loader "
-            "(tests/infra/test_provider_loader_equivalence.py) and update VERIFIED_PROVIDER_VERSION."
+            "(tests/infra/test_provider_loader_equivalence.py), then update "
+            "VERIFIED_PROVIDER_VERSION."
         )
         importlib.import_module(PACKAGE)
         return LoadMode.EAGER

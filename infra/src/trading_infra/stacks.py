@@ -77,7 +77,9 @@ class RegionalPlatformStack(TerraformStack):
             **target.provider_settings(),
         }
         if not target.is_local and environment.aws_role_arn:
-            provider_args["assume_role"] = [AwsProviderAssumeRole(role_arn=environment.aws_role_arn)]
+            provider_args["assume_role"] = [
+                AwsProviderAssumeRole(role_arn=environment.aws_role_arn)
+            ]
         if not target.is_local and environment.aws_profile:
             provider_args["profile"] = environment.aws_profile
         AwsProvider(self, "aws", **provider_args)
@@ -117,7 +119,11 @@ class RegionalPlatformStack(TerraformStack):
         database_config = context.environment.profile.database
         key = PlatformKey(self, "Key", context=context)
         network = Network(
-            self, "Network", context=context, key_arn=key.key_arn, database_port=database_config.port
+            self,
+            "Network",
+            context=context,
+            key_arn=key.key_arn,
+            database_port=database_config.port,
         )
         private_subnet_ids = [subnet.id for subnet in network.private_subnets]
         storage = DataStorage(self, "Storage", context=context, key_arn=key.key_arn)

@@ -8,6 +8,7 @@ with its Terraform address instead of reaching an account untagged.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import jsii
 from cdktf import IAspect, TerraformResource, TerraformStack
@@ -22,9 +23,10 @@ class MissingTagsError(ValueError):
 
 
 def _provider_default_tags(provider: AwsProvider) -> Mapping[str, str]:
-    blocks = provider.default_tags_input or []
+    blocks: Any = provider.default_tags_input or []
     for block in blocks:
-        tags = block.tags if hasattr(block, "tags") else block.get("tags")  # struct or dict
+        # jsii hands back the struct, or the plain dict it was given.
+        tags = block.get("tags") if isinstance(block, Mapping) else block.tags
         if tags:
             return dict(tags)
     return {}

@@ -75,7 +75,7 @@ def test_a_malformed_or_tampered_token_is_refused(token: str) -> None:
         decode_page_token(token, account_id="acc-1")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(st.text(max_size=600))
 def test_any_text_is_either_a_canonical_token_or_refused_with_a_client_error(text: str) -> None:
     try:
@@ -85,7 +85,7 @@ def test_any_text_is_either_a_canonical_token_or_refused_with_a_client_error(tex
     assert encode_page_token(cursor) == text
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(st.data())
 def test_changing_one_character_of_a_token_never_causes_an_unexpected_error(
     data: st.DataObject,

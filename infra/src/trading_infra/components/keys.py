@@ -29,10 +29,11 @@ class PlatformKey(Construct):
             self.key_arn: str = context.region.kms_key_arn
             return
         region = context.region.name
+        suffix = context.environment.suffix
         self.key = KmsKey(
             self,
             "Key",
-            description=f"{context.platform.name} data key ({context.environment.suffix}, {region})",
+            description=f"{context.platform.name} data key ({suffix}, {region})",
             enable_key_rotation=True,
             rotation_period_in_days=365,
             deletion_window_in_days=7,
@@ -70,7 +71,5 @@ class PlatformKey(Construct):
                 },
             ),
         )
-        KmsAlias(
-            self, "Alias", name=context.namer.kms_alias("data"), target_key_id=self.key.key_id
-        )
+        KmsAlias(self, "Alias", name=context.namer.kms_alias("data"), target_key_id=self.key.key_id)
         self.key_arn = self.key.arn

@@ -41,7 +41,13 @@ class Network(Construct):
     """
 
     def __init__(
-        self, scope: Construct, id_: str, *, context: RegionContext, key_arn: str, database_port: int
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        context: RegionContext,
+        key_arn: str,
+        database_port: int,
     ) -> None:
         super().__init__(scope, id_)
         namer = context.namer
@@ -58,7 +64,9 @@ class Network(Construct):
         )
         # The default security group of a VPC allows all traffic between its members: take
         # every rule away so that nothing can use it by accident.
-        DefaultSecurityGroup(self, "DefaultSecurityGroup", vpc_id=self.vpc.id, ingress=[], egress=[])
+        DefaultSecurityGroup(
+            self, "DefaultSecurityGroup", vpc_id=self.vpc.id, ingress=[], egress=[]
+        )
 
         gateway = InternetGateway(
             self, "InternetGateway", vpc_id=self.vpc.id, tags={"Name": namer.name("igw")}

@@ -163,7 +163,11 @@ def _encode_body(body: Body | None, headers: dict[str, str]) -> tuple[str | None
 
 
 def _body_length(raw_body: str, is_base64: bool) -> int:
-    return len(base64.b64decode(raw_body)) if is_base64 else len(raw_body.encode("utf-8"))
+    return (
+        len(base64.b64decode(raw_body))
+        if is_base64
+        else len(raw_body.encode("utf-8", "surrogatepass"))
+    )
 
 
 def _query_pairs(query: Mapping[str, QueryValue]) -> list[tuple[str, str]]:
