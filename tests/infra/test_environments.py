@@ -150,3 +150,29 @@ def test_a_changed_profile_value_in_the_configuration_file_reaches_the_json(
     stacks = synth_to(tmp_path, parse_config(changed), "aws")
     staging = stacks["tap-staging-ap-southeast-1"]
     assert {f["memory_size"] for f in staging.resources("aws_lambda_function").values()} == {640}
+
+
+def test_postgres_can_replace_aurora_per_environment(tmp_path: Path) -> None:
+    from tests.infra.conftest import synth_to
+
+    document = tomllib.loads((ROOT / "platform.toml").read_text())
+    changed = copy.deepcopy(document)
+    changed["environments"]["prod"]["overrides"] = {
+        "database": {"engine": "postgres", "engine_version": "14.17",
+                     "instance_class": "db.t4g.medium"}
+    }  # fmt: skip
+    prod = synth_to(tmp_path, parse_config(changed), "aws")["tap-prod-ap-southeast-1"]
+    assert prod.resources("aws_rds_cluster") == {}
+    instance = prod.only("aws_db_instance")
+    assert (instance["engine"], instance["engine_version"]) == ("postgres", "14.17")
+    assert instance["storage_encrypted"] is True
+    assert instance["manage_master_user_password"] is True
+    assert instance["backup_retention_period"] == 30
+    assert (instance["deletion_protection"], instance["skip_final_snapshot"]) == (False, True)
+    assert {"name": "rds.force_ssl", "value": "1"} in prod.only("aws_db_parameter_group")[
+        "parameter"
+    ]
+    rotation = prod.only("aws_secretsmanager_secret_rotation")
+    assert "aws_db_instance" in rotation["secret_id"]
+    alarm = prod.by_path("aws_cloudwatch_metric_alarm", "DatabaseCpu")
+    assert "DBInstanceIdentifier" in alarm["dimensions"]
