@@ -67,8 +67,9 @@ def run(root: Path, *, repeat: int = 1) -> list[Measurement]:
 
 def report(measurements: Sequence[Measurement]) -> str:
     by_label = {m.label: m.seconds for m in measurements}
+    machine = f"{platform.machine()}, {os.cpu_count()} cores"
     lines = [
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        f"machine: {machine}, Python {platform.python_version()}",
         "",
         "| what | seconds |",
         "|---|---|",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import http.client
+import itertools
 import json
 import os
 import signal
@@ -86,7 +87,9 @@ class FakeCredentials:
 #: moto's documented fake credentials ("testing"): not a secret, never valid on AWS. Secret
 #: scanning exempts this constant by name.
 FAKE_CREDENTIALS = FakeCredentials(
-    access_key_id="testing", secret_access_key="testing", session_token="testing"
+    access_key_id="testing",
+    secret_access_key="testing",  # noqa: S106 - moto's documented fake value, not a secret
+    session_token="testing",  # noqa: S106 - moto's documented fake value, not a secret
 )
 
 #: Argument names of the aws provider's (5.100.0) ``endpoints`` block that the local target
@@ -226,8 +229,7 @@ def _is_launcher(pid: int) -> bool:
     """Whether ``pid`` runs ``python -m tooling.moto_launcher`` (not a reused pid)."""
     args = _command_line(pid)
     return any(
-        arg == "-m" and following == _LAUNCHER_MODULE
-        for arg, following in zip(args, args[1:], strict=False)
+        arg == "-m" and following == _LAUNCHER_MODULE for arg, following in itertools.pairwise(args)
     )
 
 
@@ -358,8 +360,18 @@ def _launcher_command(port: int) -> list[str]:
 
 
 def _launcher_env() -> dict[str, str]:
-    """The launcher's environment: ours, with this checkout's ``tooling`` importable."""
-    env = dict(os.environ)
+    """The launcher's environment: ours without the developer's AWS setup (moto reads a named
+    profile at import and fails if it does not exist), fake credentials, and this checkout's
+    ``tooling`` importable."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID=FAKE_CREDENTIALS.access_key_id,
+        AWS_SECRET_ACCESS_KEY=FAKE_CREDENTIALS.secret_access_key,
+        AWS_DEFAULT_REGION=DEFAULT_REGION,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
     source_root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [source_root, env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"

@@ -334,16 +334,23 @@ def run_terraform(
     env_extra: Mapping[str, str] | None = None,
     capture: bool = False,
     check: bool = True,
+    base_env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``terraform *args`` in ``cwd`` with :func:`terraform_env` plus ``env_extra``.
+
+    The environment is built from ``base_env`` (default ``os.environ``; e.g.
+    :func:`tooling.emulator.local_process_env` for the local target). Variables of ``env_extra``
+    that would replace the project's CLI configuration (``TF_CLI_CONFIG_FILE``,
+    ``TERRAFORM_CONFIG``, ``TF_PLUGIN_CACHE_DIR``, ``TF_CLI_ARGS*``) are ignored, so passing a
+    whole environment there cannot undo it.
 
     ``capture=True`` returns stdout and stderr in the result; otherwise stdout goes to ours,
     stderr is copied to ours as it arrives and the result's ``stderr`` holds its last lines
     (``stdout`` is empty). Standard input is never connected. ``check=True`` raises
     :class:`TerraformError` (command, cwd, exit code, last lines of stderr) on a non-zero exit.
     """
-    env = terraform_env(repo_root)
-    env.update(env_extra or {})
+    env = terraform_env(repo_root, base_env)
+    env.update({k: v for k, v in (env_extra or {}).items() if not _is_stripped(k)})
     command = [terraform_binary(env), *args]
     if capture:
         result = subprocess.run(

@@ -77,6 +77,18 @@ def test_start_reuse_reset_stop_cycle(repo: Path, monkeypatch: pytest.MonkeyPatc
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="state")
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["state"]
+    rds = boto3.client("rds")  # gap 2 is patched in the served process
+    for name in ("pg-a", "pg-b"):
+        rds.create_db_instance(
+            DBInstanceIdentifier=name,
+            Engine="postgres",
+            DBInstanceClass="db.t3.micro",
+            AllocatedStorage=20,
+            MasterUsername="app",
+            MasterUserPassword="password1234",
+        )
+    instances = rds.describe_db_instances()["DBInstances"]
+    assert len({i["DbiResourceId"] for i in instances}) == 2
     emulator.reset(first)
     assert s3.list_buckets()["Buckets"] == []
 
@@ -214,3 +226,15 @@ def test_local_provider_config_is_valid_for_aws_provider_5_100(
     result = validate_stack(tmp_path, terraform_repo)
     assert result.ok, result.messages()
     assert result.warnings == (), result.messages()
+
+
+def test_launcher_does_not_inherit_the_developers_aws_setup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "does-not-exist")  # moto would fail at import
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "https://example.com")
+    env = emulator._launcher_env()
+    assert "AWS_PROFILE" not in env
+    assert "AWS_ENDPOINT_URL" not in env
+    assert env["AWS_ACCESS_KEY_ID"] == FAKE_CREDENTIALS.access_key_id
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(Path(emulator.__file__).parent.parent)

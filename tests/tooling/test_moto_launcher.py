@@ -86,7 +86,9 @@ def _create_db_instances(rds: Any) -> dict[str, str]:
 
 def _find_by_resource_id(rds: Any, resource_id: str) -> list[str]:
     """How the aws provider reads aws_db_instance: the dbi-resource-id filter."""
-    found = rds.describe_db_instances(Filters=[{"Name": "dbi-resource-id", "Values": [resource_id]}])
+    found = rds.describe_db_instances(
+        Filters=[{"Name": "dbi-resource-id", "Values": [resource_id]}]
+    )
     return [i["DBInstanceIdentifier"] for i in found["DBInstances"]]
 
 
@@ -153,7 +155,9 @@ def test_gap4_patch_returns_the_lambda_dead_letter_config(aws: Clients) -> None:
             expected
         )
         # The provider removes it with an empty TargetArn, and may set it again.
-        awslambda.update_function_configuration(FunctionName="fn", DeadLetterConfig={"TargetArn": ""})
+        awslambda.update_function_configuration(
+            FunctionName="fn", DeadLetterConfig={"TargetArn": ""}
+        )
         assert "DeadLetterConfig" not in awslambda.get_function_configuration(FunctionName="fn")
         other = f"{dlq}-2"
         awslambda.update_function_configuration(
@@ -219,7 +223,12 @@ def test_gap4_security_group_reference_already_matches_aws(aws: Clients) -> None
     ec2.authorize_security_group_ingress(
         GroupId=target,
         IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "UserIdGroupPairs": [{"GroupId": source}]}
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 5432,
+                "ToPort": 5432,
+                "UserIdGroupPairs": [{"GroupId": source}],
+            }
         ],
     )
     rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [target]}])

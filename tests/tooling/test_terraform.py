@@ -205,3 +205,22 @@ def test_invalid_configuration_is_an_error(terraform_repo: Path, tmp_path: Path)
 def test_validate_needs_a_configuration(terraform_repo: Path, tmp_path: Path) -> None:
     with pytest.raises(terraform.TerraformSetupError, match="no Terraform configuration"):
         validate_stack(tmp_path, terraform_repo)
+
+
+def test_run_terraform_environment_cannot_be_undone_by_env_extra(tmp_path: Path) -> None:
+    fake = tmp_path / "terraform"
+    fake.write_text("#!/bin/sh\nenv\n", encoding="utf-8")
+    fake.chmod(0o755)
+    base = {"PATH": os.environ["PATH"], "TAP_TERRAFORM": str(fake), "AWS_PROFILE": "dev"}
+    result = run_terraform(
+        ["plan"],
+        cwd=tmp_path,
+        repo_root=tmp_path / "repo",
+        base_env={**base, "TF_CLI_CONFIG_FILE": "/root/.terraformrc"},
+        env_extra={"TF_CLI_CONFIG_FILE": "/bogus", "TF_CLI_ARGS_plan": "-x", "AWS_REGION": "r"},
+        capture=True,
+    )
+    env = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    assert env["TF_CLI_CONFIG_FILE"] == str(tmp_path / "repo/.build/terraform/terraformrc")
+    assert "TF_CLI_ARGS_plan" not in env
+    assert (env["AWS_REGION"], env["AWS_PROFILE"]) == ("r", "dev")

@@ -1,0 +1,159 @@
+"""tooling.moto_launcher gap 7: a TLS-only bucket policy (``Deny s3:* when
+aws:SecureTransport = false``) locks every client out of unpatched moto; the patch evaluates
+``aws:SecureTransport`` as true (the emulator stands in for AWS's HTTPS endpoints) and keeps
+every other statement, including unconditional denies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from botocore.exceptions import ClientError
+from moto.server import ThreadedMotoServer
+
+from tooling.moto_launcher import PATCHES, patched
+
+pytestmark = pytest.mark.moto
+
+REGION = "ap-southeast-1"
+BUCKET = "tap-policy-test"
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def _s3(endpoint: str) -> Any:
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def _bucket_with_policy(s3: Any, *statements: dict[str, Any]) -> None:
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=BUCKET, Key="a.txt", Body=b"x")
+    s3.put_bucket_policy(
+        Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    )
+
+
+TLS_ONLY = {
+    "Sid": "DenyInsecureTransport",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
+
+
+def _patch() -> list[Any]:
+    return [p for p in PATCHES if p.name == "s3-bucket-policy-secure-transport"]
+
+
+def test_gap7_unpatched_moto_denies_everything_under_a_tls_only_policy(endpoint: str) -> None:
+    s3 = _s3(endpoint)
+    _bucket_with_policy(s3, TLS_ONLY)
+    with pytest.raises(ClientError, match="403"):
+        s3.head_object(Bucket=BUCKET, Key="a.txt")
+
+
+def test_gap7_patch_lets_requests_through_a_tls_only_policy(endpoint: str) -> None:
+    with patched(_patch()):
+        s3 = _s3(endpoint)
+        _bucket_with_policy(s3, TLS_ONLY)
+        assert s3.head_object(Bucket=BUCKET, Key="a.txt")["ContentLength"] == 1
+        s3.put_object(Bucket=BUCKET, Key="b.txt", Body=b"yy")
+        assert s3.get_object(Bucket=BUCKET, Key="b.txt")["Body"].read() == b"yy"
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        None,  # an unconditional deny still denies
+        {"Bool": {"aws:SecureTransport": "true"}},  # deny TLS requests: applies to all of them
+        {"Bool": {"aws:SecureTransport": ["true", "false"]}},
+    ],
+)
+def test_gap7_patch_keeps_denies_that_apply_over_tls(
+    endpoint: str, condition: dict[str, Any] | None
+) -> None:
+    statement = {**TLS_ONLY, "Sid": "Deny"}
+    statement.pop("Condition")
+    if condition is not None:
+        statement["Condition"] = condition
+    with patched(_patch()):
+        s3 = _s3(endpoint)
+        _bucket_with_policy(s3, statement)
+        with pytest.raises(ClientError, match="403"):
+            s3.head_object(Bucket=BUCKET, Key="a.txt")
+
+
+# --------------------------------------------------------------------------- gap 6 (logging)
+
+LOGS = "tap-policy-test-logs"
+
+
+def _logging_setup(s3: Any) -> None:
+    for name in (BUCKET, LOGS):
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    arn = f"arn:aws:s3:::{LOGS}"
+    statements = [
+        {**TLS_ONLY, "Resource": [arn, f"{arn}/*"]},
+        {
+            "Sid": "ServerAccessLogsDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"{arn}/data-bucket/*",
+        },
+    ]
+    s3.put_bucket_policy(
+        Bucket=LOGS, Policy=json.dumps({"Version": "2012-10-17", "Statement": statements})
+    )
+
+
+def _enable_logging(s3: Any) -> None:
+    s3.put_bucket_logging(
+        Bucket=BUCKET,
+        BucketLoggingStatus={
+            "LoggingEnabled": {"TargetBucket": LOGS, "TargetPrefix": "data-bucket/"}
+        },
+    )
+
+
+def test_gap6_unpatched_moto_fails_logging_when_the_target_policy_has_a_star_principal(
+    endpoint: str,
+) -> None:
+    s3 = _s3(endpoint)
+    _logging_setup(s3)
+    with pytest.raises(ClientError, match="500"):
+        _enable_logging(s3)
+
+
+def test_gap6_patch_accepts_the_logging_grant_beside_a_star_principal(endpoint: str) -> None:
+    logging_patch = [p for p in PATCHES if p.name == "s3-logging-policy-wildcard-principal"]
+    with patched(logging_patch):
+        s3 = _s3(endpoint)
+        _logging_setup(s3)
+        _enable_logging(s3)
+        enabled = s3.get_bucket_logging(Bucket=BUCKET)["LoggingEnabled"]
+        assert enabled["TargetBucket"] == LOGS
+        # without the grant the check still refuses, like before
+        s3.delete_bucket_policy(Bucket=LOGS)
+        with pytest.raises(ClientError, match="InvalidTargetBucketForLogging"):
+            _enable_logging(s3)
