@@ -158,9 +158,11 @@ class RegionalPlatformStack(TerraformStack):
             },
             statements=[
                 {
+                    # GetObjectVersion: the processor reads the exact version named in the
+                    # event, so an overwrite before processing cannot hide the first upload.
                     "Sid": "ReadIncomingTradeFiles",
                     "Effect": "Allow",
-                    "Action": "s3:GetObject",
+                    "Action": ["s3:GetObject", "s3:GetObjectVersion"],
                     "Resource": f"{bucket_arn}/{INCOMING_PREFIX}*",
                 },
                 {
@@ -172,7 +174,7 @@ class RegionalPlatformStack(TerraformStack):
                 {
                     "Sid": "IngestTrades",
                     "Effect": "Allow",
-                    "Action": ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"],
+                    "Action": ["dynamodb:BatchGetItem", "dynamodb:PutItem"],
                     "Resource": tables.trades.arn,
                 },
             ],

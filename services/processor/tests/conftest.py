@@ -10,14 +10,13 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote_plus
 
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from moto import mock_aws
-
 from processor import handler
 from processor.adapters.memory import InMemoryObjectStore, InMemoryTradeRepository
 from processor.domain.model import FIELDS
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
-REGION = "ap-southeast-1"
+REGION: Final = "ap-southeast-1"
 BUCKET = "trading-data-test"
 TABLE = "trades-test"
 GSI = "account_id-executed_at-index"
@@ -49,7 +48,7 @@ TradeFactory = Callable[..., dict[str, Any]]
 FileFactory = Callable[[Sequence[Mapping[str, Any]]], bytes]
 
 
-# -- trade data ----------------------------------------------------------------------------
+# -- trade data ----------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -88,7 +87,7 @@ def jsonl_bytes() -> FileFactory:
     return build
 
 
-# -- the service over in-memory adapters -----------------------------------------------------
+# -- the service over in-memory adapters ---------------------------------------------------------
 
 
 @pytest.fixture
@@ -103,11 +102,15 @@ def repo() -> InMemoryTradeRepository:
 
 @pytest.fixture
 def service(store: InMemoryObjectStore, repo: InMemoryTradeRepository) -> IngestService:
-    return IngestService(store, repo, store, quarantine_prefix="quarantine/", clock=lambda: FIXED_NOW)
+    return IngestService(
+        store, repo, store, quarantine_prefix="quarantine/", clock=lambda: FIXED_NOW
+    )
 
 
 @pytest.fixture
-def ingest(store: InMemoryObjectStore, service: IngestService) -> Callable[[str, bytes], FileSummary]:
+def ingest(
+    store: InMemoryObjectStore, service: IngestService
+) -> Callable[[str, bytes], FileSummary]:
     """Upload ``data`` as ``key`` to the in-memory bucket and ingest it."""
 
     def run(key: str, data: bytes) -> FileSummary:
@@ -130,7 +133,7 @@ def quarantined(store: InMemoryObjectStore) -> Callable[[str], list[dict[str, An
     return read
 
 
-# -- AWS through moto --------------------------------------------------------------------------
+# -- AWS through moto ----------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -204,12 +207,8 @@ def dynamodb_client(aws: None) -> DynamoDBClient:
 @pytest.fixture
 def bucket(s3_client: S3Client) -> str:
     """The data bucket, versioned like the real one (events then carry a versionId)."""
-    s3_client.create_bucket(
-        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
-    )
-    s3_client.put_bucket_versioning(
-        Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}
-    )
+    s3_client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3_client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     return BUCKET
 
 

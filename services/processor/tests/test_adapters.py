@@ -5,20 +5,19 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import boto3
 import pytest
 from botocore.exceptions import ReadTimeoutError, ResponseStreamingError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
-from urllib3.exceptions import ProtocolError
-
 from processor.adapters.dynamodb import DynamoDBTradeRepository, item_of
 from processor.adapters.s3 import S3ObjectSource, S3QuarantineSink, _GuardedBody
 from processor.domain.errors import DependencyError, ObjectNotFoundError
 from processor.domain.model import TradeRecord, format_utc, parse_trade
 from processor.domain.ports import ObjectRef
+from urllib3.exceptions import ProtocolError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -43,7 +42,7 @@ def no_sleep(seconds: float) -> None:
     pass
 
 
-# -- S3 ---------------------------------------------------------------------------------------
+# -- S3 ------------------------------------------------------------------------------------------
 
 
 @pytest.mark.moto
@@ -59,7 +58,9 @@ def test_object_source_streams_the_object(s3_client: S3Client, bucket: str) -> N
 
 
 @pytest.mark.moto
-def test_object_source_reads_the_version_named_by_the_event(s3_client: S3Client, bucket: str) -> None:
+def test_object_source_reads_the_version_named_by_the_event(
+    s3_client: S3Client, bucket: str
+) -> None:
     first = s3_client.put_object(Bucket=bucket, Key="incoming/a.csv", Body=b"version one")
     s3_client.put_object(Bucket=bucket, Key="incoming/a.csv", Body=b"version two")
 
@@ -70,16 +71,24 @@ def test_object_source_reads_the_version_named_by_the_event(s3_client: S3Client,
 
 @pytest.mark.moto
 def test_a_missing_object_is_object_not_found(s3_client: S3Client, bucket: str) -> None:
-    with pytest.raises(ObjectNotFoundError, match="NoSuchKey"):
-        with S3ObjectSource(s3_client).open(ObjectRef(bucket, "incoming/none.csv")):
-            pass
+    source = S3ObjectSource(s3_client)
+
+    with (
+        pytest.raises(ObjectNotFoundError, match="NoSuchKey"),
+        source.open(ObjectRef(bucket, "incoming/none.csv")),
+    ):
+        pass
 
 
 @pytest.mark.moto
 def test_a_missing_bucket_is_a_dependency_error(s3_client: S3Client) -> None:
-    with pytest.raises(DependencyError, match="NoSuchBucket"):
-        with S3ObjectSource(s3_client).open(ObjectRef("no-such-bucket", "incoming/a.csv")):
-            pass
+    source = S3ObjectSource(s3_client)
+
+    with (
+        pytest.raises(DependencyError, match="NoSuchBucket"),
+        source.open(ObjectRef("no-such-bucket", "incoming/a.csv")),
+    ):
+        pass
 
 
 @pytest.mark.moto
@@ -109,7 +118,9 @@ class BrokenRaw:
     ],
 )
 def test_body_read_failures_become_dependency_errors(error: Exception) -> None:
-    body = _GuardedBody(StreamingBody(BrokenRaw(error), 10), "s3:GetObject s3://b/k")
+    body = _GuardedBody(
+        StreamingBody(cast(IO[bytes], BrokenRaw(error)), 10), "s3:GetObject s3://b/k"
+    )
 
     with pytest.raises(DependencyError, match=r"s3:GetObject s3://b/k failed"):
         body.read(10)
@@ -117,7 +128,7 @@ def test_body_read_failures_become_dependency_errors(error: Exception) -> None:
 
 def test_botocore_streaming_errors_become_dependency_errors() -> None:
     for error in (ResponseStreamingError(error="reset"), ReadTimeoutError(endpoint_url="x")):
-        body = _GuardedBody(StreamingBody(BrokenRaw(error), 10), "read")
+        body = _GuardedBody(StreamingBody(cast(IO[bytes], BrokenRaw(error)), 10), "read")
         with pytest.raises(DependencyError):
             body.read(10)
 
@@ -178,7 +189,9 @@ def test_existing_hashes_reports_stored_ids_only(
 
 
 @pytest.mark.moto
-def test_existing_item_without_hash_reports_none(dynamodb_client: DynamoDBClient, table: str) -> None:
+def test_existing_item_without_hash_reports_none(
+    dynamodb_client: DynamoDBClient, table: str
+) -> None:
     dynamodb_client.put_item(TableName=table, Item={"trade_id": {"S": "LEGACY-1"}})
 
     assert DynamoDBTradeRepository(dynamodb_client, table).existing_hashes(["LEGACY-1"]) == {
@@ -216,7 +229,9 @@ def test_insert_new_writes_more_than_one_transaction(
 
 
 @pytest.mark.moto
-def test_a_missing_table_is_a_dependency_error(dynamodb_client: DynamoDBClient, trade: TradeFactory) -> None:
+def test_a_missing_table_is_a_dependency_error(
+    dynamodb_client: DynamoDBClient, trade: TradeFactory
+) -> None:
     repo = DynamoDBTradeRepository(dynamodb_client, "no-such-table")
 
     with pytest.raises(DependencyError, match="ResourceNotFoundException"):
@@ -225,7 +240,7 @@ def test_a_missing_table_is_a_dependency_error(dynamodb_client: DynamoDBClient, 
         repo.insert_new([record_of(trade(1))])
 
 
-# -- DynamoDB races and partial answers (Stubber: moto cannot produce these) --------------------
+# -- DynamoDB races and partial answers (Stubber: moto cannot produce these) ---------------------
 
 
 @pytest.fixture
@@ -271,7 +286,8 @@ def test_a_lost_condition_is_reported_and_the_rest_committed_without_waiting(
     sleeps: list[float] = []
     repo = DynamoDBTradeRepository(client, TABLE, sleep=sleeps.append)
     records = [record_of(trade(1)), record_of(trade(2)), record_of(trade(3))]
-    winner = item_of(record_of(trade(2, quantity="5")))
+    winning_record = record_of(trade(2, quantity="5"))
+    winner = item_of(winning_record)
     cancelled(
         stubber,
         [{"Code": "None"}, {"Code": "ConditionalCheckFailed", "Item": winner}, {"Code": "None"}],
@@ -280,7 +296,7 @@ def test_a_lost_condition_is_reported_and_the_rest_committed_without_waiting(
     stubber.add_response("transact_write_items", {}, {"TransactItems": expected_retry})
 
     with stubber:
-        assert repo.insert_new(records) == {"T-000002": winner["record_hash"]["S"]}  # type: ignore[typeddict-item]
+        assert repo.insert_new(records) == {"T-000002": winning_record.record_hash}
     stubber.assert_no_pending_responses()
     assert sleeps == []
 
@@ -312,7 +328,9 @@ def test_persistent_throttling_raises_a_dependency_error(
         repo.insert_new([record_of(trade(1))])
 
 
-def test_a_validation_cancellation_raises(stubbed: tuple[DynamoDBClient, Stubber], trade: TradeFactory) -> None:
+def test_a_validation_cancellation_raises(
+    stubbed: tuple[DynamoDBClient, Stubber], trade: TradeFactory
+) -> None:
     client, stubber = stubbed
     repo = DynamoDBTradeRepository(client, TABLE, sleep=no_sleep)
     cancelled(stubber, [{"Code": "ValidationError", "Message": "Item too large"}])
@@ -321,7 +339,9 @@ def test_a_validation_cancellation_raises(stubbed: tuple[DynamoDBClient, Stubber
         repo.insert_new([record_of(trade(1))])
 
 
-def test_other_client_errors_raise(stubbed: tuple[DynamoDBClient, Stubber], trade: TradeFactory) -> None:
+def test_other_client_errors_raise(
+    stubbed: tuple[DynamoDBClient, Stubber], trade: TradeFactory
+) -> None:
     client, stubber = stubbed
     repo = DynamoDBTradeRepository(client, TABLE)
     stubber.add_client_error(

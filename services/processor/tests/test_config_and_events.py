@@ -8,10 +8,9 @@ import sys
 from typing import Any
 
 import pytest
-
 from processor.config import Config, ConfigError
-from processor.events import InvalidEventError, parse_s3_event
 from processor.domain.ports import ObjectRef
+from processor.events import InvalidEventError, parse_s3_event
 
 BASE_ENV = {"TRADES_TABLE_NAME": "trades-dev", "AWS_REGION": "ap-southeast-1"}
 
@@ -37,7 +36,10 @@ def test_all_variables_are_read() -> None:
         }
     )
 
-    assert (config.trades_table_name, config.quarantine_prefix) == ("trades-prod", "rejects/trades/")
+    assert (config.trades_table_name, config.quarantine_prefix) == (
+        "trades-prod",
+        "rejects/trades/",
+    )
     assert (config.log_level, config.region) == ("DEBUG", "eu-west-1")
 
 
@@ -80,10 +82,17 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_the_handler_module_imports_without_any_aws_configuration() -> None:
     """The build's smoke test imports the handler from the zip with a bare environment."""
     env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
+    if "PYTHONPATH" in os.environ:  # how the package is found when it is not installed
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     code = "import processor.handler as h; print(callable(h.lambda_handler))"
 
     result = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
     assert result.returncode == 0, result.stderr
@@ -101,7 +110,9 @@ def record(key: str, event_name: str = "ObjectCreated:Put", **object_fields: Any
 def test_keys_are_url_decoded() -> None:
     event = {"Records": [record("incoming/2026/my+batch+%281%29%2Bfinal%C3%A9.csv")]}
 
-    assert parse_s3_event(event).objects == [ObjectRef("data", "incoming/2026/my batch (1)+finalé.csv")]
+    assert parse_s3_event(event).objects == [
+        ObjectRef("data", "incoming/2026/my batch (1)+finalé.csv")
+    ]
 
 
 def test_version_ids_are_kept() -> None:
@@ -123,7 +134,9 @@ def test_the_s3_test_event_yields_nothing() -> None:
 
 
 def test_records_other_than_object_created_are_skipped() -> None:
-    event = {"Records": [record("incoming/a.csv", "ObjectRemoved:Delete"), record("incoming/b.csv")]}
+    event = {
+        "Records": [record("incoming/a.csv", "ObjectRemoved:Delete"), record("incoming/b.csv")]
+    }
 
     parsed = parse_s3_event(event)
 

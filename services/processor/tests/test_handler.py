@@ -11,7 +11,6 @@ import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
-
 from processor import handler
 from processor.config import ConfigError
 from processor.domain.errors import DependencyError
@@ -37,7 +36,8 @@ Logs = Callable[[], list[dict[str, Any]]]
 @pytest.fixture
 def invoke(lambda_context: LambdaContext) -> Callable[[dict[str, Any]], dict[str, Any]]:
     def call(event: dict[str, Any]) -> dict[str, Any]:
-        return handler.lambda_handler(event, lambda_context)
+        result: dict[str, Any] = handler.lambda_handler(event, lambda_context)
+        return result
 
     return call
 
@@ -50,7 +50,8 @@ def process(
 
     def run(key: str, data: bytes) -> dict[str, Any]:
         version_id = upload(key, data)
-        (summary,) = invoke(s3_event(BUCKET, key, version_id))["files"]
+        files: list[dict[str, Any]] = invoke(s3_event(BUCKET, key, version_id))["files"]
+        (summary,) = files
         return summary
 
     return run
@@ -141,7 +142,9 @@ def test_a_redelivered_event_counts_nothing_twice(
     trade: TradeFactory,
     csv_bytes: FileFactory,
 ) -> None:
-    event = s3_event(BUCKET, "incoming/a.csv", upload("incoming/a.csv", csv_bytes([trade(1), trade(2)])))
+    event = s3_event(
+        BUCKET, "incoming/a.csv", upload("incoming/a.csv", csv_bytes([trade(1), trade(2)]))
+    )
     first = invoke(event)["files"][0]
     stored = table_items(dynamodb_client)
 
@@ -162,7 +165,9 @@ def test_the_same_file_under_another_key_is_all_duplicates(
 ) -> None:
     process("incoming/monday.csv", csv_bytes([trade(1), trade(2)]))
 
-    summary = process("incoming/monday-resent.jsonl", jsonl_bytes([trade(2), trade(1, price="189.2500")]))
+    summary = process(
+        "incoming/monday-resent.jsonl", jsonl_bytes([trade(2), trade(1, price="189.2500")])
+    )
 
     assert counts(summary) == (0, 2, 0, 0)
     assert table_items(dynamodb_client)["T-000001"]["source_key"] == {"S": "incoming/monday.csv"}
@@ -197,9 +202,13 @@ def test_a_large_file_is_streamed_with_exact_counts(
     lines = [",".join(FIELDS)]
     for n in range(1, 5001):
         if n % 100 == 0:
-            lines.append(f"L-{n},ACC-{n % 9},AAPL,BUY,0,1.00,USD,2026-01-02T09:30:00Z")  # quantity 0
+            lines.append(
+                f"L-{n},ACC-{n % 9},AAPL,BUY,0,1.00,USD,2026-01-02T09:30:00Z"
+            )  # quantity 0
         else:
-            lines.append(f"L-{n},ACC-{n % 9},MSFT,SELL,{n},{n}.01,USD,2026-01-02T09:{n % 60:02d}:00Z")
+            lines.append(
+                f"L-{n},ACC-{n % 9},MSFT,SELL,{n},{n}.01,USD,2026-01-02T09:{n % 60:02d}:00Z"
+            )
     data = gzip.compress(("\n".join(lines) + "\n").encode())
 
     summary = process("incoming/large/day.csv.gz", data)
@@ -306,7 +315,9 @@ def test_one_summary_log_line_per_file(
     assert log["function_request_id"] == "00000000-0000-0000-0000-000000000001"
 
 
-def test_the_greeting_test_event_is_accepted(invoke: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+def test_the_greeting_test_event_is_accepted(
+    invoke: Callable[[dict[str, Any]], dict[str, Any]],
+) -> None:
     assert invoke({"Service": "Amazon S3", "Event": "s3:TestEvent"}) == {"files": []}
 
 
@@ -326,13 +337,17 @@ def test_a_transient_dynamodb_failure_raises_and_a_retry_completes(
     trade: TradeFactory,
     csv_bytes: FileFactory,
 ) -> None:
-    event = s3_event(BUCKET, "incoming/a.csv", upload("incoming/a.csv", csv_bytes([trade(1), trade(2, side="?")])))
-    real_call = BaseClient._make_api_call
+    event = s3_event(
+        BUCKET,
+        "incoming/a.csv",
+        upload("incoming/a.csv", csv_bytes([trade(1), trade(2, side="?")])),
+    )
+    real_call = vars(BaseClient)["_make_api_call"]
 
     def throttled(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
         if operation == "TransactWriteItems":
-            error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}
-            raise ClientError(error, operation)  # type: ignore[arg-type]
+            code = "ProvisionedThroughputExceededException"
+            raise ClientError({"Error": {"Code": code, "Message": "slow down"}}, operation)
         return real_call(client, operation, params)
 
     with monkeypatch.context() as patch:
@@ -359,11 +374,11 @@ def test_a_transient_s3_failure_raises(
     csv_bytes: FileFactory,
 ) -> None:
     event = s3_event(BUCKET, "incoming/a.csv", upload("incoming/a.csv", csv_bytes([trade(1)])))
-    real_call = BaseClient._make_api_call
+    real_call = vars(BaseClient)["_make_api_call"]
 
     def unavailable(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
         if operation == "GetObject":
-            raise ClientError({"Error": {"Code": "SlowDown", "Message": "503"}}, operation)  # type: ignore[arg-type]
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "503"}}, operation)
         return real_call(client, operation, params)
 
     monkeypatch.setattr(BaseClient, "_make_api_call", unavailable)
@@ -373,7 +388,9 @@ def test_a_transient_s3_failure_raises(
 
 
 def test_missing_configuration_fails_naming_the_variable(
-    invoke: Callable[[dict[str, Any]], dict[str, Any]], s3_event: Event, monkeypatch: pytest.MonkeyPatch
+    invoke: Callable[[dict[str, Any]], dict[str, Any]],
+    s3_event: Event,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("TRADES_TABLE_NAME")
 
@@ -402,4 +419,8 @@ def test_the_account_index_lists_trades_in_execution_order(
         ExpressionAttributeValues={":account": {"S": "ACC-1"}},
     )
 
-    assert [item["trade_id"]["S"] for item in result["Items"]] == ["T-000002", "T-000001", "T-000003"]
+    assert [item["trade_id"]["S"] for item in result["Items"]] == [
+        "T-000002",
+        "T-000001",
+        "T-000003",
+    ]

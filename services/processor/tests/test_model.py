@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from processor.domain.model import Side, TradeValidationError, format_utc, parse_trade
 
 VALID_TRADE: dict[str, Any] = {
@@ -112,7 +111,8 @@ def test_quantity_must_be_positive(value: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["1.5", "1.0", "1e3", " 5", "5 ", "+5", "", "ten", Decimal("1.0"), Decimal("2.5"), True]
+    "value",
+    ["1.5", "1.0", "1e3", " 5", "5 ", "+5", "", "ten", Decimal("1.0"), Decimal("2.5"), True],
 )
 def test_quantity_must_be_a_whole_number(value: Any) -> None:
     assert rejected(quantity=value).startswith("quantity: must be a whole number")
@@ -158,7 +158,8 @@ def test_naive_timestamps_are_rejected(value: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["2026-01-02", "02/01/2026 09:30Z", "yesterday", "", 1767346200, None, "2026-1-2T9:30Z"]
+    "value",
+    ["2026-01-02", "02/01/2026 09:30Z", "yesterday", "", 1767346200, None, "2026-1-2T9:30Z"],
 )
 def test_non_iso_timestamps_are_rejected(value: Any) -> None:
     assert rejected(executed_at=value).startswith("executed_at: must be an ISO-8601 timestamp")
@@ -166,7 +167,12 @@ def test_non_iso_timestamps_are_rejected(value: Any) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["2026-02-30T10:00:00Z", "2026-01-02T24:00:00Z", "2026-01-02T10:00:00+25:00", "0001-01-01T00:00+01:00"],
+    [
+        "2026-02-30T10:00:00Z",
+        "2026-01-02T24:00:00Z",
+        "2026-01-02T10:00:00+25:00",
+        "0001-01-01T00:00+01:00",
+    ],
 )
 def test_impossible_timestamps_are_rejected(value: str) -> None:
     assert rejected(executed_at=value).startswith("executed_at: is not a valid date and time")
@@ -234,7 +240,12 @@ def test_long_bad_values_are_shortened_in_the_reason() -> None:
 def test_record_hash_ignores_representation_differences() -> None:
     base = parse_trade(VALID_TRADE)
     same = parse_trade(
-        {**VALID_TRADE, "price": "189.250", "quantity": 100, "executed_at": "2026-01-02T17:30:00+08:00"}
+        {
+            **VALID_TRADE,
+            "price": "189.250",
+            "quantity": 100,
+            "executed_at": "2026-01-02T17:30:00+08:00",
+        }
     )
 
     assert same.record_hash == base.record_hash
@@ -254,7 +265,10 @@ def test_record_hash_ignores_representation_differences() -> None:
     ],
 )
 def test_record_hash_changes_with_any_trade_field(field: str, value: str) -> None:
-    assert parse_trade({**VALID_TRADE, field: value}).record_hash != parse_trade(VALID_TRADE).record_hash
+    assert (
+        parse_trade({**VALID_TRADE, field: value}).record_hash
+        != parse_trade(VALID_TRADE).record_hash
+    )
 
 
 def test_record_hash_is_sha256_of_the_canonical_fields() -> None:

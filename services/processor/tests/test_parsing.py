@@ -7,7 +7,6 @@ import io
 from decimal import Decimal
 
 import pytest
-
 from processor.domain.errors import FileRejectedError
 from processor.domain.parsing import (
     BlankLine,
@@ -53,7 +52,7 @@ def parse(data: bytes, file_type: FileType = CSV) -> list[LineResult]:
     return list(parse_file(io.BytesIO(data), file_type))
 
 
-# -- file types ------------------------------------------------------------------------------
+# -- file types ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -72,13 +71,14 @@ def test_supported_extensions(key: str, expected: FileType) -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["incoming/a.json", "incoming/a.txt", "incoming/a.gz", "incoming/csv", "incoming/a.csv.zip"]
+    "key",
+    ["incoming/a.json", "incoming/a.txt", "incoming/a.gz", "incoming/csv", "incoming/a.csv.zip"],
 )
 def test_unsupported_extensions(key: str) -> None:
     assert detect_file_type(key) is None
 
 
-# -- line splitting ----------------------------------------------------------------------------
+# -- line splitting ------------------------------------------------------------------------------
 
 
 def test_lines_are_numbered_from_one_and_lose_lf_and_crlf() -> None:
@@ -124,7 +124,7 @@ def test_a_line_exactly_at_the_limit_is_whole() -> None:
     assert lines_of(b"x" * 20 + b"\n", max_line_bytes=20) == [RawLine(1, b"x" * 20)]
 
 
-# -- CSV ------------------------------------------------------------------------------------------
+# -- CSV -----------------------------------------------------------------------------------------
 
 
 def test_csv_rows_become_trades_numbered_by_physical_line() -> None:
@@ -158,7 +158,9 @@ def test_csv_with_utf8_bom_and_header_spaces_is_read() -> None:
 def test_csv_wrong_field_count_rejects_only_that_line() -> None:
     results = parse(f"{HEADER}\n{ROW},extra\n{ROW.rsplit(',', 1)[0]}\n{ROW}\n".encode())
 
-    assert results[0] == RejectedLine(2, "expected 8 fields as in the header, found 9", f"{ROW},extra")
+    assert results[0] == RejectedLine(
+        2, "expected 8 fields as in the header, found 9", f"{ROW},extra"
+    )
     assert isinstance(results[1], RejectedLine)
     assert results[1].reason == "expected 8 fields as in the header, found 7"
     assert isinstance(results[2], ParsedTrade)
@@ -204,10 +206,16 @@ def test_invalid_utf8_rejects_the_line_only() -> None:
 @pytest.mark.parametrize(
     ("header", "message"),
     [
-        ("trade_id,account_id,symbol,side,quantity,price,currency", "missing column(s) executed_at"),
+        (
+            "trade_id,account_id,symbol,side,quantity,price,currency",
+            "missing column(s) executed_at",
+        ),
         (HEADER + ",venue", "unexpected column(s) 'venue'"),
         (HEADER + ",price", "repeated column(s) price"),
-        ("TRADE_ID,account_id,symbol,side,quantity,price,currency,executed_at", "missing column(s) trade_id"),
+        (
+            "TRADE_ID,account_id,symbol,side,quantity,price,currency,executed_at",
+            "missing column(s) trade_id",
+        ),
     ],
 )
 def test_a_bad_csv_header_rejects_the_file(header: str, message: str) -> None:
@@ -229,7 +237,7 @@ def test_a_csv_with_only_a_header_has_no_records() -> None:
     assert parse(f"{HEADER}\n".encode()) == []
 
 
-# -- JSON Lines ------------------------------------------------------------------------------------
+# -- JSON Lines ----------------------------------------------------------------------------------
 
 
 def test_json_lines_become_trades_with_exact_decimal_prices() -> None:
@@ -257,7 +265,10 @@ def test_json_float_looking_price_keeps_its_exact_value() -> None:
         ("[1, 2]", "line is not a JSON object"),
         ('"text"', "line is not a JSON object"),
         (JSON_ROW.replace("189.25", "NaN"), "invalid JSON: NaN is not allowed"),
-        (JSON_ROW.replace('"side": "BUY"', '"side": "BUY", "side": "SELL"'), "invalid JSON object: duplicate key 'side'"),
+        (
+            JSON_ROW.replace('"side": "BUY"', '"side": "BUY", "side": "SELL"'),
+            "invalid JSON object: duplicate key 'side'",
+        ),
         (JSON_ROW.replace("100", "1.0"), "quantity: must be a whole number"),
         (JSON_ROW.replace("100", "true"), "quantity: must be a whole number"),
         (JSON_ROW.replace('"USD"', "null"), "currency: must be an ISO 4217 code"),
@@ -290,7 +301,7 @@ def test_an_empty_json_lines_file_is_rejected() -> None:
         parse(b"\n \n", JSONL)
 
 
-# -- gzip ----------------------------------------------------------------------------------------------
+# -- gzip ----------------------------------------------------------------------------------------
 
 
 def test_gzip_files_are_decompressed_while_streaming() -> None:
@@ -307,7 +318,9 @@ def test_data_that_is_not_gzip_rejects_the_file() -> None:
 
 
 def test_truncated_gzip_keeps_the_lines_before_the_damage() -> None:
-    body = (f"{HEADER}\n" + "".join(f"{ROW.replace('T-1', f'T-{i}')}\n" for i in range(2000))).encode()
+    body = (
+        f"{HEADER}\n" + "".join(f"{ROW.replace('T-1', f'T-{i}')}\n" for i in range(2000))
+    ).encode()
     truncated = gzip.compress(body)[:-200]
     results: list[LineResult] = []
 

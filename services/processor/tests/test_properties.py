@@ -13,7 +13,6 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from processor.adapters.memory import InMemoryObjectStore, InMemoryTradeRepository
 from processor.domain.model import FIELDS
 from processor.domain.ports import ObjectRef
@@ -44,8 +43,9 @@ valid_trade = st.fixed_dictionaries(
 json_scalar = st.none() | st.booleans() | st.integers() | st.text(max_size=20)
 json_value = st.recursive(
     json_scalar | st.decimals(allow_nan=False, allow_infinity=False),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=10), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+    ),
     max_leaves=10,
 )
 # Objects with (some of) the trade's field names and arbitrary values, plus stray keys.
@@ -134,8 +134,13 @@ def test_arbitrary_text_under_a_valid_csv_header(lines: list[str]) -> None:
 def test_arbitrary_bytes_never_raise(data: bytes) -> None:
     for key in ("incoming/bytes.csv", "incoming/bytes.jsonl", "incoming/bytes.csv.gz"):
         summary, entries = run(key, data)
-        assert summary.data_lines == summary.accepted + summary.duplicates + summary.conflicts + summary.rejected
-        assert len(entries) == summary.rejected + summary.conflicts + (summary.status is FileStatus.FILE_ERROR)
+        assert (
+            summary.data_lines
+            == summary.accepted + summary.duplicates + summary.conflicts + summary.rejected
+        )
+        assert len(entries) == summary.rejected + summary.conflicts + (
+            summary.status is FileStatus.FILE_ERROR
+        )
 
 
 @PROPERTY_SETTINGS

@@ -6,12 +6,11 @@ import gzip
 import io
 import json
 import tracemalloc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any
 
 import pytest
-
 from processor.adapters.memory import InMemoryObjectStore, InMemoryTradeRepository
 from processor.domain.errors import DependencyError
 from processor.domain.model import TradeRecord, parse_trade
@@ -112,7 +111,11 @@ def test_processing_the_same_file_again_counts_duplicates_and_writes_nothing(
 
 
 def test_the_same_trade_under_another_key_is_a_duplicate_and_keeps_its_source(
-    ingest: Ingest, repo: InMemoryTradeRepository, trade: TradeFactory, jsonl_bytes: FileFactory, csv_bytes: FileFactory
+    ingest: Ingest,
+    repo: InMemoryTradeRepository,
+    trade: TradeFactory,
+    jsonl_bytes: FileFactory,
+    csv_bytes: FileFactory,
 ) -> None:
     ingest("incoming/first.csv", csv_bytes([trade(1)]))
 
@@ -123,12 +126,18 @@ def test_the_same_trade_under_another_key_is_a_duplicate_and_keeps_its_source(
 
 
 def test_a_different_trade_with_a_stored_id_is_a_conflict_and_is_not_written(
-    ingest: Ingest, repo: InMemoryTradeRepository, quarantined: Quarantined, trade: TradeFactory, csv_bytes: FileFactory
+    ingest: Ingest,
+    repo: InMemoryTradeRepository,
+    quarantined: Quarantined,
+    trade: TradeFactory,
+    csv_bytes: FileFactory,
 ) -> None:
     ingest("incoming/first.csv", csv_bytes([trade(1), trade(2)]))
     original = repo.items["T-000001"]
 
-    summary = ingest("incoming/second.csv", csv_bytes([trade(2), trade(1, price="190.00"), trade(3)]))
+    summary = ingest(
+        "incoming/second.csv", csv_bytes([trade(2), trade(1, price="190.00"), trade(3)])
+    )
 
     assert counts(summary) == (1, 1, 1, 0)
     assert repo.items["T-000001"] == original
@@ -140,7 +149,11 @@ def test_a_different_trade_with_a_stored_id_is_a_conflict_and_is_not_written(
 
 
 def test_repeats_inside_one_file_are_duplicates_or_conflicts_of_the_first(
-    ingest: Ingest, repo: InMemoryTradeRepository, quarantined: Quarantined, trade: TradeFactory, csv_bytes: FileFactory
+    ingest: Ingest,
+    repo: InMemoryTradeRepository,
+    quarantined: Quarantined,
+    trade: TradeFactory,
+    csv_bytes: FileFactory,
 ) -> None:
     rows = [trade(1), trade(1), trade(1, quantity="7"), trade(2)]
 
@@ -152,10 +165,15 @@ def test_repeats_inside_one_file_are_duplicates_or_conflicts_of_the_first(
 
 
 def test_repeats_across_windows_are_classified_against_the_table(
-    store: InMemoryObjectStore, repo: InMemoryTradeRepository, trade: TradeFactory, csv_bytes: FileFactory
+    store: InMemoryObjectStore,
+    repo: InMemoryTradeRepository,
+    trade: TradeFactory,
+    csv_bytes: FileFactory,
 ) -> None:
     service = IngestService(store, repo, store, quarantine_prefix="quarantine/", batch_size=2)
-    store.add(BUCKET, "incoming/w.csv", csv_bytes([trade(1), trade(2), trade(1), trade(2, side="SELL")]))
+    store.add(
+        BUCKET, "incoming/w.csv", csv_bytes([trade(1), trade(2), trade(1), trade(2, side="SELL")])
+    )
 
     summary = service.ingest(ObjectRef(BUCKET, "incoming/w.csv"))
 
@@ -204,7 +222,11 @@ def test_a_lost_race_is_a_duplicate_or_conflict_never_an_overwrite(
 
 
 def test_an_item_without_record_hash_is_a_conflict(
-    ingest: Ingest, repo: InMemoryTradeRepository, quarantined: Quarantined, trade: TradeFactory, csv_bytes: FileFactory
+    ingest: Ingest,
+    repo: InMemoryTradeRepository,
+    quarantined: Quarantined,
+    trade: TradeFactory,
+    csv_bytes: FileFactory,
 ) -> None:
     repo.foreign_hashes["T-000001"] = None
 
@@ -214,7 +236,9 @@ def test_an_item_without_record_hash_is_a_conflict(
     assert "stored record_hash missing" in quarantined("incoming/legacy.csv")[0]["reason"]
 
 
-def test_blank_lines_are_counted_separately(ingest: Ingest, trade: TradeFactory, jsonl_bytes: FileFactory) -> None:
+def test_blank_lines_are_counted_separately(
+    ingest: Ingest, trade: TradeFactory, jsonl_bytes: FileFactory
+) -> None:
     data = b"\n" + jsonl_bytes([trade(1)]) + b"  \n\r\n" + jsonl_bytes([trade(2)])
 
     summary = ingest("incoming/blanks.jsonl", data)
@@ -226,12 +250,24 @@ def test_blank_lines_are_counted_separately(ingest: Ingest, trade: TradeFactory,
 @pytest.mark.parametrize(
     ("key", "data", "reason"),
     [
-        ("incoming/a.xlsx", b"whatever", "unsupported file extension: expected .csv, .jsonl, .ndjson"),
+        (
+            "incoming/a.xlsx",
+            b"whatever",
+            "unsupported file extension: expected .csv, .jsonl, .ndjson",
+        ),
         ("incoming/empty.csv", b"", "file is empty (no CSV header)"),
         ("incoming/empty.jsonl", b"\n\n", "file is empty"),
-        ("incoming/bad-header.csv", b"id,price\n1,2\n", "bad CSV header (line 1): missing column(s)"),
+        (
+            "incoming/bad-header.csv",
+            b"id,price\n1,2\n",
+            "bad CSV header (line 1): missing column(s)",
+        ),
         ("incoming/not-gzip.csv.gz", b"trade_id\n", "file is not valid gzip data"),
-        ("incoming/utf16.csv", "trade_id".encode("utf-16"), "CSV header (line 1): line is not valid UTF-8"),
+        (
+            "incoming/utf16.csv",
+            "trade_id".encode("utf-16"),
+            "CSV header (line 1): line is not valid UTF-8",
+        ),
     ],
 )
 def test_unusable_files_are_reported_at_line_zero_without_raising(
@@ -247,7 +283,9 @@ def test_unusable_files_are_reported_at_line_zero_without_raising(
     assert entry["reason"] == summary.reason
 
 
-def test_a_vanished_object_is_a_file_error(service: IngestService, quarantined: Quarantined) -> None:
+def test_a_vanished_object_is_a_file_error(
+    service: IngestService, quarantined: Quarantined
+) -> None:
     summary = service.ingest(ObjectRef(BUCKET, "incoming/gone.csv"))
 
     assert summary.status is FileStatus.FILE_ERROR
@@ -256,7 +294,11 @@ def test_a_vanished_object_is_a_file_error(service: IngestService, quarantined: 
 
 
 def test_lines_before_a_corrupt_gzip_tail_are_kept_and_the_file_is_flagged(
-    ingest: Ingest, repo: InMemoryTradeRepository, quarantined: Quarantined, trade: TradeFactory, csv_bytes: FileFactory
+    ingest: Ingest,
+    repo: InMemoryTradeRepository,
+    quarantined: Quarantined,
+    trade: TradeFactory,
+    csv_bytes: FileFactory,
 ) -> None:
     data = gzip.compress(csv_bytes([trade(n) for n in range(1, 3001)]))[:-100]
 
@@ -267,7 +309,9 @@ def test_lines_before_a_corrupt_gzip_tail_are_kept_and_the_file_is_flagged(
     assert quarantined("incoming/cut.csv.gz")[-1]["line"] == 0
 
 
-@pytest.mark.parametrize("key", ["quarantine/incoming/a.csv.jsonl", "quarantine/x.csv", "incoming/folder/"])
+@pytest.mark.parametrize(
+    "key", ["quarantine/incoming/a.csv.jsonl", "quarantine/x.csv", "incoming/folder/"]
+)
 def test_quarantine_keys_and_folder_markers_are_ignored_without_reading(
     service: IngestService, store: InMemoryObjectStore, key: str
 ) -> None:
@@ -306,10 +350,15 @@ class FailingSource:
 
 
 def test_a_read_failure_mid_file_raises_and_quarantines_nothing(
-    store: InMemoryObjectStore, repo: InMemoryTradeRepository, trade: TradeFactory, csv_bytes: FileFactory
+    store: InMemoryObjectStore,
+    repo: InMemoryTradeRepository,
+    trade: TradeFactory,
+    csv_bytes: FileFactory,
 ) -> None:
     data = csv_bytes([trade(n) for n in range(1, 400)])
-    service = IngestService(FailingSource(data, 20_000), repo, store, quarantine_prefix="quarantine/")
+    service = IngestService(
+        FailingSource(data, 20_000), repo, store, quarantine_prefix="quarantine/"
+    )
 
     with pytest.raises(DependencyError, match="ResponseStreamingError"):
         service.ingest(ObjectRef(BUCKET, "incoming/flaky.csv"))
@@ -357,7 +406,7 @@ class CountingRepository:
     def __init__(self) -> None:
         self.written = 0
 
-    def existing_hashes(self, trade_ids: Sequence[str]) -> dict[str, str | None]:
+    def existing_hashes(self, trade_ids: Collection[str]) -> dict[str, str | None]:
         return {}
 
     def insert_new(self, records: Sequence[TradeRecord]) -> dict[str, str | None]:

@@ -89,7 +89,9 @@ class DataStorage(Construct):
                 )
             ],
         )
-        S3BucketPolicy(
+        # The data bucket's access logging needs this grant first (S3 checks it on
+        # PutBucketLogging), so the logging configuration depends on it below.
+        log_bucket_policy = S3BucketPolicy(
             self,
             "LogBucketPolicy",
             bucket=self.log_bucket.id,
@@ -125,6 +127,7 @@ class DataStorage(Construct):
             bucket=self.bucket.id,
             target_bucket=self.log_bucket.id,
             target_prefix="data-bucket/",
+            depends_on=[log_bucket_policy],
         )
         S3BucketVersioningA(
             self,

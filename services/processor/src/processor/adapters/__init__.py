@@ -17,10 +17,11 @@ the function is written from it (resources: the data bucket and the trades table
                           each action inside a transaction by its item-level action; there is
                           no separate IAM action for TransactWriteItems.
 
-Nothing else: no GetItem, UpdateItem, DeleteItem, Query, BatchWriteItem, no s3:ListBucket,
-no s3:DeleteObject. Without s3:ListBucket, S3 answers a GetObject for a key that does not
-exist with AccessDenied instead of NoSuchKey; that invocation then fails and the event goes
-to the dead-letter destination after Lambda's retries (visible, nothing lost).
+Nothing else (in particular not GetItem, UpdateItem, Query, BatchWriteItem on the table, nor
+ListBucket or DeleteObject on the bucket). Without ListBucket, S3 answers a GetObject for a
+key that does not exist with AccessDenied instead of NoSuchKey; that invocation then fails
+and the event goes to the dead-letter destination after Lambda's retries (visible, nothing
+lost). With ListBucket it would be reported in the quarantine object instead.
 
 Permissions implied by resource configuration, not by an API call of this code: with SSE-KMS
 on the data bucket, kms:Decrypt (GetObject) and kms:GenerateDataKey (PutObject) on the
