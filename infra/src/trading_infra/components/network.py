@@ -134,25 +134,12 @@ class Network(Construct):
             vpc_id=self.vpc.id,
             tags={"Name": namer.name("db-sg")},
         )
-        VpcSecurityGroupIngressRule(
-            self,
-            "DatabaseFromLambda",
-            security_group_id=self.database_security_group.id,
-            referenced_security_group_id=self.lambda_security_group.id,
-            ip_protocol="tcp",
-            from_port=database_port,
-            to_port=database_port,
-            description="Database port from the platform's Lambda functions",
-        )
-        VpcSecurityGroupEgressRule(
-            self,
-            "LambdaToDatabase",
-            security_group_id=self.lambda_security_group.id,
-            referenced_security_group_id=self.database_security_group.id,
-            ip_protocol="tcp",
-            from_port=database_port,
-            to_port=database_port,
-            description="Lambda functions to the database",
+        self._allow_from_lambda(
+            self.database_security_group,
+            port=database_port,
+            ingress_id="DatabaseFromLambda",
+            egress_id="LambdaToDatabase",
+            what="the database port",
         )
 
         self.gateway_endpoints: dict[str, VpcEndpoint] = {}
@@ -181,6 +168,31 @@ class Network(Construct):
         self._interface_endpoints(context)
         self._flow_logs(context, key_arn)
 
+    def _allow_from_lambda(
+        self, target: SecurityGroup, *, port: int, ingress_id: str, egress_id: str, what: str
+    ) -> None:
+        """One TCP port from the Lambda security group to ``target``: ingress and egress rule."""
+        VpcSecurityGroupIngressRule(
+            self,
+            ingress_id,
+            security_group_id=target.id,
+            referenced_security_group_id=self.lambda_security_group.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=f"{what} from the platform's Lambda functions",
+        )
+        VpcSecurityGroupEgressRule(
+            self,
+            egress_id,
+            security_group_id=self.lambda_security_group.id,
+            referenced_security_group_id=target.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=f"Lambda functions to {what}",
+        )
+
     def _interface_endpoints(self, context: RegionContext) -> None:
         services = context.environment.profile.interface_endpoints
         if not services:
@@ -194,25 +206,12 @@ class Network(Construct):
             vpc_id=self.vpc.id,
             tags={"Name": namer.name("endpoints-sg")},
         )
-        VpcSecurityGroupIngressRule(
-            self,
-            "EndpointsFromLambda",
-            security_group_id=endpoint_group.id,
-            referenced_security_group_id=self.lambda_security_group.id,
-            ip_protocol="tcp",
-            from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT,
-            description="HTTPS from the platform's Lambda functions",
-        )
-        VpcSecurityGroupEgressRule(
-            self,
-            "LambdaToEndpoints",
-            security_group_id=self.lambda_security_group.id,
-            referenced_security_group_id=endpoint_group.id,
-            ip_protocol="tcp",
-            from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT,
-            description="HTTPS to the interface endpoints",
+        self._allow_from_lambda(
+            endpoint_group,
+            port=HTTPS_PORT,
+            ingress_id="EndpointsFromLambda",
+            egress_id="LambdaToEndpoints",
+            what="HTTPS to the interface endpoints",
         )
         for service in services:
             VpcEndpoint(
