@@ -59,3 +59,9 @@ def synth(session: nox.Session) -> None:
     """Reproducible Lambda builds, then synth and `terraform validate` of every stack."""
     _pytest(session, "tests/build")
     session.run(PYTHON, "-m", "invoke", "validate", "--env", "all", env=QUIET_JSII)
+
+
+@nox.session(python=False)
+def e2e(session: nox.Session) -> None:
+    """Deploy dev to the local emulator, exercise it end to end, destroy it (tests/e2e)."""
+    _pytest(session, "tests/e2e", "-m", "e2e")

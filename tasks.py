@@ -183,3 +183,286 @@ def test(c: Context, session: str | None = None) -> None:
     """Run the whole test suite as CI does (nox: lint, unit, moto, synth, security, e2e)."""
     args = ["-s", session] if session else []
     c.run(" ".join([sys.executable, "-m", "nox", *args]), pty=False)
+
+
+# --------------------------------------------------------------------------- deploy lifecycle
+# The local target runs against the emulator on 127.0.0.1:$TAP_EMULATOR_PORT (default 4566), the
+# same port `synth --target local` writes into the stacks. See tooling/deploy.py.
+
+
+def _stack_dirs(stacks: list[str]) -> list[Path]:
+    return [OUTDIR / "stacks" / stack for stack in stacks]
+
+
+def _environment_of(stack: str) -> str:
+    # stack names are {platform}-{environment}-{region}; regions contain dashes.
+    from tooling.deploy import load_backend_spec
+
+    platform = load_backend_spec(CONFIG_FILE).platform
+    rest = stack.removeprefix(f"{platform}-")
+    return rest.split("-", 1)[0]
+
+
+def _stack_region(stack: str) -> str:
+    platform_and_env = f"{_environment_of(stack)}-"
+    return stack.split(platform_and_env, 1)[1]
+
+
+def _lifecycle_session(target: str, *, start: bool = True) -> Any:
+    """The deploy session: for local, the emulator on the synth port (started or reused)."""
+    from tooling import emulator as emu
+    from tooling.deploy import Session
+
+    _check_target(target)
+    if target == "aws":
+        return Session(root=ROOT, target="aws")
+    try:
+        if start:
+            running = emu.start(ROOT, port=_emulator_port())
+        else:
+            found = emu.status(ROOT)
+            if found is None:
+                raise Exit(
+                    "the local emulator is not running: deploy first (`./tap deploy`) or start "
+                    "it with `./tap emulator`.",
+                    code=1,
+                )
+            running = found
+    except emu.EmulatorError as error:
+        raise Exit(f"emulator: {error}", code=1) from None
+    if running.port != _emulator_port():
+        raise Exit(
+            f"the emulator runs on port {running.port} but the stacks were synthesized for "
+            f"{_emulator_port()}: stop it (`./tap emulator --stop`) or set TAP_EMULATOR_PORT.",
+            code=2,
+        )
+    return Session(root=ROOT, target="local", emulator=running)
+
+
+def _bootstrap(session: Any) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from tooling.deploy import bootstrap_backend, load_backend_spec
+
+    spec = load_backend_spec(CONFIG_FILE)
+    try:
+        for line in bootstrap_backend(session, spec):
+            print(f"bootstrap-backend: {line}")
+    except (ClientError, BotoCoreError) as error:
+        raise Exit(
+            f"bootstrap-backend failed: {error}. For --target aws check your AWS credentials "
+            "and permissions (s3:CreateBucket, dynamodb:CreateTable, ...).",
+            code=1,
+        ) from None
+
+
+@task(help={"target": "local (the emulator) or aws"})
+def bootstrap_backend(c: Context, target: str = "local") -> None:
+    """Create the Terraform state bucket and lock table (idempotent) of platform.toml [state]."""
+    _bootstrap(_lifecycle_session(target))
+
+
+def deploy_stacks(c: Context, env: str | None = None, target: str = "local") -> dict[str, Any]:
+    """Build, synth, bootstrap, init + apply every stack, write cfn-outputs; return the outputs."""
+    from tooling.deploy import (
+        DeployError,
+        apply_stack,
+        flat_outputs,
+        init_stack,
+        stack_outputs,
+        write_flat_outputs,
+    )
+
+    stacks = synth(c, env=env, target=target)
+    session = _lifecycle_session(target)
+    _bootstrap(session)
+    per_env: dict[str, dict[str, Any]] = {}
+    timings: list[str] = []
+    try:
+        for stack_dir in _stack_dirs(stacks):
+            init_stack(session, stack_dir)
+            print(f"deploy {stack_dir.name}: applying ...", flush=True)
+            result = apply_stack(session, stack_dir)
+            summary = (
+                "no changes"
+                if result.no_changes
+                else f"{result.added} added, {result.changed} changed, {result.destroyed} destroyed"
+            )
+            timings.append(f"{stack_dir.name}: {summary} in {result.seconds:.1f} s")
+            print(f"deploy {timings[-1]}", flush=True)
+            outputs = per_env.setdefault(_environment_of(stack_dir.name), {})
+            outputs.update(stack_outputs(session, stack_dir))
+            outputs["aws_region"] = _stack_region(stack_dir.name)
+            if session.emulator is not None:
+                outputs["emulator_endpoint"] = session.emulator.endpoint
+    except DeployError as error:
+        raise Exit(f"deploy failed: {error}", code=1) from None
+    flat = flat_outputs(per_env)
+    path = write_flat_outputs(ROOT, flat)
+    print(f"outputs: {path.relative_to(ROOT)} ({len(flat)} keys)")
+    for environment in per_env:
+        for name in (
+            "api_endpoint_url",
+            "data_bucket_name",
+            "trades_table_name",
+            "sessions_table_name",
+            "database_endpoint",
+        ):
+            key = f"{environment}_{name}"
+            if key in flat:
+                print(f"  {key:32} {flat[key]}")
+    return flat
+
+
+@task(help={"env": "environment or 'all' (default: platform.default_environment)",
+            "target": "local (the emulator, default) or aws"})  # fmt: skip
+def deploy(c: Context, env: str | None = None, target: str = "local") -> None:
+    """Build, synth, bootstrap the state backend, apply every stack, write cfn-outputs."""
+    deploy_stacks(c, env=env, target=target)
+
+
+def plan_stacks(c: Context, env: str | None = None, target: str = "local") -> dict[str, int]:
+    """`terraform plan -detailed-exitcode` per stack: {stack: 0 no changes, 1 error, 2 changes}."""
+    from tooling.deploy import DeployError, init_stack, plan_stack
+
+    stacks = synth(c, env=env, target=target)
+    session = (
+        _lifecycle_session(target, start=False)
+        if target == "local"
+        else (_lifecycle_session(target))
+    )
+    codes: dict[str, int] = {}
+    words = {0: "no changes", 2: "changes"}
+    for stack_dir in _stack_dirs(stacks):
+        try:
+            init_stack(session, stack_dir)
+        except DeployError as error:
+            print(f"plan {stack_dir.name}: error\n{error}")
+            codes[stack_dir.name] = 1
+            continue
+        started = time.perf_counter()
+        code, output = plan_stack(session, stack_dir)
+        codes[stack_dir.name] = code
+        elapsed = time.perf_counter() - started
+        print(f"plan {stack_dir.name}: {words.get(code, 'error')} ({elapsed:.1f} s)")
+        if code != 0:
+            print(output.rstrip())
+    return codes
+
+
+@task(help={"env": "environment or 'all'", "target": "local or aws"})
+def plan(c: Context, env: str | None = None, target: str = "local") -> None:
+    """Show what a deploy would change: terraform plan per stack (exit 1 on error)."""
+    codes = plan_stacks(c, env=env, target=target)
+    if any(code not in (0, 2) for code in codes.values()):
+        raise Exit("plan failed for: " + ", ".join(s for s, v in codes.items() if v not in (0, 2)))
+
+
+@task(help={"env": "environment or 'all'", "target": "local or aws"})
+def diff(c: Context, env: str | None = None, target: str = "local") -> None:
+    """Alias of plan."""
+    plan(c, env=env, target=target)
+
+
+def destroy_stacks(c: Context, env: str | None = None, target: str = "local") -> list[Any]:
+    """Destroy every stack (reverse order), then list what of the platform is left."""
+    import tomllib
+
+    from tooling.deploy import (
+        DeployError,
+        destroy_stack,
+        init_stack,
+        leftovers,
+        load_backend_spec,
+        remove_outputs,
+    )
+
+    stacks = synth(c, env=env, target=target)
+    session = _lifecycle_session(target)
+    _bootstrap(session)
+    try:
+        for stack_dir in reversed(_stack_dirs(stacks)):
+            init_stack(session, stack_dir)
+            print(f"destroy {stack_dir.name}: destroying ...", flush=True)
+            result = destroy_stack(session, stack_dir)
+            print(
+                f"destroy {stack_dir.name}: {result.destroyed} destroyed in {result.seconds:.1f} s"
+            )
+            remove_outputs(ROOT, _environment_of(stack_dir.name))
+    except DeployError as error:
+        raise Exit(f"destroy failed: {error}", code=1) from None
+    document = tomllib.loads(CONFIG_FILE.read_text(encoding="utf-8"))
+    selected = {_environment_of(stack) for stack in stacks}
+    regions = {
+        region["name"]
+        for name, environment in document["environments"].items()
+        if name in selected
+        for region in environment["regions"]
+    }
+    cidrs = {
+        region["vpc_cidr"]
+        for name, environment in document["environments"].items()
+        if name in selected
+        for region in environment["regions"]
+    }
+    left = leftovers(session, regions, load_backend_spec(CONFIG_FILE), cidrs=cidrs)
+    if left:
+        print("destroy: left behind:")
+        for item in left:
+            print(f"  {item.kind}: {item.name}")
+    else:
+        print("destroy: nothing left")
+    return left
+
+
+@task(help={"env": "environment or 'all'", "target": "local or aws"})
+def destroy(c: Context, env: str | None = None, target: str = "local") -> None:
+    """Destroy the stacks (reverse order) and verify nothing of the platform is left."""
+    left = destroy_stacks(c, env=env, target=target)
+    if left:
+        raise Exit(f"destroy left {len(left)} resource(s) behind (listed above).", code=1)
+
+
+@task(help={"stop": "stop the emulator", "status": "only report whether it runs"})
+def emulator(c: Context, stop: bool = False, status: bool = False) -> None:
+    """Start (or reuse) the local AWS emulator; --stop stops it, --status reports it."""
+    from tooling import emulator as emu
+
+    if stop:
+        print("emulator: stopped" if emu.stop(ROOT) else "emulator: was not running")
+        return
+    if status:
+        running = emu.status(ROOT)
+        if running is None:
+            raise Exit("emulator: not running", code=1)
+        print(f"emulator: running on {running.endpoint} (pid {running.pid})")
+        return
+    try:
+        running = emu.start(ROOT, port=_emulator_port())
+    except emu.EmulatorError as error:
+        raise Exit(f"emulator: {error}", code=1) from None
+    print(f"emulator: running on {running.endpoint} (pid {running.pid})")
+
+
+@task(help={"env": "environment whose deployed tables to use", "port": "port on 127.0.0.1"})
+def serve(c: Context, env: str | None = None, port: int = 3000) -> None:
+    """Serve the deployed HTTP API locally: each request runs the real api_handler in-process."""
+    from tooling import emulator as emu
+    from tooling.serve import ServeError, make_server
+
+    (environment,) = _selection(env)
+    running = emu.status(ROOT)
+    if running is None:
+        raise Exit("the local emulator is not running: run `./tap deploy` first.", code=1)
+    try:
+        server = make_server(ROOT, environment, running, port=port)
+    except ServeError as error:
+        raise Exit(str(error), code=1) from None
+    bound = server.server_address[1]
+    print(f"serve: {environment} API on http://127.0.0.1:{bound}/ (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

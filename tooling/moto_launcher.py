@@ -45,7 +45,9 @@ __all__ = [
     "main",
     "new_dbi_resource_id",
     "patch_apigatewayv2_domain_name_status",
+    "patch_kms_rotation_period",
     "patch_lambda_dead_letter_config",
+    "patch_rds_performance_insights",
     "patch_s3_bucket_policy_secure_transport",
     "patch_s3_logging_policy_with_wildcard_principal",
     "patch_unique_dbi_resource_id",
@@ -154,6 +156,18 @@ def _dead_letter_target(config: Any) -> str | None:
     return None
 
 
+_LOGGING_ATTRIBUTE = "_tap_logging_config"
+
+
+def _logging_config(update: Any, current: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A function's LoggingConfig after a request's ``LoggingConfig`` (merged, like AWS)."""
+    if not isinstance(update, dict):
+        return current
+    merged = dict(current or {})
+    merged.update({k: v for k, v in update.items() if isinstance(v, str) and v})
+    return merged
+
+
 def patch_lambda_dead_letter_config() -> Undo:
     """EMULATOR-NOTES gap 4: return a Lambda function's ``DeadLetterConfig``.
 
@@ -164,6 +178,11 @@ def patch_lambda_dead_letter_config() -> Undo:
     update on every plan. The patch keeps the TargetArn from both requests (an empty TargetArn,
     which is how the provider removes it, clears it) and adds ``{"TargetArn": ...}`` to the
     configuration when there is one, like AWS.
+
+    Same gap, same three methods (so in the same patch): moto also drops ``LoggingConfig``
+    (found by the local deploy: ``logging_config { log_format = "JSON" }`` showed as an
+    in-place update on every plan). The patch keeps it from both requests and returns it with
+    AWS's defaults (``LogFormat`` ``Text``, ``LogGroup`` ``/aws/lambda/<name>``).
     """
     from moto.awslambda.models import LambdaFunction
 
@@ -174,6 +193,7 @@ def patch_lambda_dead_letter_config() -> Undo:
         ) -> None:
             original(self, account_id, spec, *args, **kwargs)
             setattr(self, _DLQ_ATTRIBUTE, _dead_letter_target(spec.get("DeadLetterConfig")))
+            setattr(self, _LOGGING_ATTRIBUTE, _logging_config(spec.get("LoggingConfig"), None))
 
         return __init__
 
@@ -185,6 +205,13 @@ def patch_lambda_dead_letter_config() -> Undo:
             if "DeadLetterConfig" in config_updates:
                 target = _dead_letter_target(config_updates["DeadLetterConfig"])
                 setattr(self, _DLQ_ATTRIBUTE, target)
+            if "LoggingConfig" in config_updates:
+                current = getattr(self, _LOGGING_ATTRIBUTE, None)
+                setattr(
+                    self,
+                    _LOGGING_ATTRIBUTE,
+                    _logging_config(config_updates["LoggingConfig"], current),
+                )
             return original(self, config_updates)
 
         return update_configuration
@@ -196,6 +223,11 @@ def patch_lambda_dead_letter_config() -> Undo:
             target = getattr(self, _DLQ_ATTRIBUTE, None)
             if target:
                 config["DeadLetterConfig"] = {"TargetArn": target}
+            config["LoggingConfig"] = {
+                "LogFormat": "Text",
+                "LogGroup": f"/aws/lambda/{self.function_name}",
+                **(getattr(self, _LOGGING_ATTRIBUTE, None) or {}),
+            }
             return config
 
         return get_configuration
@@ -364,6 +396,114 @@ def patch_s3_logging_policy_with_wildcard_principal() -> Undo:
     return _replace(FakeBucket, "_log_permissions_enabled_policy", make_check)
 
 
+# --------------------------------------------------------------------------- gap 4 (more diffs)
+
+
+def _kwarg(kwargs: dict[str, Any], snake: str, camel: str) -> Any:
+    return kwargs[snake] if snake in kwargs else kwargs.get(camel)
+
+
+def patch_rds_performance_insights() -> Undo:
+    """EMULATOR-NOTES gap 4 (found by the local deploy): Performance Insights settings are lost.
+
+    moto 5.2.5's RDS ignores ``EnablePerformanceInsights``, ``PerformanceInsightsKMSKeyId`` and
+    ``PerformanceInsightsRetentionPeriod`` of CreateDBInstance/ModifyDBInstance and
+    DescribeDBInstances never returns them, so ``aws_rds_cluster_instance`` /
+    ``aws_db_instance`` with ``performance_insights_enabled = true`` show
+    ``false -> true`` on every plan. The patch keeps the three values from both requests on the
+    instance (moto's serializer then returns them, like AWS; retention defaults to AWS's 7 days
+    when enabled).
+    """
+    from moto.rds.models import RDSBackend
+
+    def remember(database: Any, kwargs: dict[str, Any]) -> None:
+        enabled = _kwarg(kwargs, "enable_performance_insights", "EnablePerformanceInsights")
+        if enabled is not None:
+            database.performance_insights_enabled = str(enabled).lower() == "true"
+        key = _kwarg(kwargs, "performance_insights_kms_key_id", "PerformanceInsightsKMSKeyId")
+        if key:
+            database.performance_insights_kms_key_id = key
+        retention = _kwarg(
+            kwargs, "performance_insights_retention_period", "PerformanceInsightsRetentionPeriod"
+        )
+        if retention:
+            database.performance_insights_retention_period = int(retention)
+        elif getattr(database, "performance_insights_enabled", False) and not getattr(
+            database, "performance_insights_retention_period", None
+        ):
+            database.performance_insights_retention_period = 7
+
+    def make_create(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> Any:
+            database = original(self, db_kwargs)
+            remember(database, db_kwargs)
+            return database
+
+        return create_db_instance
+
+    def make_modify(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def modify_db_instance(
+            self: RDSBackend, db_instance_identifier: str, db_kwargs: dict[str, Any]
+        ) -> Any:
+            kwargs = dict(db_kwargs)
+            database = original(self, db_instance_identifier, db_kwargs)
+            remember(database, kwargs)
+            return database
+
+        return modify_db_instance
+
+    return _undo_all(
+        [
+            _replace(RDSBackend, "create_db_instance", make_create),
+            _replace(RDSBackend, "modify_db_instance", make_modify),
+        ]
+    )
+
+
+def patch_kms_rotation_period() -> Undo:
+    """EMULATOR-NOTES gap 4 (found by the local deploy): KMS forgets the rotation period.
+
+    moto 5.2.5's EnableKeyRotation ignores ``RotationPeriodInDays`` and GetKeyRotationStatus
+    returns only ``KeyRotationEnabled``, so ``aws_kms_key.rotation_period_in_days = 365`` reads
+    back as 0 and shows ``0 -> 365`` on every plan. The patch keeps the period (AWS's default
+    365 when not given) and returns it while rotation is enabled, like AWS.
+    """
+    from moto.kms.responses import KmsResponse
+
+    attribute = "_tap_rotation_period_in_days"
+
+    def make_enable(original: Callable[..., str]) -> Callable[..., str]:
+        @functools.wraps(original)
+        def enable_key_rotation(self: KmsResponse) -> str:
+            result = original(self)
+            key = self.kms_backend.keys[self.kms_backend.get_key_id(self._get_param("KeyId"))]
+            setattr(key, attribute, int(self._get_param("RotationPeriodInDays") or 365))
+            return result
+
+        return enable_key_rotation
+
+    def make_status(original: Callable[..., str]) -> Callable[..., str]:
+        @functools.wraps(original)
+        def get_key_rotation_status(self: KmsResponse) -> str:
+            body = json.loads(original(self))
+            key = self.kms_backend.keys[self.kms_backend.get_key_id(self._get_param("KeyId"))]
+            if body.get("KeyRotationEnabled"):
+                body["RotationPeriodInDays"] = getattr(key, attribute, 365)
+                body["KeyId"] = key.id
+            return json.dumps(body)
+
+        return get_key_rotation_status
+
+    return _undo_all(
+        [
+            _replace(KmsResponse, "enable_key_rotation", make_enable),
+            _replace(KmsResponse, "get_key_rotation_status", make_status),
+        ]
+    )
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -384,6 +524,8 @@ PATCHES: tuple[CompatPatch, ...] = (
     CompatPatch(
         "s3-logging-policy-wildcard-principal", "6", patch_s3_logging_policy_with_wildcard_principal
     ),
+    CompatPatch("rds-performance-insights", "4", patch_rds_performance_insights),
+    CompatPatch("kms-rotation-period", "4", patch_kms_rotation_period),
 )
 
 
