@@ -466,3 +466,12 @@ def serve(c: Context, env: str | None = None, port: int = 3000) -> None:
         pass
     finally:
         server.server_close()
+
+
+@task(help={"repeat": "runs per figure (the median is reported)"})
+def bench(c: Context, repeat: int = 1) -> None:
+    """Measure provider import and synth wall times (stock vs lazy loader, no-op synth)."""
+    from tooling import bench as benchmark
+
+    _quiet_jsii()
+    print(benchmark.report(benchmark.run(ROOT, repeat=repeat)))
