@@ -180,7 +180,7 @@ def clean(c: Context) -> None:
 
 @task(help={"session": "run only this nox session (e.g. unit, lint)"})
 def test(c: Context, session: str | None = None) -> None:
-    """Run the whole test suite as CI does (nox: lint, unit, moto, synth, security, e2e)."""
+    """Run the whole test suite as CI does (nox's default sessions; see noxfile.py)."""
     args = ["-s", session] if session else []
     c.run(" ".join([sys.executable, "-m", "nox", *args]), pty=False)
 
