@@ -115,11 +115,23 @@ def aws_stacks(
 
 @pytest.fixture(scope="session")
 def stack(aws_stacks: dict[str, Stack], config: PlatformConfig) -> Stack:
-    """The default environment's primary-region stack, as deployed to AWS."""
-    environment = config.environment(config.platform.default_environment)
-    return aws_stacks[f"{config.platform.name}-{environment.name}-{environment.regions[0].name}"]
+    """The default environment's primary-region application stack, as deployed to AWS."""
+    return stack_of(aws_stacks, config, config.platform.default_environment)
 
 
-def stack_of(stacks: dict[str, Stack], config: PlatformConfig, environment: str) -> Stack:
+@pytest.fixture(scope="session")
+def network(aws_stacks: dict[str, Stack], config: PlatformConfig) -> Stack:
+    """The default environment's primary-region network stack, as deployed to AWS."""
+    return stack_of(aws_stacks, config, config.platform.default_environment, "network")
+
+
+def stack_of(
+    stacks: dict[str, Stack], config: PlatformConfig, environment: str, part: str = "app"
+) -> Stack:
     env = config.environment(environment)
-    return stacks[f"{config.platform.name}-{env.name}-{env.regions[0].name}"]
+    return stacks[f"{config.platform.name}-{env.name}-{env.regions[0].name}-{part}"]
+
+
+def remote(output: str) -> str:
+    """How the application stack refers to an output of its network stack."""
+    return "${data.terraform_remote_state.Network.outputs." + output + "}"

@@ -24,6 +24,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "prod": {"memory": 1024, "backup": 30, "billing": PROVISIONED, "versioning": True, "logs": 90},
 }
 ENVIRONMENTS = sorted(EXPECTED)
+PARTS = ("network", "app")
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -76,8 +77,11 @@ def test_s3_versioning_and_expiry_only_where_the_profile_enables_them(
 def test_log_retention_follows_the_profile(
     aws_stacks: dict[str, Stack], config: PlatformConfig, environment: str
 ) -> None:
-    groups = stack_of(aws_stacks, config, environment).resources("aws_cloudwatch_log_group")
-    assert {g["retention_in_days"] for g in groups.values()} == {EXPECTED[environment]["logs"]}
+    for part in PARTS:
+        groups = stack_of(aws_stacks, config, environment, part).resources(
+            "aws_cloudwatch_log_group"
+        )
+        assert {g["retention_in_days"] for g in groups.values()} == {EXPECTED[environment]["logs"]}
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -93,8 +97,11 @@ def test_api_stage_is_named_after_the_environment(
 def test_every_environment_has_its_own_state_key(
     aws_stacks: dict[str, Stack], config: PlatformConfig, environment: str
 ) -> None:
-    key = stack_of(aws_stacks, config, environment).document["terraform"]["backend"]["s3"]["key"]
-    assert key.startswith(f"tap/{environment}/")
+    for part in PARTS:
+        stack = stack_of(aws_stacks, config, environment, part)
+        assert stack.document["terraform"]["backend"]["s3"]["key"] == (
+            f"tap/{environment}/tap-{environment}-ap-southeast-1-{part}.tfstate"
+        )
 
 
 def _normalised(stack: Stack, environment: str) -> dict[str, Any]:
@@ -130,13 +137,14 @@ def _differences(left: Any, right: Any, path: str = "") -> list[str]:
 def test_environments_have_identical_addresses_and_differ_only_in_profile_settings(
     aws_stacks: dict[str, Stack], config: PlatformConfig
 ) -> None:
-    dev = _normalised(stack_of(aws_stacks, config, "dev"), "dev")
-    for environment in ("staging", "prod"):
-        other = _normalised(stack_of(aws_stacks, config, environment), environment)
-        addresses = {(t, n) for t, r in dev.items() for n in r}
-        assert addresses == {(t, n) for t, r in other.items() for n in r}
-        differences = _differences(dev, other)
-        assert differences == [], "\n".join(differences)
+    for part in PARTS:
+        dev = _normalised(stack_of(aws_stacks, config, "dev", part), "dev")
+        for environment in ("staging", "prod"):
+            other = _normalised(stack_of(aws_stacks, config, environment, part), environment)
+            addresses = {(t, n) for t, r in dev.items() for n in r}
+            assert addresses == {(t, n) for t, r in other.items() for n in r}
+            differences = _differences(dev, other)
+            assert differences == [], "\n".join(differences)
 
 
 def test_a_changed_profile_value_in_the_configuration_file_reaches_the_json(
@@ -148,7 +156,7 @@ def test_a_changed_profile_value_in_the_configuration_file_reaches_the_json(
     changed = copy.deepcopy(document)
     changed["environments"]["staging"]["overrides"] = {"lambda_memory_mib": 640}
     stacks = synth_to(tmp_path, parse_config(changed), "aws")
-    staging = stacks["tap-staging-ap-southeast-1"]
+    staging = stacks["tap-staging-ap-southeast-1-app"]
     assert {f["memory_size"] for f in staging.resources("aws_lambda_function").values()} == {640}
 
 
@@ -161,7 +169,7 @@ def test_postgres_can_replace_aurora_per_environment(tmp_path: Path) -> None:
         "database": {"engine": "postgres", "engine_version": "14.17",
                      "instance_class": "db.t4g.medium"}
     }  # fmt: skip
-    prod = synth_to(tmp_path, parse_config(changed), "aws")["tap-prod-ap-southeast-1"]
+    prod = synth_to(tmp_path, parse_config(changed), "aws")["tap-prod-ap-southeast-1-app"]
     assert prod.resources("aws_rds_cluster") == {}
     instance = prod.only("aws_db_instance")
     assert (instance["engine"], instance["engine_version"]) == ("postgres", "14.17")

@@ -6,7 +6,7 @@ import ipaddress
 import json
 from typing import Any
 
-from tests.infra.conftest import Stack
+from tests.infra.conftest import Stack, remote
 
 PROCESSOR = "Processor/Function"
 API_HANDLER = "ApiHandler/Function"
@@ -24,26 +24,26 @@ def policy(resource: dict[str, Any], field: str = "policy") -> dict[str, Any]:
 # --- Network ---------------------------------------------------------------------------------
 
 
-def test_vpc_uses_the_configured_cidr_with_dns_support_and_hostnames(stack: Stack) -> None:
-    vpc = stack.only("aws_vpc")
+def test_vpc_uses_the_configured_cidr_with_dns_support_and_hostnames(network: Stack) -> None:
+    vpc = network.only("aws_vpc")
     assert vpc["cidr_block"] == "10.0.0.0/16"
     assert vpc["enable_dns_support"] is True
     assert vpc["enable_dns_hostnames"] is True
 
 
-def test_three_public_and_three_private_subnets_are_carved_from_the_vpc(stack: Stack) -> None:
-    subnets = stack.resources("aws_subnet").values()
+def test_three_public_and_three_private_subnets_are_carved_from_the_vpc(network: Stack) -> None:
+    subnets = network.resources("aws_subnet").values()
     tiers = sorted(s["tags"]["Tier"] for s in subnets)
     assert tiers == ["private"] * 3 + ["public"] * 3
-    vpc = ipaddress.ip_network(stack.only("aws_vpc")["cidr_block"])
+    vpc = ipaddress.ip_network(network.only("aws_vpc")["cidr_block"])
     networks = [ipaddress.ip_network(s["cidr_block"]) for s in subnets]
     assert all(n.subnet_of(vpc) for n in networks)
     assert all(not a.overlaps(b) for i, a in enumerate(networks) for b in networks[i + 1 :])
 
 
-def test_each_subnet_of_a_tier_is_in_a_different_availability_zone(stack: Stack) -> None:
+def test_each_subnet_of_a_tier_is_in_a_different_availability_zone(network: Stack) -> None:
     zones = {
-        tier: sorted(s["availability_zone"] for s in stack.resources("aws_subnet").values()
+        tier: sorted(s["availability_zone"] for s in network.resources("aws_subnet").values()
                      if s["tags"]["Tier"] == tier)
         for tier in ("public", "private")
     }  # fmt: skip
@@ -52,38 +52,38 @@ def test_each_subnet_of_a_tier_is_in_a_different_availability_zone(stack: Stack)
         assert all("data.aws_availability_zones" in zone for zone in tier_zones)
 
 
-def test_only_public_route_table_routes_to_the_internet_gateway(stack: Stack) -> None:
-    route = stack.only("aws_route")
+def test_only_public_route_table_routes_to_the_internet_gateway(network: Stack) -> None:
+    route = network.only("aws_route")
     assert route["destination_cidr_block"] == "0.0.0.0/0"
-    assert route["gateway_id"] == ref(stack, "aws_internet_gateway", "InternetGateway", "id")
-    assert route["route_table_id"] == ref(stack, "aws_route_table", "PublicRouteTable", "id")
-    assert stack.resources("aws_nat_gateway") == {}
+    assert route["gateway_id"] == ref(network, "aws_internet_gateway", "InternetGateway", "id")
+    assert route["route_table_id"] == ref(network, "aws_route_table", "PublicRouteTable", "id")
+    assert network.resources("aws_nat_gateway") == {}
 
 
-def test_private_subnets_use_the_private_route_table(stack: Stack) -> None:
-    private_table = ref(stack, "aws_route_table", "PrivateRouteTable", "id")
+def test_private_subnets_use_the_private_route_table(network: Stack) -> None:
+    private_table = ref(network, "aws_route_table", "PrivateRouteTable", "id")
     for index in (1, 2, 3):
-        association = stack.by_path("aws_route_table_association", f"PrivateSubnet{index}Routes")
+        association = network.by_path("aws_route_table_association", f"PrivateSubnet{index}Routes")
         assert association["route_table_id"] == private_table
 
 
-def test_s3_and_dynamodb_have_gateway_endpoints_on_the_private_route_table(stack: Stack) -> None:
+def test_s3_and_dynamodb_have_gateway_endpoints_on_the_private_route_table(network: Stack) -> None:
     gateways = [
         e
-        for e in stack.resources("aws_vpc_endpoint").values()
+        for e in network.resources("aws_vpc_endpoint").values()
         if e["vpc_endpoint_type"] == "Gateway"
     ]
     assert sorted(e["service_name"] for e in gateways) == [
         "com.amazonaws.ap-southeast-1.dynamodb",
         "com.amazonaws.ap-southeast-1.s3",
     ]
-    private_table = ref(stack, "aws_route_table", "PrivateRouteTable", "id")
+    private_table = ref(network, "aws_route_table", "PrivateRouteTable", "id")
     assert all(e["route_table_ids"] == [private_table] for e in gateways)
 
 
-def test_interface_endpoints_serve_logs_and_secrets_manager_privately(stack: Stack) -> None:
+def test_interface_endpoints_serve_logs_and_secrets_manager_privately(network: Stack) -> None:
     interfaces = [
-        e for e in stack.resources("aws_vpc_endpoint").values()
+        e for e in network.resources("aws_vpc_endpoint").values()
         if e["vpc_endpoint_type"] == "Interface"
     ]  # fmt: skip
     assert sorted(e["service_name"].rsplit(".", 1)[1] for e in interfaces) == [
@@ -93,48 +93,48 @@ def test_interface_endpoints_serve_logs_and_secrets_manager_privately(stack: Sta
     assert all(e["private_dns_enabled"] is True and len(e["subnet_ids"]) == 3 for e in interfaces)
 
 
-def test_default_security_group_has_no_rules(stack: Stack) -> None:
-    default = stack.only("aws_default_security_group")
+def test_default_security_group_has_no_rules(network: Stack) -> None:
+    default = network.only("aws_default_security_group")
     assert default["ingress"] == []
     assert default["egress"] == []
 
 
-def test_database_port_is_reachable_only_from_the_lambda_security_group(stack: Stack) -> None:
-    database_group = ref(stack, "aws_security_group", "DatabaseSecurityGroup", "id")
+def test_database_port_is_reachable_only_from_the_lambda_security_group(network: Stack) -> None:
+    database_group = ref(network, "aws_security_group", "DatabaseSecurityGroup", "id")
     ingress = [
-        r for r in stack.resources("aws_vpc_security_group_ingress_rule").values()
+        r for r in network.resources("aws_vpc_security_group_ingress_rule").values()
         if r["security_group_id"] == database_group
     ]  # fmt: skip
     assert len(ingress) == 1
     assert ingress[0]["referenced_security_group_id"] == ref(
-        stack, "aws_security_group", "LambdaSecurityGroup", "id"
+        network, "aws_security_group", "LambdaSecurityGroup", "id"
     )
     assert ingress[0]["from_port"] == ingress[0]["to_port"] == 3306
     assert "cidr_ipv4" not in ingress[0]
 
 
-def test_no_security_group_rule_is_open_to_the_internet(stack: Stack) -> None:
+def test_no_security_group_rule_is_open_to_the_internet(network: Stack) -> None:
     for rule_type in ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"):
-        for rule in stack.resources(rule_type).values():
+        for rule in network.resources(rule_type).values():
             assert rule.get("cidr_ipv4") != "0.0.0.0/0"
             assert rule["ip_protocol"] == "tcp"
 
 
-def test_vpc_flow_logs_capture_all_traffic_into_an_encrypted_log_group(stack: Stack) -> None:
-    flow_log = stack.only("aws_flow_log")
+def test_vpc_flow_logs_capture_all_traffic_into_an_encrypted_log_group(network: Stack) -> None:
+    flow_log = network.only("aws_flow_log")
     assert flow_log["traffic_type"] == "ALL"
     assert flow_log["log_destination"] == ref(
-        stack, "aws_cloudwatch_log_group", "FlowLogGroup", "arn"
+        network, "aws_cloudwatch_log_group", "FlowLogGroup", "arn"
     )
-    group = stack.by_path("aws_cloudwatch_log_group", "FlowLogGroup")
-    assert group["kms_key_id"] == ref(stack, "aws_kms_key", "Key/Key", "arn")
+    group = network.by_path("aws_cloudwatch_log_group", "FlowLogGroup")
+    assert group["kms_key_id"] == ref(network, "aws_kms_key", "Key/Key", "arn")
 
 
 # --- Keys ------------------------------------------------------------------------------------
 
 
-def test_kms_key_rotates_and_has_an_explicit_policy(stack: Stack) -> None:
-    key = stack.only("aws_kms_key")
+def test_kms_key_rotates_and_has_an_explicit_policy(network: Stack) -> None:
+    key = network.only("aws_kms_key")
     assert key["enable_key_rotation"] is True
     statements = {s["Sid"]: s for s in policy(key)["Statement"]}
     assert set(statements) == {
@@ -147,8 +147,8 @@ def test_kms_key_rotates_and_has_an_explicit_policy(stack: Stack) -> None:
     }
 
 
-def test_kms_alias_carries_the_environment_suffix(stack: Stack) -> None:
-    assert stack.only("aws_kms_alias")["name"] == "alias/tap-data-dev"
+def test_kms_alias_carries_the_environment_suffix(network: Stack) -> None:
+    assert network.only("aws_kms_alias")["name"] == "alias/tap-data-dev"
 
 
 # --- Storage ---------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def test_data_bucket_is_encrypted_with_the_platform_key_and_bucket_key(stack: St
     rule = encryption["rule"][0]
     assert rule["apply_server_side_encryption_by_default"] == {
         "sse_algorithm": "aws:kms",
-        "kms_master_key_id": ref(stack, "aws_kms_key", "Key/Key", "arn"),
+        "kms_master_key_id": remote("kms_key_arn"),
     }
     assert rule["bucket_key_enabled"] is True
 
@@ -221,7 +221,7 @@ def test_failed_processor_events_go_to_an_encrypted_dead_letter_queue(stack: Sta
     assert invoke_config["destination_config"]["on_failure"]["destination"] == queue_arn
     assert invoke_config["maximum_retry_attempts"] == 2
     queue = stack.by_path("aws_sqs_queue", "Processor/DeadLetterQueue")
-    assert queue["kms_master_key_id"] == ref(stack, "aws_kms_key", "Key/Key", "arn")
+    assert queue["kms_master_key_id"] == remote("kms_key_arn")
     assert queue["message_retention_seconds"] == 14 * 24 * 3600
 
 
@@ -236,7 +236,7 @@ def test_aurora_cluster_is_encrypted_backed_up_and_logged(stack: Stack) -> None:
     cluster = stack.only("aws_rds_cluster")
     assert cluster["engine"] == "aurora-mysql"
     assert cluster["storage_encrypted"] is True
-    assert cluster["kms_key_id"] == ref(stack, "aws_kms_key", "Key/Key", "arn")
+    assert cluster["kms_key_id"] == remote("kms_key_arn")
     assert cluster["backup_retention_period"] == 1
     assert cluster["copy_tags_to_snapshot"] is True
     assert cluster["enabled_cloudwatch_logs_exports"] == ["audit", "error", "general", "slowquery"]
@@ -246,7 +246,7 @@ def test_aurora_cluster_is_encrypted_backed_up_and_logged(stack: Stack) -> None:
 def test_aurora_master_password_is_managed_by_secrets_manager(stack: Stack) -> None:
     cluster = stack.only("aws_rds_cluster")
     assert cluster["manage_master_user_password"] is True
-    assert cluster["master_user_secret_kms_key_id"] == ref(stack, "aws_kms_key", "Key/Key", "arn")
+    assert cluster["master_user_secret_kms_key_id"] == remote("kms_key_arn")
     assert "master_password" not in cluster
 
 
@@ -260,13 +260,9 @@ def test_master_secret_rotates_on_a_visible_schedule(stack: Stack) -> None:
 
 def test_database_lives_in_the_private_subnets_behind_its_security_group(stack: Stack) -> None:
     subnet_group = stack.only("aws_db_subnet_group")
-    assert sorted(subnet_group["subnet_ids"]) == sorted(
-        ref(stack, "aws_subnet", f"PrivateSubnet{i}", "id") for i in (1, 2, 3)
-    )
+    assert subnet_group["subnet_ids"] == remote("private_subnet_ids")
     cluster = stack.only("aws_rds_cluster")
-    assert cluster["vpc_security_group_ids"] == [
-        ref(stack, "aws_security_group", "DatabaseSecurityGroup", "id")
-    ]
+    assert cluster["vpc_security_group_ids"] == [remote("database_security_group_id")]
     assert stack.only("aws_rds_cluster_instance")["publicly_accessible"] is False
 
 
@@ -302,7 +298,7 @@ def test_trades_table_has_the_account_index_newest_first(stack: Stack) -> None:
 
 
 def test_tables_have_pitr_cmk_encryption_and_no_deletion_protection(stack: Stack) -> None:
-    key_arn = ref(stack, "aws_kms_key", "Key/Key", "arn")
+    key_arn = remote("kms_key_arn")
     for table in stack.resources("aws_dynamodb_table").values():
         assert table["point_in_time_recovery"] == {"enabled": True}
         assert table["server_side_encryption"] == {"enabled": True, "kms_key_arn": key_arn}
@@ -313,15 +309,13 @@ def test_tables_have_pitr_cmk_encryption_and_no_deletion_protection(stack: Stack
 
 
 def test_functions_run_python312_in_the_private_subnets_with_tracing(stack: Stack) -> None:
-    lambda_group = ref(stack, "aws_security_group", "LambdaSecurityGroup", "id")
     for function in stack.resources("aws_lambda_function").values():
         assert function["runtime"] == "python3.12"
         assert function["timeout"] == 30
         assert function["memory_size"] == 256
         assert function["tracing_config"] == {"mode": "Active"}
-        assert function["vpc_config"]["security_group_ids"] == [lambda_group]
-        assert len(function["vpc_config"]["subnet_ids"]) == 3
-        assert all("PrivateSubnet" in s for s in function["vpc_config"]["subnet_ids"])
+        assert function["vpc_config"]["security_group_ids"] == [remote("lambda_security_group_id")]
+        assert function["vpc_config"]["subnet_ids"] == remote("private_subnet_ids")
 
 
 def test_functions_reference_their_zip_through_a_terraform_asset(stack: Stack) -> None:
@@ -437,9 +431,7 @@ def test_alarms_cover_database_functions_tables_api_and_dead_letters(stack: Stac
 
 def test_every_alarm_notifies_the_encrypted_topic(stack: Stack) -> None:
     topic_arn = ref(stack, "aws_sns_topic", "AlarmTopic", "arn")
-    assert stack.only("aws_sns_topic")["kms_master_key_id"] == ref(
-        stack, "aws_kms_key", "Key/Key", "arn"
-    )
+    assert stack.only("aws_sns_topic")["kms_master_key_id"] == remote("kms_key_arn")
     for alarm in stack.resources("aws_cloudwatch_metric_alarm").values():
         assert alarm["alarm_actions"] == [topic_arn]
 
@@ -457,16 +449,36 @@ def test_api_5xx_alarm_watches_a_rate_not_a_count(stack: Stack) -> None:
 def test_state_lives_in_s3_encrypted_with_both_lock_mechanisms(stack: Stack) -> None:
     backend = stack.document["terraform"]["backend"]["s3"]
     assert backend["bucket"] == "tap-terraform-state-store"
-    assert backend["key"] == "tap/dev/tap-dev-ap-southeast-1.tfstate"
+    assert backend["key"] == "tap/dev/tap-dev-ap-southeast-1-app.tfstate"
     assert backend["encrypt"] is True
     assert backend["dynamodb_table"] == "tap-terraform-locks"
     assert backend["use_lockfile"] is True
 
 
-def test_outputs_expose_what_clients_and_tests_need(stack: Stack) -> None:
+def test_outputs_expose_what_clients_and_tests_need(stack: Stack, network: Stack) -> None:
+    assert {"vpc_id", "public_subnet_ids", "private_subnet_ids", "kms_key_arn"} <= set(
+        network.outputs
+    )
     assert {
-        "vpc_id", "public_subnet_ids", "private_subnet_ids", "data_bucket_name",
+        "data_bucket_name",
         "sessions_table_name", "trades_table_name", "processor_function_name",
         "processor_function_arn", "api_handler_function_name", "api_handler_function_arn",
-        "api_endpoint_url", "database_endpoint", "database_secret_arn", "kms_key_arn",
+        "api_endpoint_url", "database_endpoint", "database_secret_arn",
     } <= set(stack.outputs)  # fmt: skip
+
+
+def test_application_reads_the_network_through_remote_state_on_the_s3_backend(
+    stack: Stack, network: Stack
+) -> None:
+    remote_state = stack.document["data"]["terraform_remote_state"]["Network"]
+    network_backend = network.document["terraform"]["backend"]["s3"]
+    assert remote_state["backend"] == "s3"
+    assert remote_state["config"]["bucket"] == network_backend["bucket"]
+    assert remote_state["config"]["key"] == network_backend["key"]
+    assert network_backend["key"] == "tap/dev/tap-dev-ap-southeast-1-network.tfstate"
+
+
+def test_network_and_application_are_separate_stacks_with_an_order(stack: Stack) -> None:
+    assert stack.resources("aws_vpc") == {}
+    assert stack.resources("aws_kms_key") == {}
+    assert stack.document["//"]["metadata"]["stackName"] == "tap-dev-ap-southeast-1-app"

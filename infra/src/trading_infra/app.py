@@ -20,7 +20,14 @@ from cdktf import App  # noqa: E402
 
 from trading_infra.components.functions import LambdaArtifact  # noqa: E402
 from trading_infra.config import PlatformConfig, load_config  # noqa: E402
-from trading_infra.stacks import SERVICES, RegionalPlatformStack, stack_name  # noqa: E402
+from trading_infra.stacks import (  # noqa: E402
+    APPLICATION_STACK_SUFFIX,
+    NETWORK_STACK_SUFFIX,
+    SERVICES,
+    ApplicationStack,
+    NetworkStack,
+    stack_name,
+)
 from trading_infra.target import DeployTarget, TargetKind  # noqa: E402
 
 DEFAULT_EMULATOR_PORT = 4566
@@ -56,13 +63,22 @@ def build_app(request: SynthRequest) -> App:
     for name in request.environments:
         environment = request.config.environment(name)
         for region in environment.regions:
-            RegionalPlatformStack(
+            network = NetworkStack(
                 app,
-                stack_name(request.config, environment, region),
+                stack_name(request.config, environment, region, NETWORK_STACK_SUFFIX),
                 config=request.config,
                 environment=environment,
                 region=region,
                 target=request.target,
+            )
+            ApplicationStack(
+                app,
+                stack_name(request.config, environment, region, APPLICATION_STACK_SUFFIX),
+                config=request.config,
+                environment=environment,
+                region=region,
+                target=request.target,
+                network=network,
                 artifacts=request.artifacts,
             )
     return app

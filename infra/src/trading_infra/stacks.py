@@ -1,11 +1,26 @@
-"""The regional platform stack: one environment in one region, composed of the components."""
+"""The stacks of one environment in one region, composed of the components.
+
+Two stacks per environment and region, each with its own state object:
+
+* ``<platform>-<env>-<region>-network``: the KMS key and the network (VPC, subnets, routing,
+  endpoints, security groups, flow logs). Changes rarely; the foundation of the rest.
+* ``<platform>-<env>-<region>-app``: storage, tables, database, functions, API and alarms. It
+  reads the network's outputs through a ``terraform_remote_state`` data source on the same S3
+  backend, so it can be planned, applied and destroyed on its own (after the network).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from cdktf import Aspects, S3Backend, TerraformOutput, TerraformStack
+from cdktf import (
+    Aspects,
+    DataTerraformRemoteStateS3,
+    S3Backend,
+    TerraformOutput,
+    TerraformStack,
+)
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
@@ -40,9 +55,24 @@ HANDLERS: Mapping[str, str] = {
 }
 
 
-def stack_name(config: PlatformConfig, environment: Environment, region: RegionConfig) -> str:
-    """``{platform}-{environment}-{region}``: also the stack's directory in cdktf.out."""
-    return f"{config.platform.name}-{environment.name}-{region.name}"
+NETWORK_STACK_SUFFIX = "network"
+APPLICATION_STACK_SUFFIX = "app"
+#: Outputs of the network stack that the application stack reads through remote state.
+NETWORK_OUTPUTS = (
+    "vpc_id",
+    "public_subnet_ids",
+    "private_subnet_ids",
+    "lambda_security_group_id",
+    "database_security_group_id",
+    "kms_key_arn",
+)
+
+
+def stack_name(
+    config: PlatformConfig, environment: Environment, region: RegionConfig, part: str
+) -> str:
+    """``{platform}-{environment}-{region}-{part}``: also the stack's directory in cdktf.out."""
+    return f"{config.platform.name}-{environment.name}-{region.name}-{part}"
 
 
 def state_key(config: PlatformConfig, environment: Environment, stack: str) -> str:
@@ -50,8 +80,8 @@ def state_key(config: PlatformConfig, environment: Environment, stack: str) -> s
     return f"{config.platform.name}/{environment.name}/{stack}.tfstate"
 
 
-class RegionalPlatformStack(TerraformStack):
-    """Everything one region of one environment needs (see README "What gets deployed")."""
+class _RegionalStack(TerraformStack):
+    """Provider, state backend, account/partition lookups and the tag check of a stack."""
 
     def __init__(
         self,
@@ -62,9 +92,11 @@ class RegionalPlatformStack(TerraformStack):
         environment: Environment,
         region: RegionConfig,
         target: DeployTarget,
-        artifacts: Mapping[str, LambdaArtifact],
     ) -> None:
         super().__init__(scope, id_)
+        self.config = config
+        self.environment = environment
+        self.target = target
         tags = {
             "Environment": environment.name,
             "Region": region.name,
@@ -83,64 +115,135 @@ class RegionalPlatformStack(TerraformStack):
         if not target.is_local and environment.aws_profile:
             provider_args["profile"] = environment.aws_profile
         AwsProvider(self, "aws", **provider_args)
-        self._backend(config, environment, id_, target)
+        S3Backend(self, **self.state_settings(id_))
+        # Terraform 1.11's native S3 lock file, beside the DynamoDB lock (the migration path:
+        # drop dynamodb_table once every user runs >= 1.11). Not yet a field of cdktf 0.21.
+        self.add_override("terraform.backend.s3.use_lockfile", True)
 
         identity = DataAwsCallerIdentity(self, "CallerIdentity")
         partition = DataAwsPartition(self, "Partition")
-        context = RegionContext(
+        self.context = RegionContext(
             platform=config.platform,
             environment=environment,
             region=region,
             account_id=identity.account_id,
             partition=partition.partition,
         )
-        self._compose(context, artifacts)
         Aspects.of(self).add(RequiredTagsAspect())
 
-    def _backend(
-        self, config: PlatformConfig, environment: Environment, stack: str, target: DeployTarget
-    ) -> None:
-        backend_args: dict[str, Any] = {
-            "bucket": config.state.bucket,
-            "key": state_key(config, environment, stack),
-            "region": config.state.region,
-            "encrypt": True,
-            "dynamodb_table": config.state.lock_table,
-            **target.backend_settings(),
+    def state_settings(self, stack: str, *, writing: bool = True) -> dict[str, Any]:
+        """Where ``stack``'s state lives: its backend, or (reading) another stack's state."""
+        settings: dict[str, Any] = {
+            "bucket": self.config.state.bucket,
+            "key": state_key(self.config, self.environment, stack),
+            "region": self.config.state.region,
+            **self.target.backend_settings(),
         }
-        if not target.is_local and environment.aws_role_arn:
-            backend_args["assume_role"] = {"role_arn": environment.aws_role_arn}
-        S3Backend(self, **backend_args)
-        # Terraform 1.11's native S3 lock file, beside the DynamoDB lock (the migration path:
-        # drop dynamodb_table once every user runs >= 1.11). Not yet a field of cdktf 0.21.
-        self.add_override("terraform.backend.s3.use_lockfile", True)
+        if writing:
+            settings.update(encrypt=True, dynamodb_table=self.config.state.lock_table)
+        if not self.target.is_local and self.environment.aws_role_arn:
+            settings["assume_role"] = {"role_arn": self.environment.aws_role_arn}
+        if not self.target.is_local and self.environment.aws_profile:
+            settings["profile"] = self.environment.aws_profile
+        return settings
 
-    def _compose(self, context: RegionContext, artifacts: Mapping[str, LambdaArtifact]) -> None:
-        database_config = context.environment.profile.database
-        key = PlatformKey(self, "Key", context=context)
+    def outputs(self, values: Mapping[str, Any]) -> None:
+        for name, value in values.items():
+            TerraformOutput(self, name, value=value)
+
+
+class NetworkStack(_RegionalStack):
+    """The KMS key and the network of one environment in one region."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: PlatformConfig,
+        environment: Environment,
+        region: RegionConfig,
+        target: DeployTarget,
+    ) -> None:
+        super().__init__(
+            scope, id_, config=config, environment=environment, region=region, target=target
+        )
+        key = PlatformKey(self, "Key", context=self.context)
         network = Network(
             self,
             "Network",
-            context=context,
+            context=self.context,
             key_arn=key.key_arn,
-            database_port=database_config.port,
+            database_port=environment.profile.database.port,
         )
-        private_subnet_ids = [subnet.id for subnet in network.private_subnets]
-        storage = DataStorage(self, "Storage", context=context, key_arn=key.key_arn)
-        tables = DataTables(self, "Tables", context=context, key_arn=key.key_arn)
+        self.outputs(
+            {
+                "vpc_id": network.vpc.id,
+                "public_subnet_ids": [subnet.id for subnet in network.public_subnets],
+                "private_subnet_ids": [subnet.id for subnet in network.private_subnets],
+                "lambda_security_group_id": network.lambda_security_group.id,
+                "database_security_group_id": network.database_security_group.id,
+                "kms_key_arn": key.key_arn,
+            }
+        )
+
+
+class ApplicationStack(_RegionalStack):
+    """Everything but the network: storage, tables, database, functions, API, alarms."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: PlatformConfig,
+        environment: Environment,
+        region: RegionConfig,
+        target: DeployTarget,
+        network: NetworkStack,
+        artifacts: Mapping[str, LambdaArtifact],
+    ) -> None:
+        super().__init__(
+            scope, id_, config=config, environment=environment, region=region, target=target
+        )
+        self.add_dependency(network)
+        remote = DataTerraformRemoteStateS3(
+            self, "Network", **self.state_settings(network.node.id, writing=False)
+        )
+        self._compose(
+            self.context,
+            artifacts,
+            key_arn=remote.get_string("kms_key_arn"),
+            private_subnet_ids=remote.get_list("private_subnet_ids"),
+            lambda_security_group_id=remote.get_string("lambda_security_group_id"),
+            database_security_group_id=remote.get_string("database_security_group_id"),
+        )
+
+    def _compose(
+        self,
+        context: RegionContext,
+        artifacts: Mapping[str, LambdaArtifact],
+        *,
+        key_arn: str,
+        private_subnet_ids: list[str],
+        lambda_security_group_id: str,
+        database_security_group_id: str,
+    ) -> None:
+        storage = DataStorage(self, "Storage", context=context, key_arn=key_arn)
+        tables = DataTables(self, "Tables", context=context, key_arn=key_arn)
         database = Database(
             self,
             "Database",
             context=context,
-            key_arn=key.key_arn,
+            key_arn=key_arn,
             subnet_ids=private_subnet_ids,
-            security_group_id=network.database_security_group.id,
+            security_group_id=database_security_group_id,
         )
         function_args: dict[str, Any] = {
             "context": context,
-            "key_arn": key.key_arn,
+            "key_arn": key_arn,
             "subnet_ids": private_subnet_ids,
-            "security_group_ids": [network.lambda_security_group.id],
+            "security_group_ids": [lambda_security_group_id],
         }
         log_level = {"LOG_LEVEL": "INFO"}
         bucket_arn = storage.bucket.arn
@@ -239,14 +342,14 @@ class RegionalPlatformStack(TerraformStack):
             depends_on=[invoke_from_bucket],
         )
         api = HttpApi(
-            self, "Api", context=context, handler=api_handler.function, key_arn=key.key_arn
+            self, "Api", context=context, handler=api_handler.function, key_arn=key_arn
         )
         functions = {"processor": processor, "api_handler": api_handler}
         alarms = Alarms(
             self,
             "Monitoring",
             context=context,
-            key_arn=key.key_arn,
+            key_arn=key_arn,
             watched=MonitoredResources(
                 database_identifier=database.identifier,
                 database_is_aurora=database.is_aurora,
@@ -258,10 +361,6 @@ class RegionalPlatformStack(TerraformStack):
             ),
         )
         outputs: dict[str, Any] = {
-            "vpc_id": network.vpc.id,
-            "public_subnet_ids": [subnet.id for subnet in network.public_subnets],
-            "private_subnet_ids": private_subnet_ids,
-            "kms_key_arn": key.key_arn,
             "data_bucket_name": storage.bucket.bucket,
             "access_log_bucket_name": storage.log_bucket.bucket,
             "sessions_table_name": tables.sessions.name,
@@ -279,5 +378,4 @@ class RegionalPlatformStack(TerraformStack):
             outputs[f"{service}_function_name"] = function.function.function_name
             outputs[f"{service}_function_arn"] = function.function.arn
             outputs[f"{service}_dead_letter_queue_url"] = function.dead_letter_queue.url
-        for name, value in outputs.items():
-            TerraformOutput(self, name, value=value)
+        self.outputs(outputs)
