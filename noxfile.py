@@ -13,7 +13,7 @@ import sys
 import nox
 
 nox.options.default_venv_backend = "none"
-nox.options.sessions = ["lint", "unit", "moto", "synth"]
+nox.options.sessions = ["lint", "unit", "moto", "synth", "security"]
 nox.options.error_on_missing_interpreters = True
 
 PYTHON = sys.executable
@@ -65,3 +65,32 @@ def synth(session: nox.Session) -> None:
 def e2e(session: nox.Session) -> None:
     """Deploy dev to the local emulator, exercise it end to end, destroy it (tests/e2e)."""
     _pytest(session, "tests/e2e", "-m", "e2e")
+
+
+SECURITY_CONSTRAINTS = "constraints-security.txt"
+SECURITY_REPORTS = ".build/security"
+
+
+def _install_security_tools(session: nox.Session) -> None:
+    # nox reuses this virtualenv; pip runs only when constraints-security.txt changed (~60 s once).
+    import hashlib
+    from pathlib import Path
+
+    wanted = hashlib.sha256(Path(SECURITY_CONSTRAINTS).read_bytes()).hexdigest()
+    marker = Path(session.virtualenv.location) / ".tap-security-inputs"
+    if marker.is_file() and marker.read_text(encoding="utf-8") == wanted:
+        return
+    session.install("--quiet", "-c", SECURITY_CONSTRAINTS, "checkov")
+    marker.write_text(wanted, encoding="utf-8")
+
+
+@nox.session(venv_backend="venv", reuse_venv=True)
+def security(session: nox.Session) -> None:
+    """checkov (pinned, offline) on every aws stack, secrets scan, accepted-findings tests."""
+    _install_security_tools(session)
+    session.run(PYTHON, "-m", "invoke", "synth", "--env", "all", "--target", "aws",
+                env=QUIET_JSII, external=True)  # fmt: skip
+    session.run(PYTHON, "-m", "tooling.security", "--bin", session.bin,
+                "--reports", SECURITY_REPORTS, external=True)  # fmt: skip
+    session.run(PYTHON, "-m", "pytest", "-q", "tests/security", *session.posargs,
+                env={"TAP_SECURITY_REPORTS": SECURITY_REPORTS}, external=True)  # fmt: skip

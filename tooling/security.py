@@ -1,0 +1,472 @@
+"""The compliance gate of ``nox -s security``: checkov and a secrets scan, offline.
+
+checkov (pinned in constraints-security.txt, its own virtualenv) runs with NO skips over every
+synthesized aws-target stack (``--framework terraform_json``); a failed check is accepted only when
+its (check id, Terraform address, environment) is listed in security/accepted-findings.toml with a
+reason. checkov can skip synthesized JSON only per check, not per resource, hence this matching.
+detect-secrets (bc-detect-secrets, installed with checkov) scans the repository's files and the
+synthesized JSON; a finding is accepted only for an exact value in one named file.
+
+Nothing leaves the machine: no API key is passed on, ``--skip-download`` and BC_SKIP_MAPPING skip
+the guideline/mapping download, CKV_SKIP_PACKAGE_UPDATE_CHECK skips the version check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCEPTED_FILE = ROOT / "security" / "accepted-findings.toml"
+STACKS_DIR = ROOT / "cdktf.out" / "stacks"
+CHECK_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
+ADDRESS = re.compile(r"^(data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+$")
+#: Directories never scanned for secrets: .gitignore'd build output, caches and environments.
+SKIPPED_DIRS = {".git", ".venv", ".nox", ".build", ".emulator", "cdktf.out", "dist", "cfn-outputs",
+                "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis",
+                ".terraform", "node_modules"}  # fmt: skip
+SKIPPED_SUFFIXES = (".pyc", ".zip", ".egg-info", ".tfstate")
+#: checkov's documented switches for a local-only run (see the module docstring).
+OFFLINE_ENV = {"BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE",
+               "LOG_LEVEL": "WARNING"}  # fmt: skip
+SECRET_ENV_PREFIXES = ("BC_", "PRISMA_", "CKV_", "CHECKOV_")
+#: Not run on the synthesized JSON, which is high-entropy by construction (every Lambda's
+#: source_code_hash, CDKTF's hashed construct ids); keyword, AWS-key, private-key and the other
+#: pattern detectors still run there, and every plugin runs on the repository's files.
+SYNTH_ENTROPY_PLUGINS = ("Base64HighEntropyString", "HexHighEntropyString")
+
+
+class FindingsFileError(ValueError):
+    """The accepted-findings file is malformed (missing reason, wildcard, unknown field...)."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    check_id: str
+    check_name: str
+    stack: str
+    environment: str
+    address: str
+
+
+@dataclass(frozen=True)
+class CheckSkip:
+    check_id: str
+    resources: tuple[str, ...]
+    environments: tuple[str, ...] | None  # None: every environment
+    reason: str
+
+    def covers(self, failure: Failure) -> bool:
+        return (
+            failure.check_id == self.check_id
+            and failure.address in self.resources
+            and (self.environments is None or failure.environment in self.environments)
+        )
+
+
+@dataclass(frozen=True)
+class SecretAllow:
+    value: str
+    files: tuple[str, ...]
+    reason: str
+
+    @property
+    def hashed(self) -> str:
+        return hashlib.sha1(self.value.encode()).hexdigest()  # noqa: S324 (detect-secrets' hash)
+
+
+@dataclass(frozen=True)
+class SecretFinding:
+    file: str
+    line: int
+    kind: str
+    hashed_secret: str
+
+
+@dataclass(frozen=True)
+class Accepted:
+    checks: tuple[CheckSkip, ...]
+    secrets: tuple[SecretAllow, ...]
+
+
+@dataclass
+class Verdict:
+    accepted: list[tuple[Failure, CheckSkip]] = field(default_factory=list)
+    unaccepted: list[Failure] = field(default_factory=list)
+    #: (entry, "address @ environment") that matched no failure: stale or over-broad entries.
+    stale: list[tuple[CheckSkip, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.unaccepted and not self.stale
+
+
+def _text(entry: Mapping[str, Any], key: str, where: str) -> str:
+    value = entry.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise FindingsFileError(f"{where}: `{key}` is required and must be a non-empty string")
+    return value.strip()
+
+
+def _names(entry: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = entry.get(key)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise FindingsFileError(f"{where}: `{key}` must be a non-empty list of strings")
+    if len(set(value)) != len(value):
+        raise FindingsFileError(f"{where}: `{key}` lists a name twice")
+    return tuple(value)
+
+
+def _parse_check(entry: Mapping[str, Any], where: str, known_envs: set[str]) -> CheckSkip:
+    extra = set(entry) - {"check", "resources", "environments", "reason"}
+    if extra:
+        raise FindingsFileError(f"{where}: unknown field(s) {sorted(extra)}")
+    check_id = _text(entry, "check", where)
+    if not CHECK_ID.match(check_id):
+        raise FindingsFileError(f"{where}: {check_id!r} is not one checkov check id")
+    where = f"{where} ({check_id})"
+    resources = _names(entry, "resources", where)
+    for address in resources:
+        if not ADDRESS.match(address):
+            raise FindingsFileError(
+                f"{where}: {address!r} is not a Terraform address like aws_s3_bucket.Name or "
+                "data.aws_x.Name (no wildcards)"
+            )
+    envs = None
+    if "environments" in entry:
+        envs = _names(entry, "environments", where)
+        if set(envs) - known_envs:
+            raise FindingsFileError(
+                f"{where}: unknown environment(s) {sorted(set(envs) - known_envs)}"
+            )
+    return CheckSkip(check_id, resources, envs, _text(entry, "reason", where))
+
+
+def _parse_secret(entry: Mapping[str, Any], where: str) -> SecretAllow:
+    extra = set(entry) - {"value", "files", "reason"}
+    if extra:
+        raise FindingsFileError(f"{where}: unknown field(s) {sorted(extra)}")
+    value = _text(entry, "value", where)
+    files = _names(entry, "files", where)
+    for file in files:
+        if any(char in file for char in "*?[") or file.endswith("/"):
+            raise FindingsFileError(f"{where}: `files` must name files, got {file!r}")
+    return SecretAllow(value, files, _text(entry, "reason", f"{where} ({value!r})"))
+
+
+def parse_accepted(document: Mapping[str, Any], environments: Iterable[str]) -> Accepted:
+    """Validate the accepted-findings document: every entry narrow, named and with a reason."""
+    unknown = set(document) - {"checkov", "secret"}
+    if unknown:
+        raise FindingsFileError(f"unknown table(s) {sorted(unknown)}; use [[checkov]] / [[secret]]")
+    known_envs = set(environments)
+    checks = tuple(
+        _parse_check(entry, f"[[checkov]] #{index + 1}", known_envs)
+        for index, entry in enumerate(document.get("checkov", []))
+    )
+    secrets = tuple(
+        _parse_secret(entry, f"[[secret]] #{index + 1}")
+        for index, entry in enumerate(document.get("secret", []))
+    )
+    return Accepted(checks, secrets)
+
+
+def configured_environments(platform_toml: Path) -> set[str]:
+    """The environments platform.toml defines."""
+    document = tomllib.loads(platform_toml.read_text(encoding="utf-8"))
+    return set(document["environments"])
+
+
+def stack_environments(stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
+    """Synthesized stack name -> its environment (the provider's ``Environment`` default tag)."""
+    result = {}
+    for path in sorted(stacks_dir.glob("*/cdk.tf.json")):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        (provider,) = document["provider"]["aws"]
+        result[path.parent.name] = provider["default_tags"][0]["tags"]["Environment"]
+    return result
+
+
+def load_accepted(path: Path = ACCEPTED_FILE, root: Path = ROOT) -> Accepted:
+    document = tomllib.loads(path.read_text(encoding="utf-8"))
+    return parse_accepted(document, configured_environments(root / "platform.toml"))
+
+
+def _reports(raw: Any) -> list[dict[str, Any]]:
+    reports = raw if isinstance(raw, list) else [raw]
+    return [report for report in reports if isinstance(report, dict)]
+
+
+def _address(resource: str, stack_json: Mapping[str, Any]) -> str:
+    """Terraform address of a checkov resource id ("aws_x.N", "resource.N" or "data.N")."""
+    kind, _, name = resource.partition(".")
+    if kind in ("resource", "data"):
+        blocks = stack_json.get(kind, {})
+        types = [rtype for rtype, named in blocks.items() if name in named]
+        if len(types) != 1:
+            raise ValueError(f"cannot resolve checkov resource {resource!r}: candidates {types}")
+        return f"{types[0]}.{name}" if kind == "resource" else f"data.{types[0]}.{name}"
+    return resource
+
+
+def failures_from_report(
+    raw: Any, environments: Mapping[str, str]
+) -> tuple[list[Failure], int, dict[str, str]]:
+    """The failed checks of a checkov JSON report, the number passed, and check id -> name."""
+    failures: list[Failure] = []
+    names: dict[str, str] = {}
+    passed = 0
+    cache: dict[Path, Any] = {}
+    for report in _reports(raw):
+        if report.get("check_type") != "terraform_json":
+            continue
+        passed += len(report["results"]["passed_checks"])
+        for result in report["results"]["passed_checks"]:
+            names[result["check_id"]] = result["check_name"]
+        for result in report["results"]["failed_checks"]:
+            path = Path(result["file_abs_path"])
+            path = path if path.is_absolute() else ROOT / path
+            if path not in cache:
+                cache[path] = json.loads(path.read_text(encoding="utf-8"))
+            stack = path.parent.name
+            if stack not in environments:
+                raise ValueError(f"{stack} is no stack of platform.toml ({sorted(environments)})")
+            names[result["check_id"]] = result["check_name"]
+            failures.append(
+                Failure(
+                    check_id=result["check_id"],
+                    check_name=result["check_name"],
+                    stack=stack,
+                    environment=environments[stack],
+                    address=_address(result["resource"], cache[path]),
+                )
+            )
+    return failures, passed, names
+
+
+def evaluate(
+    failures: Sequence[Failure], skips: Sequence[CheckSkip], environments: Iterable[str]
+) -> Verdict:
+    """Accept a failure only if an entry names it; flag every entry target that failed nowhere."""
+    all_envs = sorted(set(environments))
+    verdict = Verdict()
+    for failure in failures:
+        covering = [s for s in skips if s.covers(failure)]
+        if not covering:
+            verdict.unaccepted.append(failure)
+            continue
+        verdict.accepted.append((failure, covering[0]))
+        duplicate = f"{failure.address} @ {failure.environment} (another entry accepts it)"
+        verdict.stale.extend((s, duplicate) for s in covering[1:])
+    for skip in skips:
+        for address in skip.resources:
+            for env in skip.environments or all_envs:
+                if not any(
+                    f.check_id == skip.check_id and f.address == address and f.environment == env
+                    for f in failures
+                ):
+                    verdict.stale.append((skip, f"{address} @ {env}"))
+    return verdict
+
+
+# --- secrets ------------------------------------------------------------------------------
+
+
+def repository_files(root: Path) -> list[Path]:
+    """The repository's own files: everything but .gitignore'd output, caches and venvs.
+
+    The accepted-findings file is left out: it necessarily holds the accepted values, each of which
+    must still be found in the files its entry names (or the entry is stale).
+    """
+    files = []
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in SKIPPED_DIRS and not d.endswith(".egg-info")
+        )
+        for name in sorted(filenames):
+            path = Path(directory, name)
+            if not name.endswith(SKIPPED_SUFFIXES) and path != ACCEPTED_FILE:
+                files.append(path)
+    return files
+
+
+def secret_findings(raw: Mapping[str, Any], root: Path) -> list[SecretFinding]:
+    findings = []
+    for file, results in raw.get("results", {}).items():
+        path = Path(file)
+        relative = path.relative_to(root) if path.is_absolute() else path
+        for result in results:
+            findings.append(
+                SecretFinding(
+                    file=relative.as_posix(),
+                    line=result["line_number"],
+                    kind=result["type"],
+                    hashed_secret=result["hashed_secret"],
+                )
+            )
+    return findings
+
+
+def evaluate_secrets(
+    findings: Sequence[SecretFinding], allowed: Sequence[SecretAllow]
+) -> tuple[list[tuple[SecretFinding, SecretAllow]], list[SecretFinding], list[str]]:
+    """(accepted, unaccepted, stale "value in file"): an entry is one value in named files."""
+    accepted, unaccepted = [], []
+    for finding in findings:
+        allow = next(
+            (a for a in allowed if finding.file in a.files and a.hashed == finding.hashed_secret),
+            None,
+        )
+        if allow is None:
+            unaccepted.append(finding)
+        else:
+            accepted.append((finding, allow))
+    stale = [
+        f"{allow.value!r} in {file}"
+        for allow in allowed
+        for file in allow.files
+        if not any(a is allow and f.file == file for f, a in accepted)
+    ]
+    return accepted, unaccepted, stale
+
+
+# --- running the tools --------------------------------------------------------------------
+
+
+def offline_env() -> dict[str, str]:
+    """The environment for checkov: no API key or platform settings inherited, offline switches."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIXES)}
+    env.update(OFFLINE_ENV)
+    return env
+
+
+def run_checkov(bindir: Path, stacks_dir: Path, report: Path) -> Any:
+    command = [
+        str(bindir / "checkov"), "--directory", str(stacks_dir), "--framework", "terraform_json",
+        "--skip-download", "--skip-results-upload", "--output", "json", "--compact",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, env=offline_env(), check=False)
+    if result.returncode not in (0, 1) or not result.stdout.strip():
+        sys.stderr.write(result.stderr)
+        raise SystemExit(f"checkov crashed (exit {result.returncode}): {' '.join(command)}")
+    if result.stderr.strip():
+        sys.stderr.write(result.stderr)
+    raw = json.loads(result.stdout)
+    report.write_text(json.dumps(raw, indent=1), encoding="utf-8")
+    return raw
+
+
+def run_detect_secrets(
+    bindir: Path, files: Sequence[Path], report: Path, disable: Sequence[str] = ()
+) -> Any:
+    relative = [str(path.relative_to(ROOT)) for path in files]
+    disabled = [arg for plugin in disable for arg in ("--disable-plugin", plugin)]
+    command = [str(bindir / "detect-secrets"), "scan", *disabled, *relative]
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=offline_env(), cwd=ROOT, check=False
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr)
+        raise SystemExit(f"detect-secrets failed (exit {result.returncode})")
+    raw = json.loads(result.stdout)
+    report.write_text(json.dumps(raw, indent=1), encoding="utf-8")
+    return raw
+
+
+def _wrap(text: str, indent: str = "      ") -> Iterator[str]:
+    words, line = text.split(), ""
+    for word in words:
+        if line and len(line) + len(word) > 92:
+            yield indent + line
+            line = ""
+        line = f"{line} {word}" if line else word
+    if line:
+        yield indent + line
+
+
+def summary(verdict: Verdict, passed: int, names: Mapping[str, str]) -> list[str]:
+    lines = [
+        f"checkov (terraform_json, aws target): {passed} passed, "
+        f"{len(verdict.unaccepted)} failed, {len(verdict.accepted)} skipped (accepted findings)"
+    ]
+    for failure in verdict.unaccepted:
+        lines.append(
+            f"  FAILED {failure.check_id} {failure.address} [{failure.stack}]: {failure.check_name}"
+        )
+    by_skip: dict[int, list[Failure]] = {}
+    for failure, skip in verdict.accepted:
+        by_skip.setdefault(id(skip), []).append(failure)
+    for skip in sorted({id(s): s for _, s in verdict.accepted}.values(), key=lambda s: s.check_id):
+        hits = by_skip[id(skip)]
+        envs = ", ".join(sorted({f.environment for f in hits}))
+        lines.append(f"  skipped {skip.check_id} x{len(hits)} ({envs}): {names.get(skip.check_id)}")
+        lines.append("      " + ", ".join(skip.resources))
+        lines.extend(_wrap("reason: " + skip.reason))
+    for skip, target in verdict.stale:
+        lines.append(f"  STALE entry {skip.check_id} {target}: not needed to accept a failure")
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bin", type=Path, required=True, help="bin/ with checkov, detect-secrets")
+    parser.add_argument("--reports", type=Path, default=ROOT / ".build" / "security")
+    args = parser.parse_args(argv)
+    args.reports.mkdir(parents=True, exist_ok=True)
+    environments = stack_environments()
+    try:
+        accepted = load_accepted()
+    except FindingsFileError as error:
+        print(f"{ACCEPTED_FILE.relative_to(ROOT)} is invalid: {error}", file=sys.stderr)
+        return 1
+    missing = sorted(configured_environments(ROOT / "platform.toml") - set(environments.values()))
+    if missing:
+        print(f"not synthesized: {missing}; run: invoke synth --env all --target aws",
+              file=sys.stderr)  # fmt: skip
+        return 1
+
+    raw = run_checkov(args.bin, STACKS_DIR, args.reports / "checkov-terraform.json")
+    failures, passed, names = failures_from_report(raw, environments)
+    verdict = evaluate(failures, accepted.checks, environments.values())
+    lines = summary(verdict, passed, names)
+
+    files = repository_files(ROOT)
+    synthesized = [STACKS_DIR / name / "cdk.tf.json" for name in sorted(environments)]
+    findings = secret_findings(
+        run_detect_secrets(args.bin, files, args.reports / "secrets-repository.json"), ROOT
+    ) + secret_findings(
+        run_detect_secrets(
+            args.bin, synthesized, args.reports / "secrets-synth.json", SYNTH_ENTROPY_PLUGINS
+        ),
+        ROOT,
+    )
+    ok_secrets, bad_secrets, stale_secrets = evaluate_secrets(findings, accepted.secrets)
+    lines.append(
+        f"secrets (detect-secrets): {len(files)} repository files, {len(synthesized)} synthesized "
+        f"stacks: {len(bad_secrets)} found, {len(ok_secrets)} accepted"
+    )
+    lines.extend(f"  FOUND {f.kind} in {f.file}:{f.line}" for f in bad_secrets)
+    for allow in accepted.secrets:
+        hits = [f"{f.file}:{f.line}" for f, a in ok_secrets if a is allow]
+        if hits:
+            lines.append(f"  accepted {allow.value!r} x{len(hits)}: {', '.join(hits)}")
+            lines.extend(_wrap("reason: " + allow.reason))
+    lines.extend(f"  STALE secret entry: {stale} is not found" for stale in stale_secrets)
+    print("\n".join(lines))
+    failed = not verdict.ok or bad_secrets or stale_secrets
+    print("security: FAILED" if failed else "security: ok")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
