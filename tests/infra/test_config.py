@@ -145,3 +145,17 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     broken.write_text("[platform\nname = 'x'")
     with pytest.raises(ConfigError, match=r"platform\.toml is not valid TOML"):
         load_config(broken)
+
+
+def test_availability_zones_default_to_a_b_c_of_the_region(config: PlatformConfig) -> None:
+    assert config.environment("dev").primary_region.availability_zones == (
+        "ap-southeast-1a",
+        "ap-southeast-1b",
+        "ap-southeast-1c",
+    )
+
+
+def test_availability_zone_of_another_region_is_rejected(document: dict[str, Any]) -> None:
+    zones = ["ap-southeast-1a", "ap-southeast-1b", "us-east-1c"]
+    message = error_of(with_region(document, "dev", availability_zones=zones))
+    assert "['us-east-1c'] are not zones of ap-southeast-1" in message

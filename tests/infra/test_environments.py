@@ -61,7 +61,12 @@ def test_s3_versioning_and_expiry_only_where_the_profile_enables_them(
     aws_stacks: dict[str, Stack], config: PlatformConfig, environment: str
 ) -> None:
     stack = stack_of(aws_stacks, config, environment)
-    versioning = stack.only("aws_s3_bucket_versioning")["versioning_configuration"]["status"]
+    statuses = {
+        v["versioning_configuration"]["status"]
+        for v in stack.resources("aws_s3_bucket_versioning").values()
+    }
+    assert len(stack.resources("aws_s3_bucket_versioning")) == 2  # data and access-log bucket
+    (versioning,) = statuses
     rules = stack.by_path("aws_s3_bucket_lifecycle_configuration", "DataBucketLifecycle")["rule"]
     expiring = [r for r in rules if "expiration" in r]
     if EXPECTED[environment]["versioning"]:

@@ -78,6 +78,7 @@ class DatabaseConfig(_Frozen):
     serverless_max_capacity_acu: float = Field(default=2, ge=1, le=256)
     allocated_storage_gib: int = Field(default=20, ge=20, le=65536)
     secret_rotation_days: int = Field(default=30, ge=1, le=365)
+    enhanced_monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60] = 60
 
     @model_validator(mode="after")
     def _engine_specific(self) -> DatabaseConfig:
@@ -152,6 +153,9 @@ class RegionConfig(_Frozen):
 
     name: str
     vpc_cidr: ipaddress.IPv4Network
+    #: One subnet of each tier per zone; default ``<region>a/b/c``. Pinned by name so that a
+    #: zone appearing or disappearing in the region never shifts subnets to other zones.
+    availability_zones: tuple[str, ...] = ()
     kms_key_arn: str | None = None
 
     @field_validator("name")
@@ -185,6 +189,30 @@ class RegionConfig(_Frozen):
                 f"vpc_cidr = {value!r} is not a private (RFC 1918) range; use e.g. 10.0.0.0/16"
             )
         return network
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_zones(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and not data.get("availability_zones"):
+            name = data.get("name", "")
+            return {**data, "availability_zones": tuple(f"{name}{c}" for c in "abc"[:AZ_COUNT])}
+        return data
+
+    @model_validator(mode="after")
+    def _zones_of_the_region(self) -> RegionConfig:
+        zones = self.availability_zones
+        if len(zones) != AZ_COUNT or len(set(zones)) != AZ_COUNT:
+            raise ValueError(
+                f"availability_zones = {list(zones)} must name {AZ_COUNT} distinct zones of "
+                f"{self.name}, e.g. {[f'{self.name}{c}' for c in 'abc']}"
+            )
+        foreign = [zone for zone in zones if not re.fullmatch(rf"{self.name}[a-z]", zone)]
+        if foreign:
+            raise ValueError(
+                f"availability_zones {foreign} are not zones of {self.name}; "
+                f"use names like '{self.name}a'"
+            )
+        return self
 
     @model_validator(mode="after")
     def _arns_in_region(self) -> RegionConfig:

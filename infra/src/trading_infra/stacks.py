@@ -341,9 +341,7 @@ class ApplicationStack(_RegionalStack):
             ],
             depends_on=[invoke_from_bucket],
         )
-        api = HttpApi(
-            self, "Api", context=context, handler=api_handler.function, key_arn=key_arn
-        )
+        api = HttpApi(self, "Api", context=context, handler=api_handler.function, key_arn=key_arn)
         functions = {"processor": processor, "api_handler": api_handler}
         alarms = Alarms(
             self,

@@ -1,7 +1,7 @@
 """Where a synthesized stack deploys: real AWS, or the local emulator on loopback.
 
 Only the ``local`` target carries emulator endpoints, moto's fake credentials and skipped
-account checks; the ``aws`` target carries none of them (tests/infra/test_targets.py).
+account checks; the ``aws`` target carries none of them (tests/infra/test_names_tags_targets.py).
 """
 
 from __future__ import annotations

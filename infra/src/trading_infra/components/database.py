@@ -14,6 +14,8 @@ from typing import Any
 from cdktf_cdktf_provider_aws.db_instance import DbInstance
 from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.rds_cluster import RdsCluster
 from cdktf_cdktf_provider_aws.rds_cluster_instance import RdsClusterInstance
 from cdktf_cdktf_provider_aws.rds_cluster_parameter_group import (
@@ -23,7 +25,7 @@ from cdktf_cdktf_provider_aws.rds_cluster_parameter_group import (
 from cdktf_cdktf_provider_aws.secretsmanager_secret_rotation import SecretsmanagerSecretRotation
 from constructs import Construct
 
-from trading_infra.context import RegionContext
+from trading_infra.context import RegionContext, policy_document
 
 DATABASE_NAME = "trading"
 MASTER_USERNAME = "tap_admin"
@@ -57,6 +59,10 @@ class Database(Construct):
             description="Private subnets of the platform database",
             subnet_ids=subnet_ids,
         )
+        monitoring: dict[str, Any] = {
+            "monitoring_interval": database.enhanced_monitoring_interval_seconds,
+            "monitoring_role_arn": self._monitoring_role(context).arn,
+        }
         common: dict[str, Any] = {
             "engine": database.engine,
             "engine_version": database.engine_version,
@@ -115,6 +121,7 @@ class Database(Construct):
                 performance_insights_enabled=True,
                 performance_insights_kms_key_id=key_arn,
                 apply_immediately=True,
+                **monitoring,
             )
             self.identifier = cluster.cluster_identifier
             self.endpoint = cluster.endpoint
@@ -145,6 +152,7 @@ class Database(Construct):
                 maintenance_window=MAINTENANCE_WINDOW,
                 performance_insights_enabled=True,
                 performance_insights_kms_key_id=key_arn,
+                **monitoring,
                 **common,
             )
             self.identifier = instance.identifier
@@ -158,3 +166,30 @@ class Database(Construct):
             secret_id=secret_arn,
             rotation_rules={"automatically_after_days": database.secret_rotation_days},
         )
+
+    def _monitoring_role(self, context: RegionContext) -> IamRole:
+        """The role RDS enhanced monitoring publishes OS metrics with (AWS's managed policy)."""
+        role = IamRole(
+            self,
+            "MonitoringRole",
+            name=context.namer.name("rds-monitoring", kind="iam_role", regional=True),
+            description="RDS enhanced monitoring of the platform database",
+            assume_role_policy=policy_document(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
+                }
+            ),
+        )
+        IamRolePolicyAttachment(
+            self,
+            "MonitoringPolicy",
+            role=role.name,
+            policy_arn=(
+                f"arn:{context.partition}:iam::aws:policy/service-role/"
+                "AmazonRDSEnhancedMonitoringRole"
+            ),
+        )
+        return role

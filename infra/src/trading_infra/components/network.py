@@ -7,9 +7,7 @@ the internet.
 
 from __future__ import annotations
 
-from cdktf import Fn
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.iam_role import IamRole
@@ -52,8 +50,6 @@ class Network(Construct):
         super().__init__(scope, id_)
         namer = context.namer
         region = context.region
-        zones = DataAwsAvailabilityZones(self, "Zones", state="available")
-
         self.vpc = Vpc(
             self,
             "Vpc",
@@ -88,7 +84,7 @@ class Network(Construct):
         self.public_subnets: list[Subnet] = []
         self.private_subnets: list[Subnet] = []
         for index in range(AZ_COUNT):
-            zone = Fn.element(zones.names, index)
+            zone = region.availability_zones[index]
             public = Subnet(
                 self,
                 f"PublicSubnet{index + 1}",

@@ -129,14 +129,14 @@ class DataStorage(Construct):
             target_prefix="data-bucket/",
             depends_on=[log_bucket_policy],
         )
-        S3BucketVersioningA(
-            self,
-            "DataBucketVersioning",
-            bucket=self.bucket.id,
-            versioning_configuration={
-                "status": "Enabled" if profile.data_versioning_and_lifecycle else "Disabled"
-            },
-        )
+        versioning = "Enabled" if profile.data_versioning_and_lifecycle else "Disabled"
+        for bucket_id, bucket in (("DataBucket", self.bucket), ("LogBucket", self.log_bucket)):
+            S3BucketVersioningA(
+                self,
+                f"{bucket_id}Versioning",
+                bucket=bucket.id,
+                versioning_configuration={"status": versioning},
+            )
         # Abandoned multipart uploads are never data: always cleaned up. Expiry of trade files
         # and of old versions follows the profile (PCI scope: prod keeps versions, then expires).
         rules = [
