@@ -34,7 +34,7 @@ def error_of(document: dict[str, Any]) -> str:
 
 
 def test_checked_in_configuration_loads(config: PlatformConfig) -> None:
-    assert [e.name for e in config.environments] == ["dev", "staging", "prod"]
+    assert [e.name for e in config.environments] == ["dev", "staging", "prod", "global"]
     assert config.environment("dev").primary_region.name == "ap-southeast-1"
 
 
@@ -119,7 +119,7 @@ def test_unknown_profile_is_rejected_listing_the_built_in_ones(document: dict[st
     changed = copy.deepcopy(document)
     changed["environments"]["dev"]["profile"] = "qa"
     message = error_of(changed)
-    assert "'qa'" in message and "dev, prod, staging" in message
+    assert "'qa'" in message and "dev, multi-region, prod, staging" in message
 
 
 def test_provisioned_billing_without_capacity_is_rejected(document: dict[str, Any]) -> None:

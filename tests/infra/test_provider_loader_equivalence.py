@@ -42,7 +42,7 @@ def test_every_deployment_synthesizes_byte_identical_json_lazily_and_eagerly(
     lazy_and_eager: tuple[dict[str, bytes], dict[str, bytes]],
 ) -> None:
     lazy, eager = lazy_and_eager
-    assert len(lazy) == 6  # 3 environments x (network, app)
+    assert len(lazy) == 12  # (3 single-region + 3 global regions) x (network, app)
     assert lazy.keys() == eager.keys()
     for name in lazy:
         assert lazy[name] == eager[name], name

@@ -426,6 +426,7 @@ def test_alarms_cover_database_functions_tables_api_and_dead_letters(stack: Stac
         + [("AWS/DynamoDB", "ReadThrottleEvents"), ("AWS/DynamoDB", "WriteThrottleEvents")] * 2
         + [("AWS/SQS", "ApproximateNumberOfMessagesVisible")] * 2
         + [("math", "5xx/Count")]
+        + [("TAP/Drift", "ResourcesToChange")]
     )
 
 
@@ -492,3 +493,12 @@ def test_database_instances_publish_enhanced_monitoring_with_their_own_role(stac
     assert attachment["policy_arn"].endswith(
         ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
     )
+
+
+def test_drift_alarm_treats_a_missing_drift_check_as_breaching(stack: Stack) -> None:
+    alarm = stack.by_path("aws_cloudwatch_metric_alarm", "Monitoring/Drift")
+    assert (alarm["namespace"], alarm["metric_name"]) == ("TAP/Drift", "ResourcesToChange")
+    assert alarm["dimensions"] == {"Deployment": "dev", "Region": "ap-southeast-1"}
+    assert alarm["treat_missing_data"] == "breaching"
+    assert alarm["threshold"] == 1
+    assert alarm["alarm_actions"] == [ref(stack, "aws_sns_topic", "AlarmTopic", "arn")]

@@ -25,6 +25,7 @@ from trading_infra.stacks import (  # noqa: E402
     NETWORK_STACK_SUFFIX,
     SERVICES,
     ApplicationStack,
+    GlobalPeers,
     NetworkStack,
     stack_name,
 )
@@ -62,8 +63,8 @@ def build_app(request: SynthRequest) -> App:
     app = App(outdir=str(request.outdir), skip_validation=False)
     for name in request.environments:
         environment = request.config.environment(name)
-        for region in environment.regions:
-            network = NetworkStack(
+        networks = {
+            region.name: NetworkStack(
                 app,
                 stack_name(request.config, environment, region, NETWORK_STACK_SUFFIX),
                 config=request.config,
@@ -71,16 +72,30 @@ def build_app(request: SynthRequest) -> App:
                 region=region,
                 target=request.target,
             )
-            ApplicationStack(
+            for region in environment.regions
+        }
+        primary: ApplicationStack | None = None
+        for region in environment.regions:  # the primary first: secondaries read its state
+            peers = None
+            if environment.is_multi_region:
+                peers = GlobalPeers(
+                    primary_application=primary,
+                    secondary_networks=tuple(networks[r.name] for r in environment.regions[1:])
+                    if primary is None
+                    else (),
+                )
+            application = ApplicationStack(
                 app,
                 stack_name(request.config, environment, region, APPLICATION_STACK_SUFFIX),
                 config=request.config,
                 environment=environment,
                 region=region,
                 target=request.target,
-                network=network,
+                network=networks[region.name],
                 artifacts=request.artifacts,
+                peers=peers,
             )
+            primary = primary or application
     return app
 
 

@@ -79,6 +79,14 @@ class DatabaseConfig(_Frozen):
     allocated_storage_gib: int = Field(default=20, ge=20, le=65536)
     secret_rotation_days: int = Field(default=30, ge=1, le=365)
     enhanced_monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60] = 60
+    #: Name or ARN of an EXISTING secret (JSON with a "password" key) holding the master
+    #: password. Unset: RDS generates and manages the password itself. Required for an Aurora
+    #: global database, where RDS-managed passwords are not supported (Aurora User Guide,
+    #: "Limitations for Secrets Manager integration"). Read ephemerally: never in state.
+    master_password_secret: str | None = Field(default=None, min_length=1)
+    #: Name of the rotation Lambda of that existing secret (e.g. AWS's
+    #: SecretsManagerRDSMySQLRotationSingleUser deployed by the account's security team).
+    rotation_function_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
     @model_validator(mode="after")
     def _engine_specific(self) -> DatabaseConfig:
@@ -86,6 +94,12 @@ class DatabaseConfig(_Frozen):
             raise ValueError(
                 "database.instance_class = 'db.serverless' only exists for Aurora; "
                 "for engine = 'postgres' use an instance class such as 'db.t4g.micro'"
+            )
+        if (self.master_password_secret is None) != (self.rotation_function_name is None):
+            raise ValueError(
+                "database.master_password_secret and database.rotation_function_name go "
+                "together: an existing secret needs the function that rotates it; set both, "
+                "or neither to let RDS manage and rotate the password"
             )
         if self.serverless_min_capacity_acu > self.serverless_max_capacity_acu:
             raise ValueError(
@@ -156,7 +170,11 @@ class RegionConfig(_Frozen):
     #: One subnet of each tier per zone; default ``<region>a/b/c``. Pinned by name so that a
     #: zone appearing or disappearing in the region never shifts subnets to other zones.
     availability_zones: tuple[str, ...] = ()
+    #: An existing customer-managed key of this region; without it the stack creates one.
     kms_key_arn: str | None = None
+    #: An existing ACM certificate of this region for the API's custom domain; without it (and
+    #: with ``dns`` set on the environment) the stack requests one, validated through DNS.
+    certificate_arn: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -218,6 +236,10 @@ class RegionConfig(_Frozen):
     def _arns_in_region(self) -> RegionConfig:
         if self.kms_key_arn is not None:
             _arn_in_region(self.kms_key_arn, service="kms", region=self.name, setting="kms_key_arn")
+        if self.certificate_arn is not None:
+            _arn_in_region(
+                self.certificate_arn, service="acm", region=self.name, setting="certificate_arn"
+            )
         return self
 
     @cached_property
@@ -236,13 +258,30 @@ class RegionConfig(_Frozen):
         return tuple(str(s) for s in self._subnet_slots[half : half + AZ_COUNT])
 
 
+class DnsConfig(_Frozen):
+    """The API's custom domain: ``{api_record}.{zone_name}`` in an existing Route 53 zone."""
+
+    zone_name: str = Field(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")
+    api_record: str = Field(default="api", pattern=r"^[a-z0-9-]+$")
+    health_check_path: str = Field(default="/health", pattern=r"^/[A-Za-z0-9/_-]*$")
+
+    @property
+    def api_domain(self) -> str:
+        return f"{self.api_record}.{self.zone_name}"
+
+
 class Environment(_Frozen):
-    """One environment (e.g. dev): its name, its profile and the regions it runs in."""
+    """One deployment: its name, its profile and the regions it runs in (the first is primary).
+
+    A single-region environment (dev, staging, prod) and the multi-region deployment are the
+    same thing here: a named list of regions with a profile and its own state.
+    """
 
     name: str
     suffix: str
     profile: EnvironmentProfile
     regions: tuple[RegionConfig, ...] = Field(min_length=1)
+    dns: DnsConfig | None = None
     aws_role_arn: str | None = None
     aws_profile: str | None = None
 
@@ -267,11 +306,29 @@ class Environment(_Frozen):
                 )
             seen.add(region.name)
         _check_disjoint([(f"{self.name}/{r.name}", r.vpc_cidr) for r in self.regions])
+        if self.is_multi_region and not self.profile.database.is_aurora:
+            raise ValueError(
+                f"environment {self.name!r} spans {len(self.regions)} regions, which needs an "
+                "Aurora global database; set database.engine = 'aurora-mysql' in its profile"
+            )
+        if self.is_multi_region and self.profile.database.master_password_secret is None:
+            raise ValueError(
+                f"environment {self.name!r} spans {len(self.regions)} regions: an Aurora global "
+                "database cannot use an RDS-managed password; name an existing secret in "
+                "overrides.database.master_password_secret (and its rotation_function_name)"
+            )
         return self
 
     @property
     def primary_region(self) -> RegionConfig:
         return self.regions[0]
+
+    @property
+    def is_multi_region(self) -> bool:
+        return len(self.regions) > 1
+
+    def is_primary(self, region: RegionConfig) -> bool:
+        return region.name == self.primary_region.name
 
 
 def _check_disjoint(named: list[tuple[str, ipaddress.IPv4Network]]) -> None:
@@ -381,12 +438,28 @@ def _environments_from_document(document: Mapping[str, Any]) -> list[dict[str, A
                 f"environments.{name}.profile = {profile_name!r} is not a built-in profile; "
                 f"choose one of {', '.join(sorted(profiles))}"
             )
+        _check_same_region_parameters(name, entry.get("regions"))
         overrides = entry.pop("overrides", {})
         entry["profile"] = _deep_merge(profiles[profile_name], overrides)
         entry.setdefault("name", name)
         entry.setdefault("suffix", name)
         result.append(entry)
     return result
+
+
+def _check_same_region_parameters(environment: str, regions: Any) -> None:
+    """Every region of a deployment sets the same parameters (values differ, keys do not)."""
+    if not isinstance(regions, list) or len(regions) < 2:
+        return
+    keys = [frozenset(region) if isinstance(region, Mapping) else frozenset() for region in regions]
+    for region, region_keys in zip(regions[1:], keys[1:], strict=True):
+        if region_keys != keys[0]:
+            differing = sorted(region_keys ^ keys[0])
+            raise ConfigError(
+                f"environments.{environment}: region {region.get('name')!r} and "
+                f"{regions[0].get('name')!r} set different parameters ({', '.join(differing)}); "
+                "every region of a deployment must set the same ones"
+            )
 
 
 def _format_validation_error(source: str, error: ValidationError) -> str:

@@ -12,6 +12,7 @@ Two stacks per environment and region, each with its own state object:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cdktf import (
@@ -36,13 +37,18 @@ from cdktf_cdktf_provider_aws.s3_bucket_notification import (
 from constructs import Construct
 
 from trading_infra.components.api import HttpApi
-from trading_infra.components.database import Database
+from trading_infra.components.database import Database, GlobalDatabase
+from trading_infra.components.domain import ApiCustomDomain
 from trading_infra.components.functions import LambdaArtifact, ServiceFunction
 from trading_infra.components.keys import PlatformKey
 from trading_infra.components.monitoring import Alarms, MonitoredResources
 from trading_infra.components.network import Network
 from trading_infra.components.storage import INCOMING_PREFIX, QUARANTINE_PREFIX, DataStorage
-from trading_infra.components.tables import TRADES_BY_ACCOUNT_INDEX, DataTables
+from trading_infra.components.tables import (
+    TRADES_BY_ACCOUNT_INDEX,
+    DataTables,
+    SessionsReplication,
+)
 from trading_infra.config import Environment, PlatformConfig, RegionConfig
 from trading_infra.context import RegionContext
 from trading_infra.tagging import RequiredTagsAspect
@@ -188,6 +194,22 @@ class NetworkStack(_RegionalStack):
         )
 
 
+@dataclass(frozen=True)
+class GlobalPeers:
+    """The other stacks of a multi-region deployment that this region's application reads.
+
+    The primary region reads every secondary network (each replica's KMS key); a secondary
+    region reads the primary application (the global cluster's identifier).
+    """
+
+    primary_application: ApplicationStack | None = None
+    secondary_networks: tuple[NetworkStack, ...] = ()
+
+    @property
+    def is_primary(self) -> bool:
+        return self.primary_application is None
+
+
 class ApplicationStack(_RegionalStack):
     """Everything but the network: storage, tables, database, functions, API, alarms."""
 
@@ -202,14 +224,12 @@ class ApplicationStack(_RegionalStack):
         target: DeployTarget,
         network: NetworkStack,
         artifacts: Mapping[str, LambdaArtifact],
+        peers: GlobalPeers | None = None,
     ) -> None:
         super().__init__(
             scope, id_, config=config, environment=environment, region=region, target=target
         )
-        self.add_dependency(network)
-        remote = DataTerraformRemoteStateS3(
-            self, "Network", **self.state_settings(network.node.id, writing=False)
-        )
+        remote = self._read(network, "Network")
         self._compose(
             self.context,
             artifacts,
@@ -217,6 +237,47 @@ class ApplicationStack(_RegionalStack):
             private_subnet_ids=remote.get_list("private_subnet_ids"),
             lambda_security_group_id=remote.get_string("lambda_security_group_id"),
             database_security_group_id=remote.get_string("database_security_group_id"),
+            sessions_replication=self._sessions_replication(peers),
+            global_database=self._global_database(peers),
+        )
+
+    def _read(self, stack: TerraformStack, id_: str) -> DataTerraformRemoteStateS3:
+        """Another stack's outputs through its S3 state; that stack is deployed first."""
+        self.add_dependency(stack)
+        return DataTerraformRemoteStateS3(
+            self, id_, **self.state_settings(stack.node.id, writing=False)
+        )
+
+    def _sessions_replication(self, peers: GlobalPeers | None) -> SessionsReplication | None:
+        if peers is None:
+            return None
+        if self.target.is_local:
+            # Local profile: the emulator never creates global-table replicas (EMULATOR-NOTES
+            # gap 1), so each region gets its own sessions table there. The aws target always
+            # replicates (tests/infra/test_multi_region.py proves both).
+            return None
+        if not peers.is_primary:
+            return SessionsReplication(role="replica")
+        replica_keys = tuple(
+            (
+                network.context.region.name,
+                self._read(network, f"Network{_camel(network.context.region.name)}").get_string(
+                    "kms_key_arn"
+                ),
+            )
+            for network in peers.secondary_networks
+        )
+        return SessionsReplication(role="owner", replica_keys=replica_keys)
+
+    def _global_database(self, peers: GlobalPeers | None) -> GlobalDatabase | None:
+        if peers is None:
+            return None
+        if peers.primary_application is None:
+            return GlobalDatabase(role="primary")
+        primary = self._read(peers.primary_application, "PrimaryApplication")
+        return GlobalDatabase(
+            role="secondary",
+            global_cluster_identifier=primary.get_string("global_cluster_identifier"),
         )
 
     def _compose(
@@ -228,9 +289,17 @@ class ApplicationStack(_RegionalStack):
         private_subnet_ids: list[str],
         lambda_security_group_id: str,
         database_security_group_id: str,
+        sessions_replication: SessionsReplication | None,
+        global_database: GlobalDatabase | None,
     ) -> None:
         storage = DataStorage(self, "Storage", context=context, key_arn=key_arn)
-        tables = DataTables(self, "Tables", context=context, key_arn=key_arn)
+        tables = DataTables(
+            self,
+            "Tables",
+            context=context,
+            key_arn=key_arn,
+            sessions_replication=sessions_replication,
+        )
         database = Database(
             self,
             "Database",
@@ -238,6 +307,7 @@ class ApplicationStack(_RegionalStack):
             key_arn=key_arn,
             subnet_ids=private_subnet_ids,
             security_group_id=database_security_group_id,
+            global_database=global_database,
         )
         function_args: dict[str, Any] = {
             "context": context,
@@ -290,7 +360,7 @@ class ApplicationStack(_RegionalStack):
             artifact=artifacts["api_handler"],
             handler=HANDLERS["api_handler"],
             environment={
-                "SESSIONS_TABLE_NAME": tables.sessions.name,
+                "SESSIONS_TABLE_NAME": tables.sessions_name,
                 "TRADES_TABLE_NAME": tables.trades.name,
                 "TRADES_BY_ACCOUNT_INDEX": TRADES_BY_ACCOUNT_INDEX,
                 "POWERTOOLS_SERVICE_NAME": "api_handler",
@@ -301,7 +371,7 @@ class ApplicationStack(_RegionalStack):
                     "Sid": "ManageSessions",
                     "Effect": "Allow",
                     "Action": ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"],
-                    "Resource": tables.sessions.arn,
+                    "Resource": tables.sessions_arn,
                 },
                 {
                     "Sid": "ReadTrades",
@@ -352,7 +422,7 @@ class ApplicationStack(_RegionalStack):
                 database_identifier=database.identifier,
                 database_is_aurora=database.is_aurora,
                 function_names={s: f.function.function_name for s, f in functions.items()},
-                table_names={"sessions": tables.sessions.name, "trades": tables.trades.name},
+                table_names={"sessions": tables.sessions_name, "trades": tables.trades.name},
                 dead_letter_queue_names={s: f.dead_letter_queue.name for s, f in functions.items()},
                 api_id=api.api.id,
                 api_stage=api.stage.name,
@@ -361,7 +431,7 @@ class ApplicationStack(_RegionalStack):
         outputs: dict[str, Any] = {
             "data_bucket_name": storage.bucket.bucket,
             "access_log_bucket_name": storage.log_bucket.bucket,
-            "sessions_table_name": tables.sessions.name,
+            "sessions_table_name": tables.sessions_name,
             "trades_table_name": tables.trades.name,
             "trades_by_account_index_name": TRADES_BY_ACCOUNT_INDEX,
             "api_endpoint_url": api.endpoint_url,
@@ -369,11 +439,29 @@ class ApplicationStack(_RegionalStack):
             "database_endpoint": database.endpoint,
             "database_reader_endpoint": database.reader_endpoint,
             "database_port": database.port,
-            "database_secret_arn": database.master_secret_arn,
             "alarm_topic_arn": alarms.topic.arn,
         }
+        if database.master_secret_arn is not None:
+            outputs["database_secret_arn"] = database.master_secret_arn
+        if database.global_cluster_identifier is not None:
+            outputs["global_cluster_identifier"] = database.global_cluster_identifier
+        if context.environment.dns is not None:
+            domain = ApiCustomDomain(
+                self,
+                "CustomDomain",
+                context=context,
+                dns=context.environment.dns,
+                api=api.api,
+                stage=api.stage,
+            )
+            outputs["api_custom_domain"] = domain.domain_name.domain_name
+            outputs["api_health_check_id"] = domain.health_check.id
         for service, function in functions.items():
             outputs[f"{service}_function_name"] = function.function.function_name
             outputs[f"{service}_function_arn"] = function.function.arn
             outputs[f"{service}_dead_letter_queue_url"] = function.dead_letter_queue.url
         self.outputs(outputs)
+
+
+def _camel(text: str) -> str:
+    return "".join(part.capitalize() for part in text.replace("_", "-").split("-"))

@@ -9,8 +9,11 @@ is off and no final snapshot is taken, so every environment can be destroyed.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
+from cdktf import TerraformStack
+from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret import DataAwsSecretsmanagerSecret
 from cdktf_cdktf_provider_aws.db_instance import DbInstance
 from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
@@ -22,6 +25,7 @@ from cdktf_cdktf_provider_aws.rds_cluster_parameter_group import (
     RdsClusterParameterGroup,
     RdsClusterParameterGroupParameter,
 )
+from cdktf_cdktf_provider_aws.rds_global_cluster import RdsGlobalCluster
 from cdktf_cdktf_provider_aws.secretsmanager_secret_rotation import SecretsmanagerSecretRotation
 from constructs import Construct
 
@@ -34,8 +38,23 @@ BACKUP_WINDOW = "17:00-18:00"
 MAINTENANCE_WINDOW = "sun:18:30-sun:19:30"
 
 
+#: The ephemeral resource that reads an existing master-password secret (Terraform >= 1.10):
+#: its value reaches RDS through the write-only ``master_password_wo`` and never the state.
+_EPHEMERAL_SECRET_VERSION = "ephemeral.aws_secretsmanager_secret_version.DatabaseMaster"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class GlobalDatabase:
+    """This region's part in an Aurora global database."""
+
+    role: Literal["primary", "secondary"]
+    #: Secondary regions: the global cluster's identifier, read from the primary's state.
+    global_cluster_identifier: str | None = None
+
+
 class Database(Construct):
-    """Attributes: endpoint, reader_endpoint, port, master_secret_arn, identifier, is_aurora."""
+    """Attributes: endpoint, reader_endpoint, port, master_secret_arn (None on secondaries),
+    identifier, is_aurora, global_cluster_identifier (None outside a global database)."""
 
     def __init__(
         self,
@@ -46,10 +65,13 @@ class Database(Construct):
         key_arn: str,
         subnet_ids: list[str],
         security_group_id: str,
+        global_database: GlobalDatabase | None = None,
     ) -> None:
         super().__init__(scope, id_)
         namer = context.namer
         database = context.environment.profile.database
+        self.global_cluster_identifier: str | None = None
+        secondary = global_database is not None and global_database.role == "secondary"
         self.is_aurora = database.is_aurora
         self.port = database.port
         subnet_group = DbSubnetGroup(
@@ -70,8 +92,6 @@ class Database(Construct):
             "vpc_security_group_ids": [security_group_id],
             "storage_encrypted": True,
             "kms_key_id": key_arn,
-            "manage_master_user_password": True,
-            "master_user_secret_kms_key_id": key_arn,
             "backup_retention_period": database.backup_retention_days,
             "copy_tags_to_snapshot": True,
             "enabled_cloudwatch_logs_exports": list(database.log_exports),
@@ -91,14 +111,38 @@ class Database(Construct):
                     RdsClusterParameterGroupParameter(name="require_secure_transport", value="ON")
                 ],
             )
+            cluster_args: dict[str, Any] = {}
+            if global_database is not None and global_database.role == "primary":
+                global_cluster = RdsGlobalCluster(
+                    self,
+                    "GlobalCluster",
+                    global_cluster_identifier=namer.name("aurora-global", kind="rds_identifier"),
+                    engine=database.engine,
+                    engine_version=database.engine_version,
+                    storage_encrypted=True,
+                    deletion_protection=False,
+                )
+                self.global_cluster_identifier = global_cluster.id
+                cluster_args["global_cluster_identifier"] = global_cluster.id
+            elif global_database is not None:
+                self.global_cluster_identifier = global_database.global_cluster_identifier
+                cluster_args["global_cluster_identifier"] = self.global_cluster_identifier
+                # A secondary is created as a replica of the primary: the provider reports the
+                # replication source it was given by RDS, not by us.
+                cluster_args["lifecycle"] = {"ignore_changes": ["replication_source_identifier"]}
+            if not secondary:
+                cluster_args.update(
+                    database_name=DATABASE_NAME,
+                    master_username=MASTER_USERNAME,
+                    **self._credentials(database.master_password_secret, key_arn),
+                )
             cluster = RdsCluster(
                 self,
                 "Cluster",
                 cluster_identifier=namer.name("aurora", kind="rds_identifier"),
                 engine_mode="provisioned",
-                database_name=DATABASE_NAME,
-                master_username=MASTER_USERNAME,
                 db_cluster_parameter_group_name=parameters.name,
+                **cluster_args,
                 preferred_backup_window=BACKUP_WINDOW,
                 preferred_maintenance_window=MAINTENANCE_WINDOW,
                 serverlessv2_scaling_configuration={
@@ -126,7 +170,7 @@ class Database(Construct):
             self.identifier = cluster.cluster_identifier
             self.endpoint = cluster.endpoint
             self.reader_endpoint = cluster.reader_endpoint
-            secret_arn = cluster.master_user_secret.get(0).secret_arn
+            managed_secret_arn = cluster.master_user_secret.get(0).secret_arn
         else:
             parameters_pg = DbParameterGroup(
                 self,
@@ -145,6 +189,7 @@ class Database(Construct):
                 storage_type="gp3",
                 db_name=DATABASE_NAME,
                 username=MASTER_USERNAME,
+                **self._credentials(database.master_password_secret, key_arn),
                 parameter_group_name=parameters_pg.name,
                 publicly_accessible=False,
                 auto_minor_version_upgrade=True,
@@ -158,14 +203,40 @@ class Database(Construct):
             self.identifier = instance.identifier
             self.endpoint = instance.address
             self.reader_endpoint = instance.address
-            secret_arn = instance.master_user_secret.get(0).secret_arn
-        self.master_secret_arn: str = secret_arn
+            managed_secret_arn = instance.master_user_secret.get(0).secret_arn
+        self.master_secret_arn: str | None = None
+        if secondary:
+            return  # the secret and its rotation belong to the primary region
+        rotation: dict[str, Any] = {}
+        if database.master_password_secret is None:
+            self.master_secret_arn = managed_secret_arn
+        else:
+            existing = DataAwsSecretsmanagerSecret(
+                self, "MasterSecret", name=database.master_password_secret
+            )
+            self.master_secret_arn = existing.arn
+            rotation["rotation_lambda_arn"] = context.arn(
+                "lambda", f"function:{database.rotation_function_name}"
+            )
         SecretsmanagerSecretRotation(
             self,
             "MasterSecretRotation",
-            secret_id=secret_arn,
+            secret_id=self.master_secret_arn,
             rotation_rules={"automatically_after_days": database.secret_rotation_days},
+            **rotation,
         )
+
+    def _credentials(self, existing_secret: str | None, key_arn: str) -> dict[str, Any]:
+        """Master password: RDS-managed, or an existing secret's value, write-only."""
+        if existing_secret is None:
+            return {"manage_master_user_password": True, "master_user_secret_kms_key_id": key_arn}
+        stack = TerraformStack.of(self)
+        stack.add_override(_EPHEMERAL_SECRET_VERSION, {"secret_id": existing_secret})
+        secret_string = f"{_EPHEMERAL_SECRET_VERSION}.secret_string"
+        return {
+            "master_password_wo": "${jsondecode(" + secret_string + ").password}",
+            "master_password_wo_version": 1,
+        }
 
     def _monitoring_role(self, context: RegionContext) -> IamRole:
         """The role RDS enhanced monitoring publishes OS metrics with (AWS's managed policy)."""

@@ -13,6 +13,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from constructs import Construct
 
+from trading_infra import drift_metric
 from trading_infra.context import RegionContext
 
 PERIOD_SECONDS = 300
@@ -104,6 +105,21 @@ class Alarms(Construct):
                 statistic="Maximum",
                 threshold=1,
             )
+        self._alarm(
+            "Drift",
+            "drift",
+            "Resources that differ from the code (invoke drift); no data means the check stopped",
+            namespace=drift_metric.NAMESPACE,
+            metric_name=drift_metric.METRIC_NAME,
+            dimensions={
+                drift_metric.DEPLOYMENT_DIMENSION: context.environment.name,
+                drift_metric.REGION_DIMENSION: context.region.name,
+            },
+            statistic="Maximum",
+            threshold=1,
+            period=drift_metric.CHECK_PERIOD_SECONDS,
+            treat_missing_data="breaching",
+        )
         api_dimensions = {"ApiId": watched.api_id, "Stage": watched.api_stage}
         self._alarm(
             "Api5xxRate",
@@ -130,6 +146,7 @@ class Alarms(Construct):
         *,
         threshold: float,
         evaluation_periods: int = 1,
+        treat_missing_data: str = "notBreaching",
         **metric: Any,
     ) -> None:
         if "metric_query" not in metric:
@@ -142,7 +159,7 @@ class Alarms(Construct):
             comparison_operator="GreaterThanOrEqualToThreshold",
             threshold=threshold,
             evaluation_periods=evaluation_periods,
-            treat_missing_data="notBreaching",
+            treat_missing_data=treat_missing_data,
             alarm_actions=[self.topic.arn],
             ok_actions=[self.topic.arn],
             **metric,

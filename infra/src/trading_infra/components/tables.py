@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTable,
     DynamodbTableAttribute,
     DynamodbTableGlobalSecondaryIndex,
+    DynamodbTableReplica,
 )
 from constructs import Construct
 
@@ -19,14 +21,37 @@ TRADES_BY_ACCOUNT_INDEX = "by-account-executed-at"
 SESSION_TTL_ATTRIBUTE = "expires_at"
 
 
+@dataclass(frozen=True)
+class SessionsReplication:
+    """The sessions table as a DynamoDB global table (multi-region deployments on AWS).
+
+    ``owner``: this region creates the table with a replica per other region, each encrypted
+    with that region's key. ``replica``: this region's copy exists through the owner; the stack
+    only refers to it. Trades are never replicated: they stay in the region they were ingested
+    in (data residency).
+    """
+
+    role: Literal["owner", "replica"]
+    replica_keys: tuple[tuple[str, str], ...] = ()  # (region, KMS key ARN) per replica
+
+
 class DataTables(Construct):
     """Encrypted tables with point-in-time recovery; billing mode from the environment profile.
 
     Attributes:
-        sessions, trades: the tables.
+        trades: the trades table; sessions: the sessions table (None where it is a replica);
+        sessions_name, sessions_arn: the sessions table of THIS region, in either case.
     """
 
-    def __init__(self, scope: Construct, id_: str, *, context: RegionContext, key_arn: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        context: RegionContext,
+        key_arn: str,
+        sessions_replication: SessionsReplication | None = None,
+    ) -> None:
         super().__init__(scope, id_)
         namer = context.namer
         profile = context.environment.profile
@@ -46,15 +71,38 @@ class DataTables(Construct):
             "deletion_protection_enabled": False,
             **capacity,
         }
-        self.sessions = DynamodbTable(
-            self,
-            "SessionsTable",
-            name=namer.name("sessions", kind="dynamodb_table"),
-            hash_key="session_id",
-            attribute=[DynamodbTableAttribute(name="session_id", type="S")],
-            ttl={"attribute_name": SESSION_TTL_ATTRIBUTE, "enabled": True},
-            **common,
-        )
+        self.sessions_name = namer.name("sessions", kind="dynamodb_table")
+        self.sessions_arn = context.arn("dynamodb", f"table/{self.sessions_name}")
+        self.sessions: DynamodbTable | None = None
+        if sessions_replication is None or sessions_replication.role == "owner":
+            replication: dict[str, Any] = {}
+            if sessions_replication is not None:
+                replication = {
+                    # Global tables replicate through streams (version 2019.11.21).
+                    "stream_enabled": True,
+                    "stream_view_type": "NEW_AND_OLD_IMAGES",
+                    "replica": [
+                        DynamodbTableReplica(
+                            region_name=region,
+                            kms_key_arn=replica_key_arn,
+                            point_in_time_recovery=True,
+                            propagate_tags=True,
+                        )
+                        for region, replica_key_arn in sessions_replication.replica_keys
+                    ],
+                }
+            self.sessions = DynamodbTable(
+                self,
+                "SessionsTable",
+                name=self.sessions_name,
+                hash_key="session_id",
+                attribute=[DynamodbTableAttribute(name="session_id", type="S")],
+                ttl={"attribute_name": SESSION_TTL_ATTRIBUTE, "enabled": True},
+                **replication,
+                **common,
+            )
+            self.sessions_name = self.sessions.name
+            self.sessions_arn = self.sessions.arn
         self.trades = DynamodbTable(
             self,
             "TradesTable",
