@@ -344,7 +344,9 @@ def test_functions_get_their_table_names_and_settings_from_the_environment(stack
     assert processor["TRADES_TABLE_NAME"] == trades_name
     assert processor["QUARANTINE_PREFIX"] == "quarantine/"
     assert api["TRADES_TABLE_NAME"] == trades_name
-    assert api["SESSIONS_TABLE_NAME"] == ref(stack, "aws_dynamodb_table", "SessionsTable", "name")
+    assert (
+        api["SESSIONS_TABLE_NAME"] == stack.by_path("aws_dynamodb_table", "SessionsTable")["name"]
+    )
     assert api["TRADES_BY_ACCOUNT_INDEX"] == "by-account-executed-at"
 
 

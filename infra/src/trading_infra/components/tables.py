@@ -71,6 +71,8 @@ class DataTables(Construct):
             "deletion_protection_enabled": False,
             **capacity,
         }
+        # Name and ARN are built, not referenced: the same in every region whether the table is
+        # created here or replicated here, so that regions stay identical (drift --static).
         self.sessions_name = namer.name("sessions", kind="dynamodb_table")
         self.sessions_arn = context.arn("dynamodb", f"table/{self.sessions_name}")
         self.sessions: DynamodbTable | None = None
@@ -101,8 +103,7 @@ class DataTables(Construct):
                 **replication,
                 **common,
             )
-            self.sessions_name = self.sessions.name
-            self.sessions_arn = self.sessions.arn
+
         self.trades = DynamodbTable(
             self,
             "TradesTable",
