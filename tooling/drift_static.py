@@ -23,14 +23,14 @@ from typing import Any
 
 from trading_infra.config import Environment
 
-#: Resource/data types only the primary region has, with the reason.
-PRIMARY_ONLY: Mapping[str, str] = {
-    "aws_rds_global_cluster": "the global cluster is created once, by the primary region",
-    "aws_secretsmanager_secret_rotation": "the master secret lives in the primary region",
-    "aws_secretsmanager_secret": "the master secret lives in the primary region (data source)",
-    "aws_secretsmanager_secret_version": "read ephemerally by the primary's writer cluster",
-    "aws_dynamodb_table.Tables_SessionsTable": "the global table's owner; replicas elsewhere",
-}
+#: Resource/data types (or type.name prefixes) only the primary region has, with the reason.
+PRIMARY_ONLY: tuple[tuple[str, str], ...] = (
+    ("aws_rds_global_cluster", "the global cluster is created once, by the primary region"),
+    ("aws_secretsmanager_secret_rotation", "master credentials live in the primary region"),
+    ("aws_secretsmanager_secret", "master credentials live in the primary region (lookup)"),
+    ("aws_secretsmanager_secret_version", "read ephemerally by the primary's writer cluster"),
+    ("aws_dynamodb_table.Tables_SessionsTable", "the global table's owner; replicas elsewhere"),
+)
 #: Attributes of the primary's cluster that secondaries inherit from the global database.
 PRIMARY_ONLY_CLUSTER_ATTRIBUTES = frozenset(
     {"database_name", "master_username", "master_password_wo", "master_password_wo_version"}
@@ -102,9 +102,10 @@ def _drop_primary_only_blocks(document: dict[str, Any]) -> None:
 
 
 def _primary_only(resource_type: str, name: str) -> bool:
-    return resource_type in PRIMARY_ONLY or any(
+    keys = [key for key, _reason in PRIMARY_ONLY]
+    return resource_type in keys or any(
         key.startswith(f"{resource_type}.") and name.startswith(key.split(".", 1)[1])
-        for key in PRIMARY_ONLY
+        for key in keys
     )
 
 

