@@ -13,7 +13,7 @@ import sys
 import nox
 
 nox.options.default_venv_backend = "none"
-nox.options.sessions = ["lint", "unit", "moto", "synth", "security"]
+nox.options.sessions = ["lint", "unit", "moto", "synth", "security", "e2e"]
 nox.options.error_on_missing_interpreters = True
 
 PYTHON = sys.executable

@@ -19,7 +19,10 @@ from invoke.tasks import task
 
 ROOT = Path(__file__).resolve().parent
 DIST = ROOT / "dist"
-OUTDIR = ROOT / "cdktf.out"
+#: Where synth writes (and the lifecycle tasks read) the stacks. ``TAP_CDKTF_OUTDIR`` (relative to
+#: the repository) gives a run its own directory, so that two runs with different targets (e.g.
+#: the e2e session on ``local`` and the security scan on ``aws``) never replace each other's stacks.
+OUTDIR = ROOT / (os.environ.get("TAP_CDKTF_OUTDIR", "").strip() or "cdktf.out")
 CONFIG_FILE = ROOT / "platform.toml"
 TARGETS = ("local", "aws")
 
@@ -133,6 +136,7 @@ def synth(
     except ConfigError as error:
         raise Exit(str(error), code=2) from None
     shutil.rmtree(OUTDIR / "stacks", ignore_errors=True)
+    OUTDIR.mkdir(parents=True, exist_ok=True)
     stacks = synthesize(
         SynthRequest(
             config=config,
@@ -190,22 +194,14 @@ def test(c: Context, session: str | None = None) -> None:
 # same port `synth --target local` writes into the stacks. See tooling/deploy.py.
 
 
-def _stack_dirs(stacks: list[str]) -> list[Path]:
-    return [OUTDIR / "stacks" / stack for stack in stacks]
+def ordered_stacks(stacks: list[str]) -> list[Any]:
+    """The synthesized ``stacks`` in deploy order (dependencies first; destroy reverses it)."""
+    from tooling.deploy import DeployError, read_stacks
 
-
-def _environment_of(stack: str) -> str:
-    # stack names are {platform}-{environment}-{region}; regions contain dashes.
-    from tooling.deploy import load_backend_spec
-
-    platform = load_backend_spec(CONFIG_FILE).platform
-    rest = stack.removeprefix(f"{platform}-")
-    return rest.split("-", 1)[0]
-
-
-def _stack_region(stack: str) -> str:
-    platform_and_env = f"{_environment_of(stack)}-"
-    return stack.split(platform_and_env, 1)[1]
+    try:
+        return read_stacks(OUTDIR, stacks)
+    except DeployError as error:
+        raise Exit(str(error), code=1) from None
 
 
 def _lifecycle_session(target: str, *, start: bool = True) -> Any:
@@ -262,41 +258,47 @@ def bootstrap_backend(c: Context, target: str = "local") -> None:
     _bootstrap(_lifecycle_session(target))
 
 
-def deploy_stacks(c: Context, env: str | None = None, target: str = "local") -> dict[str, Any]:
-    """Build, synth, bootstrap, init + apply every stack, write cfn-outputs; return the outputs."""
+def deploy_stacks(
+    c: Context, env: str | None = None, target: str = "local",
+    timings: dict[str, float] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Build, synth, bootstrap, init + apply every stack (dependencies first), write
+    cfn-outputs; return the flat outputs. ``timings`` gets each stack's apply seconds."""
     from tooling.deploy import (
         DeployError,
         apply_stack,
         flat_outputs,
         init_stack,
+        merge_stack_outputs,
         stack_outputs,
         write_flat_outputs,
     )
 
-    stacks = synth(c, env=env, target=target)
+    stacks = ordered_stacks(synth(c, env=env, target=target))
     session = _lifecycle_session(target)
     _bootstrap(session)
-    per_env: dict[str, dict[str, Any]] = {}
-    timings: list[str] = []
+    collected: list[tuple[Any, dict[str, Any]]] = []
     try:
-        for stack_dir in _stack_dirs(stacks):
-            init_stack(session, stack_dir)
-            print(f"deploy {stack_dir.name}: applying ...", flush=True)
-            result = apply_stack(session, stack_dir)
+        for stack in stacks:
+            init_stack(session, stack.directory)
+            print(f"deploy {stack.name}: applying ...", flush=True)
+            result = apply_stack(session, stack.directory)
             summary = (
                 "no changes"
                 if result.no_changes
                 else f"{result.added} added, {result.changed} changed, {result.destroyed} destroyed"
             )
-            timings.append(f"{stack_dir.name}: {summary} in {result.seconds:.1f} s")
-            print(f"deploy {timings[-1]}", flush=True)
-            outputs = per_env.setdefault(_environment_of(stack_dir.name), {})
-            outputs.update(stack_outputs(session, stack_dir))
-            outputs["aws_region"] = _stack_region(stack_dir.name)
+            print(f"deploy {stack.name}: {summary} in {result.seconds:.1f} s", flush=True)
+            if timings is not None:
+                timings[stack.name] = result.seconds
+            outputs = stack_outputs(session, stack.directory)
+            outputs["aws_region"] = stack.region
             if session.emulator is not None:
                 outputs["emulator_endpoint"] = session.emulator.endpoint
+            collected.append((stack, outputs))
     except DeployError as error:
         raise Exit(f"deploy failed: {error}", code=1) from None
+    per_env = merge_stack_outputs(collected)
     flat = flat_outputs(per_env)
     path = write_flat_outputs(ROOT, flat)
     print(f"outputs: {path.relative_to(ROOT)} ({len(flat)} keys)")
@@ -322,29 +324,26 @@ def deploy(c: Context, env: str | None = None, target: str = "local") -> None:
 
 
 def plan_stacks(c: Context, env: str | None = None, target: str = "local") -> dict[str, int]:
-    """`terraform plan -detailed-exitcode` per stack: {stack: 0 no changes, 1 error, 2 changes}."""
+    """`terraform plan -detailed-exitcode` per stack, dependencies first:
+    {stack: 0 no changes, 1 error, 2 changes}."""
     from tooling.deploy import DeployError, init_stack, plan_stack
 
-    stacks = synth(c, env=env, target=target)
-    session = (
-        _lifecycle_session(target, start=False)
-        if target == "local"
-        else (_lifecycle_session(target))
-    )
+    stacks = ordered_stacks(synth(c, env=env, target=target))
+    session = _lifecycle_session(target, start=False)
     codes: dict[str, int] = {}
     words = {0: "no changes", 2: "changes"}
-    for stack_dir in _stack_dirs(stacks):
+    for stack in stacks:
         try:
-            init_stack(session, stack_dir)
+            init_stack(session, stack.directory)
         except DeployError as error:
-            print(f"plan {stack_dir.name}: error\n{error}")
-            codes[stack_dir.name] = 1
+            print(f"plan {stack.name}: error\n{error}")
+            codes[stack.name] = 1
             continue
         started = time.perf_counter()
-        code, output = plan_stack(session, stack_dir)
-        codes[stack_dir.name] = code
+        code, output = plan_stack(session, stack.directory)
+        codes[stack.name] = code
         elapsed = time.perf_counter() - started
-        print(f"plan {stack_dir.name}: {words.get(code, 'error')} ({elapsed:.1f} s)")
+        print(f"plan {stack.name}: {words.get(code, 'error')} ({elapsed:.1f} s)")
         if code != 0:
             print(output.rstrip())
     return codes
@@ -364,48 +363,54 @@ def diff(c: Context, env: str | None = None, target: str = "local") -> None:
     plan(c, env=env, target=target)
 
 
-def destroy_stacks(c: Context, env: str | None = None, target: str = "local") -> list[Any]:
-    """Destroy every stack (reverse order), then list what of the platform is left."""
+def destroy_stacks(
+    c: Context, env: str | None = None, target: str = "local",
+    timings: dict[str, float] | None = None,
+) -> list[Any]:  # fmt: skip
+    """Destroy every stack (dependents first: the reverse of the deploy order), then list what
+    of the platform is left. A stack without a state object (never deployed) is skipped.
+    ``timings`` gets each stack's destroy seconds."""
     import tomllib
 
     from tooling.deploy import (
         DeployError,
         destroy_stack,
+        has_state,
         init_stack,
         leftovers,
         load_backend_spec,
         remove_outputs,
     )
 
-    stacks = synth(c, env=env, target=target)
+    stacks = ordered_stacks(synth(c, env=env, target=target))
     session = _lifecycle_session(target)
     _bootstrap(session)
+    spec = load_backend_spec(CONFIG_FILE)
     try:
-        for stack_dir in reversed(_stack_dirs(stacks)):
-            init_stack(session, stack_dir)
-            print(f"destroy {stack_dir.name}: destroying ...", flush=True)
-            result = destroy_stack(session, stack_dir)
-            print(
-                f"destroy {stack_dir.name}: {result.destroyed} destroyed in {result.seconds:.1f} s"
-            )
-            remove_outputs(ROOT, _environment_of(stack_dir.name))
+        for stack in reversed(stacks):
+            if not has_state(session, stack, spec.region):
+                print(f"destroy {stack.name}: no state, nothing to destroy")
+                continue
+            init_stack(session, stack.directory)
+            print(f"destroy {stack.name}: destroying ...", flush=True)
+            result = destroy_stack(session, stack.directory)
+            print(f"destroy {stack.name}: {result.destroyed} destroyed in {result.seconds:.1f} s")
+            if timings is not None:
+                timings[stack.name] = result.seconds
     except DeployError as error:
         raise Exit(f"destroy failed: {error}", code=1) from None
+    selected = sorted({stack.environment for stack in stacks})
+    for environment in selected:
+        remove_outputs(ROOT, environment)
     document = tomllib.loads(CONFIG_FILE.read_text(encoding="utf-8"))
-    selected = {_environment_of(stack) for stack in stacks}
-    regions = {
-        region["name"]
-        for name, environment in document["environments"].items()
-        if name in selected
-        for region in environment["regions"]
-    }
+    regions = {stack.region for stack in stacks}
     cidrs = {
         region["vpc_cidr"]
         for name, environment in document["environments"].items()
         if name in selected
         for region in environment["regions"]
     }
-    left = leftovers(session, regions, load_backend_spec(CONFIG_FILE), cidrs=cidrs)
+    left = leftovers(session, regions, spec, cidrs=cidrs, environments=selected)
     if left:
         print("destroy: left behind:")
         for item in left:

@@ -33,14 +33,19 @@ __all__ = [
     "DeployError",
     "Leftover",
     "Session",
+    "StackInfo",
     "apply_stack",
     "bootstrap_backend",
     "destroy_stack",
     "flat_outputs",
+    "has_state",
     "init_stack",
     "leftovers",
     "load_backend_spec",
+    "merge_stack_outputs",
     "plan_stack",
+    "read_stacks",
+    "recover_orphaned_lock",
     "stack_outputs",
     "write_flat_outputs",
 ]
@@ -244,6 +249,135 @@ def bootstrap_backend(session: Session, spec: BackendSpec) -> list[str]:
     return done
 
 
+# --------------------------------------------------------------------------- stacks
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """A synthesized stack as the lifecycle needs it, read from its ``cdk.tf.json``."""
+
+    name: str
+    directory: Path
+    environment: str
+    region: str
+    #: Stacks this one reads from (manifest ``dependencies`` plus ``terraform_remote_state``).
+    dependencies: tuple[str, ...] = ()
+    #: (bucket, key) of its S3 backend state object, if it has one.
+    state: tuple[str, str] | None = None
+
+
+def _state_address(backend: Mapping[str, Any]) -> tuple[str, str] | None:
+    bucket, key = backend.get("bucket"), backend.get("key")
+    return (str(bucket), str(key)) if bucket and key else None
+
+
+def _remote_state_addresses(document: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """The (bucket, key) of every S3 ``terraform_remote_state`` data source of a stack."""
+    found = set()
+    for source in (document.get("data") or {}).get("terraform_remote_state", {}).values():
+        if source.get("backend") == "s3":
+            address = _state_address(source.get("config") or {})
+            if address is not None:
+                found.add(address)
+    return found
+
+
+def _environment_and_region(name: str, document: Mapping[str, Any]) -> tuple[str, str]:
+    """The stack's ``Environment`` default tag and provider region (every stack has both)."""
+    providers = (document.get("provider") or {}).get("aws") or [{}]
+    provider = providers[0] if isinstance(providers, list) else providers
+    tags: dict[str, Any] = {}
+    for block in provider.get("default_tags") or []:
+        tags.update(block.get("tags") or {})
+    environment, region = tags.get("Environment"), provider.get("region")
+    if not environment or not region:
+        raise DeployError(
+            f"stack {name} has no aws provider region or Environment default tag; "
+            "synthesize it again (`./tap synth --force`)"
+        )
+    return str(environment), str(region)
+
+
+def _manifest_stacks(outdir: Path) -> dict[str, Any]:
+    """The ``stacks`` of cdktf's ``manifest.json`` in ``outdir`` ({} when absent or unreadable)."""
+    try:
+        manifest = json.loads((outdir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    stacks = manifest.get("stacks") if isinstance(manifest, dict) else None
+    return stacks if isinstance(stacks, dict) else {}
+
+
+def _dependencies_first(infos: Mapping[str, StackInfo]) -> list[StackInfo]:
+    """A topological order of ``infos`` (ties in name order); a cycle is a DeployError."""
+    ordered: list[StackInfo] = []
+    placed: set[str] = set()
+    pending = sorted(infos)
+    while pending:
+        ready = [n for n in pending if set(infos[n].dependencies) <= placed]
+        if not ready:
+            cycle = ", ".join(f"{n} -> {list(infos[n].dependencies)}" for n in pending)
+            raise DeployError(f"the stacks depend on each other in a cycle: {cycle}")
+        for name in ready:
+            ordered.append(infos[name])
+            placed.add(name)
+        pending = [n for n in pending if n not in placed]
+    return ordered
+
+
+def read_stacks(outdir: Path, names: Iterable[str]) -> list[StackInfo]:
+    """``names`` of ``outdir/stacks`` in deploy order: every stack after the stacks it reads.
+
+    Dependencies are the ``dependencies`` of ``outdir/manifest.json`` (when it lists the stack)
+    plus those derived from the stack itself: a ``terraform_remote_state`` (S3) whose bucket and
+    key are another stack's backend. Dependencies on stacks outside ``names`` are left out (they
+    are not deployed or destroyed by this run). Ties keep name order; a cycle is an error.
+    Destroy in the reverse of this order.
+    """
+    wanted = sorted(set(names))
+    manifest = _manifest_stacks(outdir)
+    documents: dict[str, dict[str, Any]] = {}
+    for name in wanted:
+        path = outdir / "stacks" / name / "cdk.tf.json"
+        try:
+            documents[name] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DeployError(f"cannot read {path}: {exc}; run `./tap synth` first") from None
+    owners = {}
+    states: dict[str, tuple[str, str] | None] = {}
+    for name, document in documents.items():
+        backend = ((document.get("terraform") or {}).get("backend") or {}).get("s3") or {}
+        states[name] = address = _state_address(backend)
+        if address is not None:
+            owners[address] = name
+    infos: dict[str, StackInfo] = {}
+    for name, document in documents.items():
+        declared = set((manifest.get(name) or {}).get("dependencies") or [])
+        derived = {owners[a] for a in _remote_state_addresses(document) if a in owners}
+        dependencies = tuple(sorted((declared | derived) & set(wanted) - {name}))
+        environment, region = _environment_and_region(name, document)
+        infos[name] = StackInfo(
+            name, outdir / "stacks" / name, environment, region, dependencies, states[name]
+        )
+    return _dependencies_first(infos)
+
+
+def has_state(session: Session, info: StackInfo, region: str) -> bool:
+    """Whether the stack's state object exists (False: never deployed, nothing to destroy)."""
+    from botocore.exceptions import ClientError
+
+    if info.state is None:
+        return True
+    bucket, key = info.state
+    try:
+        session.client("s3", region).head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchBucket"):
+            return False
+        raise
+    return True
+
+
 # --------------------------------------------------------------------------- terraform
 
 
@@ -338,14 +472,130 @@ def _failure_lines(tail: Sequence[str]) -> str:
     return "\n".join(tail[start:])
 
 
+LOCK_FAILURE = "Error acquiring the state lock"
+#: How long a state lock held only in S3 must stay so (same lock ID) to count as orphaned: a
+#: live terraform takes the DynamoDB lock milliseconds after the S3 lock file.
+_S3_ONLY_GRACE_SECONDS = 3.0
+_sleep: Callable[[float], None] = time.sleep  # replaced by the tests
+
+
+def _backend_of(stack_dir: Path) -> Mapping[str, Any]:
+    try:
+        document = json.loads((stack_dir / "cdk.tf.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    backend = ((document.get("terraform") or {}).get("backend") or {}).get("s3") or {}
+    return backend if isinstance(backend, dict) else {}
+
+
+def _lock_holders(session: Session, backend: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The lock IDs in the DynamoDB lock item and in the S3 lock file (None: not there)."""
+    from botocore.exceptions import ClientError
+
+    region = str(backend.get("region") or emulator_mod.DEFAULT_REGION)
+    bucket, key, table = backend["bucket"], backend["key"], backend["dynamodb_table"]
+    item = (
+        session.client("dynamodb", region)
+        .get_item(TableName=table, Key={"LockID": {"S": f"{bucket}/{key}"}}, ConsistentRead=True)
+        .get("Item", {})
+    )
+    in_table = json.loads(item["Info"]["S"]).get("ID") if "Info" in item else None
+    try:
+        body = session.client("s3", region).get_object(Bucket=bucket, Key=f"{key}.tflock")
+        in_file = json.loads(body["Body"].read()).get("ID")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+            raise
+        in_file = None
+    return in_table, in_file
+
+
+def recover_orphaned_lock(session: Session, stack_dir: Path) -> str | None:
+    """Release a state lock no terraform process holds (local target only); say what was done.
+
+    Seen with the emulator under load: the AWS SDK inside terraform loses the response to its
+    lock request on the way back from moto's development server and retries it. A retried
+    DynamoDB ``PutItem`` (``attribute_not_exists(LockID)``) then fails against the item the
+    first attempt wrote, terraform gives up ("Error acquiring the state lock",
+    ConditionalCheckFailedException) and the item stays: every later command is locked out.
+    With ``use_lockfile`` a live terraform holds the S3 lock file first and the DynamoDB item
+    second, so a DynamoDB item without the lock file, or a lock file without the item for
+    longer than a live terraform needs between the two, is an orphan. That orphan (only that
+    lock ID) is removed. Never for the aws target: there a lock is released with
+    ``terraform force-unlock`` by someone who knows no one else is running.
+    """
+    backend = _backend_of(stack_dir)
+    if session.emulator is None or not backend.get("use_lockfile"):
+        return None
+    if not all(backend.get(name) for name in ("bucket", "key", "dynamodb_table")):
+        return None
+    in_table, in_file = _lock_holders(session, backend)
+    if in_table and not in_file:
+        orphan, where = in_table, "lock table"
+    elif in_file and not in_table:
+        _sleep(_S3_ONLY_GRACE_SECONDS)
+        if _lock_holders(session, backend) != (None, in_file):
+            return None
+        orphan, where = in_file, "S3 lock file"
+    else:
+        return None
+    region = str(backend.get("region") or emulator_mod.DEFAULT_REGION)
+    bucket, key, table = backend["bucket"], backend["key"], backend["dynamodb_table"]
+    if where == "lock table":
+        from botocore.exceptions import ClientError
+
+        try:
+            session.client("dynamodb", region).delete_item(
+                TableName=table,
+                Key={"LockID": {"S": f"{bucket}/{key}"}},
+                ConditionExpression="contains(Info, :id)",
+                ExpressionAttributeValues={":id": {"S": orphan}},
+            )
+        except ClientError as exc:  # taken over meanwhile: leave it
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise
+    else:
+        session.client("s3", region).delete_object(Bucket=bucket, Key=f"{key}.tflock")
+    return f"released the orphaned state lock {orphan} of {stack_dir.name} ({where} only)"
+
+
+def _with_lock_recovery(
+    session: Session,
+    stack_dir: Path,
+    out: TextIO,
+    run: Callable[[], tuple[int, str]],
+) -> int:
+    """``run()`` (exit code, output); once more after releasing an orphaned lock it hit."""
+    code, output = run()
+    if code not in (0, PLAN_CHANGES) and LOCK_FAILURE in output:
+        note = recover_orphaned_lock(session, stack_dir)
+        if note is not None:
+            out.write(f"{stack_dir.name}: {note}; running terraform again\n")
+            out.flush()
+            code, output = run()
+    return code
+
+
 def apply_stack(
     session: Session, stack_dir: Path, *, out: TextIO = sys.stdout, extra: Sequence[str] = ()
 ) -> ApplyResult:
-    """``terraform apply -auto-approve -input=false`` with a live progress line."""
+    """``terraform apply -auto-approve -input=false`` with a live progress line (local target:
+    retried once after an orphaned state lock, :func:`recover_orphaned_lock`)."""
     command, env = session.terraform_command_env(
         ["apply", "-auto-approve", "-input=false", "-no-color", *extra]
     )
-    code, result, tail = _stream(command, stack_dir, env, stack_dir.name, out, "created/updated")
+    streamed: list[tuple[ApplyResult, list[str]]] = []
+
+    def run() -> tuple[int, str]:
+        code, result, tail = _stream(
+            command, stack_dir, env, stack_dir.name, out, "created/updated"
+        )
+        streamed.append((result, tail))
+        return code, "\n".join(tail)
+
+    code = _with_lock_recovery(session, stack_dir, out, run)
+    result, tail = streamed[-1]
     if code != 0:
         raise DeployError(
             f"terraform apply of {stack_dir.name} failed (exit {code}) after "
@@ -356,11 +606,20 @@ def apply_stack(
 
 
 def destroy_stack(session: Session, stack_dir: Path, *, out: TextIO = sys.stdout) -> ApplyResult:
-    """``terraform destroy -auto-approve -input=false`` with a live progress line."""
+    """``terraform destroy -auto-approve -input=false`` with a live progress line (local
+    target: retried once after an orphaned state lock)."""
     command, env = session.terraform_command_env(
         ["destroy", "-auto-approve", "-input=false", "-no-color"]
     )
-    code, result, tail = _stream(command, stack_dir, env, stack_dir.name, out, "destroyed")
+    streamed: list[tuple[ApplyResult, list[str]]] = []
+
+    def run() -> tuple[int, str]:
+        code, result, tail = _stream(command, stack_dir, env, stack_dir.name, out, "destroyed")
+        streamed.append((result, tail))
+        return code, "\n".join(tail)
+
+    code = _with_lock_recovery(session, stack_dir, out, run)
+    result, tail = streamed[-1]
     if code != 0:
         raise DeployError(
             f"terraform destroy of {stack_dir.name} failed (exit {code}):\n{_failure_lines(tail)}"
@@ -368,14 +627,22 @@ def destroy_stack(session: Session, stack_dir: Path, *, out: TextIO = sys.stdout
     return result
 
 
-def plan_stack(session: Session, stack_dir: Path) -> tuple[int, str]:
-    """``terraform plan -detailed-exitcode``: (0 no changes | 1 error | 2 changes, output)."""
-    result = session.terraform(
-        ["plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock-timeout=60s"],
-        stack_dir,
-        check=False,
-    )
-    return result.returncode, result.stdout + result.stderr
+def plan_stack(session: Session, stack_dir: Path, *, out: TextIO = sys.stdout) -> tuple[int, str]:
+    """``terraform plan -detailed-exitcode``: (0 no changes | 1 error | 2 changes, output).
+    Local target: once more after an orphaned state lock (:func:`recover_orphaned_lock`)."""
+    outputs: list[str] = []
+
+    def run() -> tuple[int, str]:
+        result = session.terraform(
+            ["plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock-timeout=60s"],
+            stack_dir,
+            check=False,
+        )
+        outputs.append(result.stdout + result.stderr)
+        return result.returncode, outputs[-1]
+
+    code = _with_lock_recovery(session, stack_dir, out, run)
+    return code, outputs[-1]
 
 
 def stack_outputs(session: Session, stack_dir: Path) -> dict[str, Any]:
@@ -392,6 +659,21 @@ def flat_outputs(outputs_by_environment: Mapping[str, Mapping[str, Any]]) -> dic
         for name, value in outputs.items():
             flat[f"{environment}_{name}"] = value
     return flat
+
+
+def merge_stack_outputs(
+    outputs_by_stack: Iterable[tuple[StackInfo, Mapping[str, Any]]],
+) -> dict[str, dict[str, Any]]:
+    """Outputs of every stack of an environment merged into one mapping per environment.
+
+    ``outputs_by_stack`` comes in deploy order (:func:`read_stacks`), so when two stacks of an
+    environment have an output of the same name, the stack that depends on the other (the
+    application stack, not the network stack it reads) wins.
+    """
+    merged: dict[str, dict[str, Any]] = {}
+    for info, outputs in outputs_by_stack:
+        merged.setdefault(info.environment, {}).update(outputs)
+    return merged
 
 
 def write_flat_outputs(root: Path, flat: Mapping[str, Any]) -> Path:
@@ -431,30 +713,66 @@ class Leftover:
     name: str
 
 
-def _has_prefix(name: str | None, prefix: str) -> bool:
-    return bool(name) and str(name).startswith(prefix)
+@dataclass(frozen=True)
+class _Owner:
+    """Which resources count as the platform's: its name prefix, cost center, environments."""
+
+    spec: BackendSpec
+    environments: frozenset[str]
+
+    def named(self, name: str | None) -> bool:
+        """``<platform>-...`` names, also as a path part (``/aws/lambda/tap-x-dev``,
+        ``/tap/dev/api-access``), of one of the environments (a ``-``/``/`` separated token)."""
+        if not name:
+            return False
+        platform = self.spec.platform
+        parts = [part for part in str(name).split("/") if part]
+        if not any(part == platform or part.startswith(f"{platform}-") for part in parts):
+            return False
+        return not self.environments or bool(self.environments & set(re.split(r"[/\-]", str(name))))
+
+    def tagged(
+        self, tags: Iterable[Mapping[str, str]], key: str = "Key", value: str = "Value"
+    ) -> bool:
+        """``CostCenter`` of the platform and ``Environment`` one of the environments."""
+        found = {tag[key]: tag[value] for tag in tags}
+        if found.get("CostCenter") != self.spec.cost_center:
+            return False
+        return not self.environments or found.get("Environment") in self.environments
 
 
-def _vpcs(session: Session, region: str, spec: BackendSpec, cidrs: set[str]) -> list[Leftover]:
+def _ec2(session: Session, region: str, owner: _Owner, cidrs: set[str]) -> list[Leftover]:
+    """VPCs (by CIDR, Name or tags) and every tagged network resource the platform creates."""
     ec2 = session.client("ec2", region)
     found = []
     for vpc in ec2.describe_vpcs()["Vpcs"]:
-        tags = {t["Key"]: t["Value"] for t in vpc.get("Tags", [])}
-        mine = (
-            vpc["CidrBlock"] in cidrs
-            or _has_prefix(tags.get("Name"), f"{spec.platform}-")
-            or tags.get("CostCenter") == spec.cost_center
-        )
+        tags = vpc.get("Tags", [])
+        name = next((t["Value"] for t in tags if t["Key"] == "Name"), None)
+        mine = vpc["CidrBlock"] in cidrs or owner.named(name) or owner.tagged(tags)
         if mine and not vpc.get("IsDefault"):
             found.append(Leftover(f"{region} vpc", vpc["VpcId"]))
     vpc_ids = {f.name for f in found}
-    for subnet in ec2.describe_subnets()["Subnets"]:
-        if subnet["VpcId"] in vpc_ids:
-            found.append(Leftover(f"{region} subnet", subnet["SubnetId"]))
+    listings: list[tuple[str, str, str, str]] = [
+        ("subnet", "describe_subnets", "Subnets", "SubnetId"),
+        ("security group", "describe_security_groups", "SecurityGroups", "GroupId"),
+        ("internet gateway", "describe_internet_gateways", "InternetGateways", "InternetGatewayId"),
+        ("route table", "describe_route_tables", "RouteTables", "RouteTableId"),
+        ("vpc endpoint", "describe_vpc_endpoints", "VpcEndpoints", "VpcEndpointId"),
+        ("flow log", "describe_flow_logs", "FlowLogs", "FlowLogId"),
+    ]
+    for kind, call, key, ident in listings:
+        for item in getattr(ec2, call)()[key]:
+            if str(item.get("State", "")).lower() == "deleted":  # e.g. VPC endpoints, like AWS
+                continue
+            attached = item.get("VpcId") in vpc_ids or any(
+                a.get("VpcId") in vpc_ids for a in item.get("Attachments", [])
+            )
+            if attached or owner.tagged(item.get("Tags", [])):
+                found.append(Leftover(f"{region} {kind}", item[ident]))
     return found
 
 
-def _kms_keys(session: Session, region: str, spec: BackendSpec) -> list[Leftover]:
+def _kms(session: Session, region: str, owner: _Owner) -> list[Leftover]:
     kms = session.client("kms", region)
     found = []
     for key in kms.list_keys()["Keys"]:
@@ -462,18 +780,31 @@ def _kms_keys(session: Session, region: str, spec: BackendSpec) -> list[Leftover
         if meta.get("KeyManager") != "CUSTOMER" or meta["KeyState"] == "PendingDeletion":
             continue
         tags = kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags", [])
-        if {"TagKey": "CostCenter", "TagValue": spec.cost_center} in tags:
+        if owner.tagged(tags, key="TagKey", value="TagValue"):
             found.append(Leftover(f"{region} kms key", key["KeyId"]))
+    for alias in kms.list_aliases()["Aliases"]:
+        if owner.named(alias["AliasName"].removeprefix("alias/")):
+            found.append(Leftover(f"{region} kms alias", alias["AliasName"]))
     return found
 
 
-def _named(region: str, kind: str, names: Iterable[str], prefix: str) -> list[Leftover]:
-    return [Leftover(f"{region} {kind}", name) for name in names if _has_prefix(name, prefix)]
+def _secrets(session: Session, region: str, owner: _Owner) -> list[Leftover]:
+    """Secrets named like the platform's, and secrets a service manages for one of its
+    resources (the RDS master user secret names its cluster only in a tag)."""
+    found = []
+    for secret in session.client("secretsmanager", region).list_secrets()["SecretList"]:
+        tags = secret.get("Tags", [])
+        owners = [
+            t["Value"].rsplit(":", 1)[-1] for t in tags if t["Key"].startswith("aws:rds:primary")
+        ]
+        if owner.named(secret["Name"]) or owner.tagged(tags) or any(map(owner.named, owners)):
+            found.append(Leftover(f"{region} secret", secret["Name"]))
+    return found
 
 
-def _regional(session: Session, region: str, spec: BackendSpec) -> list[Leftover]:
-    """Named resources: everything whose name starts with ``<platform>-``."""
-    prefix = f"{spec.platform}-"
+def _regional(session: Session, region: str, owner: _Owner) -> list[Leftover]:
+    """Named resources of the platform."""
+    spec = owner.spec
     c = functools.partial(session.client, region=region)
     listings: list[tuple[str, Callable[[], Iterable[str]]]] = [
         ("dynamodb table", lambda: [
@@ -488,6 +819,13 @@ def _regional(session: Session, region: str, spec: BackendSpec) -> list[Leftover
         ("rds instance", lambda: [
             d["DBInstanceIdentifier"] for d in c("rds").describe_db_instances()["DBInstances"]
         ]),
+        ("db subnet group", lambda: [
+            g["DBSubnetGroupName"] for g in c("rds").describe_db_subnet_groups()["DBSubnetGroups"]
+        ]),
+        ("db cluster parameter group", lambda: [
+            g["DBClusterParameterGroupName"]
+            for g in c("rds").describe_db_cluster_parameter_groups()["DBClusterParameterGroups"]
+        ]),
         ("sqs queue", lambda: [
             u.rsplit("/", 1)[-1] for u in c("sqs").list_queues().get("QueueUrls", [])
         ]),
@@ -499,13 +837,12 @@ def _regional(session: Session, region: str, spec: BackendSpec) -> list[Leftover
         ]),
         ("http api", lambda: [a["Name"] for a in c("apigatewayv2").get_apis().get("Items", [])]),
         ("log group", lambda: [
-            g["logGroupName"].rsplit("/", 1)[-1]
-            for g in c("logs").describe_log_groups().get("logGroups", [])
+            g["logGroupName"] for g in c("logs").describe_log_groups().get("logGroups", [])
         ]),
     ]  # fmt: skip
     found: list[Leftover] = []
     for kind, listing in listings:
-        found += _named(region, kind, listing(), prefix)
+        found += [Leftover(f"{region} {kind}", name) for name in listing() if owner.named(name)]
     return found
 
 
@@ -515,27 +852,36 @@ def leftovers(
     spec: BackendSpec,
     *,
     cidrs: Iterable[str] = (),
+    environments: Iterable[str] = (),
 ) -> list[Leftover]:
-    """Everything of the platform still present in ``regions`` (empty: nothing left).
+    """Everything of the platform's ``environments`` (all when empty) still in ``regions``.
 
-    Checks each resource type the platform creates, by its ``<platform>-`` name prefix, its
-    ``CostCenter`` tag or its CIDR: VPCs (not the default one) and their subnets, buckets
-    (not the state bucket), DynamoDB tables (not the lock table), Lambda functions, RDS
-    clusters and instances, SQS queues, SNS topics, KMS keys not pending deletion, log groups,
-    alarms, HTTP APIs and IAM roles.
+    Empty: nothing left. Checks every resource type the platform creates (the owned parts of a
+    resource, e.g. bucket settings, table indexes, routes, rules and policies, go with it):
+    VPCs (by CIDR, ``Name`` or tags; never the default VPC) with their subnets, security groups,
+    internet gateways, route tables, VPC endpoints and flow logs; KMS keys (not pending
+    deletion) and aliases; buckets (not the state bucket); DynamoDB tables (not the lock table);
+    Lambda functions; RDS clusters, instances, subnet groups and cluster parameter groups;
+    secrets (including the RDS-managed master user secret); SQS queues; SNS topics; alarms;
+    HTTP APIs; log groups; IAM roles. A resource is the platform's by its ``<platform>-`` name
+    (an environment's name is one of its ``-``/``/`` separated tokens) or its ``CostCenter`` and
+    ``Environment`` tags.
     """
-    prefix = f"{spec.platform}-"
+    owner = _Owner(spec, frozenset(environments))
     found: list[Leftover] = []
     for region in sorted(set(regions)):
-        found += _vpcs(session, region, spec, set(cidrs))
+        found += _ec2(session, region, owner, set(cidrs))
         buckets = session.client("s3", region).list_buckets().get("Buckets", [])
         found += [
             Leftover("s3 bucket", b["Name"])
             for b in buckets
-            if _has_prefix(b["Name"], prefix) and b["Name"] != spec.bucket
+            if owner.named(b["Name"]) and b["Name"] != spec.bucket
         ]
-        found += _regional(session, region, spec)
-        found += _kms_keys(session, region, spec)
+        found += _regional(session, region, owner)
+        found += _kms(session, region, owner)
+        found += _secrets(session, region, owner)
     roles = session.client("iam", spec.region).list_roles()["Roles"]
-    found += _named("global", "iam role", [r["RoleName"] for r in roles], prefix)
+    found += [
+        Leftover("global iam role", r["RoleName"]) for r in roles if owner.named(r["RoleName"])
+    ]
     return found

@@ -306,7 +306,10 @@ def _answering_pid(port: int) -> int | None:
 
 
 def _port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``port``. SO_REUSEADDR, as werkzeug sets it too: the
+    connections of an emulator just stopped (TIME_WAIT) do not count, a listener does."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:

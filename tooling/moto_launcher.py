@@ -45,11 +45,15 @@ __all__ = [
     "main",
     "new_dbi_resource_id",
     "patch_apigatewayv2_domain_name_status",
+    "patch_ec2_security_group_rule_descriptions",
+    "patch_iam_aws_managed_policies",
     "patch_kms_rotation_period",
     "patch_lambda_dead_letter_config",
     "patch_rds_performance_insights",
+    "patch_rds_provisioned_scaling_configuration",
     "patch_s3_bucket_policy_secure_transport",
     "patch_s3_logging_policy_with_wildcard_principal",
+    "patch_secretsmanager_managed_rotation",
     "patch_unique_dbi_resource_id",
     "patched",
 ]
@@ -504,6 +508,150 @@ def patch_kms_rotation_period() -> Undo:
     )
 
 
+# --------------------------------------------------------------------------- gap 4 (EC2, RDS)
+
+
+class _PatchedProperty(property):
+    """A property that can carry the patch marker (``property`` objects have no ``__dict__``)."""
+
+
+_PREFIX_LIST_DESCRIPTION = "_tap_prefix_list_description"
+
+
+def patch_ec2_security_group_rule_descriptions() -> Undo:
+    """EMULATOR-NOTES gap 4 (found by the local deploy): security group rule descriptions are lost.
+
+    moto 5.2.5's ``moto.ec2.models.security_groups.SecurityGroupRule.description`` (the
+    ``Description`` of DescribeSecurityGroupRules) reads only the CIDR range's description. A
+    rule that references a security group keeps its description in the request's
+    ``UserIdGroupPairs`` entry, and a prefix-list rule in its ``PrefixListIds`` entry, which
+    moto reduces to the id; so every ``aws_vpc_security_group_ingress_rule`` /
+    ``aws_vpc_security_group_egress_rule`` with ``referenced_security_group_id`` or
+    ``prefix_list_id`` shows ``+ description`` on every plan. The patch keeps the prefix-list
+    entry's description on the rule and returns, like AWS, the description of whichever
+    source the rule has (CIDR range first, as before; ModifySecurityGroupRules still writes
+    there).
+    """
+    from moto.ec2.models.security_groups import SecurityGroupRule
+
+    def make_init(original: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(original)
+        def __init__(self: SecurityGroupRule, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+            original(self, *args, **kwargs)
+            entry = kwargs.get("prefix_list_id", args[7] if len(args) > 7 else None)
+            description = entry.get("Description") if isinstance(entry, dict) else None
+            setattr(self, _PREFIX_LIST_DESCRIPTION, description)
+
+        return __init__
+
+    def make_description(original: property) -> property:
+        def description(self: SecurityGroupRule) -> str | None:
+            own = original.__get__(self, type(self))
+            if own is not None:
+                return str(own)
+            from_group = (self.source_group or {}).get("Description")
+            if from_group is not None:
+                return str(from_group)
+            return getattr(self, _PREFIX_LIST_DESCRIPTION, None)
+
+        return _PatchedProperty(description, doc=original.__doc__)
+
+    return _undo_all(
+        [
+            _replace(SecurityGroupRule, "__init__", make_init),
+            _replace(SecurityGroupRule, "description", make_description),
+        ]
+    )
+
+
+def patch_rds_provisioned_scaling_configuration() -> Undo:
+    """EMULATOR-NOTES gap 4: an Aurora cluster shows a ``scaling_configuration`` diff.
+
+    moto 5.2.5's ``moto.rds.models.DBCluster.scaling_configuration_info`` always returns a
+    dictionary, all of its values ``None`` when the cluster has no Serverless v1 scaling
+    configuration, so DescribeDBClusters answers ``<ScalingConfigurationInfo/>`` for a
+    provisioned (and Serverless v2) cluster, where AWS answers nothing. The provider reads the
+    empty element as a ``scaling_configuration`` block and plans to fill in its defaults
+    (``auto_pause``, ``max_capacity = 16``, ...) on every plan. The patch leaves
+    ``ScalingConfigurationInfo`` out when the cluster has no scaling configuration (moto gives
+    every ``engine_mode = "serverless"`` cluster AWS's default one, so those are unchanged).
+    """
+    from moto.rds.models import DBCluster
+
+    def make_info(original: property) -> property:
+        def scaling_configuration_info(self: DBCluster) -> dict[str, Any] | None:
+            if not self.scaling_configuration:
+                return None
+            info: dict[str, Any] = original.__get__(self, type(self))
+            return info
+
+        return _PatchedProperty(scaling_configuration_info, doc=original.__doc__)
+
+    return _replace(DBCluster, "scaling_configuration_info", make_info)
+
+
+# --------------------------------------------------------------------------- gap 8 (Secrets)
+
+
+def patch_secretsmanager_managed_rotation() -> Undo:
+    """EMULATOR-NOTES gap 8 (found by the local destroy): managed rotation cannot be cancelled.
+
+    A secret owned by a service (``OwningService``, e.g. the master user secret RDS creates
+    with ``manage_master_user_password``) rotates through the service's managed rotation, with
+    no rotation Lambda (RotateSecret with only ``RotationRules``, which moto 5.2.5 accepts).
+    moto's ``SecretsManagerBackend.cancel_rotate_secret`` refuses every secret without a
+    ``RotationLambdaARN`` ("doesn't already have a Lambda function ARN configured"), so
+    destroying ``aws_secretsmanager_secret_rotation`` of such a secret fails. The patch lets
+    CancelRotateSecret turn rotation off for a service-owned secret without a Lambda, like
+    AWS; any other secret without a Lambda still gets moto's (AWS's documented) error.
+    """
+    from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
+
+    def make_cancel(original: Callable[..., str]) -> Callable[..., str]:
+        @functools.wraps(original)
+        def cancel_rotate_secret(self: SecretsManagerBackend, secret_id: str) -> str:
+            secret = self.secrets[secret_id] if self._is_valid_identifier(secret_id) else None
+            if (
+                isinstance(secret, FakeSecret)
+                and not secret.is_deleted()
+                and not secret.rotation_lambda_arn
+                and secret.owning_service
+            ):
+                secret.rotation_enabled = False
+                return secret.to_short_dict()
+            return original(self, secret_id)
+
+        return cancel_rotate_secret
+
+    return _replace(SecretsManagerBackend, "cancel_rotate_secret", make_cancel)
+
+
+# --------------------------------------------------------------------------- gap 9 (IAM)
+
+
+def patch_iam_aws_managed_policies() -> Undo:
+    """EMULATOR-NOTES gap 9 (found by the local deploy): AWS managed policies do not exist.
+
+    moto 5.2.5 creates an account's IAM backend without AWS's managed policies unless its
+    ``iam.load_aws_managed_policies`` setting is on (``moto.core.config.default_user_config``, or
+    ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``), so attaching e.g.
+    ``arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole`` (the role of RDS
+    enhanced monitoring) fails with NoSuchEntity. The patch turns the setting on: every IAM
+    backend moto creates from then on (also after ``/moto-api/reset``) has the 1,500-odd AWS
+    managed policies moto ships, like every AWS account (~0.3 s per account).
+    """
+    from moto.core.config import default_user_config
+
+    iam = default_user_config.setdefault("iam", {})
+    previous = iam.get("load_aws_managed_policies", False)
+    iam["load_aws_managed_policies"] = True
+
+    def undo() -> None:
+        iam["load_aws_managed_policies"] = previous
+
+    return undo
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -526,6 +674,14 @@ PATCHES: tuple[CompatPatch, ...] = (
     ),
     CompatPatch("rds-performance-insights", "4", patch_rds_performance_insights),
     CompatPatch("kms-rotation-period", "4", patch_kms_rotation_period),
+    CompatPatch(
+        "ec2-security-group-rule-descriptions", "4", patch_ec2_security_group_rule_descriptions
+    ),
+    CompatPatch(
+        "rds-provisioned-scaling-configuration", "4", patch_rds_provisioned_scaling_configuration
+    ),
+    CompatPatch("secretsmanager-managed-rotation", "8", patch_secretsmanager_managed_rotation),
+    CompatPatch("iam-aws-managed-policies", "9", patch_iam_aws_managed_policies),
 )
 
 

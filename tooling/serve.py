@@ -55,7 +55,7 @@ def handler_environment(root: Path, environment: str, emulator: Emulator) -> dic
             f"(`./tap deploy --env {environment}`)"
         )
     assert_loopback(emulator.endpoint)
-    region = str(outputs.get(f"{environment}_region") or _region_of(outputs, environment))
+    region = str(outputs.get(f"{environment}_aws_region") or _region_of(outputs, environment))
     env = {name: str(outputs[key]) for name, key in wanted.items()}
     env.update(local_aws_env(emulator, region=region))
     env.setdefault("LOG_LEVEL", "WARNING")

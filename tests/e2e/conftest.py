@@ -1,15 +1,24 @@
 """The platform deployed once to the local emulator for the e2e tests (module scope).
 
-The fixture deploys ``dev`` with the same functions as ``./tap deploy`` and hands the tests only
-what ``cfn-outputs/flat-outputs.json`` says (names, endpoint, region). It always destroys the
-stack and stops the emulator afterwards, even when a test failed. Every endpoint is checked to
-be loopback first: nothing here can reach real AWS.
+The fixture deploys ``dev`` with the same functions as ``./tap deploy`` (every stack of the
+environment, dependencies first) and hands the tests only what ``cfn-outputs/flat-outputs.json``
+says (names, endpoint, region); the stacks themselves (for plan and locking) come from the
+synthesized manifest, in deploy order, so no stack name is written here. It always destroys
+every stack and stops the emulator (by its recorded pid) afterwards, even when a test failed.
+Every endpoint is checked to be loopback first: nothing here can reach real AWS.
+
+The run synthesizes into its own directory (``TAP_CDKTF_OUTDIR``, default
+``.build/e2e/cdktf.out``), so a concurrent ``synth --target aws`` (e.g. the security session)
+cannot replace the stacks under it. It starts its own emulator: one already running (a local
+deployment of yours) is refused, because the teardown would destroy it; stop it
+(``./tap emulator --stop``) or set ``TAP_E2E_REUSE_EMULATOR=1`` to let the tests take it over.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +29,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENT = "dev"
-STACK = "tap-dev-ap-southeast-1"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+OUTPUTS = ROOT / "cfn-outputs" / "flat-outputs.json"
+REUSE_ENV = "TAP_E2E_REUSE_EMULATOR"
+
+# Before tasks is imported (it reads the variable once).
+os.environ.setdefault("TAP_CDKTF_OUTDIR", ".build/e2e/cdktf.out")
+
+#: Measured seconds, printed at the end of the run (pytest_terminal_summary).
+TIMINGS: dict[str, float] = {}
 
 
 @dataclass
@@ -30,7 +46,8 @@ class Deployed:
 
     outputs: dict[str, Any]
     session: Any
-    stack_dir: Path
+    #: The environment's stacks in deploy order (tooling.deploy.StackInfo).
+    stacks: list[Any]
     destroyed: bool = False
     notes: dict[str, Any] = field(default_factory=dict)
 
@@ -60,23 +77,39 @@ def _context() -> Any:
     return Context()
 
 
+def _timed(name: str, per_stack: dict[str, float], started: float) -> None:
+    TIMINGS[f"{name} (total)"] = time.monotonic() - started
+    for stack, seconds in per_stack.items():
+        TIMINGS[f"{name} {stack}"] = seconds
+
+
 @pytest.fixture(scope="module")
 def deployed() -> Iterator[Deployed]:
     import tasks
     from tooling import emulator
 
+    running = emulator.status(ROOT)
+    if running is not None and os.environ.get(REUSE_ENV) != "1":
+        pytest.fail(
+            f"an emulator already runs for this repository (pid {running.pid}, "
+            f"{running.endpoint}); the e2e teardown would destroy what is deployed in it. "
+            f"Stop it (`./tap emulator --stop`) or set {REUSE_ENV}=1."
+        )
     os.environ.setdefault("TAP_SERVE_QUIET", "1")
     state: Deployed | None = None
     try:
-        tasks.deploy_stacks(_context(), env=ENVIRONMENT, target="local")
-        outputs = json.loads((ROOT / "cfn-outputs" / "flat-outputs.json").read_text())
+        per_stack: dict[str, float] = {}
+        started = time.monotonic()
+        tasks.deploy_stacks(_context(), env=ENVIRONMENT, target="local", timings=per_stack)
+        _timed("deploy", per_stack, started)
+        outputs = json.loads(OUTPUTS.read_text(encoding="utf-8"))
         endpoint = outputs[f"{ENVIRONMENT}_emulator_endpoint"]
         assert urlsplit(endpoint).hostname in LOOPBACK, endpoint
         session = tasks._lifecycle_session("local", start=False)
         assert session.emulator.endpoint == endpoint
-        state = Deployed(
-            outputs=outputs, session=session, stack_dir=tasks.OUTDIR / "stacks" / STACK
-        )
+        stacks = tasks.ordered_stacks(tasks.synth(_context(), env=ENVIRONMENT, target="local"))
+        assert stacks and {s.environment for s in stacks} == {ENVIRONMENT}
+        state = Deployed(outputs=outputs, session=session, stacks=stacks)
         yield state
     finally:
         try:
@@ -84,3 +117,12 @@ def deployed() -> Iterator[Deployed]:
                 tasks.destroy_stacks(_context(), env=ENVIRONMENT, target="local")
         finally:
             emulator.stop(ROOT)
+            if state is not None:
+                TIMINGS.update(state.notes)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if TIMINGS:
+        terminalreporter.section("e2e timings")
+        for name, seconds in TIMINGS.items():
+            terminalreporter.write_line(f"{name:60} {seconds:7.1f} s")

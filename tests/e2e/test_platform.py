@@ -390,13 +390,23 @@ def test_deployed_controls(deployed: Deployed) -> None:
 # --------------------------------------------------------------------------- (4) re-plan
 
 
-def test_replan_after_apply_shows_no_changes(deployed: Deployed) -> None:
-    from tooling.deploy import PLAN_NO_CHANGES, plan_stack
+def _plan_every_stack(deployed: Deployed, label: str) -> dict[str, tuple[int, str]]:
+    from tooling.deploy import plan_stack
 
-    started = time.monotonic()
-    code, output = plan_stack(deployed.session, deployed.stack_dir)
-    deployed.notes["replan_seconds"] = time.monotonic() - started
-    assert code == PLAN_NO_CHANGES, output[-4000:]
+    results = {}
+    for stack in deployed.stacks:
+        started = time.monotonic()
+        results[stack.name] = plan_stack(deployed.session, stack.directory)
+        deployed.notes[f"{label} {stack.name}"] = time.monotonic() - started
+    return results
+
+
+def test_replan_after_apply_shows_no_changes(deployed: Deployed) -> None:
+    from tooling.deploy import PLAN_NO_CHANGES
+
+    results = _plan_every_stack(deployed, "re-plan")
+    for name, (code, output) in results.items():
+        assert code == PLAN_NO_CHANGES, f"{name}:\n{output[-4000:]}"
 
 
 # --------------------------------------------------------------------------- (5) locking
@@ -411,11 +421,22 @@ def _lock_items(deployed: Deployed) -> list[dict[str, Any]]:
     return [item for item in items if "Info" in item]
 
 
+def _state_object(deployed: Deployed, stack: Any) -> bytes:
+    from tooling.deploy import load_backend_spec
+
+    bucket, key = stack.state
+    s3 = deployed.session.client("s3", load_backend_spec(ROOT / "platform.toml").region)
+    body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return body
+
+
 def test_a_second_apply_is_refused_while_the_state_is_locked(deployed: Deployed) -> None:
+    stack = deployed.stacks[-1]  # the stack that reads the others (the application)
+    before = _state_object(deployed, stack)
     command, env = deployed.session.terraform_command_env(["console", "-no-color"])
     holder = subprocess.Popen(
         command,
-        cwd=deployed.stack_dir,
+        cwd=stack.directory,
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
@@ -428,10 +449,10 @@ def test_a_second_apply_is_refused_while_the_state_is_locked(deployed: Deployed)
             assert time.monotonic() < deadline, "terraform console never took the state lock"
             time.sleep(0.5)
         (lock,) = _lock_items(deployed)
-        assert json.loads(lock["Info"]["S"])["Operation"]
+        assert json.loads(lock["Info"]["S"])["Path"].endswith(stack.state[1])
         second = deployed.session.terraform(
             ["apply", "-auto-approve", "-input=false", "-no-color", "-lock-timeout=2s"],
-            deployed.stack_dir,
+            stack.directory,
             check=False,
         )
         assert second.returncode != 0
@@ -445,10 +466,11 @@ def test_a_second_apply_is_refused_while_the_state_is_locked(deployed: Deployed)
             holder.kill()
             holder.wait()
     assert not _lock_items(deployed), "the lock was not released"
-    from tooling.deploy import PLAN_NO_CHANGES, plan_stack
+    assert _state_object(deployed, stack) == before, "the refused apply changed the state"
+    from tooling.deploy import PLAN_NO_CHANGES
 
-    code, output = plan_stack(deployed.session, deployed.stack_dir)
-    assert code == PLAN_NO_CHANGES, output[-4000:]  # the state is intact
+    for name, (code, output) in _plan_every_stack(deployed, "plan after lock").items():
+        assert code == PLAN_NO_CHANGES, f"{name}:\n{output[-4000:]}"  # the state is intact
 
 
 # --------------------------------------------------------------------------- (6) destroy
@@ -460,7 +482,12 @@ def test_destroy_leaves_nothing(deployed: Deployed) -> None:
     import tasks
 
     started = time.monotonic()
-    left = tasks.destroy_stacks(Context(), env=ENVIRONMENT, target="local")
+    per_stack: dict[str, float] = {}
+    left = tasks.destroy_stacks(Context(), env=ENVIRONMENT, target="local", timings=per_stack)
     deployed.destroyed = True
-    deployed.notes["destroy_seconds"] = time.monotonic() - started
+    deployed.notes["destroy (total)"] = time.monotonic() - started
+    deployed.notes.update({f"destroy {name}": seconds for name, seconds in per_stack.items()})
     assert left == []
+    assert not _lock_items(deployed)
+    outputs = json.loads((ROOT / "cfn-outputs" / "flat-outputs.json").read_text())
+    assert not [key for key in outputs if key.startswith(f"{ENVIRONMENT}_")]

@@ -171,6 +171,21 @@ def test_port_in_use_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         emulator.start(tmp_path)
 
 
+def test_a_port_just_released_is_free_again() -> None:
+    """A stopped emulator leaves its accepted connections in TIME_WAIT: starting the next one on
+    the same port (./tap emulator --stop, then ./tap deploy) must not be refused."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug's server does
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        accepted.close()  # the server side closes first: its end goes to TIME_WAIT
+        client.close()
+    assert emulator._port_is_free(port)
+
+
 # --------------------------------------------------------------------------- local target
 
 LOCAL = Emulator("http://127.0.0.1:4566", 4566, 1, Path("/nonexistent"))
