@@ -74,7 +74,12 @@ _MIRRORED_PROVIDERS = "registry.terraform.io/hashicorp/*"
 _BUILD_DIR = Path(".build") / "terraform"
 _STDERR_TAIL_LINES = 20
 #: Inherited variables that would override the project's CLI configuration or arguments.
-_STRIPPED_VARIABLES = frozenset({"TF_CLI_CONFIG_FILE", "TERRAFORM_CONFIG", "TF_PLUGIN_CACHE_DIR"})
+# TF_WORKSPACE selects the environment for the project's tasks (tasks._selection); each
+# environment already has its own state keys, so terraform itself must not also switch to a
+# workspace of that name (it would look for state under env:/<name>/ and find none).
+_STRIPPED_VARIABLES = frozenset(
+    {"TF_CLI_CONFIG_FILE", "TERRAFORM_CONFIG", "TF_PLUGIN_CACHE_DIR", "TF_WORKSPACE"}
+)
 
 
 class TerraformSetupError(RuntimeError):

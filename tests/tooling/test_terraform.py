@@ -88,6 +88,7 @@ def test_terraform_env_replaces_inherited_configuration(tmp_path: Path) -> None:
         "TF_PLUGIN_CACHE_DIR": "/nonexistent",
         "TF_CLI_ARGS": "-no-color",
         "TF_CLI_ARGS_init": "-upgrade",
+        "TF_WORKSPACE": "prod",
         "TF_LOG": "WARN",
         MIRROR_ENV: str(_fake_mirror(tmp_path / "mirror")),
     }
@@ -99,7 +100,7 @@ def test_terraform_env_replaces_inherited_configuration(tmp_path: Path) -> None:
     assert env["TF_INPUT"] == "0"
     assert env["CHECKPOINT_DISABLE"] == "1"
     assert env["TF_LOG"] == "WARN"
-    for name in ("TERRAFORM_CONFIG", "TF_CLI_ARGS", "TF_CLI_ARGS_init"):
+    for name in ("TERRAFORM_CONFIG", "TF_CLI_ARGS", "TF_CLI_ARGS_init", "TF_WORKSPACE"):
         assert name not in env
     assert f'path    = "{tmp_path / "mirror"}"' in config.read_text(encoding="utf-8")
 
