@@ -141,3 +141,15 @@ def test_no_secret_value_appears_in_the_synthesized_json(aws_stacks: dict[str, S
             assert not PASSWORD_FIELDS & set(body), f"{resource_type}.{name}"
         assert "aws_secretsmanager_secret_version" not in stack.document.get("resource", {})
         assert "aws_secretsmanager_secret_version" not in stack.document.get("data", {})
+
+
+def test_a_resource_blanking_a_default_tag_fails_synth() -> None:
+    from cdktf import Aspects, TerraformStack
+
+    tags = {"Environment": "e", "Region": "r", "CostCenter": "c", "ManagedBy": "m"}
+    probe = TerraformStack(CdktfTesting.app(), "probe")
+    AwsProvider(probe, "aws", region="ap-southeast-1", default_tags=[{"tags": tags}])
+    SqsQueue(probe, "Queue", name="q", tags={"CostCenter": ""})
+    Aspects.of(probe).add(RequiredTagsAspect(default_tags=tags))
+    with pytest.raises(Exception, match=r"aws_sqs_queue\.Queue .*CostCenter"):
+        CdktfTesting.synth(probe)

@@ -135,7 +135,7 @@ class _RegionalStack(TerraformStack):
             account_id=identity.account_id,
             partition=partition.partition,
         )
-        Aspects.of(self).add(RequiredTagsAspect())
+        Aspects.of(self).add(RequiredTagsAspect(default_tags=tags))
 
     def state_settings(self, stack: str, *, writing: bool = True) -> dict[str, Any]:
         """Where ``stack``'s state lives: its backend, or (reading) another stack's state."""
