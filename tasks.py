@@ -55,22 +55,40 @@ def _lambda_target() -> Any:
 
 
 def _selection(env: str | None) -> list[str]:
+    """The environments a task works on, in platform.toml order.
+
+    ``env``: one environment, a comma-separated list (``dev,prod``) or ``all``; None means
+    ``TF_WORKSPACE``, else ``platform.default_environment``. ``TF_WORKSPACE``, when set, pins a
+    run to that one environment: any ``--env`` that selects something else (another
+    environment, a list naming other environments too, or ``all``) is an error.
+    """
     import tomllib
 
     document = tomllib.loads(CONFIG_FILE.read_text(encoding="utf-8"))
     names = list(document["environments"])
-    wanted = env or os.environ.get("TF_WORKSPACE") or document["platform"]["default_environment"]
-    if env and os.environ.get("TF_WORKSPACE") and os.environ["TF_WORKSPACE"] != env:
+    workspace = os.environ.get("TF_WORKSPACE", "").strip()
+    wanted = (env or "").strip() or workspace or document["platform"]["default_environment"]
+    parts = [part.strip() for part in wanted.split(",")]
+    if "all" in parts and len(parts) > 1:
+        raise Exit(f"--env {wanted}: 'all' cannot be combined with other environments.", code=2)
+    if "" in parts:
+        raise Exit(f"--env {wanted!r} has an empty entry; write e.g. --env dev,prod.", code=2)
+    unknown = [part for part in parts if part != "all" and part not in names]
+    if unknown:
         raise Exit(
-            f"TF_WORKSPACE={os.environ['TF_WORKSPACE']} selects another environment than "
-            f"--env {env}; unset TF_WORKSPACE or make them agree.",
+            f"unknown environment {', '.join(map(repr, unknown))}; choose from {names}, "
+            "a comma-separated list of them, or 'all'.",
             code=2,
         )
-    if wanted == "all":
-        return names
-    if wanted not in names:
-        raise Exit(f"unknown environment {wanted!r}; choose one of {names} or 'all'.", code=2)
-    return [wanted]
+    selected = names if parts == ["all"] else [name for name in names if name in parts]
+    pinned = names if workspace == "all" else [workspace]
+    if workspace and selected != pinned:
+        raise Exit(
+            f"TF_WORKSPACE={workspace} restricts this run to the {workspace} environment, but "
+            f"--env {wanted} selects {', '.join(selected)}; unset TF_WORKSPACE or make them agree.",
+            code=2,
+        )
+    return selected
 
 
 def _check_target(target: str) -> None:
@@ -101,7 +119,7 @@ def build(c: Context, force: bool = False) -> None:
 
 @task(
     help={
-        "env": "environment to synthesize, or 'all' (default: platform.default_environment)",
+        "env": "environment, list (dev,prod) or 'all' (default: platform.default_environment)",
         "target": "local (the emulator on loopback, default) or aws",
         "all_": "every deployment of platform.toml (same as --env all)",
         "force": "synthesize even when nothing changed",
@@ -152,7 +170,7 @@ def synth(
     return stacks
 
 
-@task(help={"env": "environment or 'all'", "target": "local or aws"})
+@task(help={"env": "environment, list (dev,prod) or 'all'", "target": "local or aws"})
 def validate(c: Context, env: str = "all", target: str = "local") -> None:
     """Run terraform init (offline mirror, no backend) and validate on every synthesized stack."""
     from tooling.terraform import validate_stack
@@ -252,10 +270,48 @@ def _bootstrap(session: Any) -> None:
         ) from None
 
 
+def _local_fixtures(session: Any, environments: list[str], *, remove: bool = False) -> None:
+    """Local target only: prepare (or, after destroy, remove) what an account already has and
+    the environments expect (hosted zone, master secret, rotation function; see
+    tooling/local_fixtures.py). Never for aws: there the account provides them."""
+    if session.emulator is None:
+        return
+    from botocore.exceptions import BotoCoreError, ClientError
+    from trading_infra.config import ConfigError, load_config
+
+    from tooling import local_fixtures
+
+    try:
+        config = load_config(CONFIG_FILE)
+    except ConfigError as error:
+        raise Exit(str(error), code=2) from None
+    for name in environments:
+        fixtures = local_fixtures.fixtures_for(config.environment(name))
+        if not fixtures.needed:
+            continue
+        action = local_fixtures.remove if remove else local_fixtures.prepare
+        try:
+            for line in action(session, fixtures):
+                print(f"account fixtures ({name}, local): {line}")
+        except (ClientError, BotoCoreError) as error:
+            raise Exit(f"account fixtures of {name} failed: {error}", code=1) from None
+
+
 @task(help={"target": "local (the emulator) or aws"})
 def bootstrap_backend(c: Context, target: str = "local") -> None:
     """Create the Terraform state bucket and lock table (idempotent) of platform.toml [state]."""
     _bootstrap(_lifecycle_session(target))
+
+
+def _primary_regions() -> dict[str, str]:
+    """{environment: its primary (first) region} of platform.toml."""
+    import tomllib
+
+    document = tomllib.loads(CONFIG_FILE.read_text(encoding="utf-8"))
+    return {
+        name: environment["regions"][0]["name"]
+        for name, environment in document["environments"].items()
+    }
 
 
 def deploy_stacks(
@@ -267,9 +323,9 @@ def deploy_stacks(
     from tooling.deploy import (
         DeployError,
         apply_stack,
-        flat_outputs,
         init_stack,
         merge_stack_outputs,
+        multi_region_flat_outputs,
         stack_outputs,
         write_flat_outputs,
     )
@@ -277,6 +333,7 @@ def deploy_stacks(
     stacks = ordered_stacks(synth(c, env=env, target=target))
     session = _lifecycle_session(target)
     _bootstrap(session)
+    _local_fixtures(session, sorted({stack.environment for stack in stacks}))
     collected: list[tuple[Any, dict[str, Any]]] = []
     try:
         for stack in stacks:
@@ -299,7 +356,7 @@ def deploy_stacks(
     except DeployError as error:
         raise Exit(f"deploy failed: {error}", code=1) from None
     per_env = merge_stack_outputs(collected)
-    flat = flat_outputs(per_env)
+    flat = multi_region_flat_outputs(collected, _primary_regions())
     path = write_flat_outputs(ROOT, flat)
     print(f"outputs: {path.relative_to(ROOT)} ({len(flat)} keys)")
     for environment in per_env:
@@ -349,7 +406,7 @@ def plan_stacks(c: Context, env: str | None = None, target: str = "local") -> di
     return codes
 
 
-@task(help={"env": "environment or 'all'", "target": "local or aws"})
+@task(help={"env": "environment, list (dev,prod) or 'all'", "target": "local or aws"})
 def plan(c: Context, env: str | None = None, target: str = "local") -> None:
     """Show what a deploy would change: terraform plan per stack (exit 1 on error)."""
     codes = plan_stacks(c, env=env, target=target)
@@ -357,7 +414,7 @@ def plan(c: Context, env: str | None = None, target: str = "local") -> None:
         raise Exit("plan failed for: " + ", ".join(s for s, v in codes.items() if v not in (0, 2)))
 
 
-@task(help={"env": "environment or 'all'", "target": "local or aws"})
+@task(help={"env": "environment, list (dev,prod) or 'all'", "target": "local or aws"})
 def diff(c: Context, env: str | None = None, target: str = "local") -> None:
     """Alias of plan."""
     plan(c, env=env, target=target)
@@ -410,7 +467,15 @@ def destroy_stacks(
         if name in selected
         for region in environment["regions"]
     }
-    left = leftovers(session, regions, spec, cidrs=cidrs, environments=selected)
+    _local_fixtures(session, selected, remove=True)
+    dns_names = [
+        f"{dns.get('api_record', 'api')}.{dns['zone_name']}"
+        for name, environment in document["environments"].items()
+        if name in selected and (dns := environment.get("dns"))
+    ]
+    left = leftovers(
+        session, regions, spec, cidrs=cidrs, environments=selected, dns_names=dns_names
+    )
     if left:
         print("destroy: left behind:")
         for item in left:
@@ -420,12 +485,103 @@ def destroy_stacks(
     return left
 
 
-@task(help={"env": "environment or 'all'", "target": "local or aws"})
+@task(help={"env": "environment, list (dev,prod) or 'all'", "target": "local or aws"})
 def destroy(c: Context, env: str | None = None, target: str = "local") -> None:
     """Destroy the stacks (reverse order) and verify nothing of the platform is left."""
     left = destroy_stacks(c, env=env, target=target)
     if left:
         raise Exit(f"destroy left {len(left)} resource(s) behind (listed above).", code=1)
+
+
+def _static_drift(c: Context, env: str | None, target: str) -> None:
+    from trading_infra.config import ConfigError, load_config
+
+    from tooling.drift_static import compare_regions, load_region_stacks
+
+    try:
+        config = load_config(CONFIG_FILE)
+    except ConfigError as error:
+        raise Exit(str(error), code=2) from None
+    names = _selection(env) if env else [e.name for e in config.environments]
+    selected = [config.environment(n) for n in names if config.environment(n).is_multi_region]
+    if not selected:
+        print(f"drift --static: no multi-region environment in {names}: nothing to compare")
+        return
+    found: list[str] = []
+    for environment in selected:
+        synth(c, env=environment.name, target=target)
+        stacks = load_region_stacks(OUTDIR / "stacks", config.platform.name, environment)
+        differences = compare_regions(stacks)
+        if differences:
+            print(f"drift --static {environment.name}: {len(differences)} difference(s):")
+            for line in differences:
+                print(f"  {line}")
+        else:
+            print(f"drift --static {environment.name}: regions identical")
+        found += differences
+    if found:
+        raise Exit(f"the regions differ in {len(found)} place(s) (listed above).", code=1)
+
+
+def drift_stacks(
+    c: Context, env: str | None = None, target: str = "local"
+) -> list[Any]:  # fmt: skip
+    """Plan every stack (no lock), publish each region's change count to CloudWatch, print a
+    table; return the per-stack results (tooling.drift_live.StackDrift)."""
+    from tooling import drift_live
+    from tooling.deploy import DeployError, init_stack
+
+    stacks = ordered_stacks(synth(c, env=env, target=target))
+    session = _lifecycle_session(target, start=False)
+    results: list[Any] = []
+    failed: dict[str, str] = {}
+    started = time.perf_counter()
+    for stack in stacks:
+        try:
+            init_stack(session, stack.directory)
+            results.append(drift_live.plan_drift(session, stack))
+        except (DeployError, drift_live.DriftError) as error:
+            failed[stack.name] = str(error)
+            print(f"drift {stack.name}: plan failed\n{error}")
+    broken_regions = {s.region for s in stacks if s.name in failed}
+    totals = drift_live.publish(session, [r for r in results if r.region not in broken_regions])
+    print(drift_live.format_table(results))
+    for (environment, region), changes in totals.items():
+        print(f"drift: published {changes} to {region} ({environment})")
+    for result in results:
+        for address in result.addresses:
+            print(f"  {result.stack}: {address}")
+    print(f"drift: {len(stacks)} stack(s) planned in {time.perf_counter() - started:.1f} s")
+    if failed:
+        raise Exit(
+            f"drift unknown for {', '.join(sorted(failed))} (plan failed; nothing published "
+            f"for {', '.join(sorted(broken_regions))}: its drift alarm goes off on missing data).",
+            code=1,
+        )
+    return results
+
+
+@task(
+    help={
+        "env": "environment or 'all' (default: platform.default_environment; --static: every "
+        "multi-region environment)",
+        "target": "local (the emulator, default) or aws",
+        "static": "compare the synthesized regions instead of planning against the cloud",
+        "fail_on_drift": "exit 2 when any stack would change (default: report through the metric)",
+    }
+)
+def drift(
+    c: Context, env: str | None = None, target: str = "local", static: bool = False,
+    fail_on_drift: bool = False,
+) -> None:  # fmt: skip
+    """Report drift: live (plan every stack, publish TAP/Drift per region) or --static."""
+    _check_target(target)
+    if static:
+        _static_drift(c, env, target)
+        return
+    results = drift_stacks(c, env=env, target=target)
+    if fail_on_drift and any(result.changes for result in results):
+        raise Exit("drift found (--fail-on-drift).", code=2)
 
 
 @task(help={"stop": "stop the emulator", "status": "only report whether it runs"})
@@ -455,7 +611,10 @@ def serve(c: Context, env: str | None = None, port: int = 3000) -> None:
     from tooling import emulator as emu
     from tooling.serve import ServeError, make_server
 
-    (environment,) = _selection(env)
+    selected = _selection(env)
+    if len(selected) != 1:
+        raise Exit(f"serve works on one environment; --env {env} selects {selected}.", code=2)
+    (environment,) = selected
     running = emu.status(ROOT)
     if running is None:
         raise Exit("the local emulator is not running: run `./tap deploy` first.", code=1)

@@ -43,9 +43,11 @@ __all__ = [
     "leftovers",
     "load_backend_spec",
     "merge_stack_outputs",
+    "multi_region_flat_outputs",
     "plan_stack",
     "read_stacks",
     "recover_orphaned_lock",
+    "region_key",
     "stack_outputs",
     "write_flat_outputs",
 ]
@@ -676,6 +678,38 @@ def merge_stack_outputs(
     return merged
 
 
+def region_key(region: str) -> str:
+    """A region as part of an output key: ``us-east-1`` -> ``us_east_1``."""
+    return region.replace("-", "_")
+
+
+def multi_region_flat_outputs(
+    outputs_by_stack: Iterable[tuple[StackInfo, Mapping[str, Any]]],
+    primary_regions: Mapping[str, str],
+) -> dict[str, Any]:
+    """Flat outputs of environments that may span regions.
+
+    ``<environment>_<output>``: the primary region's stacks merged (``primary_regions`` names it
+    per environment; a single-region environment's only region). An environment with stacks in
+    more than one region also gets ``<environment>_<region>_<output>`` for every region
+    (``region`` with ``_`` for ``-``, :func:`region_key`), e.g. ``global_us_east_2_vpc_id``.
+    Within a region, the stack that depends on the other wins a clash (deploy order).
+    """
+    by_region: dict[str, dict[str, dict[str, Any]]] = {}
+    for info, outputs in outputs_by_stack:
+        by_region.setdefault(info.environment, {}).setdefault(info.region, {}).update(outputs)
+    flat: dict[str, Any] = {}
+    for environment, regions in by_region.items():
+        primary = primary_regions.get(environment) or next(iter(regions))
+        for name, value in regions.get(primary, {}).items():
+            flat[f"{environment}_{name}"] = value
+        if len(regions) > 1:
+            for region, outputs in regions.items():
+                for name, value in outputs.items():
+                    flat[f"{environment}_{region_key(region)}_{name}"] = value
+    return flat
+
+
 def write_flat_outputs(root: Path, flat: Mapping[str, Any]) -> Path:
     """Merge ``flat`` into cfn-outputs/flat-outputs.json (other environments' keys are kept)."""
     path = root / OUTPUTS_FILE
@@ -846,6 +880,52 @@ def _regional(session: Session, region: str, owner: _Owner) -> list[Leftover]:
     return found
 
 
+def _tag_list(tags: Mapping[str, str] | None) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
+
+
+def _global_data(session: Session, region: str, owner: _Owner) -> list[Leftover]:
+    """Multi-region parts: Aurora global clusters, API custom domain names, certificates."""
+    found: list[Leftover] = []
+    rds = session.client("rds", region)
+    for cluster in rds.describe_global_clusters().get("GlobalClusters", []):
+        if owner.named(cluster["GlobalClusterIdentifier"]):
+            name = cluster["GlobalClusterIdentifier"]
+            found.append(Leftover(f"{region} rds global cluster", name))
+    for domain in session.client("apigatewayv2", region).get_domain_names().get("Items", []):
+        if owner.tagged(_tag_list(domain.get("Tags"))):
+            found.append(Leftover(f"{region} api domain name", domain["DomainName"]))
+    acm = session.client("acm", region)
+    for certificate in acm.list_certificates().get("CertificateSummaryList", []):
+        arn = certificate["CertificateArn"]
+        if owner.tagged(acm.list_tags_for_certificate(CertificateArn=arn).get("Tags", [])):
+            found.append(Leftover(f"{region} acm certificate", certificate["DomainName"]))
+    return found
+
+
+def _route53(session: Session, region: str, owner: _Owner, dns_names: set[str]) -> list[Leftover]:
+    """Health checks of the platform (by tags) and records of ``dns_names`` (and names under
+    them, e.g. certificate validation records) in any hosted zone; never SOA/NS."""
+    route53 = session.client("route53", region)
+    found: list[Leftover] = []
+    for check in route53.list_health_checks().get("HealthChecks", []):
+        tags = route53.list_tags_for_resource(ResourceType="healthcheck", ResourceId=check["Id"])
+        if owner.tagged(tags.get("ResourceTagSet", {}).get("Tags", [])):
+            found.append(Leftover("route53 health check", check["Id"]))
+    wanted = {name.rstrip(".") + "." for name in dns_names}
+    if not wanted:
+        return found
+    for zone in route53.list_hosted_zones().get("HostedZones", []):
+        records = route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+        for record in records:
+            name = record["Name"]
+            mine = any(name == w or name.endswith(f".{w}") for w in wanted)
+            if mine and record["Type"] not in ("SOA", "NS"):
+                where = record.get("SetIdentifier", "")
+                found.append(Leftover("route53 record", f"{name} {record['Type']} {where}".strip()))
+    return found
+
+
 def leftovers(
     session: Session,
     regions: Iterable[str],
@@ -853,6 +933,7 @@ def leftovers(
     *,
     cidrs: Iterable[str] = (),
     environments: Iterable[str] = (),
+    dns_names: Iterable[str] = (),
 ) -> list[Leftover]:
     """Everything of the platform's ``environments`` (all when empty) still in ``regions``.
 
@@ -863,9 +944,11 @@ def leftovers(
     deletion) and aliases; buckets (not the state bucket); DynamoDB tables (not the lock table);
     Lambda functions; RDS clusters, instances, subnet groups and cluster parameter groups;
     secrets (including the RDS-managed master user secret); SQS queues; SNS topics; alarms;
-    HTTP APIs; log groups; IAM roles. A resource is the platform's by its ``<platform>-`` name
-    (an environment's name is one of its ``-``/``/`` separated tokens) or its ``CostCenter`` and
-    ``Environment`` tags.
+    HTTP APIs; log groups; IAM roles; Aurora global clusters, API custom domain names and ACM
+    certificates (by tags), Route 53 health checks (by tags) and the records of ``dns_names``
+    (e.g. ``api.<zone>``, and names under it) in every hosted zone. A resource is the
+    platform's by its ``<platform>-`` name (an environment's name is one of its ``-``/``/``
+    separated tokens) or its ``CostCenter`` and ``Environment`` tags.
     """
     owner = _Owner(spec, frozenset(environments))
     found: list[Leftover] = []
@@ -880,6 +963,8 @@ def leftovers(
         found += _regional(session, region, owner)
         found += _kms(session, region, owner)
         found += _secrets(session, region, owner)
+        found += _global_data(session, region, owner)
+    found += _route53(session, spec.region, owner, set(dns_names))
     roles = session.client("iam", spec.region).list_roles()["Roles"]
     found += [
         Leftover("global iam role", r["RoleName"]) for r in roles if owner.named(r["RoleName"])

@@ -36,6 +36,7 @@ from types import FrameType
 from typing import Any
 
 __all__ = [
+    "APIGATEWAY_REGIONAL_HOSTED_ZONES",
     "PATCHES",
     "STATUS_PATH",
     "CompatPatch",
@@ -45,15 +46,19 @@ __all__ = [
     "main",
     "new_dbi_resource_id",
     "patch_apigatewayv2_domain_name_status",
+    "patch_apigatewayv2_domain_name_target",
     "patch_ec2_security_group_rule_descriptions",
     "patch_iam_aws_managed_policies",
     "patch_kms_rotation_period",
     "patch_lambda_dead_letter_config",
+    "patch_rds_global_cluster_membership",
+    "patch_rds_global_cluster_tags",
     "patch_rds_performance_insights",
     "patch_rds_provisioned_scaling_configuration",
     "patch_s3_bucket_policy_secure_transport",
     "patch_s3_logging_policy_with_wildcard_principal",
     "patch_secretsmanager_managed_rotation",
+    "patch_secretsmanager_rotation_without_invocation",
     "patch_unique_dbi_resource_id",
     "patched",
 ]
@@ -278,6 +283,60 @@ def patch_apigatewayv2_domain_name_status() -> Undo:
         return to_json
 
     return _replace(DomainName, "to_json", make_to_json)
+
+
+#: API Gateway's hosted zone of regional custom domain names, per region (AWS General Reference,
+#: "Amazon API Gateway endpoints and quotas"); Route 53 alias records point into it.
+APIGATEWAY_REGIONAL_HOSTED_ZONES: dict[str, str] = {
+    "us-east-1": "Z1UJRXOUMOOFQ8",
+    "us-east-2": "ZOJJZC49E0EPZ",
+    "us-west-1": "Z2MOQ6GLJ5IR6Y",
+    "us-west-2": "Z2OJLYMUO9EFXC",
+    "eu-west-1": "ZLY8HYME6SFDD",
+    "eu-central-1": "Z1U9ULNL0V5AJ3",
+    "ap-southeast-1": "ZL327KTPIQFUL",
+    "ap-southeast-2": "Z2RPCDW04V8134",
+    "ap-northeast-1": "Z1YSHQZHG15GKL",
+}
+
+
+def patch_apigatewayv2_domain_name_target() -> Undo:
+    """EMULATOR-NOTES gap 3 (found by the local deploy of ``global``): a custom domain name has
+    no target to point DNS at.
+
+    For every configuration of a custom domain name, AWS assigns the API Gateway domain name
+    that serves it (``apiGatewayDomainName``, ``d-<id>.execute-api.<region>.amazonaws.com``)
+    and the hosted zone of that name (``hostedZoneId``, fixed per region): what a Route 53
+    alias record points at. moto 5.2.5's ``moto.apigatewayv2.models.DomainName`` keeps the
+    configurations exactly as they were sent, so ``aws_route53_record`` with an alias to
+    ``domain_name_configuration[0].target_domain_name`` / ``hosted_zone_id`` fails ("expected
+    length of alias.0.name to be in the range (1 - 1024), got "). The patch fills in both when
+    the domain name is created, unless the configuration has them, from moto's random source
+    (``/moto-api/seed`` makes it reproducible) and :data:`APIGATEWAY_REGIONAL_HOSTED_ZONES`.
+    """
+    from moto.apigatewayv2.models import DomainName
+    from moto.moto_api._internal import mock_random
+
+    alphabet = string.ascii_lowercase + string.digits
+
+    def make_init(original: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(original)
+        def __init__(self: DomainName, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+            original(self, *args, **kwargs)
+            region = self.domain_name_arn.split(":")[3]
+            zone = APIGATEWAY_REGIONAL_HOSTED_ZONES.get(region, "ZLOCALAPIGATEWAY")
+            configurations = []
+            for configuration in self.domain_name_configurations or []:
+                if not configuration.get("apiGatewayDomainName"):
+                    identifier = "".join(mock_random.choice(alphabet) for _ in range(10))
+                    target = f"d-{identifier}.execute-api.{region}.amazonaws.com"
+                    configuration = {**configuration, "apiGatewayDomainName": target}
+                configurations.append({"hostedZoneId": zone, **configuration})
+            self.domain_name_configurations = configurations
+
+        return __init__
+
+    return _replace(DomainName, "__init__", make_init)
 
 
 # --------------------------------------------------------------------------- gap 7 (S3)
@@ -590,6 +649,121 @@ def patch_rds_provisioned_scaling_configuration() -> Undo:
     return _replace(DBCluster, "scaling_configuration_info", make_info)
 
 
+def patch_rds_global_cluster_tags() -> Undo:
+    """EMULATOR-NOTES gap 4 (found by the re-plan of ``global``): a global cluster's tags.
+
+    moto 5.2.5's ``RDSResponse.create_global_cluster`` ignores the request's ``Tags``, and
+    ListTagsForResource of a global cluster's ARN (``arn:aws:rds::<account>:global-cluster:<id>``,
+    no region) looks in the backend of the region the request went to, while moto keeps every
+    global cluster in its ``us-east-1`` backend: ``aws_rds_global_cluster`` reads no tags and
+    shows ``~ tags_all`` (the provider's default tags) on every plan. The patch stores the
+    ``Tags`` of CreateGlobalCluster on the global cluster and resolves a ``global-cluster`` ARN
+    (which moto's ARN check refuses: "Invalid resource name") through the backend that holds
+    it, from any region, like AWS (so Add/RemoveTagsFromResource work on it too). Nothing
+    else changes.
+    """
+    from moto.rds.models import RDSBackend, rds_backends
+    from moto.rds.responses import RDSResponse
+
+    def make_create(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def create_global_cluster(self: RDSResponse) -> Any:
+            result = original(self)
+            tags = self.params.get("Tags") or []
+            if tags:
+                identifier = self.params["GlobalClusterIdentifier"]
+                self.global_backend.global_clusters[identifier].add_tags(list(tags))
+            return result
+
+        return create_global_cluster
+
+    def make_find(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def _get_resource_for_tagging(self: RDSBackend, arn: str) -> Any:
+            parts = arn.split(":")
+            if len(parts) == 7 and parts[2] == "rds" and parts[5] == "global-cluster":
+                holder = rds_backends[self.account_id]["us-east-1"]
+                return holder.global_clusters.get(parts[6])
+            return original(self, arn)
+
+        return _get_resource_for_tagging
+
+    return _undo_all(
+        [
+            _replace(RDSResponse, "create_global_cluster", make_create),
+            _replace(RDSBackend, "_get_resource_for_tagging", make_find),
+        ]
+    )
+
+
+def _holder_global_cluster(backend: Any, identifier: str | None) -> Any:
+    """The global cluster named by ``identifier`` (id or ARN) in the backend moto keeps them in."""
+    from moto.rds.models import rds_backends
+
+    if not identifier:
+        return None
+    holder = rds_backends[backend.account_id]["us-east-1"]
+    return holder.global_clusters.get(str(identifier).rsplit(":", 1)[-1])
+
+
+def patch_rds_global_cluster_membership() -> Undo:
+    """EMULATOR-NOTES gap 4 (found by the local destroy of ``global``): a global cluster keeps
+    deleted members outside us-east-1, so it can never be deleted.
+
+    moto 5.2.5 keeps every global cluster in its ``us-east-1`` backend (CreateGlobalCluster,
+    DescribeGlobalClusters), but ``RDSBackend.remove_from_global_cluster`` and the removal in
+    ``delete_db_cluster`` look in the backend of the cluster's own region: in any other region
+    they find no global cluster and silently do nothing. Deleted clusters of ``ap-southeast-1``
+    and ``us-east-2`` stay members, and DeleteGlobalCluster fails with
+    InvalidGlobalClusterStateFault until the provider's timeout (destroy hangs). The patch does
+    the same removal against the backend that holds the global cluster (identifier or ARN),
+    for this cluster object only; everything else is moto's.
+    """
+    from moto.rds.models import RDSBackend
+
+    def detach(backend: RDSBackend, global_identifier: str | None, cluster: Any) -> Any:
+        global_cluster = _holder_global_cluster(backend, global_identifier)
+        if global_cluster is not None and cluster in global_cluster.members:
+            global_cluster.members.remove(cluster)
+        return global_cluster
+
+    def make_remove(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def remove_from_global_cluster(
+            self: RDSBackend, global_cluster_identifier: str, db_cluster_identifier: str
+        ) -> Any:
+            name = str(db_cluster_identifier).rsplit(":", 1)[-1]
+            cluster = self.clusters.get(name)
+            if cluster is not None:
+                found = detach(self, global_cluster_identifier, cluster)
+                if found is not None:
+                    cluster.global_cluster_identifier = None
+                    return found
+            return original(self, global_cluster_identifier, db_cluster_identifier)
+
+        return remove_from_global_cluster
+
+    def make_delete(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def delete_db_cluster(
+            self: RDSBackend, cluster_identifier: str, snapshot_name: str | None = None
+        ) -> Any:
+            cluster = self.clusters.get(cluster_identifier)
+            deleted = original(self, cluster_identifier, snapshot_name)
+            if cluster is not None:
+                detach(self, cluster.global_cluster_identifier, cluster)
+            return deleted
+
+        return delete_db_cluster
+
+    return _undo_all(
+        [
+            _replace(RDSBackend, "remove_from_global_cluster", make_remove),
+            _replace(RDSBackend, "delete_db_cluster", make_delete),
+        ]
+    )
+
+
 # --------------------------------------------------------------------------- gap 8 (Secrets)
 
 
@@ -624,6 +798,77 @@ def patch_secretsmanager_managed_rotation() -> Undo:
         return cancel_rotate_secret
 
     return _replace(SecretsManagerBackend, "cancel_rotate_secret", make_cancel)
+
+
+def patch_secretsmanager_rotation_without_invocation() -> Undo:
+    """EMULATOR-NOTES gap 5 (found by the local deploy of ``global``): RotateSecret with a
+    Lambda runs it.
+
+    moto 5.2.5's ``SecretsManagerBackend.rotate_secret`` with a ``RotationLambdaARN`` invokes
+    the function for every rotation step (create/set/test/finish); invoking Lambda code needs
+    Docker, each step fails (only logged), and moto then makes the new, empty ``AWSPENDING``
+    version current: GetSecretValue of the secret fails from then on ("can't find the specified
+    secret value for staging label: AWSCURRENT"), so the next plan's ephemeral read of the
+    master password (``master_password_wo``) fails. On AWS, RotateSecret records the schedule
+    and the function (which really runs) writes a new value. The patch does the recording
+    part only: for a live (not deleted, not replica) secret it checks, like moto, that the
+    function exists and the rules are in range, then sets ``RotationLambdaARN``,
+    ``RotationRules`` and ``RotationEnabled`` (and the next rotation date) and leaves the
+    secret's versions as they are, i.e. as if the function had not run yet.
+    RotateSecret without a Lambda (managed rotation) is unchanged.
+    """
+    import time
+
+    from moto.awslambda.utils import get_backend
+    from moto.secretsmanager.exceptions import InvalidParameterException, ResourceNotFoundException
+    from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
+
+    def make_rotate(original: Callable[..., str]) -> Callable[..., str]:
+        @functools.wraps(original)
+        def rotate_secret(
+            self: SecretsManagerBackend,
+            secret_id: str,
+            client_request_token: str | None = None,
+            rotation_lambda_arn: str | None = None,
+            rotation_rules: dict[str, Any] | None = None,
+            rotate_immediately: bool = True,
+        ) -> str:
+            secret = self.secrets[secret_id] if self._is_valid_identifier(secret_id) else None
+            if (
+                not rotation_lambda_arn
+                or not isinstance(secret, FakeSecret)
+                or secret.is_deleted()
+                or len(rotation_lambda_arn) > 2048
+            ):
+                return original(
+                    self,
+                    secret_id,
+                    client_request_token=client_request_token,
+                    rotation_lambda_arn=rotation_lambda_arn,
+                    rotation_rules=rotation_rules,
+                    rotate_immediately=rotate_immediately,
+                )
+            try:
+                get_backend(self.account_id, self.region_name).get_function(rotation_lambda_arn)
+            except Exception:
+                msg = f"Resource not found for ARN '{rotation_lambda_arn}'."
+                raise ResourceNotFoundException(msg) from None
+            days = (rotation_rules or {}).get("AutomaticallyAfterDays")
+            if days is not None:
+                if not 1 <= int(days) <= 1000:
+                    msg = "RotationRules.AutomaticallyAfterDays must be within 1-1000."
+                    raise InvalidParameterException(msg)
+                secret.auto_rotate_after_days = int(days)
+                secret.next_rotation_date = int(time.time()) + int(days) * 86400
+            secret.rotation_lambda_arn = rotation_lambda_arn
+            secret.rotation_requested = True
+            if secret.auto_rotate_after_days > 0:
+                secret.rotation_enabled = True
+            return secret.to_short_dict()
+
+        return rotate_secret
+
+    return _replace(SecretsManagerBackend, "rotate_secret", make_rotate)
 
 
 # --------------------------------------------------------------------------- gap 9 (IAM)
@@ -667,6 +912,7 @@ class CompatPatch:
 PATCHES: tuple[CompatPatch, ...] = (
     CompatPatch("rds-unique-dbi-resource-id", "2", patch_unique_dbi_resource_id),
     CompatPatch("apigatewayv2-domain-name-status", "3", patch_apigatewayv2_domain_name_status),
+    CompatPatch("apigatewayv2-domain-name-target", "3", patch_apigatewayv2_domain_name_target),
     CompatPatch("lambda-dead-letter-config", "4", patch_lambda_dead_letter_config),
     CompatPatch("s3-bucket-policy-secure-transport", "7", patch_s3_bucket_policy_secure_transport),
     CompatPatch(
@@ -680,8 +926,15 @@ PATCHES: tuple[CompatPatch, ...] = (
     CompatPatch(
         "rds-provisioned-scaling-configuration", "4", patch_rds_provisioned_scaling_configuration
     ),
+    CompatPatch("rds-global-cluster-tags", "4", patch_rds_global_cluster_tags),
+    CompatPatch("rds-global-cluster-membership", "4", patch_rds_global_cluster_membership),
     CompatPatch("secretsmanager-managed-rotation", "8", patch_secretsmanager_managed_rotation),
     CompatPatch("iam-aws-managed-policies", "9", patch_iam_aws_managed_policies),
+    CompatPatch(
+        "secretsmanager-rotation-without-invocation",
+        "5",
+        patch_secretsmanager_rotation_without_invocation,
+    ),
 )
 
 

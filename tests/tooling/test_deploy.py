@@ -20,6 +20,7 @@ from tooling.deploy import (
     _Owner,
     flat_outputs,
     merge_stack_outputs,
+    multi_region_flat_outputs,
     read_stacks,
     recover_orphaned_lock,
 )
@@ -132,6 +133,37 @@ def test_outputs_of_an_environment_merge_and_the_dependent_stack_wins(tmp_path: 
         "dev_kms_key_arn": "from-app",
         "dev_trades_table_name": "t",
         "prod_trades_table_name": "p",
+    }
+
+
+def test_a_multi_region_environment_gets_region_keys_and_the_primary_keeps_the_plain_ones(
+    tmp_path: Path,
+) -> None:
+    info = {
+        (env, region, part): StackInfo(f"tap-{env}-{region}-{part}", tmp_path, env, region)
+        for env, region in (("global", "ap-southeast-1"), ("global", "us-east-2"), ("dev", "r-1"))
+        for part in ("network", "app")
+    }
+    flat = multi_region_flat_outputs(
+        [
+            (info["global", "ap-southeast-1", "network"], {"vpc_id": "vpc-a", "kms": "n"}),
+            (info["global", "us-east-2", "network"], {"vpc_id": "vpc-b"}),
+            (info["global", "ap-southeast-1", "app"], {"kms": "app", "api_id": "a"}),
+            (info["global", "us-east-2", "app"], {"api_id": "b"}),
+            (info["dev", "r-1", "network"], {"vpc_id": "vpc-d"}),
+        ],
+        {"global": "ap-southeast-1", "dev": "r-1"},
+    )
+    assert flat == {
+        "global_vpc_id": "vpc-a",  # the primary region's, not the last deployed
+        "global_kms": "app",
+        "global_api_id": "a",
+        "global_ap_southeast_1_vpc_id": "vpc-a",
+        "global_ap_southeast_1_kms": "app",
+        "global_ap_southeast_1_api_id": "a",
+        "global_us_east_2_vpc_id": "vpc-b",
+        "global_us_east_2_api_id": "b",
+        "dev_vpc_id": "vpc-d",  # single region: no region keys
     }
 
 

@@ -1,0 +1,363 @@
+"""End-to-end: dev and prod deployed side by side to one local emulator.
+
+One module-scoped deployment (``environments`` fixture) of ``--env dev,prod`` through the same
+functions as ``./tap deploy`` / ``./tap destroy``. The tests read names only from
+``cfn-outputs/flat-outputs.json`` (``dev_*`` and ``prod_*`` keys) and check, through the AWS
+APIs of the emulator: no name collisions (every resource of both exists on its own), the
+profile differences of the README's Configuration table, one state object per stack under
+``<platform>/<environment>/`` in the state bucket, and, last, that destroying both leaves
+nothing of either.
+
+Like ``conftest.deployed``, the fixture refuses an emulator that already runs for the repository
+(``TAP_E2E_REUSE_EMULATOR=1`` lets it use that one) and always destroys both environments; it
+stops the emulator only if it started it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.e2e.conftest import LOOPBACK, OUTPUTS, REUSE_ENV, ROOT, TIMINGS
+
+pytestmark = pytest.mark.e2e
+
+ENVIRONMENTS = ("dev", "prod")
+SELECTION = ",".join(ENVIRONMENTS)
+
+#: The profile differences (README "Configuration", infra/src/trading_infra/profiles.toml).
+EXPECTED: dict[str, dict[str, Any]] = {
+    "dev": {
+        "lambda_memory": 256,
+        "log_retention": 7,
+        "billing_mode": "PAY_PER_REQUEST",
+        "capacity": (0, 0),  # on-demand: no provisioned throughput
+        "versioning": False,
+        "expiry_rules": False,
+        "backup_retention": 1,
+        "stage": "dev",
+    },
+    "prod": {
+        "lambda_memory": 1024,
+        "log_retention": 90,
+        "billing_mode": "PROVISIONED",
+        "capacity": (5, 5),
+        "versioning": True,
+        "expiry_rules": True,
+        "backup_retention": 30,
+        "stage": "prod",
+    },
+}
+
+#: Outputs that name a resource of one environment (each must differ between environments).
+NAMED_OUTPUTS = (
+    "vpc_id",
+    "kms_key_arn",
+    "lambda_security_group_id",
+    "database_security_group_id",
+    "data_bucket_name",
+    "access_log_bucket_name",
+    "trades_table_name",
+    "sessions_table_name",
+    "database_endpoint",
+    "database_secret_arn",
+    "processor_function_name",
+    "processor_function_arn",
+    "processor_dead_letter_queue_url",
+    "api_handler_function_name",
+    "api_handler_function_arn",
+    "api_handler_dead_letter_queue_url",
+    "api_id",
+    "api_endpoint_url",
+    "alarm_topic_arn",
+)
+FUNCTIONS = ("processor", "api_handler")
+
+
+@dataclass
+class Environments:
+    """dev and prod as the outputs describe them."""
+
+    outputs: dict[str, Any]
+    session: Any
+    #: Every stack of both environments, in deploy order (tooling.deploy.StackInfo).
+    stacks: list[Any]
+    destroyed: bool = False
+    notes: dict[str, float] = field(default_factory=dict)
+
+    def out(self, environment: str, name: str) -> Any:
+        return self.outputs[f"{environment}_{name}"]
+
+    def client(self, environment: str, service: str) -> Any:
+        return self.session.client(service, str(self.out(environment, "aws_region")))
+
+    def stacks_of(self, environment: str) -> list[Any]:
+        return [stack for stack in self.stacks if stack.environment == environment]
+
+    def view(self, environment: str) -> View:
+        return View(self, environment)
+
+
+@dataclass(frozen=True)
+class View:
+    """One environment of :class:`Environments`: its outputs and clients of its region."""
+
+    all: Environments
+    name: str
+
+    def out(self, output: str) -> Any:
+        return self.all.out(self.name, output)
+
+    def client(self, service: str) -> Any:
+        return self.all.client(self.name, service)
+
+
+def _context() -> Any:
+    from invoke.context import Context
+
+    return Context()
+
+
+def _backend() -> Any:
+    from tooling.deploy import load_backend_spec
+
+    return load_backend_spec(ROOT / "platform.toml")
+
+
+@pytest.fixture(scope="module")
+def environments() -> Iterator[Environments]:
+    import tasks
+    from tooling import emulator
+
+    running = emulator.status(ROOT)
+    if running is not None and os.environ.get(REUSE_ENV) != "1":
+        pytest.fail(
+            f"an emulator already runs for this repository (pid {running.pid}, "
+            f"{running.endpoint}); the teardown would destroy dev and prod in it. "
+            f"Stop it (`./tap emulator --stop`) or set {REUSE_ENV}=1."
+        )
+    started_here = running is None
+    state: Environments | None = None
+    try:
+        per_stack: dict[str, float] = {}
+        started = time.monotonic()
+        tasks.deploy_stacks(_context(), env=SELECTION, target="local", timings=per_stack)
+        TIMINGS[f"deploy {SELECTION} (total)"] = time.monotonic() - started
+        TIMINGS.update({f"deploy {name}": seconds for name, seconds in per_stack.items()})
+        outputs = json.loads(OUTPUTS.read_text(encoding="utf-8"))
+        session = tasks._lifecycle_session("local", start=False)
+        for environment in ENVIRONMENTS:
+            endpoint = outputs[f"{environment}_emulator_endpoint"]
+            assert urlsplit(endpoint).hostname in LOOPBACK, endpoint
+            assert endpoint == session.emulator.endpoint
+        stacks = tasks.ordered_stacks(tasks.synth(_context(), env=SELECTION, target="local"))
+        assert {stack.environment for stack in stacks} == set(ENVIRONMENTS)
+        state = Environments(outputs=outputs, session=session, stacks=stacks)
+        yield state
+    finally:
+        try:
+            if state is None or not state.destroyed:
+                tasks.destroy_stacks(_context(), env=SELECTION, target="local")
+        finally:
+            if started_here:
+                emulator.stop(ROOT)
+            if state is not None:
+                TIMINGS.update(state.notes)
+
+
+# --------------------------------------------------------------------------- (1) side by side
+
+
+def test_both_environments_deployed_without_name_collisions(environments: Environments) -> None:
+    document = tomllib.loads((ROOT / "platform.toml").read_text(encoding="utf-8"))
+    for name in NAMED_OUTPUTS:
+        dev, prod = (environments.out(env, name) for env in ENVIRONMENTS)
+        assert dev and prod and dev != prod, f"{name}: dev {dev!r}, prod {prod!r}"
+    stack_names = {env: {s.name for s in environments.stacks_of(env)} for env in ENVIRONMENTS}
+    assert stack_names["dev"] and stack_names["prod"]
+    assert not stack_names["dev"] & stack_names["prod"]
+
+    for environment in ENVIRONMENTS:  # every resource of each environment exists on its own
+        env = environments.view(environment)
+        (vpc,) = env.client("ec2").describe_vpcs(VpcIds=[env.out("vpc_id")])["Vpcs"]
+        (region,) = document["environments"][environment]["regions"]
+        assert vpc["CidrBlock"] == region["vpc_cidr"]
+        assert {t["Key"]: t["Value"] for t in vpc["Tags"]}["Environment"] == environment
+        key = env.client("kms").describe_key(KeyId=env.out("kms_key_arn"))["KeyMetadata"]
+        assert key["Enabled"]
+        for bucket in (env.out("data_bucket_name"), env.out("access_log_bucket_name")):
+            env.client("s3").head_bucket(Bucket=bucket)
+        for table in (env.out("trades_table_name"), env.out("sessions_table_name")):
+            described = env.client("dynamodb").describe_table(TableName=table)["Table"]
+            assert described["TableStatus"] == "ACTIVE"
+        assert _cluster(env)["DBClusterIdentifier"]
+        env.client("secretsmanager").describe_secret(SecretId=env.out("database_secret_arn"))
+        for service in FUNCTIONS:
+            function = env.client("lambda").get_function(
+                FunctionName=env.out(f"{service}_function_name")
+            )
+            assert function["Configuration"]["FunctionArn"] == env.out(f"{service}_function_arn")
+            env.client("sqs").get_queue_attributes(
+                QueueUrl=env.out(f"{service}_dead_letter_queue_url"), AttributeNames=["QueueArn"]
+            )
+        assert env.client("apigatewayv2").get_api(ApiId=env.out("api_id"))["Name"]
+        env.client("sns").get_topic_attributes(TopicArn=env.out("alarm_topic_arn"))
+
+
+def _cluster(env: View) -> dict[str, Any]:
+    clusters = env.client("rds").describe_db_clusters()["DBClusters"]
+    (cluster,) = [c for c in clusters if c["Endpoint"] == env.out("database_endpoint")]
+    return dict(cluster)
+
+
+# --------------------------------------------------------------------------- (2) profiles
+
+
+def _log_groups(env: View) -> list[str]:
+    """Every log group of the environment, found from its resources: the functions' log groups,
+    the API stage's access logs, the VPC's flow logs."""
+    names = []
+    for service in FUNCTIONS:
+        config = env.client("lambda").get_function_configuration(
+            FunctionName=env.out(f"{service}_function_name")
+        )
+        names.append(config["LoggingConfig"]["LogGroup"])
+    for stage in env.client("apigatewayv2").get_stages(ApiId=env.out("api_id"))["Items"]:
+        names.append(stage["AccessLogSettings"]["DestinationArn"].split(":log-group:")[1])
+    flow_logs = env.client("ec2").describe_flow_logs(
+        Filters=[{"Name": "resource-id", "Values": [env.out("vpc_id")]}]
+    )["FlowLogs"]
+    names += [
+        flow_log.get("LogGroupName") or flow_log["LogDestination"].split(":log-group:")[1]
+        for flow_log in flow_logs
+    ]
+    return [name.removesuffix(":*") for name in names]
+
+
+def _capacity(table_or_index: dict[str, Any]) -> tuple[int, int]:
+    throughput = table_or_index.get("ProvisionedThroughput", {})
+    return throughput.get("ReadCapacityUnits", 0), throughput.get("WriteCapacityUnits", 0)
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_profile_differences_are_deployed(environments: Environments, environment: str) -> None:
+    env, want = environments.view(environment), EXPECTED[environment]
+
+    lam = env.client("lambda")
+    for service in FUNCTIONS:
+        config = lam.get_function_configuration(FunctionName=env.out(f"{service}_function_name"))
+        assert config["MemorySize"] == want["lambda_memory"], service
+
+    logs = env.client("logs")
+    groups = _log_groups(env)
+    assert len(groups) == 4, groups  # two functions, API access logs, flow logs
+    for name in groups:
+        (group,) = [
+            g
+            for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+            if g["logGroupName"] == name
+        ]
+        assert group.get("retentionInDays") == want["log_retention"], name
+
+    dynamodb = env.client("dynamodb")
+    for output in ("trades_table_name", "sessions_table_name"):
+        table = dynamodb.describe_table(TableName=env.out(output))["Table"]
+        billing = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+        assert billing == want["billing_mode"], output
+        assert _capacity(table) == want["capacity"], output
+        for index in table.get("GlobalSecondaryIndexes", []):
+            assert _capacity(index) == want["capacity"], index["IndexName"]
+
+    s3 = env.client("s3")
+    bucket = env.out("data_bucket_name")
+    versioning = s3.get_bucket_versioning(Bucket=bucket).get("Status")
+    assert (versioning == "Enabled") is want["versioning"], versioning
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    expiring = [r for r in rules if "Expiration" in r or "NoncurrentVersionExpiration" in r]
+    assert bool(expiring) is want["expiry_rules"], rules
+    assert [r for r in rules if "AbortIncompleteMultipartUpload" in r]  # in every profile
+
+    assert _cluster(env)["BackupRetentionPeriod"] == want["backup_retention"]
+
+    stages = env.client("apigatewayv2").get_stages(ApiId=env.out("api_id"))["Items"]
+    assert [stage["StageName"] for stage in stages] == [want["stage"]]
+    assert str(env.out("api_endpoint_url")).rstrip("/").endswith(f"/{want['stage']}")
+
+
+# --------------------------------------------------------------------------- (3) state
+
+
+def _state_keys(environments: Environments) -> list[str]:
+    spec = _backend()
+    s3 = environments.session.client("s3", spec.region)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=spec.bucket)
+    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+def _state_document(environments: Environments, key: str) -> dict[str, Any]:
+    spec = _backend()
+    s3 = environments.session.client("s3", spec.region)
+    document: dict[str, Any] = json.loads(s3.get_object(Bucket=spec.bucket, Key=key)["Body"].read())
+    return document
+
+
+def test_each_environment_has_its_own_state_objects(environments: Environments) -> None:
+    spec = _backend()
+    keys = _state_keys(environments)
+    owned = {}
+    for environment in ENVIRONMENTS:
+        prefix = f"{spec.platform}/{environment}/"
+        stacks = environments.stacks_of(environment)
+        expected = {stack.state for stack in stacks}
+        assert all(bucket == spec.bucket for bucket, _ in expected)
+        assert all(key.startswith(prefix) for _, key in expected), expected
+        assert len(expected) == len(stacks)  # one state object per stack
+        state_keys = {key for key in keys if key.startswith(prefix) and key.endswith(".tfstate")}
+        assert state_keys == {key for _, key in expected}
+        owned[environment] = state_keys
+    assert not owned["dev"] & owned["prod"]
+
+    for environment, other in (ENVIRONMENTS, tuple(reversed(ENVIRONMENTS))):
+        foreign = [str(environments.out(other, name)) for name in NAMED_OUTPUTS]
+        for key in sorted(owned[environment]):
+            state = _state_document(environments, key)
+            assert state["resources"], key
+            text = json.dumps(state)
+            assert not [name for name in foreign if name in text], key
+
+
+# --------------------------------------------------------------------------- (4) destroy
+
+
+def test_destroying_both_leaves_nothing_of_either(environments: Environments) -> None:
+    import tasks
+    from tooling.deploy import leftovers
+
+    started = time.monotonic()
+    per_stack: dict[str, float] = {}
+    left = tasks.destroy_stacks(_context(), env=SELECTION, target="local", timings=per_stack)
+    environments.destroyed = True
+    environments.notes[f"destroy {SELECTION} (total)"] = time.monotonic() - started
+    environments.notes.update({f"destroy {name}": seconds for name, seconds in per_stack.items()})
+    assert left == []
+
+    spec = _backend()
+    regions = {stack.region for stack in environments.stacks}
+    for environment in ENVIRONMENTS:  # each on its own, too
+        assert leftovers(environments.session, regions, spec, environments=[environment]) == []
+        for stack in environments.stacks_of(environment):
+            if stack.state is not None and stack.state[1] in _state_keys(environments):
+                assert not _state_document(environments, stack.state[1])["resources"]
+    lock_table = environments.session.client("dynamodb", spec.region)
+    items = lock_table.scan(TableName=spec.lock_table, ConsistentRead=True)["Items"]
+    assert not [item for item in items if "Info" in item], "a state lock is still held"
+    outputs = json.loads(OUTPUTS.read_text(encoding="utf-8"))
+    assert not [key for key in outputs if key.split("_", 1)[0] in ENVIRONMENTS]

@@ -1,0 +1,322 @@
+"""End-to-end: the three-region ``global`` deployment on the local emulator.
+
+One deployment for the module (``global_deployed``), made with the same functions as
+``./tap deploy --env global`` on an emulator of its own port (``TAP_E2E_GLOBAL_PORT``, else a
+free one), including the account fixtures the deployment expects (hosted zone, master secret,
+rotation function: tooling/local_fixtures.py). Every name comes from
+``cfn-outputs/flat-outputs.json`` (``global_<region>_<output>`` keys). Runs in file order:
+what was deployed, live drift (zero, then one manual change in us-east-2), destroy. The
+fixture always destroys and stops its emulator (by pid), even when a test failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.e2e.conftest import LOOPBACK, OUTPUTS, REUSE_ENV, ROOT, TIMINGS
+
+pytestmark = pytest.mark.e2e
+
+ENVIRONMENT = "global"
+PORT_ENV = "TAP_E2E_GLOBAL_PORT"
+#: Outputs every region has (network and application stacks).
+REGIONAL_OUTPUTS = (
+    "vpc_id",
+    "private_subnet_ids",
+    "kms_key_arn",
+    "data_bucket_name",
+    "trades_table_name",
+    "sessions_table_name",
+    "database_endpoint",
+    "processor_function_name",
+    "api_handler_function_name",
+    "api_id",
+    "api_custom_domain",
+    "api_health_check_id",
+    "alarm_topic_arn",
+    "aws_region",
+    "emulator_endpoint",
+)
+
+
+@dataclass
+class GlobalDeployment:
+    outputs: dict[str, Any]
+    session: Any
+    regions: list[str]  # primary first
+    cidrs: dict[str, str]
+    destroyed: bool = False
+    drift: dict[str, Any] = field(default_factory=dict)
+
+    def out(self, region: str, name: str) -> Any:
+        return self.outputs[f"{ENVIRONMENT}_{region.replace('-', '_')}_{name}"]
+
+    def client(self, service: str, region: str) -> Any:
+        return self.session.client(service, region)
+
+
+def _context() -> Any:
+    from invoke.context import Context
+
+    return Context()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture(scope="module")
+def global_deployed() -> Iterator[GlobalDeployment]:
+    from trading_infra.config import load_config
+
+    import tasks
+    from tooling import emulator
+
+    running = emulator.status(ROOT)
+    if running is not None and os.environ.get(REUSE_ENV) != "1":
+        pytest.fail(
+            f"an emulator already runs for this repository (pid {running.pid}, "
+            f"{running.endpoint}); the e2e teardown would destroy what is deployed in it. "
+            f"Stop it (`./tap emulator --stop`) or set {REUSE_ENV}=1."
+        )
+    previous_port = os.environ.get("TAP_EMULATOR_PORT")
+    os.environ["TAP_EMULATOR_PORT"] = os.environ.get(PORT_ENV) or str(_free_port())
+    environment = load_config(tasks.CONFIG_FILE).environment(ENVIRONMENT)
+    state: GlobalDeployment | None = None
+    try:
+        per_stack: dict[str, float] = {}
+        started = time.monotonic()
+        tasks.deploy_stacks(_context(), env=ENVIRONMENT, target="local", timings=per_stack)
+        TIMINGS["global deploy (total)"] = time.monotonic() - started
+        TIMINGS.update({f"global deploy {s}": t for s, t in per_stack.items()})
+        outputs = json.loads(OUTPUTS.read_text(encoding="utf-8"))
+        session = tasks._lifecycle_session("local", start=False)
+        regions = [r.name for r in environment.regions]
+        for region in regions:
+            endpoint = outputs[f"{ENVIRONMENT}_{region.replace('-', '_')}_emulator_endpoint"]
+            assert urlsplit(endpoint).hostname in LOOPBACK, endpoint
+            assert endpoint == session.emulator.endpoint
+        state = GlobalDeployment(
+            outputs=outputs,
+            session=session,
+            regions=regions,
+            cidrs={r.name: str(r.vpc_cidr) for r in environment.regions},
+        )
+        yield state
+    finally:
+        try:
+            if state is None or not state.destroyed:
+                tasks.destroy_stacks(_context(), env=ENVIRONMENT, target="local")
+        finally:
+            emulator.stop(ROOT)
+            if previous_port is None:
+                os.environ.pop("TAP_EMULATOR_PORT", None)
+            else:
+                os.environ["TAP_EMULATOR_PORT"] = previous_port
+
+
+# --------------------------------------------------------------------------- what was deployed
+
+
+def test_outputs_per_region_and_the_primary_keeps_the_plain_keys(
+    global_deployed: GlobalDeployment,
+) -> None:
+    d = global_deployed
+    for region in d.regions:
+        missing = [
+            n for n in REGIONAL_OUTPUTS if f"global_{region.replace('-', '_')}_{n}" not in d.outputs
+        ]
+        assert not missing, f"{region}: {missing}"
+        assert d.out(region, "aws_region") == region
+    primary = d.regions[0]
+    for name in REGIONAL_OUTPUTS:
+        assert d.outputs[f"global_{name}"] == d.out(primary, name)
+    # the global cluster and the master secret are the primary's
+    assert d.outputs["global_global_cluster_identifier"]
+    assert d.outputs["global_database_secret_arn"].split(":")[3] == primary
+
+
+def test_three_vpcs_one_per_region_with_their_cidrs(global_deployed: GlobalDeployment) -> None:
+    d = global_deployed
+    seen = {}
+    for region in d.regions:
+        (vpc,) = d.client("ec2", region).describe_vpcs(VpcIds=[d.out(region, "vpc_id")])["Vpcs"]
+        seen[region] = vpc["CidrBlock"]
+    assert seen == d.cidrs
+    assert len(set(seen.values())) == 3
+
+
+def test_the_global_cluster_has_a_writer_and_two_secondaries(
+    global_deployed: GlobalDeployment,
+) -> None:
+    d = global_deployed
+    primary = d.regions[0]
+    identifier = d.outputs["global_global_cluster_identifier"]
+    (cluster,) = d.client("rds", primary).describe_global_clusters(
+        GlobalClusterIdentifier=identifier
+    )["GlobalClusters"]
+    members = cluster["GlobalClusterMembers"]
+    assert len(members) == 3
+    by_region = {m["DBClusterArn"].split(":")[3]: m for m in members}
+    assert set(by_region) == set(d.regions)
+    assert by_region[primary]["IsWriter"] is True
+    assert [r for r, m in by_region.items() if not m["IsWriter"]] == d.regions[1:]
+    for region in d.regions:
+        (regional,) = [
+            c
+            for c in d.client("rds", region).describe_db_clusters()["DBClusters"]
+            if c["Endpoint"] == d.out(region, "database_endpoint")
+        ]
+        assert regional["StorageEncrypted"] is True
+        assert regional["KmsKeyId"].split(":")[3] == region  # the region's own key
+
+
+def test_alarms_per_region_including_the_drift_alarm(global_deployed: GlobalDeployment) -> None:
+    from trading_infra import drift_metric
+
+    d = global_deployed
+    for region in d.regions:
+        topic = d.out(region, "alarm_topic_arn")
+        alarms = d.client("cloudwatch", region).describe_alarms()["MetricAlarms"]
+        ours = [a for a in alarms if topic in a.get("AlarmActions", [])]
+        assert len(ours) >= 5, region
+        (drift,) = [a for a in ours if a.get("Namespace") == drift_metric.NAMESPACE]
+        assert drift["MetricName"] == drift_metric.METRIC_NAME
+        assert {x["Name"]: x["Value"] for x in drift["Dimensions"]} == {
+            drift_metric.DEPLOYMENT_DIMENSION: ENVIRONMENT,
+            drift_metric.REGION_DIMENSION: region,
+        }
+        assert drift["TreatMissingData"] == "breaching"
+        assert drift["Period"] == drift_metric.CHECK_PERIOD_SECONDS
+
+
+def test_latency_records_one_per_region_with_their_health_checks(
+    global_deployed: GlobalDeployment,
+) -> None:
+    d = global_deployed
+    domain = d.out(d.regions[0], "api_custom_domain")
+    assert {d.out(r, "api_custom_domain") for r in d.regions} == {domain}
+    route53 = d.client("route53", d.regions[0])
+    zone_name = domain.split(".", 1)[1] + "."
+    (zone,) = [
+        z
+        for z in route53.list_hosted_zones_by_name(DNSName=zone_name)["HostedZones"]
+        if z["Name"] == zone_name
+    ]
+    records = route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+    latency = [r for r in records if r["Name"] == f"{domain}." and r["Type"] == "A"]
+    assert {r["SetIdentifier"] for r in latency} == set(d.regions)
+    for record in latency:
+        region = record["SetIdentifier"]
+        assert record["Region"] == region
+        assert record["HealthCheckId"] == d.out(region, "api_health_check_id")
+        assert (
+            record["AliasTarget"]["DNSName"]
+            .rstrip(".")
+            .endswith(f"execute-api.{region}.amazonaws.com")
+        )
+
+
+# --------------------------------------------------------------------------- live drift
+
+
+def _drift(d: GlobalDeployment, label: str) -> dict[str, int]:
+    import tasks
+
+    started = time.monotonic()
+    results = tasks.drift_stacks(_context(), env=ENVIRONMENT, target="local")
+    TIMINGS[f"global drift run ({label})"] = time.monotonic() - started
+    totals: dict[str, int] = {}
+    for result in results:
+        totals[result.region] = totals.get(result.region, 0) + result.changes
+    assert set(totals) == set(d.regions)
+    return totals
+
+
+def _published(d: GlobalDeployment, region: str) -> float:
+    """The largest drift value published for ``region`` in the last hour."""
+    from trading_infra import drift_metric
+
+    cloudwatch = d.client("cloudwatch", region)
+    dimensions = [
+        {"Name": drift_metric.DEPLOYMENT_DIMENSION, "Value": ENVIRONMENT},
+        {"Name": drift_metric.REGION_DIMENSION, "Value": region},
+    ]
+    listed = cloudwatch.list_metrics(
+        Namespace=drift_metric.NAMESPACE, MetricName=drift_metric.METRIC_NAME
+    )["Metrics"]
+    wanted = sorted((x["Name"], x["Value"]) for x in dimensions)
+    assert any(sorted((x["Name"], x["Value"]) for x in m["Dimensions"]) == wanted for m in listed)
+    now = datetime.now(UTC)
+    points = cloudwatch.get_metric_statistics(
+        Namespace=drift_metric.NAMESPACE,
+        MetricName=drift_metric.METRIC_NAME,
+        Dimensions=dimensions,
+        StartTime=now - timedelta(hours=1),
+        EndTime=now + timedelta(minutes=5),
+        Period=3600,
+        Statistics=["Maximum", "SampleCount"],
+    )["Datapoints"]
+    assert points, f"no drift data point in {region}"
+    return float(max(p["Maximum"] for p in points))
+
+
+def test_no_drift_after_deploy_and_the_metric_is_published(
+    global_deployed: GlobalDeployment,
+) -> None:
+    d = global_deployed
+    totals = _drift(d, "after deploy")
+    assert totals == dict.fromkeys(d.regions, 0)
+    for region in d.regions:
+        assert _published(d, region) == 0.0
+
+
+def test_a_manual_change_in_one_region_is_drift_of_that_region_only(
+    global_deployed: GlobalDeployment,
+) -> None:
+    d = global_deployed
+    changed = "us-east-2"
+    aws_lambda = d.client("lambda", changed)
+    name = d.out(changed, "processor_function_name")
+    memory = aws_lambda.get_function_configuration(FunctionName=name)["MemorySize"]
+    aws_lambda.update_function_configuration(FunctionName=name, MemorySize=memory + 128)
+    totals = _drift(d, "after a manual change")
+    assert totals[changed] >= 1
+    assert {r: n for r, n in totals.items() if r != changed} == dict.fromkeys(
+        [r for r in d.regions if r != changed], 0
+    )
+    assert _published(d, changed) >= 1.0
+    for region in d.regions:
+        if region != changed:
+            assert _published(d, region) == 0.0
+
+
+# --------------------------------------------------------------------------- destroy
+
+
+def test_destroy_leaves_nothing_in_any_region(global_deployed: GlobalDeployment) -> None:
+    import tasks
+
+    started = time.monotonic()
+    per_stack: dict[str, float] = {}
+    left = tasks.destroy_stacks(_context(), env=ENVIRONMENT, target="local", timings=per_stack)
+    global_deployed.destroyed = True
+    TIMINGS["global destroy (total)"] = time.monotonic() - started
+    TIMINGS.update({f"global destroy {s}": t for s, t in per_stack.items()})
+    assert left == []
+    outputs = json.loads(OUTPUTS.read_text(encoding="utf-8")) if OUTPUTS.is_file() else {}
+    assert not [k for k in outputs if k.startswith(f"{ENVIRONMENT}_")]
