@@ -71,23 +71,25 @@ class HttpApi(Construct):
             description="Trading platform sessions and trades API",
             protocol_type="HTTP",
         )
+        api_id = self.api.id  # one jsii round trip, not one per route
         integration = Apigatewayv2Integration(
             self,
             "HandlerIntegration",
-            api_id=self.api.id,
+            api_id=api_id,
             integration_type="AWS_PROXY",
             integration_method="POST",
             integration_uri=handler.invoke_arn,
             payload_format_version="2.0",
             timeout_milliseconds=INTEGRATION_TIMEOUT_MILLISECONDS,
         )
+        integration_target = f"integrations/{integration.id}"
         for index, (route_key, authorization) in enumerate(ROUTES.items()):
             Apigatewayv2Route(
                 self,
                 f"Route{index}",
-                api_id=self.api.id,
+                api_id=api_id,
                 route_key=route_key,
-                target=f"integrations/{integration.id}",
+                target=integration_target,
                 authorization_type=authorization,
             )
         access_logs = CloudwatchLogGroup(
@@ -100,7 +102,7 @@ class HttpApi(Construct):
         self.stage = Apigatewayv2Stage(
             self,
             "Stage",
-            api_id=self.api.id,
+            api_id=api_id,
             name=environment.name,
             auto_deploy=True,
             access_log_settings={

@@ -180,12 +180,13 @@ class ServiceFunction(Construct):
             context.arn("ec2", "subnet/*"),
             context.arn("ec2", "security-group/*"),
         ]
+        log_group_arn = self.log_group.arn
         return [
             {
                 "Sid": "WriteOwnLogs",
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": [self.log_group.arn, f"{self.log_group.arn}:*"],
+                "Resource": [log_group_arn, f"{log_group_arn}:*"],
             },
             {
                 "Sid": "ManageVpcNetworkInterfaces",

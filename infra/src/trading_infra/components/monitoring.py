@@ -54,6 +54,7 @@ class Alarms(Construct):
             name=self._namer.name("alarms", kind="sns_topic"),
             kms_master_key_id=key_arn,
         )
+        self._topic_arn = self.topic.arn  # read once: each read is a jsii round trip
         self.alarms: dict[str, CloudwatchMetricAlarm] = {}
 
         dimension = "DBClusterIdentifier" if watched.database_is_aurora else "DBInstanceIdentifier"
@@ -160,8 +161,8 @@ class Alarms(Construct):
             threshold=threshold,
             evaluation_periods=evaluation_periods,
             treat_missing_data=treat_missing_data,
-            alarm_actions=[self.topic.arn],
-            ok_actions=[self.topic.arn],
+            alarm_actions=[self._topic_arn],
+            ok_actions=[self._topic_arn],
             **metric,
         )
 

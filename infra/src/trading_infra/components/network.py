@@ -58,28 +58,30 @@ class Network(Construct):
             enable_dns_hostnames=True,
             tags={"Name": namer.name("vpc")},
         )
+        # Every read of a resource attribute is a round trip to the jsii runtime: read once.
+        self.vpc_id: str = self.vpc.id
         # The default security group of a VPC allows all traffic between its members: take
         # every rule away so that nothing can use it by accident.
         DefaultSecurityGroup(
-            self, "DefaultSecurityGroup", vpc_id=self.vpc.id, ingress=[], egress=[]
+            self, "DefaultSecurityGroup", vpc_id=self.vpc_id, ingress=[], egress=[]
         )
 
         gateway = InternetGateway(
-            self, "InternetGateway", vpc_id=self.vpc.id, tags={"Name": namer.name("igw")}
+            self, "InternetGateway", vpc_id=self.vpc_id, tags={"Name": namer.name("igw")}
         )
-        public_routes = RouteTable(
-            self, "PublicRouteTable", vpc_id=self.vpc.id, tags={"Name": namer.name("public-rt")}
-        )
+        public_routes_id = RouteTable(
+            self, "PublicRouteTable", vpc_id=self.vpc_id, tags={"Name": namer.name("public-rt")}
+        ).id
         Route(
             self,
             "PublicDefaultRoute",
-            route_table_id=public_routes.id,
+            route_table_id=public_routes_id,
             destination_cidr_block="0.0.0.0/0",
             gateway_id=gateway.id,
         )
-        private_routes = RouteTable(
-            self, "PrivateRouteTable", vpc_id=self.vpc.id, tags={"Name": namer.name("private-rt")}
-        )
+        private_routes_id = RouteTable(
+            self, "PrivateRouteTable", vpc_id=self.vpc_id, tags={"Name": namer.name("private-rt")}
+        ).id
 
         self.public_subnets: list[Subnet] = []
         self.private_subnets: list[Subnet] = []
@@ -88,7 +90,7 @@ class Network(Construct):
             public = Subnet(
                 self,
                 f"PublicSubnet{index + 1}",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 cidr_block=region.public_subnet_cidrs[index],
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
@@ -97,7 +99,7 @@ class Network(Construct):
             private = Subnet(
                 self,
                 f"PrivateSubnet{index + 1}",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 cidr_block=region.private_subnet_cidrs[index],
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
@@ -105,11 +107,11 @@ class Network(Construct):
             )
             RouteTableAssociation(
                 self, f"PublicSubnet{index + 1}Routes", subnet_id=public.id,
-                route_table_id=public_routes.id,
+                route_table_id=public_routes_id,
             )  # fmt: skip
             RouteTableAssociation(
                 self, f"PrivateSubnet{index + 1}Routes", subnet_id=private.id,
-                route_table_id=private_routes.id,
+                route_table_id=private_routes_id,
             )  # fmt: skip
             self.public_subnets.append(public)
             self.private_subnets.append(private)
@@ -119,7 +121,7 @@ class Network(Construct):
             "LambdaSecurityGroup",
             name=namer.name("lambda-sg", kind="security_group"),
             description="Platform Lambda functions: egress to AWS endpoints and the database only",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             tags={"Name": namer.name("lambda-sg")},
         )
         self.database_security_group = SecurityGroup(
@@ -127,7 +129,7 @@ class Network(Construct):
             "DatabaseSecurityGroup",
             name=namer.name("db-sg", kind="security_group"),
             description="Platform database: its port from the Lambda security group only",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             tags={"Name": namer.name("db-sg")},
         )
         self._allow_from_lambda(
@@ -143,10 +145,10 @@ class Network(Construct):
             endpoint = VpcEndpoint(
                 self,
                 f"{service.capitalize()}GatewayEndpoint",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 service_name=f"com.amazonaws.{region.name}.{service}",
                 vpc_endpoint_type="Gateway",
-                route_table_ids=[private_routes.id],
+                route_table_ids=[private_routes_id],
                 tags={"Name": namer.name(f"{service}-endpoint")},
             )
             VpcSecurityGroupEgressRule(
@@ -199,7 +201,7 @@ class Network(Construct):
             "EndpointSecurityGroup",
             name=namer.name("endpoints-sg", kind="security_group"),
             description="Interface endpoints: HTTPS from the platform's Lambda functions only",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             tags={"Name": namer.name("endpoints-sg")},
         )
         self._allow_from_lambda(
@@ -213,7 +215,7 @@ class Network(Construct):
             VpcEndpoint(
                 self,
                 f"{service.capitalize()}InterfaceEndpoint",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 service_name=f"com.amazonaws.{context.region.name}.{service}",
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
@@ -265,7 +267,7 @@ class Network(Construct):
         FlowLog(
             self,
             "FlowLog",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             traffic_type="ALL",
             log_destination_type="cloud-watch-logs",
             log_destination=log_group.arn,

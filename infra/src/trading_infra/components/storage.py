@@ -39,12 +39,13 @@ _ABORT_INCOMPLETE_UPLOADS = S3BucketLifecycleConfigurationRuleAbortIncompleteMul
 
 
 def _deny_insecure_transport(bucket: S3Bucket) -> dict[str, Any]:
+    bucket_arn = bucket.arn
     return {
         "Sid": "DenyInsecureTransport",
         "Effect": "Deny",
         "Principal": "*",
         "Action": "s3:*",
-        "Resource": [bucket.arn, f"{bucket.arn}/*"],
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
 
