@@ -27,6 +27,7 @@ from trading_infra.stacks import (  # noqa: E402
     ApplicationStack,
     GlobalPeers,
     NetworkStack,
+    StackPlacement,
     stack_name,
 )
 from trading_infra.target import DeployTarget, TargetKind  # noqa: E402
@@ -63,14 +64,17 @@ def build_app(request: SynthRequest) -> App:
     app = App(outdir=str(request.outdir), skip_validation=False)
     for name in request.environments:
         environment = request.config.environment(name)
+        placements = {
+            region.name: StackPlacement(
+                config=request.config, environment=environment, region=region, target=request.target
+            )
+            for region in environment.regions
+        }
         networks = {
             region.name: NetworkStack(
                 app,
                 stack_name(request.config, environment, region, NETWORK_STACK_SUFFIX),
-                config=request.config,
-                environment=environment,
-                region=region,
-                target=request.target,
+                placement=placements[region.name],
             )
             for region in environment.regions
         }
@@ -87,10 +91,7 @@ def build_app(request: SynthRequest) -> App:
             application = ApplicationStack(
                 app,
                 stack_name(request.config, environment, region, APPLICATION_STACK_SUFFIX),
-                config=request.config,
-                environment=environment,
-                region=region,
-                target=request.target,
+                placement=placements[region.name],
                 network=networks[region.name],
                 artifacts=request.artifacts,
                 peers=peers,

@@ -86,20 +86,23 @@ def state_key(config: PlatformConfig, environment: Environment, stack: str) -> s
     return f"{config.platform.name}/{environment.name}/{stack}.tfstate"
 
 
+@dataclass(frozen=True)
+class StackPlacement:
+    """Where a stack goes: which platform, environment and region, deployed to which target."""
+
+    config: PlatformConfig
+    environment: Environment
+    region: RegionConfig
+    target: DeployTarget
+
+
 class _RegionalStack(TerraformStack):
     """Provider, state backend, account/partition lookups and the tag check of a stack."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        config: PlatformConfig,
-        environment: Environment,
-        region: RegionConfig,
-        target: DeployTarget,
-    ) -> None:
+    def __init__(self, scope: Construct, id_: str, *, placement: StackPlacement) -> None:
         super().__init__(scope, id_)
+        config, environment = placement.config, placement.environment
+        region, target = placement.region, placement.target
         self.config = config
         self.environment = environment
         self.target = target
@@ -161,26 +164,15 @@ class _RegionalStack(TerraformStack):
 class NetworkStack(_RegionalStack):
     """The KMS key and the network of one environment in one region."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        config: PlatformConfig,
-        environment: Environment,
-        region: RegionConfig,
-        target: DeployTarget,
-    ) -> None:
-        super().__init__(
-            scope, id_, config=config, environment=environment, region=region, target=target
-        )
+    def __init__(self, scope: Construct, id_: str, *, placement: StackPlacement) -> None:
+        super().__init__(scope, id_, placement=placement)
         key = PlatformKey(self, "Key", context=self.context)
         network = Network(
             self,
             "Network",
             context=self.context,
             key_arn=key.key_arn,
-            database_port=environment.profile.database.port,
+            database_port=placement.environment.profile.database.port,
         )
         self.outputs(
             {
@@ -218,17 +210,12 @@ class ApplicationStack(_RegionalStack):
         scope: Construct,
         id_: str,
         *,
-        config: PlatformConfig,
-        environment: Environment,
-        region: RegionConfig,
-        target: DeployTarget,
+        placement: StackPlacement,
         network: NetworkStack,
         artifacts: Mapping[str, LambdaArtifact],
         peers: GlobalPeers | None = None,
     ) -> None:
-        super().__init__(
-            scope, id_, config=config, environment=environment, region=region, target=target
-        )
+        super().__init__(scope, id_, placement=placement)
         remote = self._read(network, "Network")
         self._compose(
             self.context,
