@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tooling.terraform import MIRROR_ENV, find_provider_mirror
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    """An in-process moto server on a free loopback port, one per test module: its base URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -7,17 +7,16 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-import boto3
 import pytest
-import requests
-from moto.server import ThreadedMotoServer
 from werkzeug.test import Client
 
+from tests.tooling.moto_clients import client, named, reset_moto
 from tooling import moto_launcher
-from tooling.moto_launcher import PATCHES, STATUS_PATH, CompatPatch, build_app, patched
+from tooling.moto_launcher import PATCHES, STATUS_PATH, build_app, patched
 
 pytestmark = pytest.mark.moto
 
@@ -26,34 +25,11 @@ ACCOUNT = "123456789012"
 Clients = Callable[[str], Any]
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
 def aws(endpoint: str) -> Clients:
     """boto3 clients of a freshly reset in-process moto server."""
-    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
-
-    def client(service: str) -> Any:
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=endpoint,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    return client
-
-
-def _patch(name: str) -> list[CompatPatch]:
-    return [patch for patch in PATCHES if patch.name == name]
+    reset_moto(endpoint)
+    return partial(client, endpoint, region=REGION, reset=False)
 
 
 # --------------------------------------------------------------------------- gap 2
@@ -102,7 +78,7 @@ def test_gap2_unpatched_moto_gives_every_db_instance_the_same_resource_id(aws: C
 
 def test_gap2_patch_gives_each_db_instance_its_own_resource_id(aws: Clients) -> None:
     rds = aws("rds")
-    with patched(_patch("rds-unique-dbi-resource-id")):
+    with patched(named("rds-unique-dbi-resource-id")):
         ids = _create_db_instances(rds)
         assert len(set(ids.values())) == len(ids) == 4
         assert all(re.fullmatch(r"db-[A-Z0-9]{26}", value) for value in ids.values())
@@ -145,7 +121,7 @@ def test_gap4_unpatched_moto_drops_the_lambda_dead_letter_config(aws: Clients) -
 
 
 def test_gap4_patch_returns_the_lambda_dead_letter_config(aws: Clients) -> None:
-    with patched(_patch("lambda-dead-letter-config")):
+    with patched(named("lambda-dead-letter-config")):
         awslambda, dlq = _create_function_with_dlq(aws)
         expected = {"TargetArn": dlq}
         assert awslambda.get_function(FunctionName="fn")["Configuration"]["DeadLetterConfig"] == (
@@ -194,7 +170,7 @@ def test_gap3_unpatched_moto_has_no_domain_name_status(aws: Clients) -> None:
 
 
 def test_gap3_patch_reports_available_domain_names(aws: Clients) -> None:
-    with patched(_patch("apigatewayv2-domain-name-status")):
+    with patched(named("apigatewayv2-domain-name-status")):
         domain = _create_domain_name(aws)
         (configuration,) = domain["DomainNameConfigurations"]
         assert configuration["DomainNameStatus"] == "AVAILABLE"

@@ -6,41 +6,22 @@ KMS rotation period)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
-import boto3
 import pytest
-import requests
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
-from tooling.moto_launcher import PATCHES, patched
+from tests.tooling.moto_clients import client, named
+from tooling.moto_launcher import patched
 
 pytestmark = pytest.mark.moto
 
 REGION = "ap-southeast-1"
 BUCKET = "tap-policy-test"
 
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def _s3(endpoint: str) -> Any:
-    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+#: A client of a freshly reset moto server, unless called with ``reset=False``.
+_client = partial(client, region=REGION, reset=True)
 
 
 def _bucket_with_policy(s3: Any, *statements: dict[str, Any]) -> None:
@@ -61,20 +42,16 @@ TLS_ONLY = {
 }
 
 
-def _patch() -> list[Any]:
-    return [p for p in PATCHES if p.name == "s3-bucket-policy-secure-transport"]
-
-
 def test_gap7_unpatched_moto_denies_everything_under_a_tls_only_policy(endpoint: str) -> None:
-    s3 = _s3(endpoint)
+    s3 = _client(endpoint, "s3")
     _bucket_with_policy(s3, TLS_ONLY)
     with pytest.raises(ClientError, match="403"):
         s3.head_object(Bucket=BUCKET, Key="a.txt")
 
 
 def test_gap7_patch_lets_requests_through_a_tls_only_policy(endpoint: str) -> None:
-    with patched(_patch()):
-        s3 = _s3(endpoint)
+    with patched(named("s3-bucket-policy-secure-transport")):
+        s3 = _client(endpoint, "s3")
         _bucket_with_policy(s3, TLS_ONLY)
         assert s3.head_object(Bucket=BUCKET, Key="a.txt")["ContentLength"] == 1
         s3.put_object(Bucket=BUCKET, Key="b.txt", Body=b"yy")
@@ -96,8 +73,8 @@ def test_gap7_patch_keeps_denies_that_apply_over_tls(
     statement.pop("Condition")
     if condition is not None:
         statement["Condition"] = condition
-    with patched(_patch()):
-        s3 = _s3(endpoint)
+    with patched(named("s3-bucket-policy-secure-transport")):
+        s3 = _client(endpoint, "s3")
         _bucket_with_policy(s3, statement)
         with pytest.raises(ClientError, match="403"):
             s3.head_object(Bucket=BUCKET, Key="a.txt")
@@ -139,16 +116,15 @@ def _enable_logging(s3: Any) -> None:
 def test_gap6_unpatched_moto_fails_logging_when_the_target_policy_has_a_star_principal(
     endpoint: str,
 ) -> None:
-    s3 = _s3(endpoint)
+    s3 = _client(endpoint, "s3")
     _logging_setup(s3)
     with pytest.raises(ClientError, match="500"):
         _enable_logging(s3)
 
 
 def test_gap6_patch_accepts_the_logging_grant_beside_a_star_principal(endpoint: str) -> None:
-    logging_patch = [p for p in PATCHES if p.name == "s3-logging-policy-wildcard-principal"]
-    with patched(logging_patch):
-        s3 = _s3(endpoint)
+    with patched(named("s3-logging-policy-wildcard-principal")):
+        s3 = _client(endpoint, "s3")
         _logging_setup(s3)
         _enable_logging(s3)
         enabled = s3.get_bucket_logging(Bucket=BUCKET)["LoggingEnabled"]
@@ -160,21 +136,6 @@ def test_gap6_patch_accepts_the_logging_grant_beside_a_star_principal(endpoint: 
 
 
 # --------------------------------------------------------------------------- gap 4 (diffs)
-
-
-def _client(endpoint: str, service: str) -> Any:
-    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    return boto3.client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-def _named(*names: str) -> list[Any]:
-    return [p for p in PATCHES if p.name in names]
 
 
 def _pi_instance(endpoint: str) -> dict[str, Any]:
@@ -197,7 +158,7 @@ def test_gap4_unpatched_moto_forgets_performance_insights(endpoint: str) -> None
 
 
 def test_gap4_patch_keeps_performance_insights(endpoint: str) -> None:
-    with patched(_named("rds-performance-insights")):
+    with patched(named("rds-performance-insights")):
         instance = _pi_instance(endpoint)
     assert instance["PerformanceInsightsEnabled"] is True
     assert instance["PerformanceInsightsKMSKeyId"].endswith("key/k")
@@ -216,7 +177,7 @@ def test_gap4_unpatched_moto_forgets_the_kms_rotation_period(endpoint: str) -> N
 
 
 def test_gap4_patch_returns_the_kms_rotation_period(endpoint: str) -> None:
-    with patched(_named("kms-rotation-period")):
+    with patched(named("kms-rotation-period")):
         assert _rotation(endpoint)["RotationPeriodInDays"] == 180
 
 
@@ -229,10 +190,7 @@ def _logging_config(endpoint: str) -> tuple[Any, Any]:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("a.py", "x = 1\n")
-    lam = boto3.client(
-        "lambda", endpoint_url=endpoint, region_name=REGION,
-        aws_access_key_id="testing", aws_secret_access_key="testing",
-    )  # fmt: skip
+    lam = _client(endpoint, "lambda", reset=False)
     lam.create_function(
         FunctionName="f", Runtime="python3.12", Role=role, Handler="a.h",
         Code={"ZipFile": buffer.getvalue()},
@@ -250,7 +208,7 @@ def test_gap4_unpatched_moto_drops_the_lambda_logging_config(endpoint: str) -> N
 
 
 def test_gap4_patch_returns_the_lambda_logging_config(endpoint: str) -> None:
-    with patched(_named("lambda-dead-letter-config")):
+    with patched(named("lambda-dead-letter-config")):
         created, updated = _logging_config(endpoint)
     assert created == {"LogFormat": "JSON", "LogGroup": "/aws/lambda/custom"}
     assert updated == {"LogFormat": "Text", "LogGroup": "/aws/lambda/custom"}

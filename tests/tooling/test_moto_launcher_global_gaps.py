@@ -8,47 +8,22 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
-import boto3
 import pytest
-import requests
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
-from tooling.moto_launcher import APIGATEWAY_REGIONAL_HOSTED_ZONES, PATCHES, CompatPatch, patched
+from tests.tooling.moto_clients import client, named, reset_moto
+from tooling.moto_launcher import APIGATEWAY_REGIONAL_HOSTED_ZONES, patched
 
 pytestmark = pytest.mark.moto
 
 REGION = "us-east-2"
 ACCOUNT = "123456789012"
 
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def _client(endpoint: str, service: str, *, reset: bool = False) -> Any:
-    if reset:
-        requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    return boto3.client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-def _named(name: str) -> list[CompatPatch]:
-    (patch,) = [p for p in PATCHES if p.name == name]
-    return [patch]
+#: A client in REGION; ``reset=True`` resets the moto server first.
+_client = partial(client, region=REGION, reset=False)
 
 
 # --------------------------------------------------------------------------- gap 3 (target)
@@ -78,7 +53,7 @@ def test_gap3_unpatched_moto_gives_no_alias_target(endpoint: str) -> None:
 
 
 def test_gap3_patch_gives_a_stable_regional_alias_target(endpoint: str) -> None:
-    with patched(_named("apigatewayv2-domain-name-target")):
+    with patched(named("apigatewayv2-domain-name-target")):
         got, listed = _domain_configuration(endpoint)
     assert got["ApiGatewayDomainName"] == listed["ApiGatewayDomainName"]
     assert got["ApiGatewayDomainName"].startswith("d-")
@@ -139,7 +114,7 @@ def test_gap5_unpatched_moto_invokes_the_function_and_loses_the_secret_value(
 
 
 def test_gap5_patch_records_the_schedule_without_invoking(endpoint: str) -> None:
-    with patched(_named("secretsmanager-rotation-without-invocation")):
+    with patched(named("secretsmanager-rotation-without-invocation")):
         secrets, function = _secret_with_rotation_function(endpoint)
         secrets.rotate_secret(
             SecretId="tap/global/aurora-master",
@@ -179,13 +154,7 @@ def _global_cluster_tags(endpoint: str) -> dict[str, Any]:
     )["GlobalCluster"]["GlobalClusterArn"]
     answers = {}
     for region in ("ap-southeast-1", "us-east-1"):
-        regional = boto3.client(
-            "rds",
-            endpoint_url=endpoint,
-            region_name=region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        regional = client(endpoint, "rds", region=region, reset=False)
         answers[region] = regional.list_tags_for_resource(ResourceName=arn)["TagList"]
     return answers
 
@@ -196,7 +165,7 @@ def test_gap4_unpatched_moto_cannot_list_a_global_clusters_tags(endpoint: str) -
 
 
 def test_gap4_patch_keeps_a_global_clusters_tags(endpoint: str) -> None:
-    with patched(_named("rds-global-cluster-tags")):
+    with patched(named("rds-global-cluster-tags")):
         answers = _global_cluster_tags(endpoint)
     tags = [{"Key": "Environment", "Value": "global"}]
     assert answers == {"ap-southeast-1": tags, "us-east-1": tags}
@@ -205,16 +174,10 @@ def test_gap4_patch_keeps_a_global_clusters_tags(endpoint: str) -> None:
 def _members_after_deleting_the_secondary(endpoint: str) -> tuple[list[str], Any]:
     """A global cluster (kept by moto in us-east-1) with a writer in ap-southeast-1 and a
     secondary in us-east-2; the secondary is deleted. Returns the members left and a client."""
-    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    reset_moto(endpoint)
 
     def rds(region: str) -> Any:
-        return boto3.client(
-            "rds",
-            endpoint_url=endpoint,
-            region_name=region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return client(endpoint, "rds", region=region, reset=False)
 
     rds("ap-southeast-1").create_global_cluster(GlobalClusterIdentifier="g", Engine="aurora-mysql")
     rds("ap-southeast-1").create_db_cluster(
@@ -241,7 +204,7 @@ def test_gap4_unpatched_moto_keeps_deleted_members_outside_us_east_1(endpoint: s
 
 
 def test_gap4_patch_removes_deleted_members_so_the_global_cluster_can_go(endpoint: str) -> None:
-    with patched(_named("rds-global-cluster-membership")):
+    with patched(named("rds-global-cluster-membership")):
         members, rds = _members_after_deleting_the_secondary(endpoint)
         assert members == ["ap-southeast-1"]
         primary = rds("ap-southeast-1")
@@ -261,7 +224,7 @@ def test_the_global_patches_are_undone() -> None:
 
     originals = (DomainName.__dict__["__init__"], SecretsManagerBackend.__dict__["rotate_secret"])
     names = ["apigatewayv2-domain-name-target", "secretsmanager-rotation-without-invocation"]
-    with patched([p for p in PATCHES if p.name in names]):
+    with patched(named(*names)):
         assert DomainName.__dict__["__init__"] is not originals[0]
         assert SecretsManagerBackend.__dict__["rotate_secret"] is not originals[1]
     assert DomainName.__dict__["__init__"] is originals[0]

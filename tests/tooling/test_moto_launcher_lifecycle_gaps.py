@@ -5,46 +5,21 @@ RDS master user secret)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
-import boto3
 import pytest
-import requests
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
-from tooling.moto_launcher import PATCHES, CompatPatch, patched
+from tests.tooling.moto_clients import client, named
+from tooling.moto_launcher import patched
 
 pytestmark = pytest.mark.moto
 
 REGION = "ap-southeast-1"
 
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def _client(endpoint: str, service: str, *, reset: bool = True) -> Any:
-    if reset:
-        requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    return boto3.client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-def _named(name: str) -> list[CompatPatch]:
-    (patch,) = [p for p in PATCHES if p.name == name]
-    return [patch]
+#: A client of a freshly reset moto server, unless called with ``reset=False``.
+_client = partial(client, region=REGION, reset=True)
 
 
 # --------------------------------------------------------------------------- SG rule descriptions
@@ -94,13 +69,13 @@ def test_gap4_unpatched_moto_drops_group_and_prefix_list_rule_descriptions(endpo
 
 
 def test_gap4_patch_returns_every_rule_description(endpoint: str) -> None:
-    with patched(_named("ec2-security-group-rule-descriptions")):
+    with patched(named("ec2-security-group-rule-descriptions")):
         found = _rule_descriptions(endpoint)
     assert found == {"group": "from app", "prefix-list": "to pl", "cidr": "net"}
 
 
 def test_gap4_patched_description_update_still_wins(endpoint: str) -> None:
-    with patched(_named("ec2-security-group-rule-descriptions")):
+    with patched(named("ec2-security-group-rule-descriptions")):
         ec2 = _client(endpoint, "ec2")
         vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
         app = ec2.create_security_group(GroupName="a", Description="a", VpcId=vpc)["GroupId"]
@@ -152,7 +127,7 @@ def test_gap4_unpatched_moto_returns_scaling_info_for_a_provisioned_cluster(endp
 
 
 def test_gap4_patch_leaves_scaling_info_out_for_a_provisioned_cluster(endpoint: str) -> None:
-    with patched(_named("rds-provisioned-scaling-configuration")):
+    with patched(named("rds-provisioned-scaling-configuration")):
         clusters = _clusters(endpoint)
     assert "ScalingConfigurationInfo" not in clusters["v2"]
     assert clusters["v2"]["ServerlessV2ScalingConfiguration"] == {
@@ -187,7 +162,7 @@ def test_gap8_unpatched_moto_refuses_to_cancel_managed_rotation(endpoint: str) -
 
 
 def test_gap8_patch_cancels_managed_rotation(endpoint: str) -> None:
-    with patched(_named("secretsmanager-managed-rotation")):
+    with patched(named("secretsmanager-managed-rotation")):
         secrets, arn = _managed_secret_rotation(endpoint)
         answer = secrets.cancel_rotate_secret(SecretId=arn)
         assert answer["ARN"] == arn
@@ -217,7 +192,7 @@ def test_gap9_unpatched_moto_has_no_aws_managed_policies(endpoint: str) -> None:
 
 
 def test_gap9_patch_loads_aws_managed_policies(endpoint: str) -> None:
-    with patched(_named("iam-aws-managed-policies")):
+    with patched(named("iam-aws-managed-policies")):
         assert _attach_monitoring_policy(endpoint) == [MONITORING_POLICY]
     with pytest.raises(ClientError, match="NoSuchEntity"):  # undone
         _attach_monitoring_policy(endpoint)
@@ -246,7 +221,7 @@ def test_the_new_patches_are_undone() -> None:
         "iam-aws-managed-policies",
     )
     before = dict(default_user_config.get("iam", {}))
-    with patched([patch for name in names for patch in _named(name)]):
+    with patched(named(*names)):
         assert all(owner.__dict__[name] is not fn for (owner, name), fn in originals.items())
         assert default_user_config["iam"]["load_aws_managed_policies"] is True
     assert all(owner.__dict__[name] is fn for (owner, name), fn in originals.items())
