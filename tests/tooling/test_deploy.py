@@ -4,7 +4,6 @@ which names and tags count as the platform's in the leftover check."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -201,33 +200,21 @@ def test_owner_by_tags() -> None:
 # --------------------------------------------------------------------------- orphaned state locks
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 LOCK_KEY = "tap/dev/stack.tfstate"
 
 
 @pytest.fixture
-def locked(moto_endpoint: str, tmp_path: Path) -> tuple[Session, Path]:
+def locked(endpoint: str, tmp_path: Path) -> tuple[Session, Path]:
     """A local session on a reset moto, the state bucket and lock table, and a stack using them."""
-    import requests
-
+    from tests.tooling.moto_clients import reset_moto
     from tooling.emulator import Emulator
 
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    port = int(moto_endpoint.rsplit(":", 1)[1])
+    reset_moto(endpoint)
+    port = int(endpoint.rsplit(":", 1)[1])
     session = Session(
         root=tmp_path,
         target="local",
-        emulator=Emulator(endpoint=moto_endpoint, port=port, pid=0, state_dir=tmp_path),
+        emulator=Emulator(endpoint=endpoint, port=port, pid=0, state_dir=tmp_path),
     )
     region = SPEC.region
     session.client("s3", region).create_bucket(
