@@ -28,6 +28,18 @@ class RegionContext:
     def account_root_arn(self) -> str:
         return f"arn:{self.partition}:iam::{self.account_id}:root"
 
+    def service_trust_policy(self, service_principal: str) -> str:
+        """A role's trust policy: only ``service_principal`` acting for this account assumes it
+        (the ``aws:SourceAccount`` condition is the confused-deputy guard)."""
+        return policy_document(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": service_principal},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": self.account_id}},
+            }
+        )
+
     def arn(self, service: str, resource: str, *, regional: bool = True) -> str:
         region = self.region.name if regional else ""
         return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"

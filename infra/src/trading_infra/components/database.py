@@ -29,7 +29,7 @@ from cdktf_cdktf_provider_aws.rds_global_cluster import RdsGlobalCluster
 from cdktf_cdktf_provider_aws.secretsmanager_secret_rotation import SecretsmanagerSecretRotation
 from constructs import Construct
 
-from trading_infra.context import RegionContext, policy_document
+from trading_infra.context import RegionContext
 
 DATABASE_NAME = "trading"
 MASTER_USERNAME = "tap_admin"
@@ -245,14 +245,7 @@ class Database(Construct):
             "MonitoringRole",
             name=context.namer.name("rds-monitoring", kind="iam_role", regional=True),
             description="RDS enhanced monitoring of the platform database",
-            assume_role_policy=policy_document(
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "monitoring.rds.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
-                }
-            ),
+            assume_role_policy=context.service_trust_policy("monitoring.rds.amazonaws.com"),
         )
         IamRolePolicyAttachment(
             self,

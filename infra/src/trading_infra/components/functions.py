@@ -123,14 +123,7 @@ class ServiceFunction(Construct):
             "Role",
             name=namer.name(service.replace("_", "-"), kind="iam_role", regional=True),
             description=f"Execution role of the {service} Lambda function",
-            assume_role_policy=policy_document(
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
-                }
-            ),
+            assume_role_policy=context.service_trust_policy("lambda.amazonaws.com"),
         )
         policy = IamRolePolicy(
             self,

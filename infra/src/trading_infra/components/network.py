@@ -237,14 +237,7 @@ class Network(Construct):
             self,
             "FlowLogRole",
             name=namer.name("flow-logs", kind="iam_role", regional=True),
-            assume_role_policy=policy_document(
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
-                }
-            ),
+            assume_role_policy=context.service_trust_policy("vpc-flow-logs.amazonaws.com"),
         )
         IamRolePolicy(
             self,
