@@ -40,6 +40,21 @@ os.environ.setdefault("TAP_CDKTF_OUTDIR", ".build/e2e/cdktf.out")
 TIMINGS: dict[str, float] = {}
 
 
+def refuse_running_emulator(what: str) -> Any:
+    """The emulator already running for this repository, or None; fails the test unless
+    ``TAP_E2E_REUSE_EMULATOR=1``, because the teardown would destroy ``what`` in it."""
+    from tooling import emulator
+
+    running = emulator.status(ROOT)
+    if running is not None and os.environ.get(REUSE_ENV) != "1":
+        pytest.fail(
+            f"an emulator already runs for this repository (pid {running.pid}, "
+            f"{running.endpoint}); the teardown would destroy {what} in it. "
+            f"Stop it (`./tap emulator --stop`) or set {REUSE_ENV}=1."
+        )
+    return running
+
+
 @dataclass
 class Deployed:
     """The deployed dev environment, as the outputs describe it."""
@@ -88,13 +103,7 @@ def deployed() -> Iterator[Deployed]:
     import tasks
     from tooling import emulator
 
-    running = emulator.status(ROOT)
-    if running is not None and os.environ.get(REUSE_ENV) != "1":
-        pytest.fail(
-            f"an emulator already runs for this repository (pid {running.pid}, "
-            f"{running.endpoint}); the e2e teardown would destroy what is deployed in it. "
-            f"Stop it (`./tap emulator --stop`) or set {REUSE_ENV}=1."
-        )
+    refuse_running_emulator("what is deployed")
     os.environ.setdefault("TAP_SERVE_QUIET", "1")
     state: Deployed | None = None
     try:

@@ -16,7 +16,6 @@ stops the emulator only if it started it.
 from __future__ import annotations
 
 import json
-import os
 import time
 import tomllib
 from collections.abc import Iterator
@@ -26,7 +25,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import LOOPBACK, OUTPUTS, REUSE_ENV, ROOT, TIMINGS
+from tests.e2e.conftest import (
+    LOOPBACK,
+    OUTPUTS,
+    ROOT,
+    TIMINGS,
+    refuse_running_emulator,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -137,13 +142,7 @@ def environments() -> Iterator[Environments]:
     import tasks
     from tooling import emulator
 
-    running = emulator.status(ROOT)
-    if running is not None and os.environ.get(REUSE_ENV) != "1":
-        pytest.fail(
-            f"an emulator already runs for this repository (pid {running.pid}, "
-            f"{running.endpoint}); the teardown would destroy dev and prod in it. "
-            f"Stop it (`./tap emulator --stop`) or set {REUSE_ENV}=1."
-        )
+    running = refuse_running_emulator("dev and prod")
     started_here = running is None
     state: Environments | None = None
     try:

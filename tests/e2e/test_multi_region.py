@@ -22,7 +22,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import LOOPBACK, OUTPUTS, REUSE_ENV, ROOT, TIMINGS
+from tests.e2e.conftest import (
+    LOOPBACK,
+    OUTPUTS,
+    ROOT,
+    TIMINGS,
+    refuse_running_emulator,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -86,13 +92,7 @@ def global_deployed() -> Iterator[GlobalDeployment]:
     import tasks
     from tooling import emulator
 
-    running = emulator.status(ROOT)
-    if running is not None and os.environ.get(REUSE_ENV) != "1":
-        pytest.fail(
-            f"an emulator already runs for this repository (pid {running.pid}, "
-            f"{running.endpoint}); the e2e teardown would destroy what is deployed in it. "
-            f"Stop it (`./tap emulator --stop`) or set {REUSE_ENV}=1."
-        )
+    refuse_running_emulator("what is deployed")
     previous_port = os.environ.get("TAP_EMULATOR_PORT")
     os.environ["TAP_EMULATOR_PORT"] = os.environ.get(PORT_ENV) or str(_free_port())
     environment = load_config(tasks.CONFIG_FILE).environment(ENVIRONMENT)
