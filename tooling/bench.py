@@ -81,8 +81,8 @@ def report(measurements: Sequence[Measurement]) -> str:
     lazy_import = by_label["import provider bindings, lazy loader"]
     lines += [
         "",
-        f"synth ratio lazy/eager: {lazy / eager:.2f} (target <= 0.30)",
-        f"import ratio lazy/stock: {lazy_import / stock:.2f}",
+        f"synth ratio lazy/eager: {lazy / eager:.3f} (target <= 0.300)",
+        f"import ratio lazy/stock: {lazy_import / stock:.3f}",
         f"our own synth cost beyond the lazy import: {lazy - lazy_import:.2f} s",
     ]
     return "\n".join(lines)
