@@ -31,6 +31,20 @@ def client(endpoint: str, service: str, *, region: str, reset: bool) -> Any:
     )
 
 
+def create_regional_domain_name(apigw: Any, domain_name: str, *, region: str, account: str) -> None:
+    """An API Gateway v2 custom domain name as the platform declares it (REGIONAL, TLS 1.2)."""
+    apigw.create_domain_name(
+        DomainName=domain_name,
+        DomainNameConfigurations=[
+            {
+                "CertificateArn": f"arn:aws:acm:{region}:{account}:certificate/example",
+                "EndpointType": "REGIONAL",
+                "SecurityPolicy": "TLS_1_2",
+            }
+        ],
+    )
+
+
 def named(*names: str) -> list[CompatPatch]:
     """The patches of ``tooling.moto_launcher.PATCHES`` called ``names``, in that order; each
     name must name exactly one patch."""

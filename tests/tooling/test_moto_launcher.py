@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from tests.tooling.moto_clients import client, named, reset_moto
+from tests.tooling.moto_clients import client, create_regional_domain_name, named, reset_moto
 from tooling import moto_launcher
 from tooling.moto_launcher import PATCHES, STATUS_PATH, build_app, patched
 
@@ -148,16 +148,7 @@ def test_gap4_patch_returns_the_lambda_dead_letter_config(aws: Clients) -> None:
 
 def _create_domain_name(aws: Clients) -> dict[str, Any]:
     apigw = aws("apigatewayv2")
-    apigw.create_domain_name(
-        DomainName="api.example.com",
-        DomainNameConfigurations=[
-            {
-                "CertificateArn": f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/example",
-                "EndpointType": "REGIONAL",
-                "SecurityPolicy": "TLS_1_2",
-            }
-        ],
-    )
+    create_regional_domain_name(apigw, "api.example.com", region=REGION, account=ACCOUNT)
     domain: dict[str, Any] = apigw.get_domain_name(DomainName="api.example.com")
     return domain
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.tooling.moto_clients import client, named, reset_moto
+from tests.tooling.moto_clients import client, create_regional_domain_name, named, reset_moto
 from tooling.moto_launcher import APIGATEWAY_REGIONAL_HOSTED_ZONES, patched
 
 pytestmark = pytest.mark.moto
@@ -31,16 +31,7 @@ _client = partial(client, region=REGION, reset=False)
 
 def _domain_configuration(endpoint: str) -> list[dict[str, Any]]:
     apigw = _client(endpoint, "apigatewayv2", reset=True)
-    apigw.create_domain_name(
-        DomainName="api.trading.example.com",
-        DomainNameConfigurations=[
-            {
-                "CertificateArn": f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/example",
-                "EndpointType": "REGIONAL",
-                "SecurityPolicy": "TLS_1_2",
-            }
-        ],
-    )
+    create_regional_domain_name(apigw, "api.trading.example.com", region=REGION, account=ACCOUNT)
     first = apigw.get_domain_name(DomainName="api.trading.example.com")
     second = apigw.get_domain_names()["Items"][0]
     return [first["DomainNameConfigurations"][0], second["DomainNameConfigurations"][0]]
