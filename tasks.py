@@ -224,7 +224,7 @@ def ordered_stacks(stacks: list[str]) -> list[Any]:
 
 def _lifecycle_session(target: str, *, start: bool = True) -> Any:
     """The deploy session: for local, the emulator on the synth port (started or reused)."""
-    from tooling import emulator as emu
+    from tooling.emulator import process as emu
     from tooling.deploy import Session
 
     _check_target(target)
@@ -587,7 +587,7 @@ def drift(
 @task(help={"stop": "stop the emulator", "status": "only report whether it runs"})
 def emulator(c: Context, stop: bool = False, status: bool = False) -> None:
     """Start (or reuse) the local AWS emulator; --stop stops it, --status reports it."""
-    from tooling import emulator as emu
+    from tooling.emulator import process as emu
 
     if stop:
         print("emulator: stopped" if emu.stop(ROOT) else "emulator: was not running")
@@ -608,7 +608,7 @@ def emulator(c: Context, stop: bool = False, status: bool = False) -> None:
 @task(help={"env": "environment whose deployed tables to use", "port": "port on 127.0.0.1"})
 def serve(c: Context, env: str | None = None, port: int = 3000) -> None:
     """Serve the deployed HTTP API locally: each request runs the real api_handler in-process."""
-    from tooling import emulator as emu
+    from tooling.emulator import process as emu
     from tooling.serve import ServeError, make_server
 
     selected = _selection(env)

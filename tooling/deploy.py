@@ -3,7 +3,7 @@
 What the ``deploy``, ``plan``, ``destroy`` and ``bootstrap-backend`` invoke tasks (and the e2e
 tests) call. Every terraform process goes through :func:`tooling.terraform.run_terraform`; for
 the local target, every AWS client (boto3 and terraform alike) is pointed at the emulator with
-its fake credentials (:func:`tooling.emulator.local_process_env`), so nothing here can reach real
+its fake credentials (:func:`tooling.emulator.process.local_process_env`), so nothing here can reach real
 AWS with the developer's credentials while deploying locally.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from tooling import emulator as emulator_mod
+from tooling.emulator import process as emulator_mod
 from tooling.terraform import TerraformError, run_terraform, terraform_binary, terraform_env
 
 __all__ = [
@@ -102,7 +102,7 @@ class Session:
 
     def __post_init__(self) -> None:
         if self.target == "local" and self.emulator is None:
-            raise DeployError("the local target needs a running emulator (tooling.emulator)")
+            raise DeployError("the local target needs a running emulator (tooling.emulator.process)")
 
     def process_env(self, region: str = emulator_mod.DEFAULT_REGION) -> dict[str, str]:
         if self.emulator is None:

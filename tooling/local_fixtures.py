@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tooling.emulator import MOTO_ACCOUNT_ID
+from tooling.emulator.process import MOTO_ACCOUNT_ID
 
 __all__ = [
     "AccountFixtures",

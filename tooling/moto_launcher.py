@@ -3,7 +3,7 @@
 ``python -m tooling.moto_launcher --host 127.0.0.1 --port N`` applies the compatibility patches
 below and then serves moto exactly as ``moto_server`` does (werkzeug, threaded, moto's request
 handler). It also answers ``GET /_tap/emulator`` with its pid, moto version and applied patches,
-so :mod:`tooling.emulator` can tell its own emulator from anything else on a port (no valid S3
+so :mod:`tooling.emulator.process` can tell its own emulator from anything else on a port (no valid S3
 bucket name starts with ``_``, so the path cannot shadow an AWS request).
 
 Each patch fixes one gap of ``/work/shared/EMULATOR-NOTES.md`` ("Gaps"), in moto and not in the
@@ -17,7 +17,7 @@ Gap 4's ``referenced_security_group_id`` diff is deliberately not patched: moto 
 like AWS (``ReferencedGroupInfo.UserId`` is the caller's account). The provider writes
 ``<account>/<sg-id>`` only when its own account id is unknown, i.e. when the provider runs with
 ``skip_requesting_account_id = true``; the local target must let the provider ask STS (moto
-answers GetCallerIdentity), see :func:`tooling.emulator.local_provider_config`.
+answers GetCallerIdentity), see :func:`tooling.emulator.process.local_provider_config`.
 """
 
 from __future__ import annotations

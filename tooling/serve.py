@@ -4,7 +4,7 @@ Each HTTP request on 127.0.0.1 becomes an API Gateway HTTP API payload-2.0 event
 (:func:`api_handler.events.http_api_event`) and is answered by the real
 ``api_handler.handler.lambda_handler``, in this process, against the tables the local deploy
 created (names from ``cfn-outputs/flat-outputs.json``) in the emulator (endpoint and fake
-credentials from :func:`tooling.emulator.local_aws_env`).
+credentials from :func:`tooling.emulator.process.local_aws_env`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tooling.deploy import OUTPUTS_FILE, assert_loopback
-from tooling.emulator import Emulator, local_aws_env
+from tooling.emulator.process import Emulator, local_aws_env
 
 __all__ = ["HOST", "ServeError", "handler_environment", "make_server"]
 

@@ -43,7 +43,7 @@ TIMINGS: dict[str, float] = {}
 def refuse_running_emulator(what: str) -> Any:
     """The emulator already running for this repository, or None; fails the test unless
     ``TAP_E2E_REUSE_EMULATOR=1``, because the teardown would destroy ``what`` in it."""
-    from tooling import emulator
+    from tooling.emulator import process as emulator
 
     running = emulator.status(ROOT)
     if running is not None and os.environ.get(REUSE_ENV) != "1":
@@ -81,7 +81,7 @@ class Deployed:
         return self.session.client(service, self.region)
 
     def aws_env(self) -> dict[str, str]:
-        from tooling.emulator import local_aws_env
+        from tooling.emulator.process import local_aws_env
 
         return local_aws_env(self.session.emulator, region=self.region)
 
@@ -101,7 +101,7 @@ def _timed(name: str, per_stack: dict[str, float], started: float) -> None:
 @pytest.fixture(scope="module")
 def deployed() -> Iterator[Deployed]:
     import tasks
-    from tooling import emulator
+    from tooling.emulator import process as emulator
 
     refuse_running_emulator("what is deployed")
     os.environ.setdefault("TAP_SERVE_QUIET", "1")

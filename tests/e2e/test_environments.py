@@ -140,7 +140,7 @@ def _backend() -> Any:
 @pytest.fixture(scope="module")
 def environments() -> Iterator[Environments]:
     import tasks
-    from tooling import emulator
+    from tooling.emulator import process as emulator
 
     running = refuse_running_emulator("dev and prod")
     started_here = running is None

@@ -90,7 +90,7 @@ def global_deployed() -> Iterator[GlobalDeployment]:
     from trading_infra.config import load_config
 
     import tasks
-    from tooling import emulator
+    from tooling.emulator import process as emulator
 
     refuse_running_emulator("what is deployed")
     previous_port = os.environ.get("TAP_EMULATOR_PORT")

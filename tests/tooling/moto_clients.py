@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import requests
 
-from tooling.emulator import FAKE_CREDENTIALS
+from tooling.emulator.process import FAKE_CREDENTIALS
 from tooling.moto_launcher import PATCHES, CompatPatch
 
 

@@ -1,4 +1,4 @@
-"""tooling.emulator: lifecycle of a real launcher process on loopback, and the local target."""
+"""tooling.emulator.process: lifecycle of a real launcher process on loopback, and the local target."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import boto3
 import pytest
 import requests
 
-from tooling import emulator
-from tooling.emulator import (
+from tooling.emulator import process as emulator
+from tooling.emulator.process import (
     FAKE_CREDENTIALS,
     MOTO_ACCOUNT_ID,
     PROVIDER_ENDPOINT_SERVICES,
@@ -252,4 +252,4 @@ def test_launcher_does_not_inherit_the_developers_aws_setup(
     assert "AWS_PROFILE" not in env
     assert "AWS_ENDPOINT_URL" not in env
     assert env["AWS_ACCESS_KEY_ID"] == FAKE_CREDENTIALS.access_key_id
-    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(Path(emulator.__file__).parent.parent)
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(Path(emulator.__file__).parents[2])

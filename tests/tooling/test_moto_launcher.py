@@ -179,7 +179,7 @@ def test_gap4_security_group_reference_already_matches_aws(aws: Clients) -> None
 
     The provider turns it into ``<account>/<sg-id>`` only when it does not know its account
     (``skip_requesting_account_id``); the local target lets it ask STS, which answers the same
-    account. So this gap needs no patch (tooling.emulator.local_provider_config).
+    account. So this gap needs no patch (tooling.emulator.process.local_provider_config).
     """
     ec2 = aws("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
