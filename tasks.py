@@ -224,8 +224,8 @@ def ordered_stacks(stacks: list[str]) -> list[Any]:
 
 def _lifecycle_session(target: str, *, start: bool = True) -> Any:
     """The deploy session: for local, the emulator on the synth port (started or reused)."""
-    from tooling.emulator import process as emu
     from tooling.deploy import Session
+    from tooling.emulator import process as emu
 
     _check_target(target)
     if target == "aws":

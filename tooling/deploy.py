@@ -3,8 +3,8 @@
 What the ``deploy``, ``plan``, ``destroy`` and ``bootstrap-backend`` invoke tasks (and the e2e
 tests) call. Every terraform process goes through :func:`tooling.terraform.run_terraform`; for
 the local target, every AWS client (boto3 and terraform alike) is pointed at the emulator with
-its fake credentials (:func:`tooling.emulator.process.local_process_env`), so nothing here can reach real
-AWS with the developer's credentials while deploying locally.
+its fake credentials (:func:`tooling.emulator.process.local_process_env`), so nothing here
+can reach real AWS with the developer's credentials while deploying locally.
 """
 
 from __future__ import annotations
@@ -102,7 +102,9 @@ class Session:
 
     def __post_init__(self) -> None:
         if self.target == "local" and self.emulator is None:
-            raise DeployError("the local target needs a running emulator (tooling.emulator.process)")
+            raise DeployError(
+                "the local target needs a running emulator (tooling.emulator.process)"
+            )
 
     def process_env(self, region: str = emulator_mod.DEFAULT_REGION) -> dict[str, str]:
         if self.emulator is None:

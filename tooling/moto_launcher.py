@@ -3,8 +3,8 @@
 ``python -m tooling.moto_launcher --host 127.0.0.1 --port N`` applies the compatibility patches
 below and then serves moto exactly as ``moto_server`` does (werkzeug, threaded, moto's request
 handler). It also answers ``GET /_tap/emulator`` with its pid, moto version and applied patches,
-so :mod:`tooling.emulator.process` can tell its own emulator from anything else on a port (no valid S3
-bucket name starts with ``_``, so the path cannot shadow an AWS request).
+so :mod:`tooling.emulator.process` can tell its own emulator from anything else on a port (no
+valid S3 bucket name starts with ``_``, so the path cannot shadow an AWS request).
 
 Each patch fixes one gap of ``/work/shared/EMULATOR-NOTES.md`` ("Gaps"), in moto and not in the
 platform: the configuration deployed to AWS is never changed for the emulator's sake. A patch is

@@ -344,7 +344,8 @@ def run_terraform(
     """Run ``terraform *args`` in ``cwd`` with :func:`terraform_env` plus ``env_extra``.
 
     The environment is built from ``base_env`` (default ``os.environ``; e.g.
-    :func:`tooling.emulator.process.local_process_env` for the local target). Variables of ``env_extra``
+    :func:`tooling.emulator.process.local_process_env` for the local target). Variables of
+    ``env_extra``
     that would replace the project's CLI configuration (``TF_CLI_CONFIG_FILE``,
     ``TERRAFORM_CONFIG``, ``TF_PLUGIN_CACHE_DIR``, ``TF_CLI_ARGS*``) are ignored, so passing a
     whole environment there cannot undo it.

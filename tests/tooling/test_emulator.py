@@ -1,4 +1,4 @@
-"""tooling.emulator.process: lifecycle of a real launcher process on loopback, and the local target."""
+"""tooling.emulator.process: a real launcher process on loopback, and the local target."""
 
 from __future__ import annotations
 
