@@ -273,13 +273,13 @@ def _bootstrap(session: Any) -> None:
 def _local_fixtures(session: Any, environments: list[str], *, remove: bool = False) -> None:
     """Local target only: prepare (or, after destroy, remove) what an account already has and
     the environments expect (hosted zone, master secret, rotation function; see
-    tooling/local_fixtures.py). Never for aws: there the account provides them."""
+    tooling/emulator/fixtures.py). Never for aws: there the account provides them."""
     if session.emulator is None:
         return
     from botocore.exceptions import BotoCoreError, ClientError
     from trading_infra.config import ConfigError, load_config
 
-    from tooling import local_fixtures
+    from tooling.emulator import fixtures as local_fixtures
 
     try:
         config = load_config(CONFIG_FILE)
@@ -329,6 +329,7 @@ def deploy_stacks(
         stack_outputs,
         write_flat_outputs,
     )
+    from tooling.emulator.httpapi import stage_url
 
     stacks = ordered_stacks(synth(c, env=env, target=target))
     session = _lifecycle_session(target)
@@ -352,6 +353,10 @@ def deploy_stacks(
             outputs["aws_region"] = stack.region
             if session.emulator is not None:
                 outputs["emulator_endpoint"] = session.emulator.endpoint
+                if "api_id" in outputs and "api_stage_name" in outputs:
+                    outputs["api_local_url"] = stage_url(
+                        session.emulator.endpoint, outputs["api_id"], outputs["api_stage_name"]
+                    )
             collected.append((stack, outputs))
     except DeployError as error:
         raise Exit(f"deploy failed: {error}", code=1) from None
@@ -362,6 +367,7 @@ def deploy_stacks(
     for environment in per_env:
         for name in (
             "api_endpoint_url",
+            "api_local_url",
             "data_bucket_name",
             "trades_table_name",
             "sessions_table_name",
@@ -605,31 +611,44 @@ def emulator(c: Context, stop: bool = False, status: bool = False) -> None:
     print(f"emulator: running on {running.endpoint} (pid {running.pid})")
 
 
-@task(help={"env": "environment whose deployed tables to use", "port": "port on 127.0.0.1"})
-def serve(c: Context, env: str | None = None, port: int = 3000) -> None:
-    """Serve the deployed HTTP API locally: each request runs the real api_handler in-process."""
-    from tooling.emulator import process as emu
-    from tooling.serve import ServeError, make_server
+@task(
+    help={
+        "service": "processor or api_handler",
+        "env": "environment (default: the default environment)",
+        "region": "region of a multi-region deployment (default: its primary region)",
+        "target": "local (default) or aws",
+        "follow": "keep printing new events (Ctrl-C to stop)",
+    }
+)
+def logs(
+    c: Context, service: str, env: str | None = None, region: str | None = None,
+    target: str = "local", follow: bool = False,
+) -> None:  # fmt: skip
+    """Print a deployed function's logs (START/END/REPORT and its own output); --follow tails."""
+    import json
+
+    from tooling.deploy import OUTPUTS_FILE, region_key
+    from tooling.function_logs import FunctionLogsError, function_log_group, tail
 
     selected = _selection(env)
     if len(selected) != 1:
-        raise Exit(f"serve works on one environment; --env {env} selects {selected}.", code=2)
+        raise Exit(f"logs reads one environment; --env {env} selects {selected}.", code=2)
     (environment,) = selected
-    running = emu.status(ROOT)
-    if running is None:
-        raise Exit("the local emulator is not running: run `./tap deploy` first.", code=1)
     try:
-        server = make_server(ROOT, environment, running, port=port)
-    except ServeError as error:
-        raise Exit(str(error), code=1) from None
-    bound = server.server_address[1]
-    print(f"serve: {environment} API on http://127.0.0.1:{bound}/ (Ctrl-C to stop)", flush=True)
+        outputs = json.loads((ROOT / OUTPUTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise Exit(f"{OUTPUTS_FILE} is missing: run `./tap deploy --env {environment}`.", code=1)
+    prefix = environment if region is None else f"{environment}_{region_key(region)}"
+    session = _lifecycle_session(target, start=False)
     try:
-        server.serve_forever()
+        group = function_log_group(outputs, prefix, service)
+        found_region = str(outputs.get(f"{prefix}_aws_region") or region or "")
+        client = session.client("logs", found_region)
+        tail(client, group, out=sys.stdout, follow=follow)
+    except FunctionLogsError as error:
+        raise Exit(f"logs: {error}", code=1) from None
     except KeyboardInterrupt:
         pass
-    finally:
-        server.server_close()
 
 
 @task(help={"repeat": "runs per figure (the median is reported)"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import shutil
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.build.support import REPO_ROOT, X86_64, RealBuild
+from tooling.emulator.runtime.interpreters import find_cpython
 from tooling.lambda_build import build_all
 
 
@@ -42,30 +42,13 @@ def real_build(tmp_path_factory: pytest.TempPathFactory) -> RealBuild:
 @pytest.fixture(scope="session")
 def python312() -> Path:
     """The CPython 3.12 interpreter (Lambda's python3.12 runtime) of this machine."""
-    candidates = [
-        shutil.which("python3.12"),
-        *sorted(glob.glob("/root/.pyenv/versions/3.12*/bin/python3.12"), reverse=True),
-    ]
-    for candidate in filter(None, candidates):
-        probe = subprocess.run(
-            [
-                candidate,
-                "-I",
-                "-S",
-                "-c",
-                "import sys; print(sys.version_info[:2] == (3, 12), sys.executable)",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
+    interpreter = find_cpython("3.12")
+    if interpreter is None:
+        pytest.fail(
+            "CPython 3.12 is needed to import the cp312 Lambda zips (python3.12 on PATH or "
+            "/root/.pyenv/versions/3.12*/bin/python3.12); install it rather than skipping"
         )
-        matches, _, executable = probe.stdout.strip().partition(" ")
-        if probe.returncode == 0 and matches == "True":
-            return Path(executable)
-    pytest.fail(
-        "CPython 3.12 is needed to import the cp312 Lambda zips (python3.12 on PATH or "
-        "/root/.pyenv/versions/3.12*/bin/python3.12); install it rather than skipping"
-    )
+    return interpreter
 
 
 @pytest.fixture(scope="session")

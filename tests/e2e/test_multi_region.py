@@ -3,7 +3,7 @@
 One deployment for the module (``global_deployed``), made with the same functions as
 ``./tap deploy --env global`` on an emulator of its own port (``TAP_E2E_GLOBAL_PORT``, else a
 free one), including the account fixtures the deployment expects (hosted zone, master secret,
-rotation function: tooling/local_fixtures.py). Every name comes from
+rotation function: tooling/emulator/fixtures.py). Every name comes from
 ``cfn-outputs/flat-outputs.json`` (``global_<region>_<output>`` keys). Runs in file order:
 what was deployed, live drift (zero, then one manual change in us-east-2), destroy. The
 fixture always destroys and stops its emulator (by pid), even when a test failed.
@@ -46,6 +46,7 @@ REGIONAL_OUTPUTS = (
     "processor_function_name",
     "api_handler_function_name",
     "api_id",
+    "api_local_url",
     "api_custom_domain",
     "api_health_check_id",
     "alarm_topic_arn",

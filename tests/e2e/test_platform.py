@@ -1,25 +1,24 @@
-"""End-to-end: the dev stack deployed to the local emulator, exercised through its real code.
+"""End-to-end: the dev stack deployed to the local emulator, exercised as a client would.
 
-Runs in file order on one deployment (``deployed`` fixture): ingest, API, controls, re-plan,
-state locking, and finally destroy.
+Black-box: the tests use AWS APIs and HTTP against what was deployed, never the handlers' code.
+The emulator runs the deployed functions from their zips on their real triggers (the bucket
+notification, the HTTP API, the async retry and dead-letter wiring). Runs in file order on one
+deployment (``deployed`` fixture): ingest, API, controls, re-plan, state locking, a handler
+change redeployed, and finally destroy.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import ENVIRONMENT, LOOPBACK, ROOT, Deployed
+from tests.e2e.black_box import LOOPBACK, Response, call, file_summary, log_messages, wait_for
+from tests.e2e.conftest import ENVIRONMENT, ROOT, Deployed
 
 pytestmark = pytest.mark.e2e
 
@@ -49,52 +48,57 @@ def _jsonl_line(
     )
 
 
-def _s3_event(bucket: str, key: str) -> dict[str, Any]:
-    from urllib.parse import quote_plus
-
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "ap-southeast-1",
-                "eventName": "ObjectCreated:Put",
-                "s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(key)}},
-            }
-        ]
-    }
-
-
 @pytest.fixture(scope="module")
 def ingest(deployed: Deployed) -> Any:
-    """Run the real processor handler in-process, configured from the outputs + emulator."""
-    from api_handler.events import lambda_context
-    from processor import handler
+    """Upload a trade file to the deployed bucket and wait for the deployed processor's summary.
 
-    env = {
-        "TRADES_TABLE_NAME": deployed.out("trades_table_name"),
-        "QUARANTINE_PREFIX": "quarantine/",
-        "LOG_LEVEL": "WARNING",
-        **deployed.aws_env(),
-    }
-    assert urlsplit(env["AWS_ENDPOINT_URL"]).hostname in LOOPBACK
-    os.environ.update(env)
-    handler.get_service.cache_clear()
+    Nothing here runs the processor: the bucket notification invokes the function from its zip
+    in the emulator, and the summary is read from the function's CloudWatch Logs.
+    """
     s3 = deployed.client("s3")
+    logs = deployed.client("logs")
     bucket = deployed.out("data_bucket_name")
+    group = f"/aws/lambda/{deployed.out('processor_function_name')}"
+
+    def summaries(key: str) -> list[dict[str, Any]]:
+        records = [json.loads(m) for m in log_messages(logs, group, contains="trade file processed")]
+        return [record for record in records if record.get("key") == key]
 
     def run(key: str, body: str) -> dict[str, Any]:
+        seen = len(summaries(key))
         s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
-        result = handler.lambda_handler(
-            _s3_event(bucket, key), lambda_context(function_name="processor-e2e")
-        )
-        (summary,) = result["files"]
-        return dict(summary)
+
+        def summary() -> dict[str, Any] | None:
+            found = summaries(key)
+            return found[-1] if len(found) > seen else None
+
+        return wait_for(f"the processor's summary of s3://{bucket}/{key}", summary)
 
     return run
 
 
 # --------------------------------------------------------------------------- (1) ingest
+
+
+def test_an_upload_is_ingested_by_the_deployed_processor_within_seconds(
+    deployed: Deployed,
+) -> None:
+    """GIVEN the deployed bucket WHEN a trade file is put into incoming/ THEN its trades are in
+    the deployed table within 10 s, with no other command (the notification runs the zip)."""
+    s3 = deployed.client("s3")
+    dynamodb = deployed.client("dynamodb")
+    table = deployed.out("trades_table_name")
+    body = "\n".join([HEADER, *(_csv_line(f"FAST-{i}", minute=i) for i in range(5))]) + "\n"
+    started = time.monotonic()
+    s3.put_object(Bucket=deployed.out("data_bucket_name"), Key="incoming/e2e/fast.csv", Body=body)
+
+    def stored() -> int:
+        keys = [{"trade_id": {"S": f"FAST-{i}"}} for i in range(5)]
+        answer = dynamodb.batch_get_item(RequestItems={table: {"Keys": keys}})
+        return len(answer["Responses"][table]) == 5
+
+    wait_for("5 trades in the trades table", stored, timeout_seconds=10)
+    deployed.notes["s3 put -> 5 trades visible"] = time.monotonic() - started
 
 
 def test_ingest_csv_and_jsonl_accounts_for_every_line(deployed: Deployed, ingest: Any) -> None:
@@ -137,7 +141,7 @@ def test_ingest_csv_and_jsonl_accounts_for_every_line(deployed: Deployed, ingest
         )
         + "\n"
     )
-    second = ingest("incoming/e2e/batch2.jsonl", jsonl_body)
+    second = ingest("incoming/e2e/batch 2.jsonl", jsonl_body)  # a space: URL-encoded in events
     assert (second["accepted"], second["duplicates"], second["conflicts"], second["rejected"]) == (
         1,
         1,
@@ -172,76 +176,187 @@ def test_ingest_csv_and_jsonl_accounts_for_every_line(deployed: Deployed, ingest
 
     assert first["quarantine_key"] == "quarantine/incoming/e2e/batch1.csv.jsonl"
     assert sorted(entry["line"] for entry in quarantine("incoming/e2e/batch1.csv")) == [5, 6]
-    assert sorted(entry["line"] for entry in quarantine("incoming/e2e/batch2.jsonl")) == [2, 4]
-    assert any("conflict" in entry["reason"] for entry in quarantine("incoming/e2e/batch2.jsonl"))
+    assert sorted(entry["line"] for entry in quarantine("incoming/e2e/batch 2.jsonl")) == [2, 4]
+    assert any("conflict" in entry["reason"] for entry in quarantine("incoming/e2e/batch 2.jsonl"))
+
+
+def test_uploads_outside_incoming_do_not_invoke_the_processor(deployed: Deployed) -> None:
+    """The notification's prefix filter is the deployed one: a file elsewhere is not read."""
+    s3 = deployed.client("s3")
+    logs = deployed.client("logs")
+    group = f"/aws/lambda/{deployed.out('processor_function_name')}"
+    s3.put_object(Bucket=deployed.out("data_bucket_name"), Key="elsewhere/x.csv", Body=HEADER)
+    time.sleep(3)  # an asynchronous invocation would have started and logged by now
+    assert not log_messages(logs, group, contains="elsewhere/x.csv")
+
+
+def test_logs_show_each_invocation_with_start_end_and_report(deployed: Deployed) -> None:
+    logs = deployed.client("logs")
+    group = f"/aws/lambda/{deployed.out('processor_function_name')}"
+    starts = log_messages(logs, group, contains="START RequestId: ")
+    reports = log_messages(logs, group, contains="REPORT RequestId: ")
+    assert starts and len(reports) == len(starts)
+    assert all("Billed Duration: " in r and "Memory Size: " in r for r in reports)
+    assert any("Init Duration: " in r for r in reports)  # the first invocation was a cold start
+
+
+def test_a_failing_event_reaches_the_dead_letter_queue_after_the_retries(
+    deployed: Deployed,
+) -> None:
+    """GIVEN the processor pointed at a table that does not exist (through the Lambda API)
+    WHEN a file is uploaded THEN the deployed async config retries it, and the event then
+    reaches the dead-letter queue; restored, the function ingests again."""
+    lambda_ = deployed.client("lambda")
+    sqs = deployed.client("sqs")
+    logs = deployed.client("logs")
+    name = deployed.out("processor_function_name")
+    queue_url = deployed.out("processor_dead_letter_queue_url")
+    configured = lambda_.get_function_configuration(FunctionName=name)
+    variables = dict(configured["Environment"]["Variables"])
+    retries = lambda_.get_function_event_invoke_config(FunctionName=name)["MaximumRetryAttempts"]
+    key = "incoming/e2e/dead-letter.csv"
+    try:
+        lambda_.update_function_configuration(
+            FunctionName=name,
+            Environment={"Variables": {**variables, "TRADES_TABLE_NAME": "no-such-table"}},
+        )
+        deployed.client("s3").put_object(
+            Bucket=deployed.out("data_bucket_name"), Key=key, Body=f"{HEADER}\n{_csv_line('DLQ-1')}\n"
+        )
+        received: list[dict[str, Any]] = []
+
+        def dead_lettered() -> list[dict[str, Any]]:
+            answer = sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            )
+            for message in answer.get("Messages", []):
+                received.append(message)
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            return [m for m in received if key.replace("/", "%2F") in m["Body"] or key in m["Body"]]
+
+        wait_for("the failed event in the dead-letter queue", dead_lettered, timeout_seconds=60)
+        time.sleep(1)  # the on-failure record follows the dead-letter message
+        dead_lettered()
+    finally:
+        lambda_.update_function_configuration(
+            FunctionName=name, Environment={"Variables": variables}
+        )
+    bodies = [json.loads(m["Body"]) for m in received]
+    records = [b for b in bodies if "requestContext" in b]
+    events = [b for b in bodies if "Records" in b]
+    # the dead-letter queue gets the event itself, with Lambda's error attributes
+    (event,) = events
+    assert event["Records"][0]["s3"]["object"]["key"] == "incoming/e2e/dead-letter.csv"
+    (message,) = [m for m in received if "Records" in json.loads(m["Body"])]
+    # the on-failure destination (the same queue here) gets Lambda's invocation record
+    (record,) = records
+    attributes = message["MessageAttributes"]
+    assert attributes["RequestID"]["StringValue"] == record["requestContext"]["requestId"]
+    assert attributes["ErrorMessage"]["StringValue"]  # the function's error message
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == retries + 1
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    failures = log_messages(
+        logs,
+        f"/aws/lambda/{name}",
+        contains=f"START RequestId: {record['requestContext']['requestId']}",
+    )
+    assert len(failures) == retries + 1
+    # restored: the next upload of the same file is ingested
+    again = deployed.client("s3")
+    again.put_object(
+        Bucket=deployed.out("data_bucket_name"), Key=key, Body=f"{HEADER}\n{_csv_line('DLQ-1')}\n"
+    )
+    wait_for(
+        "the file ingested once the function is restored",
+        lambda: file_summary(logs, f"/aws/lambda/{name}", key),
+    )
 
 
 # --------------------------------------------------------------------------- (2) API
 
 
 @pytest.fixture(scope="module")
-def api(deployed: Deployed) -> Iterator[str]:
-    from tooling.serve import make_server
-
-    server = make_server(ROOT, ENVIRONMENT, deployed.session.emulator, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    assert host in LOOPBACK
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def api(deployed: Deployed) -> str:
+    """The deployed stage's local URL (from the outputs; served by the emulator)."""
+    url = str(deployed.out("api_local_url")).rstrip("/")
+    assert urlsplit(url).hostname in LOOPBACK
+    return url
 
 
-def _call(
-    base: str, method: str, path: str, body: Any = None, raw: bytes | None = None
-) -> tuple[int, dict[str, str], Any]:
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    assert base.startswith("http://127.0.0.1:")
-    request = urllib.request.Request(base + path, data=data, method=method)  # noqa: S310
-    if data is not None:
-        request.add_header("content-type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            status, headers, payload = response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        status, headers, payload = error.code, dict(error.headers), error.read()
-    headers = {k.lower(): v for k, v in headers.items()}
-    return status, headers, json.loads(payload) if payload else None
+@pytest.fixture(scope="module")
+def signed(deployed: Deployed, api: str) -> Any:
+    """HTTP to the deployed API, SigV4-signed with the emulator's credentials (IAM routes)."""
+    from botocore.credentials import Credentials
+
+    from tooling.emulator.process import FAKE_CREDENTIALS
+
+    credentials = Credentials(
+        FAKE_CREDENTIALS.access_key_id,
+        FAKE_CREDENTIALS.secret_access_key,
+        FAKE_CREDENTIALS.session_token,
+    )
+
+    def request(method: str, path: str, body: Any = None, raw: bytes | None = None) -> Response:
+        return call(
+            api + path, method, body=body, raw=raw, region=deployed.region, credentials=credentials
+        )
+
+    return request
 
 
-def test_every_route_through_the_local_api(deployed: Deployed, ingest: Any, api: str) -> None:
+def test_health_answers_unsigned(api: str, deployed: Deployed) -> None:
+    answer = call(api + "/health", region=deployed.region)
+    assert (answer.status, answer.json()) == (200, {"status": "ok"})
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/sessions"), ("GET", "/trades/E2E-1"), ("GET", "/accounts/acc-e2e/trades")],
+)
+def test_iam_routes_refuse_unsigned_requests(
+    api: str, deployed: Deployed, method: str, path: str
+) -> None:
+    answer = call(api + path, method, body={} if method == "POST" else None, region=deployed.region)
+    assert answer.status == 403
+    assert answer.json() == {"message": "Forbidden"}
+
+
+def test_every_route_through_the_deployed_api(ingest: Any, signed: Any) -> None:
     ingest(
         "incoming/e2e/api.csv",
         "\n".join([HEADER, *(_csv_line(f"API-{i}", "acc-api", minute=10 + i) for i in range(3))])
         + "\n",
     )
-    assert _call(api, "GET", "/health")[::2] == (200, {"status": "ok"})
-
-    status, headers, session = _call(
-        api, "POST", "/sessions", {"account_id": "acc-api", "ttl_seconds": 900}
+    assert (signed("GET", "/health").status, signed("GET", "/health").json()) == (
+        200,
+        {"status": "ok"},
     )
-    assert status == 201 and session["account_id"] == "acc-api"
-    assert headers["cache-control"] == "no-store"
+
+    created = signed("POST", "/sessions", {"account_id": "acc-api", "ttl_seconds": 900})
+    session = created.json()
+    assert created.status == 201 and session["account_id"] == "acc-api"
+    assert created.headers["cache-control"] == "no-store"
     sid = session["session_id"]
-    assert _call(api, "GET", f"/sessions/{sid}")[::2] == (200, session)
-    assert _call(api, "DELETE", f"/sessions/{sid}")[0] == 204
-    assert _call(api, "GET", f"/sessions/{sid}")[2]["error"]["code"] == "session_not_found"
-    assert _call(api, "DELETE", f"/sessions/{sid}")[0] == 404
-
-    status, _, trade = _call(api, "GET", "/trades/API-1")
-    assert status == 200 and trade["account_id"] == "acc-api" and trade["quantity"] == 100
-    assert isinstance(trade["price"], str)
-    assert _call(api, "GET", "/trades/NOPE-404")[2]["error"]["code"] == "trade_not_found"
-
-    status, _, page = _call(api, "GET", "/accounts/acc-api/trades?limit=2")
-    assert status == 200 and [t["trade_id"] for t in page["items"]] == ["API-2", "API-1"]
-    status, _, rest = _call(
-        api, "GET", f"/accounts/acc-api/trades?limit=2&next_token={page['next_token']}"
+    assert (signed("GET", f"/sessions/{sid}").status, signed("GET", f"/sessions/{sid}").json()) == (
+        200,
+        session,
     )
-    assert status == 200 and [t["trade_id"] for t in rest["items"]] == ["API-0"]
+    assert signed("DELETE", f"/sessions/{sid}").status == 204
+    assert signed("GET", f"/sessions/{sid}").json()["error"]["code"] == "session_not_found"
+    assert signed("DELETE", f"/sessions/{sid}").status == 404
+
+    found = signed("GET", "/trades/API-1")
+    trade = found.json()
+    assert found.status == 200 and trade["account_id"] == "acc-api" and trade["quantity"] == 100
+    assert isinstance(trade["price"], str)
+    assert signed("GET", "/trades/NOPE-404").json()["error"]["code"] == "trade_not_found"
+
+    first = signed("GET", "/accounts/acc-api/trades?limit=2")
+    page = first.json()
+    assert first.status == 200 and [t["trade_id"] for t in page["items"]] == ["API-2", "API-1"]
+    rest = signed("GET", f"/accounts/acc-api/trades?limit=2&next_token={page['next_token']}")
+    assert rest.status == 200 and [t["trade_id"] for t in rest.json()["items"]] == ["API-0"]
 
     bad: list[tuple[str, str, Any, bytes | None, int, str]] = [
         ("GET", "/nowhere", None, None, 404, "route_not_found"),
@@ -270,10 +385,13 @@ def test_every_route_through_the_local_api(deployed: Deployed, ingest: Any, api:
         ("GET", "/accounts/acc-api/trades?next_token=abc", None, None, 400, "invalid_next_token"),
     ]
     for method, path, body, raw, want_status, want_code in bad:
-        status, headers, payload = _call(api, method, path, body, raw)
-        assert (status, payload["error"]["code"]) == (want_status, want_code), (method, path)
+        answer = signed(method, path, body, raw)
+        assert (answer.status, answer.json()["error"]["code"]) == (want_status, want_code), (
+            method,
+            path,
+        )
         if want_status == 405:
-            assert "GET" in headers["allow"]
+            assert "GET" in answer.headers["allow"]
 
 
 # --------------------------------------------------------------------------- (3) controls
@@ -473,7 +591,35 @@ def test_a_second_apply_is_refused_while_the_state_is_locked(deployed: Deployed)
         assert code == PLAN_NO_CHANGES, f"{name}:\n{output[-4000:]}"  # the state is intact
 
 
-# --------------------------------------------------------------------------- (6) destroy
+# --------------------------------------------------------------------------- (6) new code
+
+HEALTH_MODULE = ROOT / "services" / "api_handler" / "src" / "api_handler" / "app.py"
+
+
+def test_a_changed_handler_answers_after_deploy(deployed: Deployed, api: str) -> None:
+    """GIVEN a change to the api_handler's source WHEN `./tap deploy` runs THEN the next request
+    is answered by the new code (the zip is rebuilt, the function updated, the worker replaced)."""
+    from invoke.context import Context
+
+    import tasks
+
+    original = HEALTH_MODULE.read_text(encoding="utf-8")
+    assert original.count('{"status": "ok"}') == 1, "the health body moved: update this test"
+    try:
+        HEALTH_MODULE.write_text(
+            original.replace('{"status": "ok"}', '{"status": "ok", "build": "e2e-changed"}'),
+            encoding="utf-8",
+        )
+        started = time.monotonic()
+        tasks.deploy_stacks(Context(), env=ENVIRONMENT, target="local")
+        deployed.notes["redeploy after a handler change"] = time.monotonic() - started
+        answer = call(api + "/health", region=deployed.region)
+        assert answer.json() == {"status": "ok", "build": "e2e-changed"}
+    finally:
+        HEALTH_MODULE.write_text(original, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- (7) destroy
 
 
 def test_destroy_leaves_nothing(deployed: Deployed) -> None:

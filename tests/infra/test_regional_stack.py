@@ -466,7 +466,8 @@ def test_outputs_expose_what_clients_and_tests_need(stack: Stack, network: Stack
         "data_bucket_name",
         "sessions_table_name", "trades_table_name", "processor_function_name",
         "processor_function_arn", "api_handler_function_name", "api_handler_function_arn",
-        "api_endpoint_url", "database_endpoint", "database_secret_arn",
+        "api_endpoint_url", "api_id", "api_stage_name", "database_endpoint",
+        "database_secret_arn",
     } <= set(stack.outputs)  # fmt: skip
 
 

@@ -1,4 +1,5 @@
-"""Fixtures shared by the tooling tests."""
+"""Fixtures and helpers shared by the tooling tests (the in-process moto server serves both the
+emulator's patch tests and the deploy tests)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tooling.terraform import MIRROR_ENV, find_provider_mirror
 
@@ -21,6 +23,11 @@ def endpoint() -> Iterator[str]:
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+def reset_moto(endpoint: str) -> None:
+    """Reset every backend (all services, all regions) of the moto server at ``endpoint``."""
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
 
 
 @pytest.fixture(scope="session")

@@ -206,7 +206,7 @@ LOCK_KEY = "tap/dev/stack.tfstate"
 @pytest.fixture
 def locked(endpoint: str, tmp_path: Path) -> tuple[Session, Path]:
     """A local session on a reset moto, the state bucket and lock table, and a stack using them."""
-    from tests.tooling.moto_clients import reset_moto
+    from tests.tooling.conftest import reset_moto
     from tooling.emulator.process import Emulator
 
     reset_moto(endpoint)

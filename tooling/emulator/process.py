@@ -1,4 +1,4 @@
-"""The local AWS emulator: moto's server, started through :mod:`tooling.moto_launcher`.
+"""The local AWS emulator: moto's server, started as :mod:`tooling.emulator.server`.
 
 Its lifecycle is owned by the invoke tasks: :func:`start` (reuses a running emulator),
 :func:`status`, :func:`stop`, :func:`reset`. One emulator per repository: its record is
@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tooling.moto_launcher import STATUS_PATH
+from tooling.emulator.server import STATUS_PATH
 
 __all__ = [
     "DEFAULT_REGION",
@@ -70,7 +70,7 @@ _STATE_DIR = ".emulator"
 _RECORD = "emulator.json"
 _LOG = "moto.log"
 _LOCK = "lock"
-_LAUNCHER_MODULE = "tooling.moto_launcher"
+_LAUNCHER_MODULE = "tooling.emulator.server"
 _DEFAULT_START_TIMEOUT = 60.0
 _LOG_TAIL_LINES = 25
 
@@ -226,7 +226,7 @@ def _command_line(pid: int) -> list[str]:
 
 
 def _is_launcher(pid: int) -> bool:
-    """Whether ``pid`` runs ``python -m tooling.moto_launcher`` (not a reused pid)."""
+    """Whether ``pid`` runs ``python -m tooling.emulator.server`` (not a reused pid)."""
     args = _command_line(pid)
     return any(
         arg == "-m" and following == _LAUNCHER_MODULE for arg, following in itertools.pairwise(args)
@@ -461,7 +461,7 @@ def start(repo_root: Path, *, port: int | None = None, timeout: float | None = N
 def stop(repo_root: Path, *, timeout: float = 10.0) -> bool:
     """Stop the repository's emulator by its recorded pid; True if a process was stopped.
 
-    The pid is signalled only if it still runs ``tooling.moto_launcher`` (a pid reused by
+    The pid is signalled only if it still runs ``tooling.emulator.server`` (a pid reused by
     another program is left alone): SIGTERM, then SIGKILL after ``timeout`` seconds. The record
     is removed in every case.
     """
@@ -550,7 +550,7 @@ def local_provider_config(emulator: Emulator, *, region: str = DEFAULT_REGION) -
     Credentials come from the environment (:func:`local_aws_env`), not from the configuration.
     ``skip_requesting_account_id`` is deliberately left false: the provider then learns the
     account from the emulator's STS, which it needs to read same-account security group
-    references as plain ids (EMULATOR-NOTES gap 4; see :mod:`tooling.moto_launcher`).
+    references as plain ids (docs/emulator.md, gap 4; see :mod:`tooling.emulator.patches.ec2`).
     """
     return {
         "region": region,

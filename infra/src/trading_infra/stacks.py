@@ -239,7 +239,7 @@ class ApplicationStack(_RegionalStack):
         if peers is None:
             return None
         if self.target.is_local:
-            # Local profile: the emulator never creates global-table replicas (EMULATOR-NOTES
+            # Local profile: the emulator never creates global-table replicas (docs/emulator.md,
             # gap 1), so each region gets its own sessions table there. The aws target always
             # replicates (tests/infra/test_multi_region.py proves both).
             return None
@@ -423,6 +423,7 @@ class ApplicationStack(_RegionalStack):
             "trades_by_account_index_name": TRADES_BY_ACCOUNT_INDEX,
             "api_endpoint_url": api.endpoint_url,
             "api_id": api.api.id,
+            "api_stage_name": api.stage.name,
             "database_endpoint": database.endpoint,
             "database_reader_endpoint": database.reader_endpoint,
             "database_port": database.port,

@@ -12,8 +12,9 @@ the leftover check still sees everything of the platform. Nothing here ever runs
 ``--target aws`` (:func:`prepare` and :func:`remove` refuse a session without an emulator):
 there the account provides these, and a missing one is a plan error naming it.
 
-The rotation function is created, never run (the emulator runs no Lambda code; see
-``patch_secretsmanager_rotation_without_invocation`` in :mod:`tooling.moto_launcher`).
+The rotation function is created, never run (RotateSecret does not invoke it in the emulator:
+``secretsmanager-rotation-without-invocation`` in :mod:`tooling.emulator.patches.secretsmanager`,
+docs/emulator.md, gap 5).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""tooling.emulator.process: a real launcher process on loopback, and the local target."""
+"""tooling.emulator.process: a real emulator server process on loopback, and the local target."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tooling.emulator import process as emulator
+from tooling.emulator.patches import PATCHES
 from tooling.emulator.process import (
     FAKE_CREDENTIALS,
     MOTO_ACCOUNT_ID,
@@ -26,7 +27,7 @@ from tooling.emulator.process import (
     local_process_env,
     local_provider_config,
 )
-from tooling.moto_launcher import PATCHES, STATUS_PATH
+from tooling.emulator.server import STATUS_PATH
 from tooling.terraform import validate_stack
 
 
@@ -44,9 +45,9 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture
 def sleeper() -> Iterator[subprocess.Popen[bytes]]:
-    """An unrelated process that even claims to be the launcher on its command line."""
+    """An unrelated process that even claims to be the emulator server on its command line."""
     code = "import time; time.sleep(120)"
-    process = subprocess.Popen([sys.executable, "-c", code, "-m", "tooling.moto_launcher"])
+    process = subprocess.Popen([sys.executable, "-c", code, "-m", "tooling.emulator.server"])
     yield process
     process.kill()
     process.wait()
@@ -67,7 +68,7 @@ def test_start_reuse_reset_stop_cycle(repo: Path, monkeypatch: pytest.MonkeyPatc
     with pytest.raises(EmulatorError, match="already running on port"):
         emulator.start(repo, port=first.port + 1)
 
-    # The launcher serves every service on its port, with the project's patches.
+    # The server serves every service on its port, with the project's patches.
     status = requests.get(f"{first.endpoint}{STATUS_PATH}", timeout=5).json()
     assert status["pid"] == first.pid
     assert [p["name"] for p in status["patches"]] == [p.name for p in PATCHES]

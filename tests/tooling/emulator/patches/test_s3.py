@@ -1,7 +1,7 @@
-"""tooling.moto_launcher patches for the gaps the local deploy of the dev stack found: each test
-shows unpatched moto has the gap and that the patch closes it (gap 7 TLS-only bucket policies,
-gap 6 logging check crash, gap 4 perpetual diffs: Lambda LoggingConfig, RDS Performance Insights,
-KMS rotation period)."""
+"""tooling.emulator.patches.s3: each patch is needed (unpatched moto has the gap of
+docs/emulator.md) and closes it, seen through boto3 against moto's in-process server (gap 7:
+TLS-only bucket policies deny everything; gap 6: the logging check crashes on a ``"*"``
+principal)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.tooling.moto_clients import client, named
-from tooling.moto_launcher import patched
+from tests.tooling.emulator.conftest import client, named
+from tooling.emulator.patches import patched
 
 pytestmark = pytest.mark.moto
 
@@ -22,6 +22,9 @@ BUCKET = "tap-policy-test"
 
 #: A client of a freshly reset moto server, unless called with ``reset=False``.
 _client = partial(client, region=REGION, reset=True)
+
+
+# --------------------------------------------------------------------------- gap 7 (TLS only)
 
 
 def _bucket_with_policy(s3: Any, *statements: dict[str, Any]) -> None:
@@ -135,80 +138,16 @@ def test_gap6_patch_accepts_the_logging_grant_beside_a_star_principal(endpoint: 
             _enable_logging(s3)
 
 
-# --------------------------------------------------------------------------- gap 4 (diffs)
+# --------------------------------------------------------------------------- reversibility
 
 
-def _pi_instance(endpoint: str) -> dict[str, Any]:
-    rds = _client(endpoint, "rds")
-    rds.create_db_cluster(
-        DBClusterIdentifier="c1", Engine="aurora-mysql", MasterUsername="admin",
-        ManageMasterUserPassword=True,
-    )  # fmt: skip
-    rds.create_db_instance(
-        DBInstanceIdentifier="i1", DBClusterIdentifier="c1", Engine="aurora-mysql",
-        DBInstanceClass="db.serverless", EnablePerformanceInsights=True,
-        PerformanceInsightsKMSKeyId="arn:aws:kms:ap-southeast-1:123456789012:key/k",
-    )  # fmt: skip
-    (instance,) = rds.describe_db_instances(DBInstanceIdentifier="i1")["DBInstances"]
-    return dict(instance)
+def test_the_s3_patches_are_undone() -> None:
+    from moto.s3.models import FakeBucket
 
+    from tooling.emulator.patches import s3
 
-def test_gap4_unpatched_moto_forgets_performance_insights(endpoint: str) -> None:
-    assert not _pi_instance(endpoint).get("PerformanceInsightsEnabled")
-
-
-def test_gap4_patch_keeps_performance_insights(endpoint: str) -> None:
-    with patched(named("rds-performance-insights")):
-        instance = _pi_instance(endpoint)
-    assert instance["PerformanceInsightsEnabled"] is True
-    assert instance["PerformanceInsightsKMSKeyId"].endswith("key/k")
-    assert instance["PerformanceInsightsRetentionPeriod"] == 7
-
-
-def _rotation(endpoint: str) -> dict[str, Any]:
-    kms = _client(endpoint, "kms")
-    key = kms.create_key()["KeyMetadata"]["KeyId"]
-    kms.enable_key_rotation(KeyId=key, RotationPeriodInDays=180)
-    return dict(kms.get_key_rotation_status(KeyId=key))
-
-
-def test_gap4_unpatched_moto_forgets_the_kms_rotation_period(endpoint: str) -> None:
-    assert "RotationPeriodInDays" not in _rotation(endpoint)
-
-
-def test_gap4_patch_returns_the_kms_rotation_period(endpoint: str) -> None:
-    with patched(named("kms-rotation-period")):
-        assert _rotation(endpoint)["RotationPeriodInDays"] == 180
-
-
-def _logging_config(endpoint: str) -> tuple[Any, Any]:
-    import io
-    import zipfile
-
-    iam = _client(endpoint, "iam")
-    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("a.py", "x = 1\n")
-    lam = _client(endpoint, "lambda", reset=False)
-    lam.create_function(
-        FunctionName="f", Runtime="python3.12", Role=role, Handler="a.h",
-        Code={"ZipFile": buffer.getvalue()},
-        LoggingConfig={"LogFormat": "JSON", "LogGroup": "/aws/lambda/custom"},
-    )  # fmt: skip
-    created = lam.get_function(FunctionName="f")["Configuration"].get("LoggingConfig")
-    lam.update_function_configuration(FunctionName="f", LoggingConfig={"LogFormat": "Text"})
-    updated = lam.get_function_configuration(FunctionName="f").get("LoggingConfig")
-    return created, updated
-
-
-def test_gap4_unpatched_moto_drops_the_lambda_logging_config(endpoint: str) -> None:
-    created, _ = _logging_config(endpoint)
-    assert not created
-
-
-def test_gap4_patch_returns_the_lambda_logging_config(endpoint: str) -> None:
-    with patched(named("lambda-dead-letter-config")):
-        created, updated = _logging_config(endpoint)
-    assert created == {"LogFormat": "JSON", "LogGroup": "/aws/lambda/custom"}
-    assert updated == {"LogFormat": "Text", "LogGroup": "/aws/lambda/custom"}
+    names = ("get_permission", "_log_permissions_enabled_policy")
+    originals = {name: FakeBucket.__dict__[name] for name in names}
+    with patched(s3.PATCHES):
+        assert all(FakeBucket.__dict__[name] is not fn for name, fn in originals.items())
+    assert all(FakeBucket.__dict__[name] is fn for name, fn in originals.items())

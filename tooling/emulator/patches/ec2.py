@@ -1,0 +1,79 @@
+"""Compatibility patches of moto's EC2: security group rules.
+
+Gap 4's ``referenced_security_group_id`` diff is deliberately not patched: moto already answers
+like AWS (``ReferencedGroupInfo.UserId`` is the caller's account). The provider writes
+``<account>/<sg-id>`` only when its own account id is unknown, i.e. when the provider runs with
+``skip_requesting_account_id = true``; the local target must let the provider ask STS (moto
+answers GetCallerIdentity), see :func:`tooling.emulator.process.local_provider_config`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from tooling.emulator.patches.base import (
+    CompatPatch,
+    PatchedProperty,
+    Undo,
+    compat_patch,
+    replace,
+    undo_all,
+)
+
+__all__ = ["PATCHES", "security_group_rule_descriptions"]
+
+_PREFIX_LIST_DESCRIPTION = "_tap_prefix_list_description"
+
+
+@compat_patch("ec2-security-group-rule-descriptions", gap="4")
+def security_group_rule_descriptions() -> Undo:
+    """docs/emulator.md, gap 4 (found by the local deploy): security group rule descriptions are
+    lost.
+
+    moto 5.2.5's ``moto.ec2.models.security_groups.SecurityGroupRule.description`` (the
+    ``Description`` of DescribeSecurityGroupRules) reads only the CIDR range's description. A
+    rule that references a security group keeps its description in the request's
+    ``UserIdGroupPairs`` entry, and a prefix-list rule in its ``PrefixListIds`` entry, which
+    moto reduces to the id; so every ``aws_vpc_security_group_ingress_rule`` /
+    ``aws_vpc_security_group_egress_rule`` with ``referenced_security_group_id`` or
+    ``prefix_list_id`` shows ``+ description`` on every plan. The patch keeps the prefix-list
+    entry's description on the rule and returns, like AWS, the description of whichever
+    source the rule has (CIDR range first, as before; ModifySecurityGroupRules still writes
+    there).
+    """
+    from moto.ec2.models.security_groups import SecurityGroupRule
+
+    def make_init(original: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(original)
+        def __init__(self: SecurityGroupRule, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+            original(self, *args, **kwargs)
+            entry = kwargs.get("prefix_list_id", args[7] if len(args) > 7 else None)
+            description = entry.get("Description") if isinstance(entry, dict) else None
+            setattr(self, _PREFIX_LIST_DESCRIPTION, description)
+
+        return __init__
+
+    def make_description(original: property) -> property:
+        def description(self: SecurityGroupRule) -> str | None:
+            own = original.__get__(self, type(self))
+            if own is not None:
+                return str(own)
+            from_group = (self.source_group or {}).get("Description")
+            if from_group is not None:
+                return str(from_group)
+            return getattr(self, _PREFIX_LIST_DESCRIPTION, None)
+
+        return PatchedProperty(description, doc=original.__doc__)
+
+    return undo_all(
+        [
+            replace(SecurityGroupRule, "__init__", make_init),
+            replace(SecurityGroupRule, "description", make_description),
+        ]
+    )
+
+
+#: EC2's patches, in the order they are applied.
+PATCHES: tuple[CompatPatch, ...] = (security_group_rule_descriptions,)

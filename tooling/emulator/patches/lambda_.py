@@ -1,0 +1,110 @@
+"""Compatibility patches of moto's Lambda (``lambda_``: ``lambda`` is a Python keyword)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from tooling.emulator.patches.base import CompatPatch, Undo, compat_patch, replace, undo_all
+
+__all__ = ["PATCHES", "dead_letter_config"]
+
+_DLQ_ATTRIBUTE = "_tap_dead_letter_target_arn"
+_LOGGING_ATTRIBUTE = "_tap_logging_config"
+
+
+def _dead_letter_target(config: Any) -> str | None:
+    """The TargetArn of a request's DeadLetterConfig; None when absent or emptied ("")."""
+    if isinstance(config, dict):
+        target = config.get("TargetArn")
+        if isinstance(target, str) and target:
+            return target
+    return None
+
+
+def _logging_config(update: Any, current: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A function's LoggingConfig after a request's ``LoggingConfig`` (merged, like AWS)."""
+    if not isinstance(update, dict):
+        return current
+    merged = dict(current or {})
+    merged.update({k: v for k, v in update.items() if isinstance(v, str) and v})
+    return merged
+
+
+@compat_patch("lambda-dead-letter-config", gap="4")
+def dead_letter_config() -> Undo:
+    """docs/emulator.md, gap 4: return a Lambda function's ``DeadLetterConfig``.
+
+    moto 5.2.5's ``moto.awslambda.models.LambdaFunction`` ignores ``DeadLetterConfig`` in
+    CreateFunction and UpdateFunctionConfiguration, and ``get_configuration`` (the body of
+    GetFunction's ``Configuration``, GetFunctionConfiguration, ListFunctions, Create/Update
+    responses) never has it, so ``aws_lambda_function.dead_letter_config`` shows an in-place
+    update on every plan. The patch keeps the TargetArn from both requests (an empty TargetArn,
+    which is how the provider removes it, clears it) and adds ``{"TargetArn": ...}`` to the
+    configuration when there is one, like AWS.
+
+    Same gap, same three methods (so in the same patch): moto also drops ``LoggingConfig``
+    (found by the local deploy: ``logging_config { log_format = "JSON" }`` showed as an
+    in-place update on every plan). The patch keeps it from both requests and returns it with
+    AWS's defaults (``LogFormat`` ``Text``, ``LogGroup`` ``/aws/lambda/<name>``).
+    """
+    from moto.awslambda.models import LambdaFunction
+
+    def make_init(original: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(original)
+        def __init__(  # noqa: N807
+            self: LambdaFunction, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any
+        ) -> None:
+            original(self, account_id, spec, *args, **kwargs)
+            setattr(self, _DLQ_ATTRIBUTE, _dead_letter_target(spec.get("DeadLetterConfig")))
+            setattr(self, _LOGGING_ATTRIBUTE, _logging_config(spec.get("LoggingConfig"), None))
+
+        return __init__
+
+    def make_update(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        @functools.wraps(original)
+        def update_configuration(
+            self: LambdaFunction, config_updates: dict[str, Any]
+        ) -> dict[str, Any]:
+            if "DeadLetterConfig" in config_updates:
+                target = _dead_letter_target(config_updates["DeadLetterConfig"])
+                setattr(self, _DLQ_ATTRIBUTE, target)
+            if "LoggingConfig" in config_updates:
+                current = getattr(self, _LOGGING_ATTRIBUTE, None)
+                setattr(
+                    self,
+                    _LOGGING_ATTRIBUTE,
+                    _logging_config(config_updates["LoggingConfig"], current),
+                )
+            return original(self, config_updates)
+
+        return update_configuration
+
+    def make_get(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        @functools.wraps(original)
+        def get_configuration(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            config = original(self, *args, **kwargs)
+            target = getattr(self, _DLQ_ATTRIBUTE, None)
+            if target:
+                config["DeadLetterConfig"] = {"TargetArn": target}
+            config["LoggingConfig"] = {
+                "LogFormat": "Text",
+                "LogGroup": f"/aws/lambda/{self.function_name}",
+                **(getattr(self, _LOGGING_ATTRIBUTE, None) or {}),
+            }
+            return config
+
+        return get_configuration
+
+    return undo_all(
+        [
+            replace(LambdaFunction, "__init__", make_init),
+            replace(LambdaFunction, "update_configuration", make_update),
+            replace(LambdaFunction, "get_configuration", make_get),
+        ]
+    )
+
+
+#: Lambda's patches, in the order they are applied.
+PATCHES: tuple[CompatPatch, ...] = (dead_letter_config,)

@@ -1,0 +1,375 @@
+"""``LambdaRuntime``: invoke a deployed function from its exact zip, as Lambda would.
+
+One invocation: check the request (size, JSON), make sure the runtime environment and the
+task root exist, take a warm worker or start one (cold start: ``INIT_START`` and Init
+Duration), run the event with the function's timeout, turn what happened into the Invoke
+API's answer (payload, ``FunctionError``, log tail) and hand the log events to the sink.
+
+Failures of the environment are reported as Lambda reports them, and the worker is replaced
+on the next invocation: a timeout (``Sandbox.Timedout``), a process that exited
+(``Runtime.ExitError``), a response over the limit (``Function.ResponseSizeTooLarge``, the
+worker stays warm). Errors of the handler or its import come from the bootstrap, which builds
+them as Lambda's Python runtime does.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from tooling.emulator.runtime import logs
+from tooling.emulator.runtime.code_store import CodeStore
+from tooling.emulator.runtime.environment import (
+    RuntimeEnvironment,
+    ensure_runtime_environment,
+    runtime_environment,
+)
+from tooling.emulator.runtime.interpreters import InterpreterFinder
+from tooling.emulator.runtime.model import (
+    REQUEST_PAYLOAD_LIMIT_BYTES,
+    RESPONSE_PAYLOAD_LIMIT_BYTES,
+    FunctionSpec,
+    InvalidRequestContentError,
+    InvocationResult,
+    LogSink,
+    RequestTooLargeError,
+)
+from tooling.emulator.runtime.pool import Lease, WarmPool
+from tooling.emulator.runtime.variables import worker_environment
+from tooling.emulator.runtime.worker import (
+    InitOutcome,
+    InvokeOutcome,
+    LogLine,
+    Worker,
+    peak_memory_mib,
+)
+
+__all__ = ["LambdaRuntime"]
+
+#: Lambda gives the init phase 10 seconds (on-demand functions).
+INIT_TIMEOUT_SECONDS: Final = 10.0
+#: Lambda keeps an idle environment for minutes, not a fixed time; this is the emulator's.
+DEFAULT_IDLE_SECONDS_BEFORE_REAP: Final = 900.0
+UNHANDLED: Final = "Unhandled"
+
+
+@dataclass
+class _Record:
+    """The log events and timings of one invocation, as they are assembled."""
+
+    request_id: str
+    spec: FunctionSpec
+    events: list[LogLine] = field(default_factory=list)
+    init_duration_ms: float | None = None
+
+    def add(self, message: str, epoch_ms: int | None = None) -> None:
+        self.events.append((epoch_ms if epoch_ms is not None else _epoch_ms(), message))
+
+    def extend(self, lines: list[LogLine]) -> None:
+        self.events.extend(lines)
+
+    def ordered(self) -> list[LogLine]:
+        """Events with non-decreasing timestamps, as CloudWatch Logs requires in a batch."""
+        ordered: list[LogLine] = []
+        latest = 0
+        for epoch_ms, message in self.events:
+            latest = max(latest, epoch_ms)
+            ordered.append((latest, message))
+        return ordered
+
+
+def _epoch_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _compact(document: Mapping[str, Any]) -> bytes:
+    """Error documents written by Lambda's service (not the runtime) have no spaces."""
+    return json.dumps(document, separators=(",", ":")).encode("utf-8")
+
+
+class LambdaRuntime:
+    """Runs functions in worker processes of their runtime, kept warm between invocations.
+
+    ``work_dir`` holds the task roots (``code/``) and, unless ``runtimes_dir`` names a shared
+    place (``<repo>/.build/lambda-runtimes``), the runtime environments. ``endpoint_url`` is
+    the emulator's, given to functions as ``AWS_ENDPOINT_URL``.
+    """
+
+    def __init__(
+        self,
+        *,
+        work_dir: Path,
+        endpoint_url: str,
+        log_sink: LogSink,
+        interpreters: InterpreterFinder | None = None,
+        max_environments_per_function: int = 10,
+        runtimes_dir: Path | None = None,
+        idle_seconds_before_reap: float = DEFAULT_IDLE_SECONDS_BEFORE_REAP,
+        init_timeout_seconds: float = INIT_TIMEOUT_SECONDS,
+    ) -> None:
+        self._endpoint_url = endpoint_url
+        self._sink = log_sink
+        self._interpreters = interpreters
+        self._runtimes_dir = runtimes_dir or work_dir / "runtimes"
+        self._init_timeout_seconds = init_timeout_seconds
+        self._code = CodeStore(work_dir / "code")
+        self._pool = WarmPool(
+            max_environments_per_function=max_environments_per_function,
+            idle_seconds_before_reap=idle_seconds_before_reap,
+        )
+        self._environments: dict[str, tuple[RuntimeEnvironment, str]] = {}
+        self._environments_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._reaper = threading.Thread(
+            target=self._reap,
+            args=(min(60.0, max(idle_seconds_before_reap / 2, 0.05)),),
+            name="lambda-runtime-reaper",
+            daemon=True,
+        )
+        self._reaper.start()
+
+    def invoke(
+        self, spec: FunctionSpec, payload: bytes, *, request_id: str | None = None
+    ) -> InvocationResult:
+        """Invoke ``spec`` synchronously (``RequestResponse``) with ``payload``.
+
+        Raises RequestTooLargeError or InvalidRequestContentError before running anything,
+        and RuntimeUnavailableError when the runtime cannot be provided.
+        """
+        event = self._check_request(payload)
+        request_id = request_id or str(uuid.uuid4())
+        environment, interpreter_version = self._runtime_environment(spec.runtime)
+        task_root = self._code.task_root(spec)
+        record = _Record(request_id, spec)
+        lease = self._pool.acquire(spec.function_arn, spec.configuration_key())
+        worker = lease.worker
+        reusable = False
+        try:
+            if worker is None:
+                init_started_ms = _epoch_ms()
+                worker, init = self._start(spec, lease, environment, task_root)
+                record.add(
+                    logs.init_start_line(spec.runtime, interpreter_version, spec.region),
+                    init_started_ms,
+                )
+                record.extend(init.output)
+                record.init_duration_ms = init.init_duration_ms
+                if init.failure is not None or init.error_document is not None:
+                    return self._finish(record, worker, self._init_failed(record, init))
+            started_ms = _epoch_ms()
+            outcome = worker.invoke(
+                request_id=request_id,
+                payload=event,
+                timeout_seconds=spec.timeout_seconds,
+                invoked_function_arn=spec.function_arn,
+            )
+            reusable = outcome.failure is None
+            record.add(logs.start_line(request_id, spec.version), started_ms)
+            return self._finish(record, worker, self._invoked(record, outcome))
+        finally:
+            self._pool.release(lease, worker, reusable=reusable)
+
+    def worker_count(self, function_arn: str) -> int:
+        """Execution environments of a function's current configuration (busy or idle)."""
+        return self._pool.worker_count(function_arn)
+
+    def shutdown(self) -> None:
+        """Kill every worker; the runtime cannot be used afterwards."""
+        self._stopping.set()
+        self._pool.shutdown()
+
+    # --- steps ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_request(payload: bytes) -> bytes:
+        if len(payload) > REQUEST_PAYLOAD_LIMIT_BYTES:
+            raise RequestTooLargeError(
+                f"Request must be smaller than {REQUEST_PAYLOAD_LIMIT_BYTES} bytes for the "
+                f"InvokeFunction operation (got {len(payload)} bytes)"
+            )
+        event = payload if payload.strip() else b"{}"
+        try:
+            json.loads(event)
+        except ValueError as error:
+            raise InvalidRequestContentError(
+                f"Could not parse request body into json: {error}"
+            ) from None
+        return event
+
+    def _runtime_environment(self, runtime: str) -> tuple[RuntimeEnvironment, str]:
+        """The runtime's environment (installed on first use) and its interpreter version."""
+        with self._environments_lock:
+            known = self._environments.get(runtime)
+            if known is None:
+                ensure_runtime_environment(
+                    self._runtimes_dir, runtime, interpreters=self._interpreters
+                )
+                environment = runtime_environment(self._runtimes_dir, runtime)
+                known = self._environments[runtime] = (environment, _venv_version(environment))
+            return known
+
+    def _start(
+        self, spec: FunctionSpec, lease: Lease, environment: RuntimeEnvironment, task_root: Path
+    ) -> tuple[Worker, InitOutcome]:
+        stream_name = logs.log_stream_name(spec.version)
+        worker = Worker(
+            python=environment.python,
+            task_root=task_root,
+            environment=worker_environment(
+                spec,
+                task_root=task_root,
+                runtime_dir=environment.site_packages,
+                interpreter_bin_dir=environment.python.parent,
+                endpoint_url=self._endpoint_url,
+                log_stream_name=stream_name,
+            ),
+            log_stream_name=stream_name,
+        )
+        self._pool.track(worker)
+        return worker, worker.start(self._init_timeout_seconds)
+
+    def _init_failed(self, record: _Record, init: InitOutcome) -> InvocationResult:
+        """The invocation that met a failed init: its error, with START/END/REPORT."""
+        spec, request_id = record.spec, record.request_id
+        init_ms = init.init_duration_ms
+        if init.error_document is not None:
+            document: Mapping[str, Any] = init.error_document
+            payload = json.dumps(document).encode("utf-8")
+            record.add(logs.error_log_message(document))
+            error_type = str(document.get("errorType", ""))
+            status = "error"
+        else:
+            failure = init.failure or "timeout"
+            payload, error_type, status = self._environment_failure(record, failure, init_ms)
+        record.add(
+            f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: init\tStatus: {status}"
+            + (f"\tError Type: {error_type}" if status == "error" else "")
+            + "\n"
+        )
+        record.add(logs.start_line(request_id, spec.version))
+        return self._result(
+            record,
+            payload=payload,
+            function_error=UNHANDLED,
+            duration_ms=init_ms,
+            max_rss_kib=0,
+            status=status,
+            error_type=error_type if status == "error" else None,
+            report_init=False,
+        )
+
+    def _invoked(self, record: _Record, outcome: InvokeOutcome) -> InvocationResult:
+        """The invocation's answer from what the worker did."""
+        record.extend(outcome.output)
+        payload, function_error = outcome.payload, None
+        status = error_type = None
+        if outcome.failure is not None:
+            payload, error_type, status = self._environment_failure(
+                record, outcome.failure, outcome.duration_ms
+            )
+            function_error = UNHANDLED
+            error_type = error_type if status == "error" else None
+        elif outcome.handler_error:
+            record.add(logs.error_log_message(json.loads(outcome.payload)))
+            function_error = UNHANDLED
+        elif len(outcome.payload) > RESPONSE_PAYLOAD_LIMIT_BYTES:
+            document = {
+                "errorMessage": "Response payload size exceeded maximum allowed payload size "
+                f"({RESPONSE_PAYLOAD_LIMIT_BYTES} bytes).",
+                "errorType": "Function.ResponseSizeTooLarge",
+            }
+            payload, function_error = _compact(document), UNHANDLED
+        return self._result(
+            record,
+            payload=payload,
+            function_error=function_error,
+            duration_ms=outcome.duration_ms,
+            max_rss_kib=outcome.max_rss_kib,
+            status=status,
+            error_type=error_type,
+        )
+
+    def _environment_failure(
+        self, record: _Record, failure: str, duration_ms: float
+    ) -> tuple[bytes, str, str]:
+        """Payload, error type and REPORT status of a timeout or a dead worker; logs it."""
+        request_id, timeout_seconds = record.request_id, record.spec.timeout_seconds
+        if failure == "timeout":
+            message = f"Task timed out after {timeout_seconds:.2f} seconds"
+            record.add(f"{logs.timestamp_text(_epoch_ms())} {request_id} {message}\n")
+            document = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"RequestId: {request_id} Error: {message}",
+            }
+            return _compact(document), "Sandbox.Timedout", "timeout"
+        message = f"RequestId: {request_id} Error: Runtime exited with error: {failure}"
+        record.add(f"{message}\nRuntime.ExitError\n")
+        document = {"errorType": "Runtime.ExitError", "errorMessage": message}
+        return _compact(document), "Runtime.ExitError", "error"
+
+    def _result(
+        self,
+        record: _Record,
+        *,
+        payload: bytes,
+        function_error: str | None,
+        duration_ms: float,
+        max_rss_kib: int,
+        status: str | None = None,
+        error_type: str | None = None,
+        report_init: bool = True,
+    ) -> InvocationResult:
+        memory_used_mib = peak_memory_mib(max_rss_kib)
+        record.add(logs.end_line(record.request_id))
+        record.add(
+            logs.report_line(
+                record.request_id,
+                duration_ms=duration_ms,
+                memory_mib=record.spec.memory_mib,
+                max_memory_used_mib=memory_used_mib,
+                init_duration_ms=record.init_duration_ms if report_init else None,
+                status=status,
+                error_type=error_type,
+            )
+        )
+        return InvocationResult(
+            request_id=record.request_id,
+            payload=payload,
+            function_error=function_error,
+            log_tail=logs.log_tail([message for _, message in record.events]),
+            duration_ms=duration_ms,
+            billed_duration_ms=logs.billed_duration_ms(duration_ms),
+            init_duration_ms=record.init_duration_ms,
+            max_memory_used_mib=memory_used_mib,
+        )
+
+    def _finish(
+        self, record: _Record, worker: Worker, result: InvocationResult
+    ) -> InvocationResult:
+        self._sink.put(
+            spec=record.spec, stream_name=worker.log_stream_name, events=record.ordered()
+        )
+        return result
+
+    def _reap(self, interval_seconds: float) -> None:
+        while not self._stopping.wait(interval_seconds):
+            self._pool.reap_idle()
+
+
+def _venv_version(environment: RuntimeEnvironment) -> str:
+    """The interpreter's full version (``3.12.1``), from the venv's ``pyvenv.cfg``."""
+    try:
+        lines = (environment.directory / "pyvenv.cfg").read_text().splitlines()
+    except OSError:
+        return "unknown"
+    for line in lines:
+        name, _, value = line.partition("=")
+        if name.strip() in {"version", "version_info"}:
+            return value.strip()
+    return "unknown"

@@ -1,0 +1,73 @@
+"""The environment variables of an execution environment: Lambda's, and nothing of ours.
+
+A worker's environment is built from scratch (the emulator's own variables, its PYTHONPATH
+and the developer's AWS profile never leak in): the function's configured variables, then the
+defaults Lambda lets a configuration override (``LANG``, ``TZ``, ``PATH``), then the variables
+Lambda reserves (a configured value never wins, as in Lambda), then the ones that keep every
+AWS call of the function on the emulator's loopback endpoint with fake credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+from tooling.emulator.runtime.model import RESERVED_ENVIRONMENT_VARIABLES, FunctionSpec
+
+__all__ = ["FAKE_CREDENTIAL", "worker_environment"]
+
+#: moto accepts any credentials; these are its documented fake ones, never valid on AWS.
+FAKE_CREDENTIAL: Final = "testing"
+
+_SYSTEM_PATH: Final = "/usr/local/bin:/usr/bin:/bin"
+
+
+def worker_environment(
+    spec: FunctionSpec,
+    *,
+    task_root: Path,
+    runtime_dir: Path,
+    interpreter_bin_dir: Path,
+    endpoint_url: str,
+    log_stream_name: str,
+) -> dict[str, str]:
+    """The complete environment of one worker process of ``spec``."""
+    defaults = {
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "PATH": f"{interpreter_bin_dir}:{_SYSTEM_PATH}",
+    }
+    reserved = {
+        "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+        "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mib),
+        "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream_name,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_REGION": spec.region,
+        "AWS_DEFAULT_REGION": spec.region,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+        "_HANDLER": spec.handler,
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "LAMBDA_RUNTIME_DIR": str(runtime_dir),
+        "AWS_ACCESS_KEY_ID": FAKE_CREDENTIAL,
+        "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIAL,
+        "AWS_SESSION_TOKEN": FAKE_CREDENTIAL,
+    }
+    loopback = {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }
+    configured = _configurable(spec.environment, set(loopback))
+    return {**defaults, **configured, **reserved, **loopback}
+
+
+def _configurable(environment: Mapping[str, str], loopback: set[str]) -> dict[str, str]:
+    return {
+        name: value
+        for name, value in environment.items()
+        if name not in RESERVED_ENVIRONMENT_VARIABLES and name not in loopback
+    }

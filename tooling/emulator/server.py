@@ -1,0 +1,103 @@
+"""The emulator's server process: moto's server, all services on one port, with the patches.
+
+``python -m tooling.emulator.server --host 127.0.0.1 --port N`` applies the compatibility
+patches of :mod:`tooling.emulator.patches` and then serves moto exactly as ``moto_server`` does
+(werkzeug, threaded, moto's request handler). It also answers ``GET /_tap/emulator`` with its pid,
+moto version and applied patches, so :mod:`tooling.emulator.process` can tell its own emulator
+from anything else on a port (no valid S3 bucket name starts with ``_``, so the path cannot
+shadow an AWS request). docs/emulator.md describes the emulator and its gaps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from types import FrameType
+from typing import Any
+
+from tooling.emulator.patches import PATCHES, CompatPatch, apply_patches
+
+__all__ = ["STATUS_PATH", "WsgiApp", "build_app", "main"]
+
+#: Path answered by the server itself (not by moto) with its pid, version and patches.
+STATUS_PATH = "/_tap/emulator"
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def build_app(patches: Sequence[CompatPatch]) -> WsgiApp:
+    """moto's all-services WSGI application, plus the server's status endpoint."""
+    import moto
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    status = json.dumps(
+        {
+            "pid": os.getpid(),
+            "moto_version": moto.__version__,
+            "patches": [{"name": p.name, "gap": p.gap} for p in patches],
+        }
+    ).encode()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == STATUS_PATH:
+            start_response(
+                "200 OK",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(status)))],
+            )
+            return [status]
+        result: Iterable[bytes] = moto_app(environ, start_response)
+        return result
+
+    return app
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, apply the patches, serve until SIGTERM or SIGINT."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tooling.emulator.server",
+        description="moto's server for the local AWS target, with the project's patches.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    parser.add_argument("--port", type=int, required=True, help="port to bind")
+    parser.add_argument(
+        "--no-patches", action="store_true", help="serve unpatched moto (to diagnose a patch)"
+    )
+    args = parser.parse_args(argv)
+
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import run_simple
+
+    patches = () if args.no_patches else PATCHES
+    apply_patches(patches)
+    # moto builds some URLs (e.g. SQS queue URLs) from MOTO_PORT, as moto_server does.
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, _exit_on_signal)
+    names = ", ".join(f"{p.name} (gap {p.gap})" for p in patches) or "none"
+    print(
+        f"tap emulator pid {os.getpid()}: patches: {names}; "
+        f"serving on http://{args.host}:{args.port}",
+        file=sys.stderr,
+        flush=True,
+    )
+    run_simple(
+        args.host,
+        args.port,
+        build_app(patches),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
