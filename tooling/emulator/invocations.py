@@ -43,6 +43,8 @@ from tooling.emulator.runtime import (
 
 __all__ = [
     "ASYNC_PAYLOAD_LIMIT_BYTES",
+    "RUNTIMES_DIR",
+    "RUNTIMES_DIR_ENV",
     "WORK_DIR_ENV",
     "DEFAULT_MAXIMUM_EVENT_AGE_SECONDS",
     "DEFAULT_MAXIMUM_RETRY_ATTEMPTS",
@@ -52,9 +54,11 @@ __all__ = [
     "MotoLogSink",
     "configure",
     "current",
+    "find_function",
     "function_spec",
     "log_result_header",
     "retry_delays_seconds",
+    "shutdown",
 ]
 
 #: Lambda's limit for an asynchronous request (1 MB since October 2025; 256 KB before).
@@ -115,7 +119,7 @@ def function_spec(function: Any) -> FunctionSpec:
     )
 
 
-def _moto_function(function_arn: str) -> Any:
+def find_function(function_arn: str) -> Any:
     """The current moto model of a function (raises when it was deleted meanwhile)."""
     from moto.awslambda.utils import get_backend
 
@@ -244,7 +248,7 @@ class LambdaService:
         runtime: LambdaRuntime,
         *,
         retry_delays: Sequence[float] = _DEFAULT_RETRY_DELAYS_SECONDS,
-        lookup: FunctionLookup = _moto_function,
+        lookup: FunctionLookup = find_function,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.runtime = runtime
@@ -415,8 +419,12 @@ def log_result_header(result: InvocationResult) -> str:
 
 _SERVICE: LambdaService | None = None
 _SERVICE_LOCK = threading.Lock()
-#: Where a server keeps unpacked code and the runtime environments (default .emulator/lambda).
+#: Where a server unpacks function code (default ``.emulator/lambda`` of its working directory).
 WORK_DIR_ENV = "TAP_EMULATOR_LAMBDA_DIR"
+#: Where the runtime environments are that ``./tap`` installs (default ``.build/lambda-runtimes``).
+RUNTIMES_DIR_ENV = "TAP_LAMBDA_RUNTIMES_DIR"
+#: The runtime environments' directory of a repository (``./tap`` installs them there).
+RUNTIMES_DIR = Path(".build") / "lambda-runtimes"
 
 
 def configure(service: LambdaService | None) -> LambdaService | None:
@@ -441,10 +449,19 @@ def current() -> LambdaService:
                     "emulator server (tooling.emulator.server), or call configure() in a test"
                 )
             work_dir = Path(os.environ.get(WORK_DIR_ENV) or Path(".emulator") / "lambda")
+            runtimes_dir = Path(os.environ.get(RUNTIMES_DIR_ENV) or RUNTIMES_DIR)
             runtime = LambdaRuntime(
                 work_dir=work_dir.resolve(),
+                runtimes_dir=runtimes_dir.resolve(),
                 endpoint_url=f"http://127.0.0.1:{port}",
                 log_sink=MotoLogSink(),
             )
             _SERVICE = LambdaService(runtime, retry_delays=retry_delays_seconds())
         return _SERVICE
+
+
+def shutdown() -> None:
+    """Stop the server's service, if one was made (its workers end with it)."""
+    service = configure(None)
+    if service is not None:
+        service.shutdown()

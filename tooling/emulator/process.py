@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tooling.emulator import invocations
 from tooling.emulator.server import STATUS_PATH
 
 __all__ = [
@@ -443,7 +444,12 @@ def start(repo_root: Path, *, port: int | None = None, timeout: float | None = N
             process = subprocess.Popen(
                 command,
                 cwd=repo_root,
-                env=_launcher_env(),
+                env={
+                    **_launcher_env(),
+                    # where the server unpacks function code, and the runtimes ./tap installed
+                    invocations.WORK_DIR_ENV: str(directory / "lambda"),
+                    invocations.RUNTIMES_DIR_ENV: str(repo_root / invocations.RUNTIMES_DIR),
+                },
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

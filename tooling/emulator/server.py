@@ -5,7 +5,10 @@ patches of :mod:`tooling.emulator.patches` and then serves moto exactly as ``mot
 (werkzeug, threaded, moto's request handler). It also answers ``GET /_tap/emulator`` with its pid,
 moto version and applied patches, so :mod:`tooling.emulator.process` can tell its own emulator
 from anything else on a port (no valid S3 bucket name starts with ``_``, so the path cannot
-shadow an AWS request). docs/emulator.md describes the emulator and its gaps.
+shadow an AWS request). Under ``/_tap/execute-api/`` it serves the data plane of every deployed
+HTTP API (:mod:`tooling.emulator.httpapi`), whose integrations, like the Invoke API and S3
+notifications, run the deployed functions (:mod:`tooling.emulator.invocations`).
+docs/emulator.md describes the emulator and its gaps.
 """
 
 from __future__ import annotations
@@ -29,12 +32,31 @@ STATUS_PATH = "/_tap/emulator"
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
+class _DeployedFunctions:
+    """The HTTP API's invoker: the function an integration names, run like a synchronous
+    Invoke (its current configuration and code, in the local runtime)."""
+
+    def invoke(self, function_arn: str, payload: bytes) -> Any:
+        from tooling.emulator import invocations
+        from tooling.emulator.httpapi import LambdaOutcome
+
+        result = invocations.current().invoke(invocations.find_function(function_arn), payload)
+        return LambdaOutcome(payload=result.payload, function_error=result.function_error)
+
+
 def build_app(patches: Sequence[CompatPatch]) -> WsgiApp:
-    """moto's all-services WSGI application, plus the server's status endpoint."""
+    """moto's all-services WSGI application behind the HTTP API data plane, plus the server's
+    status endpoint."""
     import moto
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    moto_app = DomainDispatcherApplication(create_backend_app)
+    from tooling.emulator.httpapi import HttpApiGateway, MotoApiCatalog
+
+    moto_app = HttpApiGateway(
+        MotoApiCatalog(),
+        _DeployedFunctions(),
+        fallback=DomainDispatcherApplication(create_backend_app),
+    )
     status = json.dumps(
         {
             "pid": os.getpid(),
@@ -89,13 +111,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         file=sys.stderr,
         flush=True,
     )
-    run_simple(
-        args.host,
-        args.port,
-        build_app(patches),
-        threaded=True,
-        request_handler=MotoRequestHandler,
-    )
+    try:
+        run_simple(
+            args.host,
+            args.port,
+            build_app(patches),
+            threaded=True,
+            request_handler=MotoRequestHandler,
+        )
+    finally:
+        from tooling.emulator import invocations
+
+        invocations.shutdown()  # stop the function workers with the server
     return 0
 
 

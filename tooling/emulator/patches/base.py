@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 __all__ = ["CompatPatch", "PatchedProperty", "Undo", "compat_patch", "replace", "undo_all"]
@@ -47,14 +48,17 @@ def compat_patch(name: str, *, gap: str) -> Callable[[Callable[[], Undo]], Compa
     return declare
 
 
-def replace(owner: type, name: str, make: Callable[[Any], Any]) -> Undo:
+def replace(owner: type | ModuleType, name: str, make: Callable[[Any], Any]) -> Undo:
     """Replace ``owner.name`` by ``make(original)``; return a callable restoring the original.
 
-    Refuses to patch twice: the replacement is marked, and a marked attribute is never wrapped.
+    ``owner`` is a class or a module (a module-level function of moto, looked up by name at
+    call time). Refuses to patch twice: the replacement is marked, and a marked attribute is
+    never wrapped.
     """
     original = owner.__dict__[name]
     if getattr(original, _MARKER, False):
-        raise RuntimeError(f"{owner.__qualname__}.{name} is already patched")
+        label = getattr(owner, "__qualname__", None) or owner.__name__
+        raise RuntimeError(f"{label}.{name} is already patched")
     replacement = make(original)
     setattr(replacement, _MARKER, True)
     setattr(owner, name, replacement)

@@ -8,7 +8,7 @@ from typing import Any
 
 from tooling.emulator.patches.base import CompatPatch, Undo, compat_patch, replace, undo_all
 
-__all__ = ["PATCHES", "dead_letter_config"]
+__all__ = ["PATCHES", "dead_letter_config", "invoke_in_local_runtime"]
 
 _DLQ_ATTRIBUTE = "_tap_dead_letter_target_arn"
 _LOGGING_ATTRIBUTE = "_tap_logging_config"
@@ -106,5 +106,65 @@ def dead_letter_config() -> Undo:
     )
 
 
+def _lambda_error(code: int, error_type: str, message: str) -> Exception:
+    """A Lambda service error as moto answers it (JSON body, ``x-amzn-errortype``)."""
+    from moto.core.exceptions import JsonRESTError
+
+    error = JsonRESTError(error_type, message)
+    error.code = code
+    return error
+
+
+@compat_patch("lambda-invoke-local-runtime", gap="5")
+def invoke_in_local_runtime() -> Undo:
+    """docs/emulator.md, gap 5: run a function's deployed code when it is invoked.
+
+    moto 5.2.5's ``LambdaFunction.invoke`` (the Invoke API, and S3 notifications) runs the code
+    only in a Docker container (``_invoke_lambda``); without Docker the invocation answers
+    ``error running docker``. The patch hands every invocation of a zip function to
+    :mod:`tooling.emulator.invocations`: ``RequestResponse`` runs it in the local runtime and
+    answers its result (or Lambda's error document with ``X-Amz-Function-Error``, and the log
+    tail in ``X-Amz-Log-Result``), ``Event`` is queued with Lambda's asynchronous semantics and
+    answered 202, ``DryRun`` runs nothing. A request over Lambda's payload limits answers 413
+    ``RequestEntityTooLargeException``; a runtime without an interpreter on this machine answers
+    500 naming it.
+    """
+    from moto.awslambda.models import LambdaFunction
+
+    def make_invoke(original: Callable[..., str | bytes]) -> Callable[..., str | bytes]:
+        @functools.wraps(original)
+        def invoke(
+            self: Any, body: str | bytes | None, request_headers: Any, response_headers: Any
+        ) -> str | bytes:
+            from tooling.emulator import invocations
+            from tooling.emulator.runtime import RequestTooLargeError, RuntimeUnavailableError
+
+            payload = (body.encode() if isinstance(body, str) else bytes(body or b"")) or b"{}"
+            kind = (request_headers or {}).get("x-amz-invocation-type") or "RequestResponse"
+            service = invocations.current()
+            try:
+                if kind == "DryRun":
+                    return b""
+                if kind == "Event":
+                    request_id = service.submit(self, payload)
+                    response_headers["x-amzn-requestid"] = request_id
+                    return b""
+                result = service.invoke(self, payload)
+            except (RequestTooLargeError, invocations.AsyncPayloadTooLargeError) as error:
+                raise _lambda_error(413, "RequestEntityTooLargeException", str(error)) from None
+            except RuntimeUnavailableError as error:
+                raise _lambda_error(500, "ServiceException", str(error)) from None
+            response_headers["x-amzn-requestid"] = result.request_id
+            response_headers["x-amz-executed-version"] = "$LATEST"
+            response_headers["x-amz-log-result"] = invocations.log_result_header(result)
+            if result.function_error:
+                response_headers["x-amz-function-error"] = result.function_error
+            return result.payload
+
+        return invoke
+
+    return replace(LambdaFunction, "invoke", make_invoke)
+
+
 #: Lambda's patches, in the order they are applied.
-PATCHES: tuple[CompatPatch, ...] = (dead_letter_config,)
+PATCHES: tuple[CompatPatch, ...] = (dead_letter_config, invoke_in_local_runtime)

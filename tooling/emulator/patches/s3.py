@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
+import threading
+import time
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from tooling.emulator.patches.base import CompatPatch, Undo, compat_patch, replace
+from tooling.emulator.patches.base import CompatPatch, Undo, compat_patch, replace, undo_all
 
-__all__ = ["PATCHES", "bucket_policy_secure_transport", "logging_policy_with_wildcard_principal"]
+__all__ = [
+    "PATCHES",
+    "bucket_policy_secure_transport",
+    "logging_policy_with_wildcard_principal",
+    "notifications_invoke_lambda_asynchronously",
+]
 
 _SECURE_TRANSPORT = "aws:securetransport"
 
@@ -132,8 +142,89 @@ def logging_policy_with_wildcard_principal() -> Undo:
     return replace(FakeBucket, "_log_permissions_enabled_policy", make_check)
 
 
+_SEQUENCER = itertools.count(1)
+_SEQUENCER_LOCK = threading.Lock()
+
+
+def _sequencer() -> str:
+    """An S3 event ``sequencer``: hexadecimal, and greater for every later event (as AWS's,
+    only meant to be compared between events of one key)."""
+    with _SEQUENCER_LOCK:
+        return f"{time.time_ns():016X}{next(_SEQUENCER):04X}"
+
+
+def _complete_event(event: dict[str, Any], bucket: Any, key: Any) -> dict[str, Any]:
+    """Add what AWS's event record has and moto 5.2.5's lacks (see the patch's docstring)."""
+    for record in event.get("Records", []):
+        record["eventTime"] = (
+            datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        )
+        record.setdefault("userIdentity", {"principalId": "AWS:TESTING"})
+        record.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
+        record.setdefault(
+            "responseElements",
+            {"x-amz-request-id": uuid.uuid4().hex[:16].upper(), "x-amz-id-2": uuid.uuid4().hex},
+        )
+        s3 = record.get("s3", {})
+        s3.get("bucket", {}).setdefault("ownerIdentity", {"principalId": "TESTING"})
+        target = s3.get("object", {})
+        version_id = getattr(key, "version_id", None)
+        if getattr(bucket, "is_versioned", False) and version_id and version_id != "null":
+            target["versionId"] = version_id
+        target["sequencer"] = _sequencer()
+    return event
+
+
+@compat_patch("s3-notifications-invoke-lambda-asynchronously", gap="5")
+def notifications_invoke_lambda_asynchronously() -> Undo:
+    """docs/emulator.md, gap 5: S3 invokes a notified function asynchronously, with the whole
+    event record.
+
+    moto 5.2.5's ``moto.s3.notifications._invoke_awslambda`` calls ``LambdaFunction.invoke``
+    synchronously inside the PutObject request (the upload waits for the function; its failure
+    is swallowed, so nothing is retried or dead-lettered), and ``_get_s3_event`` builds a
+    record without ``versionId`` (versioned buckets) and ``sequencer``, with a local-time
+    ``eventTime`` lacking its ``Z``. The patch queues the invocation as an ``Event`` invocation
+    of :mod:`tooling.emulator.invocations` (retries, event age, dead-letter queue and on-failure
+    destination of the function apply) and completes the record as AWS documents it.
+    """
+    from moto.s3 import notifications
+
+    def make_event(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        @functools.wraps(original)
+        def _get_s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> Any:
+            return _complete_event(original(event_name, bucket, key, notification_id), bucket, key)
+
+        return _get_s3_event
+
+    def make_invoke(original: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(original)
+        def _invoke_awslambda(
+            account_id: str, event_body: Any, fn_arn: str, region_name: str
+        ) -> None:
+            from moto.awslambda.utils import get_backend
+
+            from tooling.emulator import invocations
+
+            try:
+                function = get_backend(account_id, region_name).get_function(fn_arn)
+            except Exception:  # noqa: BLE001 - a deleted function: S3 drops the event too
+                return
+            invocations.current().submit(function, json.dumps(event_body).encode())
+
+        return _invoke_awslambda
+
+    return undo_all(
+        [
+            replace(notifications, "_get_s3_event", make_event),
+            replace(notifications, "_invoke_awslambda", make_invoke),
+        ]
+    )
+
+
 #: S3's patches, in the order they are applied.
 PATCHES: tuple[CompatPatch, ...] = (
     bucket_policy_secure_transport,
     logging_policy_with_wildcard_principal,
+    notifications_invoke_lambda_asynchronously,
 )

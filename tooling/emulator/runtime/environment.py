@@ -16,8 +16,8 @@ The pins are pure-Python wheels, so the project's pip (``--target``, ``--python-
 install them for another interpreter; they are then byte-compiled by that interpreter so that
 a cold start does not compile botocore.
 
-``python -m tooling.emulator.runtime.environment --root <repo>`` installs every runtime into
-``<repo>/.build/lambda-runtimes`` up front (``./tap`` does).
+``python -m tooling.emulator.runtime --root <repo>`` (:func:`main`) installs every runtime into
+``<repo>/.build/lambda-runtimes`` up front, for ``./tap`` to call.
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def _run(command: Sequence[str], cwd: Path | None = None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Install the runtime environments under ``<root>/.build/lambda-runtimes``."""
     parser = argparse.ArgumentParser(
-        prog="python -m tooling.emulator.runtime.environment", description=main.__doc__
+        prog="python -m tooling.emulator.runtime", description=main.__doc__
     )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
     parser.add_argument(
@@ -238,7 +238,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         seconds = time.monotonic() - started
         print(f"lambda runtime {runtime}: installed {directory} in {seconds:.1f} s")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
