@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-__all__ = ["FunctionLogsError", "function_log_group", "format_event", "read_events", "tail"]
+__all__ = ["FunctionLogsError", "format_event", "function_log_group", "read_events", "tail"]
 
 
 class FunctionLogsError(RuntimeError):

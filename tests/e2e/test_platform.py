@@ -61,7 +61,9 @@ def ingest(deployed: Deployed) -> Any:
     group = f"/aws/lambda/{deployed.out('processor_function_name')}"
 
     def summaries(key: str) -> list[dict[str, Any]]:
-        records = [json.loads(m) for m in log_messages(logs, group, contains="trade file processed")]
+        records = [
+            json.loads(m) for m in log_messages(logs, group, contains="trade file processed")
+        ]
         return [record for record in records if record.get("key") == key]
 
     def run(key: str, body: str) -> dict[str, Any]:
@@ -221,7 +223,9 @@ def test_a_failing_event_reaches_the_dead_letter_queue_after_the_retries(
             Environment={"Variables": {**variables, "TRADES_TABLE_NAME": "no-such-table"}},
         )
         deployed.client("s3").put_object(
-            Bucket=deployed.out("data_bucket_name"), Key=key, Body=f"{HEADER}\n{_csv_line('DLQ-1')}\n"
+            Bucket=deployed.out("data_bucket_name"),
+            Key=key,
+            Body=f"{HEADER}\n{_csv_line('DLQ-1')}\n",
         )
         received: list[dict[str, Any]] = []
 

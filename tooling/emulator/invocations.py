@@ -40,15 +40,16 @@ from tooling.emulator.runtime import (
     InvocationResult,
     LambdaRuntime,
 )
+from tooling.emulator.runtime.environment import DEFAULT_ROOT
 
 __all__ = [
     "ASYNC_PAYLOAD_LIMIT_BYTES",
-    "RUNTIMES_DIR",
-    "RUNTIMES_DIR_ENV",
-    "WORK_DIR_ENV",
     "DEFAULT_MAXIMUM_EVENT_AGE_SECONDS",
     "DEFAULT_MAXIMUM_RETRY_ATTEMPTS",
     "RETRY_DELAYS_ENV",
+    "RUNTIMES_DIR",
+    "RUNTIMES_DIR_ENV",
+    "WORK_DIR_ENV",
     "AsyncPayloadTooLargeError",
     "LambdaService",
     "MotoLogSink",
@@ -143,7 +144,9 @@ class MotoLogSink:
         # on many threads.
         self._lock = threading.Lock()
 
-    def put(self, *, spec: FunctionSpec, stream_name: str, events: Sequence[tuple[int, str]]) -> None:
+    def put(
+        self, *, spec: FunctionSpec, stream_name: str, events: Sequence[tuple[int, str]]
+    ) -> None:
         from moto.logs.models import logs_backends
 
         if not events:
@@ -318,7 +321,7 @@ class LambdaService:
     def _run(self, event: _AsyncEvent) -> None:
         try:
             self._attempt(event)
-        except Exception as error:  # noqa: BLE001 - an async failure must never kill the thread
+        except Exception as error:
             print(
                 f"lambda async: event {event.request_id} for {event.function_arn} dropped: "
                 f"{error!r}",
@@ -330,13 +333,15 @@ class LambdaService:
     def _attempt(self, event: _AsyncEvent) -> None:
         try:
             function = self._lookup(event.function_arn)
-        except Exception:  # noqa: BLE001 - deleted meanwhile: Lambda drops the event too
+        except Exception:
             return
         config = _async_config(function)
         if self._clock() - event.received_at > config.maximum_event_age_seconds:
             self._fail(event, config, None, condition="EventAgeExceeded")
             return
-        result = self.runtime.invoke(function_spec(function), event.payload, request_id=event.request_id)
+        result = self.runtime.invoke(
+            function_spec(function), event.payload, request_id=event.request_id
+        )
         attempt = replace(event, invoke_count=event.invoke_count + 1)
         if result.function_error is None:
             if config.on_success:
@@ -389,9 +394,9 @@ class LambdaService:
             response_context["functionError"] = result.function_error
         record: dict[str, Any] = {
             "version": "1.0",
-            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace(
-                "+00:00", "Z"
-            ),
+            "timestamp": datetime.now(UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "requestContext": {
                 "requestId": event.request_id,
                 "functionArn": f"{event.function_arn}:$LATEST",
@@ -424,7 +429,7 @@ WORK_DIR_ENV = "TAP_EMULATOR_LAMBDA_DIR"
 #: Where the runtime environments are that ``./tap`` installs (default ``.build/lambda-runtimes``).
 RUNTIMES_DIR_ENV = "TAP_LAMBDA_RUNTIMES_DIR"
 #: The runtime environments' directory of a repository (``./tap`` installs them there).
-RUNTIMES_DIR = Path(".build") / "lambda-runtimes"
+RUNTIMES_DIR = DEFAULT_ROOT
 
 
 def configure(service: LambdaService | None) -> LambdaService | None:

@@ -4,15 +4,27 @@ selection by name. Test modules import these functions (``tests.tooling.emulator
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from tests.tooling.conftest import reset_moto
 from tooling.emulator.patches import PATCHES, CompatPatch
 from tooling.emulator.process import FAKE_CREDENTIALS
+from tooling.emulator.runtime import (
+    FunctionSpec,
+    InvocationResult,
+    RuntimeUnavailableError,
+    ensure_runtime_environment,
+)
+from tooling.emulator.runtime.environment import DEFAULT_ROOT
 
-__all__ = ["client", "named"]
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+__all__ = ["FakeRuntime", "client", "named"]
 
 
 def client(endpoint: str, service: str, *, region: str, reset: bool) -> Any:
@@ -39,3 +51,43 @@ def named(*names: str) -> list[CompatPatch]:
             raise LookupError(f"{len(matches)} patches are named {name!r}")
         selected.extend(matches)
     return selected
+
+
+@pytest.fixture(scope="session")
+def runtimes_dir() -> Path:
+    """``<repo>/.build/lambda-runtimes`` with the python3.12 environment installed (as ./tap
+    installs it; shared with it and kept between sessions)."""
+    root = REPO_ROOT / DEFAULT_ROOT
+    try:
+        ensure_runtime_environment(root, "python3.12")
+    except RuntimeUnavailableError as error:
+        pytest.fail(f"the python3.12 Lambda runtime is needed: {error}")
+    return root
+
+
+@dataclass
+class FakeRuntime:
+    """Answers each invocation with the next of ``outcomes`` (True: success) and records it."""
+
+    outcomes: list[bool] = field(default_factory=list)
+    calls: list[tuple[FunctionSpec, bytes, str | None]] = field(default_factory=list)
+
+    def invoke(
+        self, spec: FunctionSpec, payload: bytes, *, request_id: str | None = None
+    ) -> InvocationResult:
+        self.calls.append((spec, payload, request_id))
+        ok = self.outcomes.pop(0) if self.outcomes else True
+        body = b'{"ok": true}' if ok else b'{"errorMessage": "boom", "errorType": "RuntimeError"}'
+        return InvocationResult(
+            request_id=request_id or "sync",
+            payload=body,
+            function_error=None if ok else "Unhandled",
+            log_tail="",
+            duration_ms=1.0,
+            billed_duration_ms=1,
+            init_duration_ms=None,
+            max_memory_used_mib=40,
+        )
+
+    def shutdown(self) -> None:
+        pass

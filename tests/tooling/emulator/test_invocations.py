@@ -11,13 +11,13 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from tests.tooling.emulator.conftest import FakeRuntime
 from tooling.emulator import invocations
 from tooling.emulator.invocations import (
     ASYNC_PAYLOAD_LIMIT_BYTES,
@@ -33,34 +33,6 @@ from tooling.emulator.runtime import FunctionSpec, InvocationResult
 pytestmark = pytest.mark.moto
 
 REGION = "ap-southeast-1"
-
-
-@dataclass
-class FakeRuntime:
-    """Answers each invocation with the next of ``outcomes`` (True: success) and records it."""
-
-    outcomes: list[bool] = field(default_factory=list)
-    calls: list[tuple[FunctionSpec, bytes, str | None]] = field(default_factory=list)
-
-    def invoke(
-        self, spec: FunctionSpec, payload: bytes, *, request_id: str | None = None
-    ) -> InvocationResult:
-        self.calls.append((spec, payload, request_id))
-        ok = self.outcomes.pop(0) if self.outcomes else True
-        body = b'{"ok": true}' if ok else b'{"errorMessage": "boom", "errorType": "RuntimeError"}'
-        return InvocationResult(
-            request_id=request_id or "sync",
-            payload=body,
-            function_error=None if ok else "Unhandled",
-            log_tail="",
-            duration_ms=1.0,
-            billed_duration_ms=1,
-            init_duration_ms=None,
-            max_memory_used_mib=40,
-        )
-
-    def shutdown(self) -> None:
-        pass
 
 
 def _zip() -> bytes:

@@ -9,8 +9,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote_plus
 
 from tooling.emulator.patches.base import CompatPatch, Undo, compat_patch, replace, undo_all
 
@@ -156,9 +156,6 @@ def _sequencer() -> str:
 def _complete_event(event: dict[str, Any], bucket: Any, key: Any) -> dict[str, Any]:
     """Add what AWS's event record has and moto 5.2.5's lacks (see the patch's docstring)."""
     for record in event.get("Records", []):
-        record["eventTime"] = (
-            datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        )
         record.setdefault("userIdentity", {"principalId": "AWS:TESTING"})
         record.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
         record.setdefault(
@@ -168,6 +165,8 @@ def _complete_event(event: dict[str, Any], bucket: Any, key: Any) -> dict[str, A
         s3 = record.get("s3", {})
         s3.get("bucket", {}).setdefault("ownerIdentity", {"principalId": "TESTING"})
         target = s3.get("object", {})
+        # S3 form-encodes the key but keeps its slashes ("incoming/day+1.csv")
+        target["key"] = quote_plus(str(key.name), safe="/")
         version_id = getattr(key, "version_id", None)
         if getattr(bucket, "is_versioned", False) and version_id and version_id != "null":
             target["versionId"] = version_id
@@ -183,8 +182,8 @@ def notifications_invoke_lambda_asynchronously() -> Undo:
     moto 5.2.5's ``moto.s3.notifications._invoke_awslambda`` calls ``LambdaFunction.invoke``
     synchronously inside the PutObject request (the upload waits for the function; its failure
     is swallowed, so nothing is retried or dead-lettered), and ``_get_s3_event`` builds a
-    record without ``versionId`` (versioned buckets) and ``sequencer``, with a local-time
-    ``eventTime`` lacking its ``Z``. The patch queues the invocation as an ``Event`` invocation
+    record without ``versionId`` (versioned buckets) and ``sequencer``, whose key has its
+    slashes encoded (``incoming%2Fa.csv``; S3 sends ``incoming/a.csv``). The patch queues the invocation as an ``Event`` invocation
     of :mod:`tooling.emulator.invocations` (retries, event age, dead-letter queue and on-failure
     destination of the function apply) and completes the record as AWS documents it.
     """
@@ -208,7 +207,7 @@ def notifications_invoke_lambda_asynchronously() -> Undo:
 
             try:
                 function = get_backend(account_id, region_name).get_function(fn_arn)
-            except Exception:  # noqa: BLE001 - a deleted function: S3 drops the event too
+            except Exception:
                 return
             invocations.current().submit(function, json.dumps(event_body).encode())
 

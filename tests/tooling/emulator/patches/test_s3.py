@@ -6,13 +6,16 @@ principal)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.tooling.emulator.conftest import client, named
+from tests.tooling.emulator.conftest import FakeRuntime, client, named
+from tooling.emulator import invocations
+from tooling.emulator.invocations import LambdaService
 from tooling.emulator.patches import patched
 
 pytestmark = pytest.mark.moto
@@ -141,6 +144,107 @@ def test_gap6_patch_accepts_the_logging_grant_beside_a_star_principal(endpoint: 
 # --------------------------------------------------------------------------- reversibility
 
 
+# --------------------------------------------------------------------------- gap 5 (notifications)
+
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:processor"
+
+
+@pytest.fixture
+def received(endpoint: str) -> Iterator[FakeRuntime]:
+    """What the emulator's Lambda service runs, recorded by a fake runtime."""
+    runtime = FakeRuntime()
+    service = LambdaService(runtime, retry_delays=(0.0,))  # type: ignore[arg-type]
+    previous = invocations.configure(service)
+    try:
+        yield runtime
+    finally:
+        invocations.configure(previous)
+        assert service.wait_idle(10)
+
+
+def _notified_bucket(endpoint: str) -> Any:
+    """A versioned bucket notifying the function of ObjectCreated under incoming/ (a .csv)."""
+    iam = _client(endpoint, "iam")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    client(endpoint, "lambda", region=REGION, reset=False).create_function(
+        FunctionName="processor", Runtime="python3.12", Role=role, Handler="index.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )  # fmt: skip
+    s3 = client(endpoint, "s3", region=REGION, reset=False)
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_notification_configuration(
+        Bucket=BUCKET,
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {
+                    "Id": "ingest",
+                    "LambdaFunctionArn": FUNCTION_ARN,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {
+                        "Key": {
+                            "FilterRules": [
+                                {"Name": "prefix", "Value": "incoming/"},
+                                {"Name": "suffix", "Value": ".csv"},
+                            ]
+                        }
+                    },
+                }
+            ]
+        },
+    )
+    return s3
+
+
+def test_gap5_unpatched_moto_builds_an_event_record_unlike_s3s() -> None:
+    from types import SimpleNamespace
+
+    from moto.s3 import notifications
+
+    bucket = SimpleNamespace(name="b", arn="arn:aws:s3:::b", region_name=REGION, is_versioned=True)
+    key = SimpleNamespace(name="incoming/a.csv", size=1, etag='"e"', version_id="v1")
+    (record,) = notifications._get_s3_event("s3:ObjectCreated:Put", bucket, key, "id")["Records"]
+    assert "sequencer" not in record["s3"]["object"]
+    assert "versionId" not in record["s3"]["object"]
+    assert record["s3"]["object"]["key"] == "incoming%2Fa.csv"
+
+
+def test_gap5_patch_invokes_the_function_asynchronously_with_the_event_aws_sends(
+    endpoint: str, received: FakeRuntime
+) -> None:
+    with patched(named("s3-notifications-invoke-lambda-asynchronously")):
+        s3 = _notified_bucket(endpoint)
+        put = s3.put_object(Bucket=BUCKET, Key="incoming/day 1.csv", Body=b"a,b\n")
+        assert invocations.current().wait_idle(10)
+    ((spec, payload, _),) = received.calls
+    assert spec.function_arn == FUNCTION_ARN
+    (record,) = json.loads(payload)["Records"]
+    assert record["eventName"] == "ObjectCreated:Put"
+    assert record["eventTime"].endswith("Z")
+    assert record["s3"]["configurationId"] == "ingest"
+    target = record["s3"]["object"]
+    assert target["key"] == "incoming/day+1.csv"  # URL-encoded, as S3 sends it
+    assert target["size"] == 4
+    assert target["versionId"] == put["VersionId"]
+    assert int(target["sequencer"], 16) > 0
+
+
+def test_gap5_patch_keeps_the_notifications_filters(endpoint: str, received: FakeRuntime) -> None:
+    with patched(named("s3-notifications-invoke-lambda-asynchronously")):
+        s3 = _notified_bucket(endpoint)
+        s3.put_object(Bucket=BUCKET, Key="elsewhere/a.csv", Body=b"x")
+        s3.put_object(Bucket=BUCKET, Key="incoming/a.json", Body=b"x")
+        assert invocations.current().wait_idle(10)
+    assert received.calls == []
+
+
+def test_gap5_later_events_have_greater_sequencers() -> None:
+    from tooling.emulator.patches.s3 import _sequencer
+
+    first, second, third = (_sequencer() for _ in range(3))
+    assert int(first, 16) < int(second, 16) < int(third, 16)
+
+
 def test_the_s3_patches_are_undone() -> None:
     from moto.s3.models import FakeBucket
 
@@ -148,6 +252,12 @@ def test_the_s3_patches_are_undone() -> None:
 
     names = ("get_permission", "_log_permissions_enabled_policy")
     originals = {name: FakeBucket.__dict__[name] for name in names}
+    from moto.s3 import notifications
+
+    functions = ("_get_s3_event", "_invoke_awslambda")
+    module_originals = {name: notifications.__dict__[name] for name in functions}
     with patched(s3.PATCHES):
         assert all(FakeBucket.__dict__[name] is not fn for name, fn in originals.items())
+        assert all(notifications.__dict__[n] is not fn for n, fn in module_originals.items())
     assert all(FakeBucket.__dict__[name] is fn for name, fn in originals.items())
+    assert all(notifications.__dict__[n] is fn for n, fn in module_originals.items())

@@ -22,10 +22,7 @@ import pytest
 from tooling.emulator.runtime import (
     FunctionSpec,
     LambdaRuntime,
-    RuntimeUnavailableError,
-    ensure_runtime_environment,
 )
-from tooling.emulator.runtime.environment import DEFAULT_ROOT
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 ACCOUNT_ID = "123456789012"
@@ -91,17 +88,6 @@ def make_spec(
         memory_mib=memory_mib,
         log_group=f"/aws/lambda/{name}",
     )
-
-
-@pytest.fixture(scope="session")
-def runtimes_dir() -> Path:
-    """``<repo>/.build/lambda-runtimes`` with the python3.12 environment installed."""
-    root = REPO_ROOT / DEFAULT_ROOT
-    try:
-        ensure_runtime_environment(root, "python3.12")
-    except RuntimeUnavailableError as error:
-        pytest.fail(f"the python3.12 Lambda runtime is needed: {error}")
-    return root
 
 
 @pytest.fixture
