@@ -637,7 +637,8 @@ def logs(
     try:
         outputs = json.loads((ROOT / OUTPUTS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise Exit(f"{OUTPUTS_FILE} is missing: run `./tap deploy --env {environment}`.", code=1)
+        msg = f"{OUTPUTS_FILE} is missing: run `./tap deploy --env {environment}`."
+        raise Exit(msg, code=1) from None
     prefix = environment if region is None else f"{environment}_{region_key(region)}"
     session = _lifecycle_session(target, start=False)
     try:
@@ -651,10 +652,36 @@ def logs(
         pass
 
 
-@task(help={"repeat": "runs per figure (the median is reported)"})
-def bench(c: Context, repeat: int = 1) -> None:
-    """Measure provider import and synth wall times (stock vs lazy loader, no-op synth)."""
-    from tooling import bench as benchmark
+@task(
+    help={
+        "repeat": "runs per synth figure (the median is reported)",
+        "emulator": "measure the emulator running a locally deployed environment instead",
+        "env": "the deployed environment --emulator measures (default: the default one)",
+    }
+)
+def bench(c: Context, repeat: int = 1, emulator: bool = False, env: str | None = None) -> None:
+    """Measure synth and import times, or (--emulator) the emulator running what was deployed."""
+    if not emulator:
+        from tooling import bench as benchmark
 
-    _quiet_jsii()
-    print(benchmark.report(benchmark.run(ROOT, repeat=repeat)))
+        _quiet_jsii()
+        print(benchmark.report(benchmark.run(ROOT, repeat=repeat)))
+        return
+    import json
+
+    from tooling.deploy import OUTPUTS_FILE
+    from tooling.emulator import bench as emulator_bench
+
+    (environment,) = _selection(env)
+    outputs = json.loads((ROOT / OUTPUTS_FILE).read_text(encoding="utf-8"))
+    if f"{environment}_api_local_url" not in outputs:
+        raise Exit(f"deploy {environment} locally first (`./tap deploy --env {environment}`).", 1)
+    region = str(outputs[f"{environment}_aws_region"])
+    session = _lifecycle_session("local", start=False)
+    figures = emulator_bench.measure(
+        outputs,
+        environment,
+        client=lambda service: session.client(service, region),
+        http=emulator_bench.http_getter(region),
+    )
+    print(emulator_bench.report(figures))

@@ -183,9 +183,10 @@ def notifications_invoke_lambda_asynchronously() -> Undo:
     synchronously inside the PutObject request (the upload waits for the function; its failure
     is swallowed, so nothing is retried or dead-lettered), and ``_get_s3_event`` builds a
     record without ``versionId`` (versioned buckets) and ``sequencer``, whose key has its
-    slashes encoded (``incoming%2Fa.csv``; S3 sends ``incoming/a.csv``). The patch queues the invocation as an ``Event`` invocation
-    of :mod:`tooling.emulator.invocations` (retries, event age, dead-letter queue and on-failure
-    destination of the function apply) and completes the record as AWS documents it.
+    slashes encoded (``incoming%2Fa.csv``; S3 sends ``incoming/a.csv``). The patch queues the
+    invocation as an ``Event`` invocation of :mod:`tooling.emulator.invocations` (retries, event
+    age, dead-letter queue and on-failure destination of the function apply) and completes the
+    record as AWS documents it.
     """
     from moto.s3 import notifications
 

@@ -1,0 +1,217 @@
+"""``./tap bench --emulator``: how fast the emulator runs what was deployed (a report, not a test).
+
+Measured against a locally deployed environment, through the same doors a client uses:
+
+* **warm invoke overhead**: round trip of a ``RequestResponse`` Invoke of the api_handler (a
+  ``GET /health`` event) minus the handler's own ``Duration`` (its REPORT line, from
+  ``LogType=Tail``); goal 30 ms or less;
+* **cold start**: the same Invoke right after a configuration change (a new worker: spawn,
+  import, first call), with the ``Init Duration`` Lambda reports; the configuration is restored;
+* **S3 put to trades visible**: a 100-line file put into the data bucket until all 100 trades
+  can be read from the table (the notification, the async queue, the processor); goal < 2 s;
+* **HTTP API**: p50/p95 over 200 requests each to ``GET /health`` (unsigned) and
+  ``GET /trades/{id}`` (SigV4), at the stage's local URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["EmulatorFigure", "http_getter", "measure", "report"]
+
+_DURATION = re.compile(r"\tDuration: ([0-9.]+) ms")
+_INIT = re.compile(r"Init Duration: ([0-9.]+) ms")
+_HEADER = "trade_id,account_id,symbol,side,quantity,price,currency,executed_at"
+
+
+@dataclass(frozen=True)
+class EmulatorFigure:
+    label: str
+    milliseconds: float
+    note: str = ""
+
+
+def _health_event(api_id: str, stage: str) -> bytes:
+    """A payload 2.0 event of ``GET /health`` as the HTTP API sends it."""
+    return json.dumps(
+        {
+            "version": "2.0",
+            "routeKey": "GET /health",
+            "rawPath": f"/{stage}/health",
+            "rawQueryString": "",
+            "headers": {"host": "localhost"},
+            "requestContext": {
+                "apiId": api_id,
+                "stage": stage,
+                "routeKey": "GET /health",
+                "requestId": str(uuid.uuid4()),
+                "http": {"method": "GET", "path": f"/{stage}/health", "sourceIp": "127.0.0.1"},
+            },
+            "isBase64Encoded": False,
+        }
+    ).encode()
+
+
+def _invoke(lambda_: Any, name: str, payload: bytes) -> tuple[float, str]:
+    started = time.perf_counter()
+    answer = lambda_.invoke(FunctionName=name, Payload=payload, LogType="Tail")
+    answer["Payload"].read()
+    round_trip_ms = (time.perf_counter() - started) * 1000
+    return round_trip_ms, base64.b64decode(answer.get("LogResult", "")).decode()
+
+
+def http_getter(region: str) -> Callable[[str, bool], float]:
+    """``get(url, signed) -> milliseconds``: one GET with urllib, SigV4-signed for
+    ``execute-api`` with the emulator's credentials when ``signed``."""
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from tooling.emulator.process import FAKE_CREDENTIALS
+
+    credentials = Credentials(FAKE_CREDENTIALS.access_key_id, FAKE_CREDENTIALS.secret_access_key)
+
+    def get(url: str, signed: bool) -> float:
+        headers: dict[str, str] = {}
+        if signed:
+            request = AWSRequest(method="GET", url=url)
+            SigV4Auth(credentials, "execute-api", region).add_auth(request)
+            headers = dict(request.headers.items())
+        started = time.perf_counter()
+        request = urllib.request.Request(url, headers=headers)  # noqa: S310 - the emulator's URL
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            answer.read()
+        return (time.perf_counter() - started) * 1000
+
+    return get
+
+
+def _percentile(samples: Sequence[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def measure(
+    outputs: Mapping[str, Any],
+    environment: str,
+    *,
+    client: Callable[[str], Any],
+    http: Callable[[str, bool], float],
+    requests: int = 200,
+) -> list[EmulatorFigure]:
+    """Every figure, against ``environment``'s deployment described by the flat ``outputs``.
+
+    ``client(service)`` gives a boto3 client of the emulator in the environment's region;
+    ``http(url, signed)`` sends one GET and returns its milliseconds.
+    """
+
+    def out(name: str) -> Any:
+        return outputs[f"{environment}_{name}"]
+
+    figures: list[EmulatorFigure] = []
+    lambda_ = client("lambda")
+    function = str(out("api_handler_function_name"))
+    event = _health_event(str(out("api_id")), str(out("api_stage_name")))
+
+    _invoke(lambda_, function, event)  # warm one worker up
+    overheads = []
+    for _ in range(50):
+        round_trip_ms, tail = _invoke(lambda_, function, event)
+        found = _DURATION.search(tail)
+        overheads.append(round_trip_ms - (float(found.group(1)) if found else 0.0))
+    figures.append(
+        EmulatorFigure(
+            "warm Invoke round trip minus the handler's Duration (median of 50)",
+            statistics.median(overheads),
+            "goal <= 30 ms",
+        )
+    )
+
+    configuration = lambda_.get_function_configuration(FunctionName=function)
+    variables = dict(configuration["Environment"]["Variables"])
+    cold, init = [], []
+    try:
+        for attempt in range(3):
+            lambda_.update_function_configuration(
+                FunctionName=function,
+                Environment={"Variables": {**variables, "TAP_BENCH_COLD": str(attempt)}},
+            )
+            round_trip_ms, tail = _invoke(lambda_, function, event)
+            cold.append(round_trip_ms)
+            found = _INIT.search(tail)
+            if found:
+                init.append(float(found.group(1)))
+    finally:
+        lambda_.update_function_configuration(
+            FunctionName=function, Environment={"Variables": variables}
+        )
+    figures.append(
+        EmulatorFigure(
+            "cold start: first Invoke after a change (median of 3)", statistics.median(cold)
+        )
+    )
+    if init:
+        figures.append(
+            EmulatorFigure("cold start: Init Duration reported", statistics.median(init))
+        )
+
+    s3, dynamodb = client("s3"), client("dynamodb")
+    table = str(out("trades_table_name"))
+    run = uuid.uuid4().hex[:8]
+    ids = [f"BENCH-{run}-{i}" for i in range(100)]
+    lines = [f"{tid},acc-bench,D05.SI,BUY,1,1.5,SGD,2024-03-01T09:00:00Z" for tid in ids]
+    body = "\n".join([_HEADER, *lines]) + "\n"
+    started = time.perf_counter()
+    s3.put_object(Bucket=out("data_bucket_name"), Key=f"incoming/bench/{run}.csv", Body=body)
+    seen: set[str] = set()
+    deadline = started + 60
+    while len(seen) < len(ids) and time.perf_counter() < deadline:
+        missing = [tid for tid in ids if tid not in seen]
+        for index in range(0, len(missing), 100):
+            keys = [{"trade_id": {"S": tid}} for tid in missing[index : index + 100]]
+            answer = dynamodb.batch_get_item(RequestItems={table: {"Keys": keys}})
+            seen.update(item["trade_id"]["S"] for item in answer["Responses"][table])
+        if len(seen) < len(ids):
+            time.sleep(0.02)
+    visible_ms = (time.perf_counter() - started) * 1000
+    figures.append(
+        EmulatorFigure(
+            "S3 put of a 100-line file until all 100 trades are readable",
+            visible_ms,
+            "goal < 2000 ms" if len(seen) == len(ids) else f"only {len(seen)} of 100 after 60 s",
+        )
+    )
+
+    base = str(out("api_local_url")).rstrip("/")
+    for label, url, signed in (
+        ("GET /health", f"{base}/health", False),
+        ("GET /trades/{id}", f"{base}/trades/{ids[0]}", True),
+    ):
+        http(url, signed)  # warm
+        samples = [http(url, signed) for _ in range(requests)]
+        figures.append(
+            EmulatorFigure(f"HTTP API {label} p50 ({requests} requests)", _percentile(samples, 0.5))
+        )
+        figures.append(
+            EmulatorFigure(
+                f"HTTP API {label} p95 ({requests} requests)", _percentile(samples, 0.95)
+            )
+        )
+    return figures
+
+
+def report(figures: Sequence[EmulatorFigure]) -> str:
+    """The figures as a Markdown table."""
+    lines = ["| emulator: what | ms | note |", "|---|---|---|"]
+    lines += [f"| {f.label} | {f.milliseconds:.1f} | {f.note} |" for f in figures]
+    return "\n".join(lines)
