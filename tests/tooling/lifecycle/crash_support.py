@@ -1,0 +1,100 @@
+"""Helpers of the lifecycle tests that run real terraform against a moto server: the fake
+credentials, the aws provider and the S3 backend pointed at it, as the local target does."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from tooling.emulator.process import PROVIDER_ENDPOINT_SERVICES
+from tooling.terraform import run_terraform
+
+STATE_BUCKET = "tap-terraform-state-store"
+LOCK_TABLE = "tap-terraform-locks"
+
+
+def aws_env(region: str) -> dict[str, str]:
+    """Fake credentials and no shared configuration: nothing can reach real AWS."""
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }
+
+
+def client(endpoint: str, service: str, region: str) -> Any:
+    return boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+    ).client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+
+
+def provider(endpoint: str, region: str) -> dict[str, Any]:
+    """The aws provider of the local target (tooling.emulator.process.local_provider_config)."""
+    return {
+        "region": region,
+        "skip_credentials_validation": True,
+        "skip_metadata_api_check": "true",
+        "s3_use_path_style": True,
+        "endpoints": [{service: endpoint for service in PROVIDER_ENDPOINT_SERVICES}],
+    }
+
+
+def backend(endpoint: str, key: str, region: str) -> dict[str, Any]:
+    """An S3 backend like the synthesized stacks' (lock table and native S3 lock file)."""
+    return {
+        "bucket": STATE_BUCKET,
+        "key": key,
+        "region": region,
+        "dynamodb_table": LOCK_TABLE,
+        "use_lockfile": True,
+        "use_path_style": True,
+        "skip_credentials_validation": True,
+        "skip_metadata_api_check": True,
+        "skip_requesting_account_id": True,
+        "endpoints": {"s3": endpoint, "dynamodb": endpoint, "sts": endpoint, "iam": endpoint},
+    }
+
+
+def create_backend(endpoint: str, region: str) -> None:
+    """The state bucket and the lock table (what ``bootstrap-backend`` creates)."""
+    client(endpoint, "s3", region).create_bucket(
+        Bucket=STATE_BUCKET, CreateBucketConfiguration={"LocationConstraint": region}
+    )
+    client(endpoint, "dynamodb", region).create_table(
+        TableName=LOCK_TABLE,
+        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def write_config(stack_dir: Path, document: Mapping[str, Any]) -> Path:
+    stack_dir.mkdir(parents=True, exist_ok=True)
+    path = stack_dir / "cdk.tf.json"
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    return path
+
+
+def terraform(
+    args: Sequence[str], stack_dir: Path, repo: Path, region: str
+) -> subprocess.CompletedProcess[str]:
+    """``terraform *args -no-color`` (captured, never raising) with the project's CLI
+    configuration (the local provider mirror) and the fake credentials."""
+    return run_terraform(
+        [*args, "-no-color"],
+        cwd=stack_dir,
+        repo_root=repo,
+        env_extra=aws_env(region),
+        capture=True,
+        check=False,
+    )

@@ -1,0 +1,477 @@
+"""tooling.lifecycle.adoption: resources created but never written to the state are found in
+the failed apply's output and adopted with import blocks; proved with real terraform (local
+provider mirror) against moto: the apply fails, the import blocks make it succeed, the plan after
+it is empty."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.tooling.conftest import reset_moto
+from tests.tooling.lifecycle import crash_support as crash
+from tooling.lifecycle.adoption import (
+    ADOPT_FILE,
+    Boto3Resolver,
+    Orphan,
+    import_id,
+    orphans_from_apply_output,
+    remove_import_blocks,
+    unadoptable_message,
+    write_import_blocks,
+)
+
+pytestmark = pytest.mark.moto
+
+REGION = "eu-west-1"  # outside us-east-1, S3 answers a second CreateBucket with 409
+
+# Captured from terraform 1.11.4 + aws provider 5.100.0 against moto (-no-color; the long
+# source line of each diagnostic shortened).
+CAPTURED = """
+Error: creating S3 Bucket (tap-adopt-data): operation error S3: CreateBucket, https response \
+error StatusCode: 409, RequestID: RBrJSArTW5LxWIgvHQCOKsAhsD1iD9NjqxHiXBAL5thH5YXxtpmT, HostID: \
+9Gjjt1m+cjU4OPvX9O9/8RuvnG41MRb/18Oux2o5H5MY7ISNTlXN+Dz9IG62/ILVxhAGI0qyPfg=, \
+BucketAlreadyOwnedByYou:
+
+  with aws_s3_bucket.Data_Bucket_AB12,
+  on main.tf.json line 1, in resource.aws_s3_bucket.Data_Bucket_AB12:
+   1: {"terraform": {...}}
+
+
+Error: creating AWS DynamoDB Table (tap-adopt-table): operation error DynamoDB: CreateTable, \
+https response error StatusCode: 400, RequestID: qr1AmgP4N8nd9QP1TwjAS7w3eBIPjxNb2pAqUovALXMYY0C\
+q0Q1D, ResourceInUseException: Table already exists: tap-adopt-table
+
+  with aws_dynamodb_table.Table,
+  on main.tf.json line 1, in resource.aws_dynamodb_table.Table.attribute:
+   1: {"terraform": {...}}
+
+
+Error: creating IAM Role (tap-adopt-role): operation error IAM: CreateRole, https response \
+error StatusCode: 409, RequestID: 8spi0m0pxOY6lk3XnjF5bFvQeKw2j7AEvqhyLBMJP2MOWwNQxXwS, \
+EntityAlreadyExists: Role with name tap-adopt-role already exists.
+
+  with aws_iam_role.Role,
+  on main.tf.json line 1, in resource.aws_iam_role.Role:
+   1: {"terraform": {...}}
+
+
+Error: creating SQS Queue (tap-adopt-queue): operation error SQS: CreateQueue, https response \
+error StatusCode: 400, RequestID: sOgbzSslVyY7e0BrujnoFs3Z16G9U9iyCXCjbpvNPevELlUAWYO8, \
+QueueAlreadyExists: The specified queue already exists.
+
+  with aws_sqs_queue.Q,
+  on main.tf.json line 1, in resource.aws_sqs_queue.Q:
+
+
+Error: creating CloudWatch Logs Log Group (/aws/lambda/tap-adopt): operation error CloudWatch \
+Logs: CreateLogGroup, https response error StatusCode: 400, RequestID: vX2MQjVx2RyjDHAVlrfmmDg9Lg\
+hjrmQ1KFyJ798vv3zZFuJqdOr1, ResourceAlreadyExistsException: The specified log group already exists
+
+  with aws_cloudwatch_log_group.L,
+  on main.tf.json line 1, in resource.aws_cloudwatch_log_group.L:
+
+
+Error: creating Secrets Manager Secret (tap-adopt-secret): operation error Secrets Manager: \
+CreateSecret, https response error StatusCode: 400, RequestID: CfNI1GARPEJ3fTZlSxmn030ToVUqTustXz\
+yumfHOClrM8ncm8vag, ResourceExistsException: The operation failed because the secret \
+tap-adopt-secret already exists.
+
+  with aws_secretsmanager_secret.S,
+  on main.tf.json line 1, in resource.aws_secretsmanager_secret.S:
+
+
+Error: creating KMS Alias (alias/tap-adopt): operation error KMS: CreateAlias, https response \
+error StatusCode: 400, RequestID: PSZuAgUgdOXcIgORAKCdY6SReDfidqCKk9776Abqp56uL2pvAwBs, \
+AlreadyExistsException: An alias with the name arn:aws:kms:eu-west-1:123456789012:alias/tap-adopt \
+already exists
+
+  with aws_kms_alias.A,
+  on main.tf.json line 1, in resource.aws_kms_alias.A:
+
+
+Error: creating Lambda Function (tap-fn): operation error Lambda: CreateFunction, https response \
+error StatusCode: 409, RequestID: 410kFn9GGaZGWhBuKdWhGueKJDsFiQxYMwZ49BHXTDib1sG5tbx6, \
+ResourceConflictException: Function already exist: tap-fn
+
+  with aws_lambda_function.Fn,
+
+
+Error: creating RDS Cluster Parameter Group (tap-cpg): operation error RDS: \
+CreateDBClusterParameterGroup, https response error StatusCode: 400, RequestID: zvmtqZG0stZ6L96v2\
+h4HPFp006fiZOazpqZBdACdfFKRzW4ViqXP, DBParameterGroupAlreadyExists: DB Parameter Group tap-cpg \
+already exists.
+
+  with aws_rds_cluster_parameter_group.Cpg,
+
+
+Error: creating RDS Cluster (tap-db): operation error RDS: CreateDBCluster, https response error \
+StatusCode: 400, RequestID: 6n3au6W8wiKvAUz4cGkJ4e0q0tIVsX6Jt6Q4JgDZmDsIrjOeBnhv, api error \
+DBClusterSnapshotAlreadyExistsFault: Cannot create the snapshot because a snapshot with the \
+identifier rds:tap-db-2026-12-01-20-51 already exists.
+
+  with aws_rds_cluster.Db,
+
+
+Error: creating API Gateway v2 Domain Name (api.example.com): operation error ApiGatewayV2: \
+CreateDomainName, https response error StatusCode: 409, RequestID: 0wpzbDnX6cWf4TIYIAjEXxZ3avXrsC\
+uwQwq5Vr771VE5jAEtSW20, ConflictException: The domain name resource already exists.
+
+  with aws_apigatewayv2_domain_name.Dom,
+"""
+
+# The same diagnostic as terraform prints it on a terminal: colours and the box.
+COLOURED = (
+    "\x1b[31m╷\x1b[0m\x1b[0m\n\x1b[31m│\x1b[0m \x1b[0m\x1b[1m\x1b[31mError: \x1b[0m\x1b[0m"
+    "\x1b[1mcreating S3 Bucket (tap-adopt-data): operation error S3: CreateBucket, https response "
+    "error StatusCode: 409, RequestID: 1DmzGMyz5PKG, HostID: 9Gjjt1m+cjU4=, "
+    "BucketAlreadyOwnedByYou: \x1b[0m\n\x1b[31m│\x1b[0m \x1b[0m\n\x1b[31m│\x1b[0m \x1b[0m\x1b[0m"
+    "  with aws_s3_bucket.Data_Bucket_AB12,\n\x1b[31m│\x1b[0m \x1b[0m  on main.tf.json line 1, "
+    "in resource.aws_s3_bucket.Data_Bucket_AB12:\n\x1b[31m│\x1b[0m \x1b[0m   1: {...}\n"
+    "\x1b[31m╵\x1b[0m\x1b[0m\n"
+)
+
+# As AWS itself answers (the provider's format; these codes moto does not produce).
+AWS_ONLY = """
+Error: creating RDS Cluster (tap-db-dev): operation error RDS: CreateDBCluster, https response \
+error StatusCode: 400, RequestID: 1f0c, DBClusterAlreadyExistsFault: DB Cluster already exists
+
+  with aws_rds_cluster.Database_Cluster_1A2B,
+
+Error: creating RDS DB Subnet Group (tap-db-dev): operation error RDS: CreateDBSubnetGroup, https \
+response error StatusCode: 400, RequestID: 2e1d, DBSubnetGroupAlreadyExists: The DB subnet group \
+'tap-db-dev' already exists.
+
+  with aws_db_subnet_group.Database_Subnets_3C4D,
+
+Error: creating Route53 Record: operation error Route 53: ChangeResourceRecordSets, https \
+response error StatusCode: 400, RequestID: 3f2e, InvalidChangeBatch: [Tried to create resource \
+record set [name='api.example.com.', type='A'] but it already exists]
+
+  with aws_route53_record.Api_Record_5E6F,
+
+Error: creating S3 Bucket (tap-logs-dev): operation error S3: CreateBucket, https response error \
+StatusCode: 403, RequestID: 4a3f, api error AccessDenied: Access Denied
+
+  with aws_s3_bucket.Logs_Bucket_7A8B,
+
+Error: creating DynamoDB Table (tap-x-dev): operation error DynamoDB: CreateTable, https response \
+error StatusCode: 400, ResourceInUseException: Attempt to change a resource which is still in use
+
+  with aws_dynamodb_table.Busy_Table,
+"""
+
+
+def test_the_parser_finds_every_already_exists_error_in_real_output() -> None:
+    found = {o.address: o for o in orphans_from_apply_output(CAPTURED)}
+    assert list(found) == [
+        "aws_s3_bucket.Data_Bucket_AB12",
+        "aws_dynamodb_table.Table",
+        "aws_iam_role.Role",
+        "aws_sqs_queue.Q",
+        "aws_cloudwatch_log_group.L",
+        "aws_secretsmanager_secret.S",
+        "aws_kms_alias.A",
+        "aws_lambda_function.Fn",
+        "aws_rds_cluster_parameter_group.Cpg",
+        "aws_rds_cluster.Db",
+        "aws_apigatewayv2_domain_name.Dom",
+    ]
+    bucket = found["aws_s3_bucket.Data_Bucket_AB12"]
+    assert (bucket.type, bucket.code, bucket.name) == (
+        "aws_s3_bucket",
+        "BucketAlreadyOwnedByYou",
+        "tap-adopt-data",
+    )
+    assert found["aws_dynamodb_table.Table"].code == "ResourceInUseException"
+    assert found["aws_iam_role.Role"].code == "EntityAlreadyExists"
+    assert found["aws_cloudwatch_log_group.L"].name == "/aws/lambda/tap-adopt"
+    assert found["aws_kms_alias.A"].code == "AlreadyExistsException"
+    assert found["aws_apigatewayv2_domain_name.Dom"].code == "ConflictException"
+
+
+def test_the_parser_reads_terminal_output_and_skips_other_errors() -> None:
+    assert orphans_from_apply_output(COLOURED) == [
+        Orphan(
+            "aws_s3_bucket.Data_Bucket_AB12",
+            "aws_s3_bucket",
+            "BucketAlreadyOwnedByYou",
+            "tap-adopt-data",
+            orphans_from_apply_output(COLOURED)[0].message,
+        )
+    ]
+    found = [(o.address, o.code) for o in orphans_from_apply_output(AWS_ONLY)]
+    assert found == [
+        ("aws_rds_cluster.Database_Cluster_1A2B", "DBClusterAlreadyExistsFault"),
+        ("aws_db_subnet_group.Database_Subnets_3C4D", "DBSubnetGroupAlreadyExists"),
+        ("aws_route53_record.Api_Record_5E6F", "InvalidChangeBatch"),
+    ]  # AccessDenied and a table still in use are not "already exists"
+    assert orphans_from_apply_output("Apply complete! Resources: 3 added") == []
+
+
+# --------------------------------------------------------------------------- import IDs
+
+
+class FakeResolver:
+    def queue_url(self, name: str) -> str | None:
+        return f"https://sqs.eu-west-1.amazonaws.com/123456789012/{name}"
+
+    def topic_arn(self, name: str) -> str | None:
+        return f"arn:aws:sns:eu-west-1:123456789012:{name}"
+
+    def secret_arn(self, name: str) -> str | None:
+        return None if name == "missing" else f"arn:aws:secretsmanager:eu-west-1:1:secret:{name}-Ab"
+
+
+BUCKET_REF = "${aws_s3_bucket.Data.bucket}"
+DOCUMENT: dict[str, Any] = {
+    "variable": {"suffix": {"type": "string"}},
+    "resource": {
+        "aws_s3_bucket": {
+            "Data": {"bucket": "tap-data-dev"},
+            "FromVar": {"bucket": "tap-${var.suffix}"},
+            "Prefixed": {"bucket_prefix": "tap-"},
+            "Counted": {"bucket": "tap-x", "count": 2},
+        },
+        "aws_s3_bucket_versioning": {"V": {"bucket": BUCKET_REF}},
+        "aws_s3_bucket_server_side_encryption_configuration": {"E": {"bucket": BUCKET_REF}},
+        "aws_s3_bucket_public_access_block": {"P": {"bucket": "${aws_s3_bucket.Data.id}"}},
+        "aws_s3_bucket_policy": {"Po": {"bucket": BUCKET_REF}},
+        "aws_s3_bucket_logging": {"Lg": {"bucket": BUCKET_REF}},
+        "aws_s3_bucket_lifecycle_configuration": {"Lc": {"bucket": BUCKET_REF}},
+        "aws_s3_bucket_notification": {"N": {"bucket": BUCKET_REF}},
+        "aws_dynamodb_table": {"T": {"name": "tap-trades-dev"}},
+        "aws_iam_role": {"R": {"name": "tap-processor-dev"}},
+        "aws_iam_role_policy": {
+            "Rp": {"role": "${aws_iam_role.R.name}", "name": "tables"},
+            "ById": {"role": "${aws_iam_role.R.id}", "name": "queues"},
+            "Computed": {"role": "${aws_iam_role.R.unique_id}", "name": "x"},
+        },
+        "aws_cloudwatch_log_group": {"L": {"name": "/aws/lambda/tap-processor-dev"}},
+        "aws_lambda_function": {"F": {"function_name": "tap-processor-dev"}},
+        "aws_kms_alias": {"A": {"name": "alias/tap-data-dev"}},
+        "aws_rds_cluster": {"C": {"cluster_identifier": "tap-db-dev"}},
+        "aws_rds_cluster_instance": {"I": {"identifier": "tap-db-dev-1"}},
+        "aws_db_instance": {"Di": {"identifier": "tap-pg-dev"}},
+        "aws_db_subnet_group": {"G": {"name": "tap-db-dev"}},
+        "aws_rds_cluster_parameter_group": {"Cp": {"name": "tap-db-params-dev"}},
+        "aws_db_parameter_group": {"Dp": {"name": "tap-db-instance-params-dev"}},
+        "aws_secretsmanager_secret": {
+            "S": {"name": "tap/dev/api-access"},
+            "M": {"name": "missing"},
+        },
+        "aws_sqs_queue": {"Q": {"name": "tap-orders-dev"}},
+        "aws_sns_topic": {"Tp": {"name": "tap-alerts-dev"}},
+        "aws_cloudwatch_metric_alarm": {"Al": {"alarm_name": "tap-errors-dev"}},
+        "aws_apigatewayv2_domain_name": {"D": {"domain_name": "api.example.com"}},
+        "aws_route53_record": {
+            "Rec": {"zone_id": "Z123", "name": "api.example.com", "type": "A"},
+            "Weighted": {
+                "zone_id": "Z123",
+                "name": "api.example.com",
+                "type": "A",
+                "set_identifier": "primary",
+            },
+            "ZoneRef": {"zone_id": "${data.aws_route53_zone.z.zone_id}", "name": "a", "type": "A"},
+        },
+        "aws_kms_key": {"K": {"description": "data"}},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("aws_s3_bucket.Data", "tap-data-dev"),
+        ("aws_s3_bucket_versioning.V", "tap-data-dev"),
+        ("aws_s3_bucket_server_side_encryption_configuration.E", "tap-data-dev"),
+        ("aws_s3_bucket_public_access_block.P", "tap-data-dev"),
+        ("aws_s3_bucket_policy.Po", "tap-data-dev"),
+        ("aws_s3_bucket_logging.Lg", "tap-data-dev"),
+        ("aws_s3_bucket_lifecycle_configuration.Lc", "tap-data-dev"),
+        ("aws_s3_bucket_notification.N", "tap-data-dev"),
+        ("aws_dynamodb_table.T", "tap-trades-dev"),
+        ("aws_iam_role.R", "tap-processor-dev"),
+        ("aws_iam_role_policy.Rp", "tap-processor-dev:tables"),
+        ("aws_iam_role_policy.ById", "tap-processor-dev:queues"),
+        ("aws_cloudwatch_log_group.L", "/aws/lambda/tap-processor-dev"),
+        ("aws_lambda_function.F", "tap-processor-dev"),
+        ("aws_kms_alias.A", "alias/tap-data-dev"),
+        ("aws_rds_cluster.C", "tap-db-dev"),
+        ("aws_rds_cluster_instance.I", "tap-db-dev-1"),
+        ("aws_db_instance.Di", "tap-pg-dev"),
+        ("aws_db_subnet_group.G", "tap-db-dev"),
+        ("aws_rds_cluster_parameter_group.Cp", "tap-db-params-dev"),
+        ("aws_db_parameter_group.Dp", "tap-db-instance-params-dev"),
+        (
+            "aws_secretsmanager_secret.S",
+            "arn:aws:secretsmanager:eu-west-1:1:secret:tap/dev/api-access-Ab",
+        ),
+        ("aws_sqs_queue.Q", "https://sqs.eu-west-1.amazonaws.com/123456789012/tap-orders-dev"),
+        ("aws_sns_topic.Tp", "arn:aws:sns:eu-west-1:123456789012:tap-alerts-dev"),
+        ("aws_cloudwatch_metric_alarm.Al", "tap-errors-dev"),
+        ("aws_apigatewayv2_domain_name.D", "api.example.com"),
+        ("aws_route53_record.Rec", "Z123_api.example.com_A"),
+        ("aws_route53_record.Weighted", "Z123_api.example.com_A_primary"),
+    ],
+)
+def test_import_id_of_each_supported_type(address: str, expected: str) -> None:
+    assert import_id(address, DOCUMENT, resolve=FakeResolver()) == expected
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "aws_s3_bucket.FromVar",  # from a variable
+        "aws_s3_bucket.Prefixed",  # a generated name
+        "aws_s3_bucket.Counted",  # count instances
+        "aws_iam_role_policy.Computed",  # a computed attribute
+        "aws_secretsmanager_secret.M",  # not found in AWS
+        "aws_route53_record.ZoneRef",  # a data source
+        "aws_kms_key.K",  # a random key ID
+        "aws_s3_bucket.Nope",  # not in the document
+        "module.m.aws_s3_bucket.Data",
+    ],
+)
+def test_import_id_is_none_when_not_deterministic(address: str) -> None:
+    assert import_id(address, DOCUMENT, resolve=FakeResolver()) is None
+
+
+def test_boto3_resolver_looks_ids_up(endpoint: str) -> None:
+    reset_moto(endpoint)
+    resolver = Boto3Resolver(lambda service: crash.client(endpoint, service, REGION))
+    url = crash.client(endpoint, "sqs", REGION).create_queue(QueueName="tap-q")["QueueUrl"]
+    arn = crash.client(endpoint, "sns", REGION).create_topic(Name="tap-t")["TopicArn"]
+    secret = crash.client(endpoint, "secretsmanager", REGION).create_secret(Name="tap/s")["ARN"]
+    assert (resolver.queue_url("tap-q"), resolver.topic_arn("tap-t")) == (url, arn)
+    assert resolver.secret_arn("tap/s") == secret
+    assert resolver.queue_url("nope") is resolver.topic_arn("nope") is resolver.secret_arn("x")
+
+
+# --------------------------------------------------------------------------- files, messages
+
+
+def test_import_blocks_are_written_and_removed(tmp_path: Path) -> None:
+    path = write_import_blocks(tmp_path, {"aws_s3_bucket.B": "b", "aws_iam_role.R": "r"})
+    assert path == tmp_path / ADOPT_FILE
+    assert json.loads(path.read_text(encoding="utf-8")) == {
+        "import": [{"to": "aws_iam_role.R", "id": "r"}, {"to": "aws_s3_bucket.B", "id": "b"}]
+    }
+    assert remove_import_blocks(tmp_path) and not path.exists()
+    assert not remove_import_blocks(tmp_path)
+
+
+def test_unadoptable_message_names_each_and_the_fix(tmp_path: Path) -> None:
+    stack_dir = tmp_path / "tap-dev-ap-southeast-1-app"
+    orphans = [Orphan("aws_kms_key.K", "aws_kms_key", "AlreadyExistsException", "k")]
+    text = unadoptable_message(orphans, stack_dir)
+    assert "1 resource(s) exist in AWS but not in the state of tap-dev-ap-southeast-1-app" in text
+    assert "aws_kms_key.K (k): AlreadyExistsException" in text
+    assert f"terraform -chdir={stack_dir} import aws_kms_key.K <ID>" in text
+    assert "then run ./tap deploy again" in text
+
+
+# --------------------------------------------------------------------------- real terraform
+
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+
+
+def test_real_terraform_adopts_what_an_interrupted_apply_left(
+    endpoint: str, terraform_repo: Path, tmp_path: Path
+) -> None:
+    reset_moto(endpoint)
+
+    def c(service: str) -> Any:
+        return crash.client(endpoint, service, REGION)
+
+    # what the killed apply had created, never written to the state
+    c("s3").create_bucket(
+        Bucket="tap-adopt-data-dev", CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    c("dynamodb").create_table(
+        TableName="tap-adopt-trades-dev",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    c("iam").create_role(RoleName="tap-adopt-processor-dev", AssumeRolePolicyDocument=TRUST)
+    document = {
+        "terraform": {
+            "required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}}
+        },
+        "provider": {"aws": [crash.provider(endpoint, REGION)]},
+        "resource": {
+            "aws_s3_bucket": {"Storage_DataBucket_ABCD1234": {"bucket": "tap-adopt-data-dev"}},
+            "aws_s3_bucket_versioning": {
+                "Storage_Versioning_1A2B": {
+                    "bucket": "${aws_s3_bucket.Storage_DataBucket_ABCD1234.bucket}",
+                    "versioning_configuration": {"status": "Enabled"},
+                }
+            },
+            "aws_dynamodb_table": {
+                "Data_Trades_5E6F": {
+                    "name": "tap-adopt-trades-dev",
+                    "hash_key": "pk",
+                    "billing_mode": "PAY_PER_REQUEST",
+                    "attribute": [{"name": "pk", "type": "S"}],
+                }
+            },
+            "aws_iam_role": {
+                "Compute_Role_9A8B": {
+                    "name": "tap-adopt-processor-dev",
+                    "assume_role_policy": TRUST,
+                }
+            },
+        },
+    }
+    stack_dir = tmp_path / "tap-dev-eu-west-1-app"
+    crash.write_config(stack_dir, document)
+    init = crash.terraform(["init", "-input=false"], stack_dir, terraform_repo, REGION)
+    assert init.returncode == 0, init.stderr
+
+    failed = crash.terraform(
+        ["apply", "-auto-approve", "-input=false"], stack_dir, terraform_repo, REGION
+    )
+    assert failed.returncode == 1
+    orphans = orphans_from_apply_output(failed.stdout + failed.stderr)
+    assert {(o.address, o.code) for o in orphans} == {
+        ("aws_s3_bucket.Storage_DataBucket_ABCD1234", "BucketAlreadyOwnedByYou"),
+        ("aws_dynamodb_table.Data_Trades_5E6F", "ResourceInUseException"),
+        ("aws_iam_role.Compute_Role_9A8B", "EntityAlreadyExists"),
+    }
+    resolver = Boto3Resolver(c)
+    imports = {o.address: import_id(o.address, document, resolve=resolver) for o in orphans}
+    assert None not in imports.values()
+    write_import_blocks(stack_dir, {a: i for a, i in imports.items() if i is not None})
+
+    adopted = crash.terraform(
+        ["apply", "-auto-approve", "-input=false"], stack_dir, terraform_repo, REGION
+    )
+    assert adopted.returncode == 0, adopted.stdout + adopted.stderr
+    assert "3 imported" in adopted.stdout
+    remove_import_blocks(stack_dir)
+    plan = crash.terraform(
+        ["plan", "-detailed-exitcode", "-input=false"], stack_dir, terraform_repo, REGION
+    )
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    state = crash.terraform(["state", "list"], stack_dir, terraform_repo, REGION)
+    assert set(state.stdout.split()) == {
+        "aws_dynamodb_table.Data_Trades_5E6F",
+        "aws_iam_role.Compute_Role_9A8B",
+        "aws_s3_bucket.Storage_DataBucket_ABCD1234",
+        "aws_s3_bucket_versioning.Storage_Versioning_1A2B",
+    }

@@ -1,0 +1,367 @@
+"""tooling.lifecycle.sweep: what a destroy left behind is deleted, in an order AWS accepts, and
+one item that cannot be deleted is reported, never raised (moto's in-process mocks)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from tooling.lifecycle.sweep import sweep, sweep_order
+
+pytestmark = pytest.mark.moto
+
+REGION = "ap-southeast-1"
+
+
+@dataclass(frozen=True)
+class Leftover:
+    kind: str
+    name: str
+
+
+def clients(service: str, region: str) -> Any:
+    return boto3.client(service, region_name=region)  # type: ignore[call-overload]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from moto import mock_aws
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield
+
+
+def _network() -> list[Leftover]:
+    """A VPC as the platform builds it: subnets, route table, IGW, endpoint, SGs, flow log."""
+    ec2 = clients("ec2", REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")[
+            "Subnet"
+        ]["SubnetId"]
+        for i, z in ((1, "a"), (2, "b"))
+    ]
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    for subnet in subnets:
+        ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc)
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
+    endpoint = ec2.create_vpc_endpoint(
+        VpcId=vpc,
+        ServiceName=f"com.amazonaws.{REGION}.s3",
+        RouteTableIds=[table],
+        VpcEndpointType="Gateway",  # as the aws provider sends it (moto fails without)
+    )["VpcEndpoint"]["VpcEndpointId"]
+    app = ec2.create_security_group(GroupName="tap-app-dev", Description="app", VpcId=vpc)
+    db = ec2.create_security_group(GroupName="tap-db-dev", Description="db", VpcId=vpc)
+    pair = {"IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306}
+    ec2.authorize_security_group_ingress(
+        GroupId=db["GroupId"],
+        IpPermissions=[{**pair, "UserIdGroupPairs": [{"GroupId": app["GroupId"]}]}],
+    )
+    ec2.authorize_security_group_ingress(
+        GroupId=app["GroupId"],
+        IpPermissions=[{**pair, "UserIdGroupPairs": [{"GroupId": db["GroupId"]}]}],
+    )
+    clients("logs", REGION).create_log_group(logGroupName="/tap/dev/flow-logs")
+    flow_log = ec2.create_flow_logs(
+        ResourceIds=[vpc],
+        ResourceType="VPC",
+        TrafficType="ALL",
+        LogGroupName="/tap/dev/flow-logs",
+        DeliverLogsPermissionArn="arn:aws:iam::123456789012:role/tap-flow-logs-dev",
+    )["FlowLogIds"][0]
+    groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]}])
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])
+    # as the leftover check lists them: every group and table of the VPC, the default/main too
+    return [
+        Leftover(f"{REGION} vpc", vpc),
+        *[Leftover(f"{REGION} subnet", s) for s in subnets],
+        *[Leftover(f"{REGION} security group", g["GroupId"]) for g in groups["SecurityGroups"]],
+        Leftover(f"{REGION} internet gateway", gateway),
+        *[Leftover(f"{REGION} route table", t["RouteTableId"]) for t in tables["RouteTables"]],
+        Leftover(f"{REGION} vpc endpoint", endpoint),
+        Leftover(f"{REGION} flow log", flow_log),
+        Leftover(f"{REGION} log group", "/tap/dev/flow-logs"),
+    ]
+
+
+def _bucket() -> list[Leftover]:
+    s3 = clients("s3", REGION)
+    s3.create_bucket(
+        Bucket="tap-data-dev", CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    s3.put_bucket_versioning(Bucket="tap-data-dev", VersioningConfiguration={"Status": "Enabled"})
+    for body in (b"one", b"two", b"three"):
+        s3.put_object(Bucket="tap-data-dev", Key="trades/1.json", Body=body)
+    s3.put_object(Bucket="tap-data-dev", Key="trades/2.json", Body=b"x")
+    s3.delete_object(Bucket="tap-data-dev", Key="trades/2.json")  # a delete marker
+    return [Leftover("s3 bucket", "tap-data-dev")]
+
+
+def _compute() -> list[Leftover]:
+    iam = clients("iam", REGION)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = iam.create_role(RoleName="tap-processor-dev", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName="tap-processor-dev",
+        PolicyName="tables",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}],
+            }
+        ),
+    )
+    logs_policy = iam.create_policy(
+        PolicyName="tap-processor-logs-dev",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}],
+            }
+        ),
+    )
+    iam.attach_role_policy(RoleName="tap-processor-dev", PolicyArn=logs_policy["Policy"]["Arn"])
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return 1\n")
+    clients("lambda", REGION).create_function(
+        FunctionName="tap-processor-dev",
+        Runtime="python3.11",
+        Role=role["Role"]["Arn"],
+        Handler="index.handler",
+        Code={"ZipFile": package.getvalue()},
+    )
+    clients("logs", REGION).create_log_group(logGroupName="/aws/lambda/tap-processor-dev")
+    clients("dynamodb", REGION).create_table(
+        TableName="tap-trades-dev",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        DeletionProtectionEnabled=True,
+    )
+    clients("sqs", REGION).create_queue(QueueName="tap-orders-dev")
+    clients("sns", REGION).create_topic(Name="tap-alerts-dev")
+    clients("cloudwatch", REGION).put_metric_alarm(
+        AlarmName="tap-errors-dev",
+        MetricName="Errors",
+        Namespace="AWS/Lambda",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    api = clients("apigatewayv2", REGION).create_api(Name="tap-api-dev", ProtocolType="HTTP")
+    assert api["ApiId"]
+    kms = clients("kms", REGION)
+    key = kms.create_key(Description="tap dev")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/tap-data-dev", TargetKeyId=key)
+    clients("secretsmanager", REGION).create_secret(Name="tap/dev/api-access", SecretString="x")
+    return [
+        Leftover("global iam role", "tap-processor-dev"),
+        Leftover(f"{REGION} lambda function", "tap-processor-dev"),
+        Leftover(f"{REGION} log group", "/aws/lambda/tap-processor-dev"),
+        Leftover(f"{REGION} dynamodb table", "tap-trades-dev"),
+        Leftover(f"{REGION} sqs queue", "tap-orders-dev"),
+        Leftover(f"{REGION} sns topic", "tap-alerts-dev"),
+        Leftover(f"{REGION} alarm", "tap-errors-dev"),
+        Leftover(f"{REGION} http api", "tap-api-dev"),
+        Leftover(f"{REGION} kms key", key),
+        Leftover(f"{REGION} kms alias", "alias/tap-data-dev"),
+        Leftover(f"{REGION} secret", "tap/dev/api-access"),
+    ]
+
+
+def _database(subnets: list[str]) -> list[Leftover]:
+    rds = clients("rds", REGION)
+    rds.create_db_subnet_group(
+        DBSubnetGroupName="tap-db-dev", DBSubnetGroupDescription="db", SubnetIds=subnets
+    )
+    rds.create_db_cluster_parameter_group(
+        DBClusterParameterGroupName="tap-db-params-dev",
+        DBParameterGroupFamily="aurora-mysql8.0",
+        Description="db",
+    )
+    rds.create_db_cluster(
+        DBClusterIdentifier="tap-db-dev",
+        Engine="aurora-mysql",
+        MasterUsername="admin",
+        MasterUserPassword="password1234",
+        DBSubnetGroupName="tap-db-dev",
+        DBClusterParameterGroupName="tap-db-params-dev",
+        DeletionProtection=True,
+    )
+    rds.create_db_instance(
+        DBInstanceIdentifier="tap-db-dev-1",
+        DBClusterIdentifier="tap-db-dev",
+        Engine="aurora-mysql",
+        DBInstanceClass="db.r6g.large",
+    )
+    return [
+        Leftover(f"{REGION} db subnet group", "tap-db-dev"),
+        Leftover(f"{REGION} db cluster parameter group", "tap-db-params-dev"),
+        Leftover(f"{REGION} rds cluster", "tap-db-dev"),
+        Leftover(f"{REGION} rds instance", "tap-db-dev-1"),
+    ]
+
+
+def _gone(call: Any, **kwargs: Any) -> bool:
+    try:
+        answer = call(**kwargs)
+    except ClientError:
+        return True
+    return not any(v for k, v in answer.items() if k != "ResponseMetadata" and isinstance(v, list))
+
+
+def _assert_everything_gone(leftovers: list[Leftover]) -> None:
+    ec2 = clients("ec2", REGION)
+    vpcs = [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")]
+    assert vpcs == []
+    subnets = {s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]}
+    assert not subnets & {item.name for item in leftovers if item.kind.endswith(" subnet")}
+    assert [
+        e for e in ec2.describe_vpc_endpoints()["VpcEndpoints"] if e["State"].lower() != "deleted"
+    ] == []
+    assert ec2.describe_flow_logs()["FlowLogs"] == []
+    assert ec2.describe_internet_gateways()["InternetGateways"] == []
+    s3 = clients("s3", REGION)
+    assert "tap-data-dev" not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert clients("lambda", REGION).list_functions()["Functions"] == []
+    iam = clients("iam", REGION)
+    assert "tap-processor-dev" not in {r["RoleName"] for r in iam.list_roles()["Roles"]}
+    assert clients("dynamodb", REGION).list_tables()["TableNames"] == []
+    assert clients("logs", REGION).describe_log_groups()["logGroups"] == []
+    assert clients("sqs", REGION).list_queues().get("QueueUrls", []) == []
+    assert clients("sns", REGION).list_topics()["Topics"] == []
+    assert clients("cloudwatch", REGION).describe_alarms()["MetricAlarms"] == []
+    assert clients("apigatewayv2", REGION).get_apis()["Items"] == []
+    kms = clients("kms", REGION)
+    assert (
+        kms.list_aliases(KeyId=next(i.name for i in leftovers if i.kind.endswith("kms key")))[
+            "Aliases"
+        ]
+        == []
+    )
+    for key in kms.list_keys()["Keys"]:
+        assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    assert clients("secretsmanager", REGION).list_secrets()["SecretList"] == []
+    rds = clients("rds", REGION)
+    assert rds.describe_db_instances()["DBInstances"] == []
+    assert rds.describe_db_clusters()["DBClusters"] == []
+    assert rds.describe_db_subnet_groups()["DBSubnetGroups"] == []
+    groups = rds.describe_db_cluster_parameter_groups()["DBClusterParameterGroups"]
+    assert "tap-db-params-dev" not in {g["DBClusterParameterGroupName"] for g in groups}
+
+
+def test_every_kind_the_platform_creates_is_swept(aws: None) -> None:
+    network = _network()
+    subnets = [item.name for item in network if item.kind.endswith(" subnet")]
+    leftovers = [*_bucket(), *_compute(), *_database(subnets), *network]
+    lines = sweep(clients, leftovers, region=REGION)
+
+    assert len(lines) == len(leftovers)
+    failed = [line for line in lines if "NOT deleted" in line]
+    assert failed == []
+    assert any("tap-data-dev: emptied (5 object version(s)" in line for line in lines)
+    assert any(
+        "tap-processor-dev: deleted (1 inline and 1 attached policy(ies) removed first)" in line
+        for line in lines
+    )
+    assert any("kms key" in line and "scheduled for deletion in 7 days" in line for line in lines)
+    assert any("main route table: deleted with the VPC" in line for line in lines)
+    assert any("default security group: deleted with the VPC" in line for line in lines)
+    _assert_everything_gone(leftovers)
+
+    # a second sweep of the same items: reported, never raised
+    again = sweep(clients, leftovers, region=REGION)
+    assert len(again) == len(leftovers)
+    for line in again:
+        assert (
+            "already gone" in line or "already scheduled" in line or "deleted with the VPC" in line
+        ), line
+
+
+def test_the_order_puts_users_before_what_they_use() -> None:
+    leftovers = [
+        Leftover("global iam role", "r"),
+        Leftover(f"{REGION} vpc", "vpc-1"),
+        Leftover("s3 bucket", "b"),
+        Leftover(f"{REGION} db subnet group", "g"),
+        Leftover(f"{REGION} rds cluster", "c"),
+        Leftover(f"{REGION} rds global cluster", "gc"),
+        Leftover(f"{REGION} subnet", "subnet-1"),
+        Leftover(f"{REGION} rds instance", "i"),
+        Leftover(f"{REGION} lambda function", "f"),
+        Leftover(f"{REGION} kms key", "k"),
+        Leftover(f"{REGION} kms alias", "alias/k"),
+        Leftover(f"{REGION} http api", "a"),
+    ]
+    order = sweep_order(leftovers)
+    position = {label.removeprefix(f"{REGION} "): index for index, label in enumerate(order)}
+
+    def before(first: str, then: str) -> bool:
+        return position[first] < position[then]
+
+    assert len(order) == len(leftovers) and order[0] == f"{REGION} http api a"
+
+    assert before("lambda function f", "global iam role r")
+    assert before("http api a", "global iam role r")
+    assert before("rds instance i", "rds cluster c")
+    assert before("rds cluster c", "rds global cluster gc")
+    assert before("rds cluster c", "db subnet group g")
+    assert before("db subnet group g", "subnet subnet-1")
+    assert before("subnet subnet-1", "vpc vpc-1")
+    assert before("kms alias alias/k", "kms key k")
+
+
+def test_one_failure_is_reported_and_the_rest_goes_on(aws: None) -> None:
+    iam = clients("iam", REGION)
+    iam.create_role(RoleName="tap-keep-dev", AssumeRolePolicyDocument="{}")
+    clients("sqs", REGION).create_queue(QueueName="tap-orders-dev")
+    ec2 = clients("ec2", REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.5.0.0/16")["Vpc"]["VpcId"]
+    ec2.create_subnet(VpcId=vpc, CidrBlock="10.5.1.0/24")  # not among the leftovers: in the way
+    lines = sweep(
+        clients,
+        [
+            Leftover(f"{REGION} vpc", vpc),
+            Leftover(f"{REGION} sqs queue", "tap-orders-dev"),
+            Leftover(f"{REGION} teleporter", "x"),
+            Leftover("global iam role", "tap-keep-dev"),
+        ],
+        region=REGION,
+    )
+    assert lines[0] == f"{REGION} sqs queue tap-orders-dev: deleted"
+    assert f"{REGION} vpc {vpc}: NOT deleted: ClientError" in lines[1]
+    assert "DependencyViolation" in lines[1]
+    assert lines[2].startswith("global iam role tap-keep-dev: deleted")
+    assert lines[3] == f"{REGION} teleporter x: NOT deleted: no sweeper for the kind 'teleporter'"
