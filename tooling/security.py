@@ -182,9 +182,10 @@ def parse_accepted(document: Mapping[str, Any], environments: Iterable[str]) -> 
 
 
 def configured_environments(platform_toml: Path) -> set[str]:
-    """The environments platform.toml defines."""
-    document = tomllib.loads(platform_toml.read_text(encoding="utf-8"))
-    return set(document["environments"])
+    """The environments platform.toml defines (read through the validated configuration)."""
+    from trading_infra.config import load_config
+
+    return {environment.name for environment in load_config(platform_toml).environments}
 
 
 def stack_environments(stacks_dir: Path = STACKS_DIR) -> dict[str, str]:

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ __all__ = [
     "TERRAFORM_BIN_ENV",
     "Diagnostic",
     "ProviderMirrorError",
+    "StreamedRun",
     "TerraformError",
     "TerraformSetupError",
     "ValidationResult",
@@ -48,6 +49,7 @@ __all__ = [
     "find_provider_mirror",
     "plugin_cache_path",
     "run_terraform",
+    "stream_terraform",
     "terraform_binary",
     "terraform_env",
     "terraform_platform",
@@ -74,7 +76,7 @@ _MIRRORED_PROVIDERS = "registry.terraform.io/hashicorp/*"
 _BUILD_DIR = Path(".build") / "terraform"
 _STDERR_TAIL_LINES = 20
 #: Inherited variables that would override the project's CLI configuration or arguments.
-# TF_WORKSPACE selects the environment for the project's tasks (tasks._selection); each
+# TF_WORKSPACE selects the environment for the project's tasks (tooling.lifecycle.selection); each
 # environment already has its own state keys, so terraform itself must not also switch to a
 # workspace of that name (it would look for state under env:/<name>/ and find none).
 _STRIPPED_VARIABLES = frozenset(
@@ -377,6 +379,56 @@ def run_terraform(
             command, cwd, result.returncode, _tail(result.stderr) or _tail(result.stdout)
         )
     return result
+
+
+@dataclass(frozen=True)
+class StreamedRun:
+    """Outcome of :func:`stream_terraform`: the command, its exit code and its last lines."""
+
+    command: tuple[str, ...]
+    returncode: int
+    tail: tuple[str, ...]
+
+
+def stream_terraform(
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    repo_root: Path,
+    on_line: Callable[[str], None],
+    env_extra: Mapping[str, str] | None = None,
+    base_env: Mapping[str, str] | None = None,
+    tail_lines: int = 60,
+) -> StreamedRun:
+    """Run ``terraform *args`` like :func:`run_terraform`, handing each line to ``on_line``.
+
+    For long runs (apply, destroy, plan) whose caller shows progress while they happen:
+    stdout and stderr are merged in the order terraform wrote them, and each line reaches
+    ``on_line`` (without its newline) as soon as it arrives. Standard input is never connected.
+    Returns the exit code and the last ``tail_lines`` lines; a non-zero exit is not raised, the
+    caller decides what it means (``plan -detailed-exitcode`` exits 2 on changes).
+    """
+    env = terraform_env(repo_root, base_env)
+    env.update({k: v for k, v in (env_extra or {}).items() if not _is_stripped(k)})
+    command = [terraform_binary(env), *args]
+    tail: deque[str] = deque(maxlen=tail_lines)
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as process:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            line = raw.rstrip("\n")
+            tail.append(line)
+            on_line(line)
+        returncode = process.wait()
+    return StreamedRun(tuple(command), returncode, tuple(tail))
 
 
 def terraform_version() -> str:

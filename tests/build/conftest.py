@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.build.support import REPO_ROOT, X86_64, RealBuild
+from tooling.build.lambda_zip import build_all
 from tooling.emulator.runtime.interpreters import find_cpython
-from tooling.lambda_build import build_all
 
 
 @pytest.fixture(scope="session")

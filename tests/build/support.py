@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tooling.lambda_build import BuildResult, LambdaTarget
+from tooling.build.lambda_zip import BuildResult, LambdaTarget
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REAL_SERVICES = ("api_handler", "processor")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-import tooling.lambda_build as lambda_build
 from tests.build.support import (
     FAKE_SERVICE,
     X86_64,
@@ -20,7 +19,8 @@ from tests.build.support import (
     write_service,
     write_wheel,
 )
-from tooling.lambda_build import (
+from tooling.build import lambda_zip
+from tooling.build.lambda_zip import (
     MANIFEST_NAME,
     BuildError,
     LambdaTarget,
@@ -81,9 +81,9 @@ def test_constraints_target_and_builder_source_are_build_inputs(
     base = compute_input_hash(repo, FAKE_SERVICE, target=X86_64)
     arm64 = compute_input_hash(repo, FAKE_SERVICE, target=LambdaTarget(architecture="arm64"))
     py311 = compute_input_hash(repo, FAKE_SERVICE, target=LambdaTarget(python_version="3.11"))
-    builder = tmp_path / "lambda_build.py"
-    builder.write_bytes(lambda_build.BUILDER_SOURCE.read_bytes() + b"# changed\n")
-    monkeypatch.setattr(lambda_build, "BUILDER_SOURCE", builder)
+    builder = tmp_path / "lambda_zip.py"
+    builder.write_bytes(lambda_zip.BUILDER_SOURCE.read_bytes() + b"# changed\n")
+    monkeypatch.setattr(lambda_zip, "BUILDER_SOURCE", builder)
     changed_builder = compute_input_hash(repo, FAKE_SERVICE, target=X86_64)
     monkeypatch.undo()
     (repo / "constraints.txt").write_text("six==1.17.0\n", encoding="utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tooling.lambda_build import LambdaTarget
+from tooling.build.lambda_zip import LambdaTarget
 
 
 def test_x86_64_target_accepts_manylinux2014_and_manylinux_2_28_wheels() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.build.support import REAL_SERVICES, REPO_ROOT, X86_64, RealBuild
-from tooling.lambda_build import (
+from tooling.build.lambda_zip import (
     MANIFEST_NAME,
     ZIP_TIMESTAMP,
     LambdaTarget,

@@ -33,7 +33,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 OUTPUTS = ROOT / "cfn-outputs" / "flat-outputs.json"
 REUSE_ENV = "TAP_E2E_REUSE_EMULATOR"
 
-# Before tasks is imported (it reads the variable once).
+# The run's own synth directory (tooling.lifecycle.workspace reads it for every workspace()).
 os.environ.setdefault("TAP_CDKTF_OUTDIR", ".build/e2e/cdktf.out")
 
 #: Measured seconds, printed at the end of the run (pytest_terminal_summary).
@@ -61,7 +61,7 @@ class Deployed:
 
     outputs: dict[str, Any]
     session: Any
-    #: The environment's stacks in deploy order (tooling.deploy.StackInfo).
+    #: The environment's stacks in deploy order (tooling.lifecycle.graph.StackInfo).
     stacks: list[Any]
     destroyed: bool = False
     notes: dict[str, Any] = field(default_factory=dict)
@@ -86,10 +86,12 @@ class Deployed:
         return local_aws_env(self.session.emulator, region=self.region)
 
 
-def _context() -> Any:
-    from invoke.context import Context
+def workspace() -> Any:
+    """The lifecycle workspace of the e2e run: its own synth directory, the emulator's port
+    (read now: a fixture may have set TAP_EMULATOR_PORT), the local target."""
+    from tooling.lifecycle.workspace import Workspace
 
-    return Context()
+    return Workspace.from_environ(ROOT)
 
 
 def _timed(name: str, per_stack: dict[str, float], started: float) -> None:
@@ -100,8 +102,13 @@ def _timed(name: str, per_stack: dict[str, float], started: float) -> None:
 
 @pytest.fixture(scope="module")
 def deployed() -> Iterator[Deployed]:
-    import tasks
     from tooling.emulator import process as emulator
+    from tooling.lifecycle.orchestrate import (
+        deploy_stacks,
+        destroy_stacks,
+        ordered_stacks,
+        session_for,
+    )
 
     refuse_running_emulator("what is deployed")
     os.environ.setdefault("TAP_SERVE_QUIET", "1")
@@ -109,21 +116,21 @@ def deployed() -> Iterator[Deployed]:
     try:
         per_stack: dict[str, float] = {}
         started = time.monotonic()
-        tasks.deploy_stacks(_context(), env=ENVIRONMENT, target="local", timings=per_stack)
+        deploy_stacks(workspace(), ENVIRONMENT, timings=per_stack)
         _timed("deploy", per_stack, started)
         outputs = json.loads(OUTPUTS.read_text(encoding="utf-8"))
         endpoint = outputs[f"{ENVIRONMENT}_emulator_endpoint"]
         assert urlsplit(endpoint).hostname in LOOPBACK, endpoint
-        session = tasks._lifecycle_session("local", start=False)
-        assert session.emulator.endpoint == endpoint
-        stacks = tasks.ordered_stacks(tasks.synth(_context(), env=ENVIRONMENT, target="local"))
+        session = session_for(workspace(), start=False)
+        assert session.emulator is not None and session.emulator.endpoint == endpoint
+        stacks = ordered_stacks(workspace(), ENVIRONMENT)
         assert stacks and {s.environment for s in stacks} == {ENVIRONMENT}
         state = Deployed(outputs=outputs, session=session, stacks=stacks)
         yield state
     finally:
         try:
             if state is None or not state.destroyed:
-                tasks.destroy_stacks(_context(), env=ENVIRONMENT, target="local")
+                destroy_stacks(workspace(), ENVIRONMENT)
         finally:
             emulator.stop(ROOT)
             if state is not None:

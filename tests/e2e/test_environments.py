@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import time
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +30,7 @@ from tests.e2e.conftest import (
     ROOT,
     TIMINGS,
     refuse_running_emulator,
+    workspace,
 )
 
 pytestmark = pytest.mark.e2e
@@ -95,7 +95,7 @@ class Environments:
 
     outputs: dict[str, Any]
     session: Any
-    #: Every stack of both environments, in deploy order (tooling.deploy.StackInfo).
+    #: Every stack of both environments, in deploy order (tooling.lifecycle.graph.StackInfo).
     stacks: list[Any]
     destroyed: bool = False
     notes: dict[str, float] = field(default_factory=dict)
@@ -127,22 +127,21 @@ class View:
         return self.all.client(self.name, service)
 
 
-def _context() -> Any:
-    from invoke.context import Context
-
-    return Context()
-
-
 def _backend() -> Any:
-    from tooling.deploy import load_backend_spec
+    from tooling.lifecycle.backend import load_backend_spec
 
     return load_backend_spec(ROOT / "platform.toml")
 
 
 @pytest.fixture(scope="module")
 def environments() -> Iterator[Environments]:
-    import tasks
     from tooling.emulator import process as emulator
+    from tooling.lifecycle.orchestrate import (
+        deploy_stacks,
+        destroy_stacks,
+        ordered_stacks,
+        session_for,
+    )
 
     running = refuse_running_emulator("dev and prod")
     started_here = running is None
@@ -150,23 +149,23 @@ def environments() -> Iterator[Environments]:
     try:
         per_stack: dict[str, float] = {}
         started = time.monotonic()
-        tasks.deploy_stacks(_context(), env=SELECTION, target="local", timings=per_stack)
+        deploy_stacks(workspace(), SELECTION, timings=per_stack)
         TIMINGS[f"deploy {SELECTION} (total)"] = time.monotonic() - started
         TIMINGS.update({f"deploy {name}": seconds for name, seconds in per_stack.items()})
         outputs = json.loads(OUTPUTS.read_text(encoding="utf-8"))
-        session = tasks._lifecycle_session("local", start=False)
+        session = session_for(workspace(), start=False)
         for environment in ENVIRONMENTS:
             endpoint = outputs[f"{environment}_emulator_endpoint"]
             assert urlsplit(endpoint).hostname in LOOPBACK, endpoint
-            assert endpoint == session.emulator.endpoint
-        stacks = tasks.ordered_stacks(tasks.synth(_context(), env=SELECTION, target="local"))
+            assert session.emulator is not None and endpoint == session.emulator.endpoint
+        stacks = ordered_stacks(workspace(), SELECTION)
         assert {stack.environment for stack in stacks} == set(ENVIRONMENTS)
         state = Environments(outputs=outputs, session=session, stacks=stacks)
         yield state
     finally:
         try:
             if state is None or not state.destroyed:
-                tasks.destroy_stacks(_context(), env=SELECTION, target="local")
+                destroy_stacks(workspace(), SELECTION)
         finally:
             if started_here:
                 emulator.stop(ROOT)
@@ -178,7 +177,9 @@ def environments() -> Iterator[Environments]:
 
 
 def test_both_environments_deployed_without_name_collisions(environments: Environments) -> None:
-    document = tomllib.loads((ROOT / "platform.toml").read_text(encoding="utf-8"))
+    from trading_infra.config import load_config
+
+    config = load_config(ROOT / "platform.toml")
     for name in NAMED_OUTPUTS:
         dev, prod = (environments.out(env, name) for env in ENVIRONMENTS)
         assert dev and prod and dev != prod, f"{name}: dev {dev!r}, prod {prod!r}"
@@ -189,8 +190,8 @@ def test_both_environments_deployed_without_name_collisions(environments: Enviro
     for environment in ENVIRONMENTS:  # every resource of each environment exists on its own
         env = environments.view(environment)
         (vpc,) = env.client("ec2").describe_vpcs(VpcIds=[env.out("vpc_id")])["Vpcs"]
-        (region,) = document["environments"][environment]["regions"]
-        assert vpc["CidrBlock"] == region["vpc_cidr"]
+        (region,) = config.environment(environment).regions
+        assert vpc["CidrBlock"] == str(region.vpc_cidr)
         assert {t["Key"]: t["Value"] for t in vpc["Tags"]}["Environment"] == environment
         key = env.client("kms").describe_key(KeyId=env.out("kms_key_arn"))["KeyMetadata"]
         assert key["Enabled"]
@@ -339,12 +340,12 @@ def test_each_environment_has_its_own_state_objects(environments: Environments) 
 
 
 def test_destroying_both_leaves_nothing_of_either(environments: Environments) -> None:
-    import tasks
-    from tooling.deploy import leftovers
+    from tooling.lifecycle.leftovers import leftovers
+    from tooling.lifecycle.orchestrate import destroy_stacks
 
     started = time.monotonic()
     per_stack: dict[str, float] = {}
-    left = tasks.destroy_stacks(_context(), env=SELECTION, target="local", timings=per_stack)
+    left = destroy_stacks(workspace(), SELECTION, timings=per_stack)
     environments.destroyed = True
     environments.notes[f"destroy {SELECTION} (total)"] = time.monotonic() - started
     environments.notes.update({f"destroy {name}": seconds for name, seconds in per_stack.items()})

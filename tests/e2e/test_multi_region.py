@@ -28,6 +28,7 @@ from tests.e2e.conftest import (
     ROOT,
     TIMINGS,
     refuse_running_emulator,
+    workspace,
 )
 
 pytestmark = pytest.mark.e2e
@@ -71,12 +72,6 @@ class GlobalDeployment:
         return self.session.client(service, region)
 
 
-def _context() -> Any:
-    from invoke.context import Context
-
-    return Context()
-
-
 def _free_port() -> int:
     import socket
 
@@ -90,27 +85,27 @@ def _free_port() -> int:
 def global_deployed() -> Iterator[GlobalDeployment]:
     from trading_infra.config import load_config
 
-    import tasks
     from tooling.emulator import process as emulator
+    from tooling.lifecycle.orchestrate import deploy_stacks, destroy_stacks, session_for
 
     refuse_running_emulator("what is deployed")
     previous_port = os.environ.get("TAP_EMULATOR_PORT")
     os.environ["TAP_EMULATOR_PORT"] = os.environ.get(PORT_ENV) or str(_free_port())
-    environment = load_config(tasks.CONFIG_FILE).environment(ENVIRONMENT)
+    environment = load_config(ROOT / "platform.toml").environment(ENVIRONMENT)
     state: GlobalDeployment | None = None
     try:
         per_stack: dict[str, float] = {}
         started = time.monotonic()
-        tasks.deploy_stacks(_context(), env=ENVIRONMENT, target="local", timings=per_stack)
+        deploy_stacks(workspace(), ENVIRONMENT, timings=per_stack)
         TIMINGS["global deploy (total)"] = time.monotonic() - started
         TIMINGS.update({f"global deploy {s}": t for s, t in per_stack.items()})
         outputs = json.loads(OUTPUTS.read_text(encoding="utf-8"))
-        session = tasks._lifecycle_session("local", start=False)
+        session = session_for(workspace(), start=False)
         regions = [r.name for r in environment.regions]
         for region in regions:
             endpoint = outputs[f"{ENVIRONMENT}_{region.replace('-', '_')}_emulator_endpoint"]
             assert urlsplit(endpoint).hostname in LOOPBACK, endpoint
-            assert endpoint == session.emulator.endpoint
+            assert session.emulator is not None and endpoint == session.emulator.endpoint
         state = GlobalDeployment(
             outputs=outputs,
             session=session,
@@ -121,7 +116,7 @@ def global_deployed() -> Iterator[GlobalDeployment]:
     finally:
         try:
             if state is None or not state.destroyed:
-                tasks.destroy_stacks(_context(), env=ENVIRONMENT, target="local")
+                destroy_stacks(workspace(), ENVIRONMENT)
         finally:
             emulator.stop(ROOT)
             if previous_port is None:
@@ -236,10 +231,10 @@ def test_latency_records_one_per_region_with_their_health_checks(
 
 
 def _drift(d: GlobalDeployment, label: str) -> dict[str, int]:
-    import tasks
+    from tooling.lifecycle.orchestrate import drift_stacks
 
     started = time.monotonic()
-    results = tasks.drift_stacks(_context(), env=ENVIRONMENT, target="local")
+    results = drift_stacks(workspace(), ENVIRONMENT)
     TIMINGS[f"global drift run ({label})"] = time.monotonic() - started
     totals: dict[str, int] = {}
     for result in results:
@@ -310,11 +305,11 @@ def test_a_manual_change_in_one_region_is_drift_of_that_region_only(
 
 
 def test_destroy_leaves_nothing_in_any_region(global_deployed: GlobalDeployment) -> None:
-    import tasks
+    from tooling.lifecycle.orchestrate import destroy_stacks
 
     started = time.monotonic()
     per_stack: dict[str, float] = {}
-    left = tasks.destroy_stacks(_context(), env=ENVIRONMENT, target="local", timings=per_stack)
+    left = destroy_stacks(workspace(), ENVIRONMENT, timings=per_stack)
     global_deployed.destroyed = True
     TIMINGS["global destroy (total)"] = time.monotonic() - started
     TIMINGS.update({f"global destroy {s}": t for s, t in per_stack.items()})

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.e2e.black_box import LOOPBACK, Response, call, file_summary, log_messages, wait_for
-from tests.e2e.conftest import ENVIRONMENT, ROOT, Deployed
+from tests.e2e.conftest import ENVIRONMENT, ROOT, Deployed, workspace
 
 pytestmark = pytest.mark.e2e
 
@@ -513,7 +513,7 @@ def test_deployed_controls(deployed: Deployed) -> None:
 
 
 def _plan_every_stack(deployed: Deployed, label: str) -> dict[str, tuple[int, str]]:
-    from tooling.deploy import plan_stack
+    from tooling.lifecycle.runs import plan_stack
 
     results = {}
     for stack in deployed.stacks:
@@ -524,7 +524,7 @@ def _plan_every_stack(deployed: Deployed, label: str) -> dict[str, tuple[int, st
 
 
 def test_replan_after_apply_shows_no_changes(deployed: Deployed) -> None:
-    from tooling.deploy import PLAN_NO_CHANGES
+    from tooling.lifecycle.runs import PLAN_NO_CHANGES
 
     results = _plan_every_stack(deployed, "re-plan")
     for name, (code, output) in results.items():
@@ -535,7 +535,7 @@ def test_replan_after_apply_shows_no_changes(deployed: Deployed) -> None:
 
 
 def _lock_items(deployed: Deployed) -> list[dict[str, Any]]:
-    from tooling.deploy import load_backend_spec
+    from tooling.lifecycle.backend import load_backend_spec
 
     spec = load_backend_spec(ROOT / "platform.toml")
     dynamodb = deployed.session.client("dynamodb", spec.region)
@@ -544,7 +544,7 @@ def _lock_items(deployed: Deployed) -> list[dict[str, Any]]:
 
 
 def _state_object(deployed: Deployed, stack: Any) -> bytes:
-    from tooling.deploy import load_backend_spec
+    from tooling.lifecycle.backend import load_backend_spec
 
     bucket, key = stack.state
     s3 = deployed.session.client("s3", load_backend_spec(ROOT / "platform.toml").region)
@@ -589,7 +589,7 @@ def test_a_second_apply_is_refused_while_the_state_is_locked(deployed: Deployed)
             holder.wait()
     assert not _lock_items(deployed), "the lock was not released"
     assert _state_object(deployed, stack) == before, "the refused apply changed the state"
-    from tooling.deploy import PLAN_NO_CHANGES
+    from tooling.lifecycle.runs import PLAN_NO_CHANGES
 
     for name, (code, output) in _plan_every_stack(deployed, "plan after lock").items():
         assert code == PLAN_NO_CHANGES, f"{name}:\n{output[-4000:]}"  # the state is intact
@@ -603,9 +603,7 @@ HEALTH_MODULE = ROOT / "services" / "api_handler" / "src" / "api_handler" / "app
 def test_a_changed_handler_answers_after_deploy(deployed: Deployed, api: str) -> None:
     """GIVEN a change to the api_handler's source WHEN `./tap deploy` runs THEN the next request
     is answered by the new code (the zip is rebuilt, the function updated, the worker replaced)."""
-    from invoke.context import Context
-
-    import tasks
+    from tooling.lifecycle.orchestrate import deploy_stacks
 
     original = HEALTH_MODULE.read_text(encoding="utf-8")
     assert original.count('{"status": "ok"}') == 1, "the health body moved: update this test"
@@ -615,7 +613,7 @@ def test_a_changed_handler_answers_after_deploy(deployed: Deployed, api: str) ->
             encoding="utf-8",
         )
         started = time.monotonic()
-        tasks.deploy_stacks(Context(), env=ENVIRONMENT, target="local")
+        deploy_stacks(workspace(), ENVIRONMENT)
         deployed.notes["redeploy after a handler change"] = time.monotonic() - started
         answer = call(api + "/health", region=deployed.region)
         assert answer.json() == {"status": "ok", "build": "e2e-changed"}
@@ -627,13 +625,11 @@ def test_a_changed_handler_answers_after_deploy(deployed: Deployed, api: str) ->
 
 
 def test_destroy_leaves_nothing(deployed: Deployed) -> None:
-    from invoke.context import Context
-
-    import tasks
+    from tooling.lifecycle.orchestrate import destroy_stacks
 
     started = time.monotonic()
     per_stack: dict[str, float] = {}
-    left = tasks.destroy_stacks(Context(), env=ENVIRONMENT, target="local", timings=per_stack)
+    left = destroy_stacks(workspace(), ENVIRONMENT, timings=per_stack)
     deployed.destroyed = True
     deployed.notes["destroy (total)"] = time.monotonic() - started
     deployed.notes.update({f"destroy {name}": seconds for name, seconds in per_stack.items()})

@@ -76,7 +76,7 @@ def test_malformed_entries_are_rejected(entry: dict[str, Any], message: str) -> 
 def test_secret_entries_name_one_value_in_named_files() -> None:
     allow = SecretAllow("testing", ("infra/src/trading_infra/target.py",), "moto's fake value")
     finding = SecretFinding("infra/src/trading_infra/target.py", 24, "Secret Keyword", allow.hashed)
-    elsewhere = SecretFinding("tooling/deploy.py", 3, "Secret Keyword", allow.hashed)
+    elsewhere = SecretFinding("tooling/lifecycle/session.py", 3, "Secret Keyword", allow.hashed)
     accepted, unaccepted, stale = security.evaluate_secrets([finding, elsewhere], [allow])
     assert accepted == [(finding, allow)] and unaccepted == [elsewhere] and not stale
     assert security.evaluate_secrets([], [allow])[2] == [

@@ -225,3 +225,22 @@ def test_run_terraform_environment_cannot_be_undone_by_env_extra(tmp_path: Path)
     assert env["TF_CLI_CONFIG_FILE"] == str(tmp_path / "repo/.build/terraform/terraformrc")
     assert "TF_CLI_ARGS_plan" not in env
     assert (env["AWS_REGION"], env["AWS_PROFILE"]) == ("r", "dev")
+
+
+def test_stream_terraform_hands_over_merged_lines_as_they_come(tmp_path: Path) -> None:
+    fake = tmp_path / "terraform"
+    script = 'echo "one $1"\necho "two" >&2\necho three\nexit 3\n'
+    fake.write_text(f"#!/bin/sh\n{script}", encoding="utf-8")
+    fake.chmod(0o755)
+    seen: list[str] = []
+    run = terraform.stream_terraform(
+        ["apply"],
+        cwd=tmp_path,
+        repo_root=tmp_path / "repo",
+        base_env={"PATH": os.environ["PATH"], "TAP_TERRAFORM": str(fake)},
+        on_line=seen.append,
+        tail_lines=2,
+    )
+    assert seen == ["one apply", "two", "three"]  # stderr merged, in order, no newlines
+    assert (run.returncode, run.tail) == (3, ("two", "three"))
+    assert run.command == (str(fake), "apply")

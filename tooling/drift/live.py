@@ -107,8 +107,8 @@ def format_table(drifts: Sequence[StackDrift]) -> str:
 
 
 def plan_drift(session: Any, stack: Any) -> StackDrift:
-    """Plan one stack (``tooling.deploy.StackInfo``, initialized) without locking its state,
-    and count what would change."""
+    """Plan one stack (a ``tooling.lifecycle.graph.StackInfo``, initialized) without locking
+    its state, and count what would change."""
     with tempfile.TemporaryDirectory(prefix="tap-drift-") as scratch:
         plan_file = Path(scratch) / "drift.tfplan"
         result = session.terraform(

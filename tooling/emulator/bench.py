@@ -84,9 +84,9 @@ def http_getter(region: str) -> Callable[[str, bool], float]:
     def get(url: str, signed: bool) -> float:
         headers: dict[str, str] = {}
         if signed:
-            request = AWSRequest(method="GET", url=url)
-            SigV4Auth(credentials, "execute-api", region).add_auth(request)
-            headers = dict(request.headers.items())
+            signing = AWSRequest(method="GET", url=url)
+            SigV4Auth(credentials, "execute-api", region).add_auth(signing)
+            headers = dict(signing.headers.items())
         started = time.perf_counter()
         request = urllib.request.Request(url, headers=headers)  # noqa: S310 - the emulator's URL
         with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310

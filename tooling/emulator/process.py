@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from trading_infra.target import EMULATED_SERVICES, emulator_endpoints
+
 from tooling.emulator import invocations
 from tooling.emulator.server import STATUS_PATH
 
@@ -94,28 +96,9 @@ FAKE_CREDENTIALS = FakeCredentials(
 )
 
 #: Argument names of the aws provider's (5.100.0) ``endpoints`` block that the local target
-#: points at the emulator: every AWS API the platform's resources and the provider itself call.
-#: ``logs`` is the canonical name (``cloudwatchlogs`` is its alias and must not be set too).
-PROVIDER_ENDPOINT_SERVICES: tuple[str, ...] = (
-    "acm",
-    "apigatewayv2",
-    "cloudwatch",
-    "dynamodb",
-    "ec2",
-    "iam",
-    "kms",
-    "lambda",
-    "logs",
-    "rds",
-    "route53",
-    "s3",
-    "secretsmanager",
-    "sns",
-    "sqs",
-    "ssm",
-    "sts",
-    "xray",
-)
+#: points at the emulator: the one list of :mod:`trading_infra.target`, which the synthesized
+#: stacks use too (``logs`` is the canonical name; ``cloudwatchlogs`` is its alias).
+PROVIDER_ENDPOINT_SERVICES: tuple[str, ...] = EMULATED_SERVICES
 
 
 class EmulatorError(RuntimeError):
@@ -563,5 +546,5 @@ def local_provider_config(emulator: Emulator, *, region: str = DEFAULT_REGION) -
         "skip_credentials_validation": True,
         "skip_metadata_api_check": "true",
         "s3_use_path_style": True,
-        "endpoints": [{service: emulator.endpoint for service in PROVIDER_ENDPOINT_SERVICES}],
+        "endpoints": [emulator_endpoints(emulator.endpoint)],
     }

@@ -1,4 +1,4 @@
-"""tooling.synth_stamp: ``invoke synth`` is skipped only when nothing it depends on changed."""
+"""tooling.build.synth_stamp: ``invoke synth`` is skipped only when none of its inputs changed."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tooling import synth_stamp
+from tooling.build import synth_stamp
 
 STACKS = ("tap-dev-ap-southeast-1-app", "tap-dev-ap-southeast-1-network")
 

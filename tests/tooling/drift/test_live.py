@@ -1,4 +1,4 @@
-"""tooling.drift_live: counting drift from plan JSON and the metric it publishes (no terraform)."""
+"""tooling.drift.live: counting drift from plan JSON and the metric it publishes (no terraform)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from trading_infra import drift_metric
 
-from tooling.drift_live import (
+from tooling.drift.live import (
     StackDrift,
     changed_addresses,
     count_changes,

@@ -203,7 +203,8 @@ def test_gap5_unpatched_moto_builds_an_event_record_unlike_s3s() -> None:
 
     bucket = SimpleNamespace(name="b", arn="arn:aws:s3:::b", region_name=REGION, is_versioned=True)
     key = SimpleNamespace(name="incoming/a.csv", size=1, etag='"e"', version_id="v1")
-    (record,) = notifications._get_s3_event("s3:ObjectCreated:Put", bucket, key, "id")["Records"]
+    event = notifications._get_s3_event("s3:ObjectCreated:Put", bucket, key, "id")  # type: ignore[arg-type]
+    (record,) = event["Records"]
     assert "sequencer" not in record["s3"]["object"]
     assert "versionId" not in record["s3"]["object"]
     assert record["s3"]["object"]["key"] == "incoming%2Fa.csv"

@@ -1,0 +1,26 @@
+"""The deploy lifecycle of the synthesized stacks, one concern per module.
+
+What ``./tap deploy|plan|destroy|drift|validate|bootstrap-backend`` (``tasks.py``, a thin shell)
+and the e2e tests call. Nothing here imports ``tasks`` or invoke; failures are
+:class:`errors.LifecycleError` carrying the exit code a command line should end with.
+
+==============  ===========================================================================
+module          concern
+==============  ===========================================================================
+errors          ``LifecycleError``: the message to show and the exit code
+workspace       ``Workspace``: repository, synth directory, target, port and output of a run
+selection       which environments ``--env`` selects (``TF_WORKSPACE`` pins a run to one)
+session         ``Session``: where terraform and boto3 run (local: the emulator, loopback only)
+backend         the Terraform state bucket and lock table of platform.toml ``[state]``
+synth           build the Lambda zips and synthesize the stacks (both incremental)
+graph           ``StackInfo`` and the dependency edges between stacks (``depends_on``), in order
+runs            terraform init / apply / destroy / plan of one stack, with streamed progress
+locks           releasing an orphaned state lock of the local target, and the one retry
+outputs         ``cfn-outputs/flat-outputs.json``: the outputs of what was deployed
+leftovers       what of the platform is still there after a destroy
+orchestrate     the commands: deploy, plan, destroy, drift (live and static), validate, bootstrap
+==============  ===========================================================================
+
+Imports go one way: ``orchestrate`` uses the others; the others use ``tooling.terraform``,
+``tooling.emulator``, ``tooling.build`` and ``tooling.drift``, never the reverse.
+"""

@@ -1,0 +1,146 @@
+"""Where the lifecycle runs: the repository, the target and, for local, the running emulator.
+
+For the local target every AWS client (boto3 and terraform alike) is pointed at the emulator
+with its fake credentials (:func:`tooling.emulator.process.local_process_env`) and every
+endpoint is checked to be loopback, so nothing run through a :class:`Session` can reach real
+AWS with the developer's credentials while deploying locally.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tooling.emulator import process as emulator_mod
+from tooling.lifecycle.errors import LifecycleError
+from tooling.lifecycle.workspace import check_target
+from tooling.terraform import (
+    StreamedRun,
+    run_terraform,
+    stream_terraform,
+    terraform_binary,
+    terraform_env,
+)
+
+__all__ = ["DeployError", "Session", "assert_loopback", "open_session"]
+
+
+class DeployError(LifecycleError):
+    """A deploy step failed; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """Where the lifecycle runs: ``root`` of the repository, the target and (local) emulator.
+
+    ``env`` is the extra environment of every terraform process and boto3 client: for the
+    local target the emulator's endpoint and fake credentials, the developer's profile removed.
+    """
+
+    root: Path
+    target: str
+    emulator: emulator_mod.Emulator | None = None
+
+    def __post_init__(self) -> None:
+        if self.target == "local" and self.emulator is None:
+            raise DeployError(
+                "the local target needs a running emulator (tooling.emulator.process)"
+            )
+
+    def process_env(self, region: str = emulator_mod.DEFAULT_REGION) -> dict[str, str]:
+        """The whole environment of a subprocess of this session (local: no developer AWS)."""
+        if self.emulator is None:
+            return dict(os.environ)
+        return emulator_mod.local_process_env(self.emulator, region=region)
+
+    def client(self, service: str, region: str) -> Any:
+        """A boto3 client of ``service`` in ``region`` (local: the emulator, loopback only)."""
+        import boto3
+
+        if self.emulator is None:
+            return boto3.client(service, region_name=region)  # type: ignore[call-overload]
+        env = emulator_mod.local_aws_env(self.emulator, region=region)
+        endpoint = env["AWS_ENDPOINT_URL"]
+        assert_loopback(endpoint)
+        return boto3.session.Session(
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=env["AWS_SESSION_TOKEN"],
+            region_name=region,
+        ).client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+
+    def terraform(
+        self, args: Sequence[str], stack_dir: Path, *, capture: bool = True, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """``terraform *args`` in ``stack_dir`` (:func:`tooling.terraform.run_terraform`)."""
+        return run_terraform(
+            args,
+            cwd=stack_dir,
+            repo_root=self.root,
+            env_extra=self._tf_extra(),
+            capture=capture,
+            check=check,
+        )
+
+    def stream(
+        self, args: Sequence[str], stack_dir: Path, on_line: Callable[[str], None]
+    ) -> StreamedRun:
+        """``terraform *args`` in ``stack_dir``, each output line to ``on_line`` as it comes."""
+        return stream_terraform(
+            args, cwd=stack_dir, repo_root=self.root, base_env=self.process_env(), on_line=on_line
+        )
+
+    def _tf_extra(self) -> dict[str, str]:
+        if self.emulator is None:
+            return {}
+        env = self.process_env()
+        return {k: v for k, v in env.items() if k.startswith("AWS_")}
+
+    def terraform_command_env(self, args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+        """The command line and environment of a terraform process (for a caller's own run)."""
+        env = terraform_env(self.root, self.process_env())
+        return [terraform_binary(env), *args], env
+
+
+def assert_loopback(endpoint: str) -> None:
+    """Refuse an emulator endpoint that is not on loopback (it could be real AWS)."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(endpoint).hostname
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise DeployError(f"the local target's endpoint {endpoint} is not on loopback")
+
+
+def open_session(root: Path, target: str, *, port: int, start: bool = True) -> Session:
+    """The session of ``target``: for local, the emulator on ``port`` (started or reused).
+
+    ``start=False`` only finds a running emulator (plan, drift and logs read what a deploy left).
+    The emulator must listen on the port the stacks were synthesized for.
+    """
+    check_target(target)
+    if target == "aws":
+        return Session(root=root, target="aws")
+    try:
+        if start:
+            running = emulator_mod.start(root, port=port)
+        else:
+            found = emulator_mod.status(root)
+            if found is None:
+                raise DeployError(
+                    "the local emulator is not running: deploy first (`./tap deploy`) or start "
+                    "it with `./tap emulator`."
+                )
+            running = found
+    except emulator_mod.EmulatorError as error:
+        raise DeployError(f"emulator: {error}") from None
+    if running.port != port:
+        raise LifecycleError(
+            f"the emulator runs on port {running.port} but the stacks were synthesized for "
+            f"{port}: stop it (`./tap emulator --stop`) or set TAP_EMULATOR_PORT.",
+            code=2,
+        )
+    return Session(root=root, target="local", emulator=running)
