@@ -45,6 +45,7 @@ __all__ = [
     "PORT_ENV",
     "PROVIDER_ENDPOINT_SERVICES",
     "START_TIMEOUT_ENV",
+    "STATE_DIR_ENV",
     "Emulator",
     "EmulatorError",
     "FakeCredentials",
@@ -62,6 +63,8 @@ __all__ = [
 HOST = "127.0.0.1"
 #: Port to start the emulator on (default: a free port picked at start).
 PORT_ENV = "TAP_EMULATOR_PORT"
+#: Directory (relative to the repository) of the emulator's record and log (default .emulator).
+STATE_DIR_ENV = "TAP_EMULATOR_DIR"
 #: Seconds to wait for a starting emulator to answer (default 60).
 START_TIMEOUT_ENV = "TAP_EMULATOR_START_TIMEOUT"
 #: Region of the local target unless a caller names another.
@@ -119,8 +122,11 @@ class Emulator:
 
 
 def state_dir(repo_root: Path) -> Path:
-    """Where the emulator's record, log and lock live: ``<repo>/.emulator``."""
-    return repo_root.resolve() / _STATE_DIR
+    """Where the emulator's record, log and lock live: ``<repo>/.emulator``, or
+    ``<repo>/<TAP_EMULATOR_DIR>`` so that separate runs (e.g. e2e modules in parallel, each on
+    its own port) each have an emulator of their own."""
+    chosen = os.environ.get(STATE_DIR_ENV, "").strip() or _STATE_DIR
+    return repo_root.resolve() / chosen
 
 
 @contextlib.contextmanager

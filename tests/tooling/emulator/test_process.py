@@ -254,3 +254,13 @@ def test_launcher_does_not_inherit_the_developers_aws_setup(
     assert "AWS_ENDPOINT_URL" not in env
     assert env["AWS_ACCESS_KEY_ID"] == FAKE_CREDENTIALS.access_key_id
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(Path(emulator.__file__).parents[2])
+
+
+def test_the_state_dir_is_per_repository_unless_a_run_names_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(emulator.STATE_DIR_ENV, raising=False)
+    assert emulator.state_dir(tmp_path) == tmp_path.resolve() / ".emulator"
+    monkeypatch.setenv(emulator.STATE_DIR_ENV, ".build/e2e/platform/emulator")
+    assert emulator.state_dir(tmp_path) == tmp_path.resolve() / ".build/e2e/platform/emulator"
+    assert emulator.status(tmp_path) is None  # nothing recorded there: no emulator of that run
