@@ -19,11 +19,13 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from tests.e2e.black_box import call, wait_for
 from tests.e2e.conftest import (
     LOOPBACK,
     OUTPUTS,
@@ -218,6 +220,35 @@ def _cluster(env: View) -> dict[str, Any]:
     clusters = env.client("rds").describe_db_clusters()["DBClusters"]
     (cluster,) = [c for c in clusters if c["Endpoint"] == env.out("database_endpoint")]
     return dict(cluster)
+
+
+def test_each_environment_runs_its_own_functions_on_its_own_data(
+    environments: Environments,
+) -> None:
+    """GIVEN dev and prod side by side WHEN a file lands in each one's bucket THEN each one's
+    processor (from its own zip, with its own configuration) fills its own table only, and
+    each one's API answers at its own local URL."""
+    header = "trade_id,account_id,symbol,side,quantity,price,currency,executed_at"
+    for environment in ENVIRONMENTS:
+        env = environments.view(environment)
+        body = f"{header}\nENV-{environment},acc-env,D05.SI,BUY,1,1.5,SGD,2024-03-01T09:00:00Z\n"
+        env.client("s3").put_object(
+            Bucket=env.out("data_bucket_name"), Key=f"incoming/{environment}.csv", Body=body
+        )
+    for environment in ENVIRONMENTS:
+        env = environments.view(environment)
+        other = next(name for name in ENVIRONMENTS if name != environment)
+        table = env.out("trades_table_name")
+        stored = partial(_stored, env.client("dynamodb"), table)
+        wait_for(f"ENV-{environment} in {table}", partial(stored, f"ENV-{environment}"))
+        assert not stored(f"ENV-{other}")
+        answer = call(f"{env.out('api_local_url')}/health", region=env.out("aws_region"))
+        assert (answer.status, answer.json()) == (200, {"status": "ok"})
+
+
+def _stored(dynamodb: Any, table: str, trade_id: str) -> bool:
+    key = {"trade_id": {"S": trade_id}}
+    return "Item" in dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)
 
 
 # --------------------------------------------------------------------------- (2) profiles

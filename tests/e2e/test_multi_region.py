@@ -14,14 +14,16 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from tests.e2e.black_box import call, wait_for
 from tests.e2e.conftest import (
     LOOPBACK,
     OUTPUTS,
@@ -154,6 +156,34 @@ def test_three_vpcs_one_per_region_with_their_cidrs(global_deployed: GlobalDeplo
         seen[region] = vpc["CidrBlock"]
     assert seen == d.cidrs
     assert len(set(seen.values())) == 3
+
+
+def test_each_region_runs_its_own_functions(global_deployed: GlobalDeployment) -> None:
+    """A file put into each region's bucket is ingested by that region's processor into that
+    region's trades table (trade data stays in its region), and each region's API answers."""
+    d = global_deployed
+    header = "trade_id,account_id,symbol,side,quantity,price,currency,executed_at"
+    for region in d.regions:
+        body = f"{header}\nREGION-{region},acc-r,D05.SI,BUY,1,1.5,SGD,2024-03-01T09:00:00Z\n"
+        d.client("s3", region).put_object(
+            Bucket=d.out(region, "data_bucket_name"), Key=f"incoming/{region}.csv", Body=body
+        )
+    for region in d.regions:
+        table = d.out(region, "trades_table_name")
+        ids = partial(_trade_ids, d.client("dynamodb", region), table)
+        wait_for(f"REGION-{region} in {table}", partial(_contains, ids, f"REGION-{region}"))
+        assert ids() == {f"REGION-{region}"}
+        answer = call(f"{d.out(region, 'api_local_url')}/health", region=region)
+        assert (answer.status, answer.json()) == (200, {"status": "ok"})
+
+
+def _trade_ids(dynamodb: Any, table: str) -> set[str]:
+    items = dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
+    return {item["trade_id"]["S"] for item in items}
+
+
+def _contains(ids: Callable[[], set[str]], trade_id: str) -> bool:
+    return trade_id in ids()
 
 
 def test_the_global_cluster_has_a_writer_and_two_secondaries(
