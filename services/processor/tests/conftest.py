@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -31,6 +32,7 @@ REGION: Final = "ap-southeast-1"
 BUCKET = "trading-data-test"
 TABLE = "trades-test"
 GSI = "account_id-executed_at-index"
+FUNCTION_NAME = "trade-processor-test"
 FIXED_NOW = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 
 VALID_TRADE: dict[str, str] = {
@@ -155,6 +157,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("TRADES_TABLE_NAME", TABLE)
     monkeypatch.setenv("LOG_LEVEL", "INFO")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", FUNCTION_NAME)
 
 
 @pytest.fixture
@@ -165,15 +168,22 @@ def moto_snapshot_once(monkeypatch: pytest.MonkeyPatch) -> None:
     transaction, before any item is applied, so all those snapshots are identical; that makes
     a 100-item transaction cost 100 full-table copies (minutes for a 5,000-line file). This
     wrapper lets it take the snapshot once per transaction. Without moto's ``copy`` module
-    attribute (a future moto), nothing is patched.
+    attribute (a future moto), nothing is patched. Transactions are serialised by a lock:
+    the service overlaps the DynamoDB calls of several windows in threads, and the patched
+    module attribute must not be swapped by two transactions at once.
     """
     import moto.dynamodb.models as moto_dynamodb
 
     if getattr(moto_dynamodb, "copy", None) is not copy:
         return
     original = moto_dynamodb.DynamoDBBackend.transact_write_items
+    lock = threading.Lock()
 
     def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+        with lock:
+            transact_once(backend, transact_items)
+
+    def transact_once(backend: Any, transact_items: list[dict[str, Any]]) -> None:
         snapshots: dict[int, Any] = {}
 
         def deepcopy_once(obj: Any, memo: Any = None) -> Any:
@@ -254,20 +264,30 @@ def upload(s3_client: S3Client, bucket: str) -> Callable[[str, bytes], str | Non
 @pytest.fixture
 def fresh_handler() -> Iterator[None]:
     """Forget the cached service, so each test gets a cold start with its own environment."""
-    handler.get_service.cache_clear()
+    handler.get_runtime.cache_clear()
     yield
-    handler.get_service.cache_clear()
+    handler.get_runtime.cache_clear()
+
+
+class FakeLambdaContext(LambdaContext):
+    """A Lambda context whose remaining time is a fake clock (``remaining_ms``)."""
+
+    def __init__(self, remaining_ms: Callable[[], int] = lambda: 900_000) -> None:
+        super().__init__()
+        self.remaining_ms = remaining_ms
+
+    # Powertools types it as a staticmethod; the real context's is an instance method.
+    def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]
+        return self.remaining_ms()
 
 
 @pytest.fixture
-def lambda_context() -> LambdaContext:
-    context = LambdaContext()
-    context._function_name = "trade-processor-test"
+def lambda_context() -> FakeLambdaContext:
+    context = FakeLambdaContext()
+    context._function_name = FUNCTION_NAME
     context._function_version = "$LATEST"
     context._memory_limit_in_mb = 256
-    context._invoked_function_arn = (
-        f"arn:aws:lambda:{REGION}:123456789012:function:trade-processor-test"
-    )
+    context._invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:{FUNCTION_NAME}"
     context._aws_request_id = "00000000-0000-0000-0000-000000000001"
     return context
 
@@ -276,7 +296,7 @@ def lambda_context() -> LambdaContext:
 def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """The handler's structured log lines (parsed JSON) written during the test."""
     buffer = io.StringIO()
-    log_handler = handler.logger.registered_handler
+    log_handler = handler.get_logger().registered_handler
     assert isinstance(log_handler, logging.StreamHandler)
     previous = log_handler.setStream(buffer)
 

@@ -390,3 +390,51 @@ def test_keys_left_unprocessed_for_good_raise(stubbed: tuple[DynamoDBClient, Stu
 
     with stubber, pytest.raises(DependencyError, match="unprocessed after 2 attempts"):
         repo.existing_hashes(["A"])
+
+
+def test_the_self_invoker_sends_an_asynchronous_invocation_of_the_function() -> None:
+    from processor.adapters.lambda_invoke import LambdaSelfInvoker
+
+    client = boto3.client(
+        "lambda", region_name="ap-southeast-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    event = {"processor_continuation": {"part": 2}}
+    with Stubber(client) as stub:
+        stub.add_response(
+            "invoke",
+            {"StatusCode": 202},
+            {
+                "FunctionName": "trade-processor",
+                "InvocationType": "Event",
+                "Payload": b'{"processor_continuation": {"part": 2}}',
+            },
+        )
+        LambdaSelfInvoker(lambda: client, "trade-processor").send(event)
+        stub.assert_no_pending_responses()
+
+
+def test_the_self_invoker_fails_the_invocation_when_the_handover_fails() -> None:
+    from processor.adapters.lambda_invoke import LambdaSelfInvoker
+
+    client = boto3.client(
+        "lambda", region_name="ap-southeast-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    with Stubber(client) as stub:
+        stub.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)
+        with pytest.raises(DependencyError, match="lambda:InvokeFunction trade-processor"):
+            LambdaSelfInvoker(lambda: client, "trade-processor").send({})
+
+
+@pytest.mark.moto
+def test_a_continuation_reads_a_range_of_the_pinned_version(
+    s3_client: S3Client, bucket: str
+) -> None:
+    version = s3_client.put_object(Bucket=bucket, Key="incoming/a.csv", Body=b"0123456789")
+    ref = ObjectRef(bucket, "incoming/a.csv", version.get("VersionId"))
+    source = S3ObjectSource(s3_client)
+
+    with source.open(ref, start=4, etag=version["ETag"]) as stream:
+        assert stream.read(100) == b"456789"
+    s3_client.put_object(Bucket=bucket, Key="incoming/a.csv", Body=b"replaced")
+    with pytest.raises(ObjectNotFoundError, match="PreconditionFailed"):
+        source.open(ObjectRef(bucket, "incoming/a.csv"), start=4, etag=version["ETag"]).__enter__()

@@ -99,6 +99,8 @@ def test_a_csv_file_is_stored_item_by_item(
         "rejected": 0,
         "blank_lines": 0,
         "quarantine_key": None,
+        "part": 1,
+        "quarantine_keys": [],
         "reason": None,
     }
     item = table_items(dynamodb_client)["T-000002"]
@@ -423,4 +425,52 @@ def test_the_account_index_lists_trades_in_execution_order(
         "T-000002",
         "T-000001",
         "T-000003",
+    ]
+
+
+def test_a_file_too_large_for_one_invocation_continues_itself(
+    monkeypatch: pytest.MonkeyPatch,
+    upload: Upload,
+    s3_event: Event,
+    lambda_context: Any,
+    dynamodb_client: DynamoDBClient,
+    s3_client: S3Client,
+    trade: TradeFactory,
+    csv_bytes: FileFactory,
+    log_lines: Logs,
+) -> None:
+    import processor.bootstrap
+    from processor.adapters.memory import ContinuationRecorder
+
+    recorder = ContinuationRecorder()
+    monkeypatch.setattr(processor.bootstrap, "build_continuations", lambda config: recorder)
+    rows = [trade(n, side="HOLD") if n % 50 == 0 else trade(n) for n in range(1, 251)]
+    version_id = upload("incoming/big.csv", csv_bytes(rows))
+    event: dict[str, Any] = s3_event(BUCKET, "incoming/big.csv", version_id)
+    summaries = []
+    for _ in range(5):
+        lambda_context.remaining_ms = lambda: 0  # time runs short after every window
+        (summary,) = handler.lambda_handler(event, lambda_context)["files"]
+        summaries.append(summary)
+        if summary["status"] != "continued":
+            break
+        event = dict(recorder.events[-1])
+
+    assert [s["status"] for s in summaries] == ["continued", "continued", "processed"]
+    assert len(recorder.events) == 2
+    assert counts(summaries[-1]) == (245, 0, 0, 5)
+    assert len(table_items(dynamodb_client)) == 245
+    assert (
+        sorted(quarantine_keys(s3_client))
+        == summaries[-1]["quarantine_keys"]
+        == [
+            "quarantine/incoming/big.csv.jsonl",
+            "quarantine/incoming/big.csv.part-2.jsonl",
+            "quarantine/incoming/big.csv.part-3.jsonl",
+        ]
+    )
+    assert [log["message"] for log in log_lines() if "key" in log] == [
+        "trade file part processed; continuing in a new invocation",
+        "trade file part processed; continuing in a new invocation",
+        "trade file processed",
     ]

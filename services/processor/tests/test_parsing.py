@@ -44,8 +44,8 @@ class ChunkedStream:
         return self._data.read(min(size, self._step))
 
 
-def lines_of(data: bytes, **kwargs: int) -> list[RawLine]:
-    return list(iter_lines(io.BytesIO(data), **kwargs))
+def lines_of(data: bytes, max_line_bytes: int = 1024 * 1024) -> list[RawLine]:
+    return list(iter_lines(io.BytesIO(data), max_line_bytes=max_line_bytes))
 
 
 def parse(data: bytes, file_type: FileType = CSV) -> list[LineResult]:

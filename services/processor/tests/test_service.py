@@ -43,6 +43,8 @@ def test_a_valid_csv_file_is_stored_with_source_metadata(
         "rejected": 0,
         "blank_lines": 0,
         "quarantine_key": None,
+        "part": 1,
+        "quarantine_keys": [],
         "reason": None,
     }
     record = repo.items["T-000002"]
@@ -345,7 +347,9 @@ class FailingSource:
         self._fail_after = fail_after
 
     @contextmanager
-    def open(self, ref: ObjectRef) -> Iterator[Readable]:
+    def open(
+        self, ref: ObjectRef, *, start: int = 0, etag: str | None = None
+    ) -> Iterator[Readable]:
         yield FailingStream(self._data, self._fail_after)
 
 
@@ -435,7 +439,9 @@ def test_memory_stays_flat_however_large_the_file() -> None:
 
     class Source:
         @contextmanager
-        def open(self, ref: ObjectRef) -> Iterator[Readable]:
+        def open(
+            self, ref: ObjectRef, *, start: int = 0, etag: str | None = None
+        ) -> Iterator[Readable]:
             yield next(opened)
 
     service = IngestService(Source(), repository, NullSink(), quarantine_prefix="quarantine/")

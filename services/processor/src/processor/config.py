@@ -4,6 +4,8 @@ TRADES_TABLE_NAME  required   the DynamoDB trades table
 QUARANTINE_PREFIX  optional   default ``quarantine/``; must end with ``/``
 LOG_LEVEL          optional   default ``INFO``; DEBUG, INFO, WARNING, ERROR or CRITICAL
 AWS_REGION / AWS_DEFAULT_REGION  required (set by the Lambda runtime)
+AWS_LAMBDA_FUNCTION_NAME         set by the Lambda runtime: the function continues a file too
+                                 large for one invocation by invoking itself under this name
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Config:
     region: str
     quarantine_prefix: str = DEFAULT_QUARANTINE_PREFIX
     log_level: str = DEFAULT_LOG_LEVEL
+    function_name: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Config:
@@ -63,4 +66,5 @@ class Config:
             region=region,
             quarantine_prefix=prefix,
             log_level=log_level,
+            function_name=environ.get("AWS_LAMBDA_FUNCTION_NAME") or None,
         )

@@ -1,4 +1,8 @@
-"""Reading S3 event notifications (the Lambda's input) into ``ObjectRef`` values."""
+"""Reading the Lambda's input: S3 event notifications, or a continuation of a file.
+
+A continuation event (``{"processor_continuation": {...}}``) is sent by this function to
+itself when a file needs more than one invocation (``processor.domain.checkpoint``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
+from processor.domain.checkpoint import EVENT_KEY, Checkpoint, CheckpointError
 from processor.domain.errors import ProcessorError
 from processor.domain.ports import ObjectRef
 
@@ -19,6 +24,7 @@ class InvalidEventError(ProcessorError):
 class ParsedEvent:
     objects: list[ObjectRef] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    continuation: Checkpoint | None = None  # where to resume objects[0]
 
 
 def _record_ref(record: Mapping[str, Any]) -> ObjectRef:
@@ -35,12 +41,18 @@ def _record_ref(record: Mapping[str, Any]) -> ObjectRef:
 
 
 def parse_s3_event(event: Mapping[str, Any]) -> ParsedEvent:
-    """The objects an S3 event notification names.
+    """The objects an S3 event notification (or a continuation event) names.
 
     The ``s3:TestEvent`` that S3 sends when notifications are configured yields nothing;
     records other than ``ObjectCreated:*`` are skipped (listed in ``skipped``). Anything that
     is not an S3 notification raises ``InvalidEventError``.
     """
+    if EVENT_KEY in event:
+        try:
+            checkpoint = Checkpoint.from_event(event)
+        except CheckpointError as exc:
+            raise InvalidEventError(str(exc)) from None
+        return ParsedEvent(objects=[checkpoint.ref], continuation=checkpoint)
     if event.get("Event") == "s3:TestEvent":
         return ParsedEvent(skipped=["s3:TestEvent"])
     records = event.get("Records")

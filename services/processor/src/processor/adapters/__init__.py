@@ -1,7 +1,8 @@
 """Adapters: the domain's ports implemented with injected boto3 clients (and in memory).
 
 AWS API actions this service calls -- the complete list; the least-privilege IAM policy of
-the function is written from it (resources: the data bucket and the trades table):
+the function is written from it (resources: the data bucket, the trades table and the
+function itself):
 
     s3:GetObject          arn:aws:s3:::<data bucket>/incoming/*
                           GetObject: stream a trade batch file.
@@ -16,6 +17,10 @@ the function is written from it (resources: the data bucket and the trades table
                           The conditional Put actions of TransactWriteItems. IAM authorises
                           each action inside a transaction by its item-level action; there is
                           no separate IAM action for TransactWriteItems.
+    lambda:InvokeFunction arn:aws:lambda:<region>:<account>:function:<this function>
+                          Invoke (InvocationType=Event) of the function itself, only its own
+                          ARN: hand the rest of a file too large for one invocation to a new
+                          invocation, with the checkpoint as its event.
 
 Nothing else (in particular not GetItem, UpdateItem, Query, BatchWriteItem on the table, nor
 ListBucket or DeleteObject on the bucket). Without ListBucket, S3 answers a GetObject for a

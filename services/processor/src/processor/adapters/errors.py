@@ -1,7 +1,8 @@
 """The one place where boto3/botocore/urllib3 errors become the domain's exceptions.
 
-* ``NoSuchKey`` / ``NoSuchVersion`` on GetObject -> ``ObjectNotFoundError`` (the file is
-  reported in its quarantine object, the invocation succeeds);
+* ``NoSuchKey`` / ``NoSuchVersion`` on GetObject, and ``PreconditionFailed`` (a continuation
+  whose object was replaced) -> ``ObjectNotFoundError`` (the file is reported in its
+  quarantine object, the invocation succeeds: retrying could not help);
 * every other ``ClientError`` (throttling, 5xx, AccessDenied, missing table, validation) and
   every transport error -> ``DependencyError``: the invocation fails, Lambda retries and
   then dead-letters the event. None of these is a problem of the file's data.
@@ -18,7 +19,8 @@ from urllib3.exceptions import HTTPError
 
 from processor.domain.errors import DependencyError, ObjectNotFoundError
 
-NOT_FOUND_CODES: Final = frozenset({"NoSuchKey", "NoSuchVersion"})
+# PreconditionFailed: a continuation's If-Match ETag no longer matches (object replaced).
+NOT_FOUND_CODES: Final = frozenset({"NoSuchKey", "NoSuchVersion", "PreconditionFailed"})
 TRANSPORT_ERRORS: Final = (BotoCoreError, HTTPError, OSError)
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import IO
 
@@ -12,24 +13,50 @@ from processor.domain.model import TradeRecord
 from processor.domain.ports import ObjectRef, Readable
 
 
+class _Body(io.BytesIO):
+    etag: str | None = None
+
+
+class ContinuationRecorder:
+    """A ContinuationSink that keeps the events it was given (tests, local dry runs)."""
+
+    def __init__(self) -> None:
+        self.events: list[Mapping[str, object]] = []
+
+    def send(self, event: Mapping[str, object]) -> None:
+        self.events.append(event)
+
+
 class InMemoryObjectStore:
     """An ObjectSource and QuarantineSink over a dict of (bucket, key) -> bytes."""
 
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
         self.opened: list[ObjectRef] = []
+        self.reads: list[tuple[str, int]] = []  # (key, first byte) of every open
 
     def add(self, bucket: str, key: str, data: bytes) -> None:
         self.objects[(bucket, key)] = data
 
+    @staticmethod
+    def etag_of(data: bytes) -> str:
+        return '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
+
     @contextmanager
-    def open(self, ref: ObjectRef) -> Iterator[Readable]:
+    def open(
+        self, ref: ObjectRef, *, start: int = 0, etag: str | None = None
+    ) -> Iterator[Readable]:
         self.opened.append(ref)
+        self.reads.append((ref.key, start))
         try:
             data = self.objects[(ref.bucket, ref.key)]
         except KeyError:
             raise ObjectNotFoundError(f"s3://{ref.bucket}/{ref.key}: NoSuchKey") from None
-        yield io.BytesIO(data)
+        if etag is not None and etag != self.etag_of(data):
+            raise ObjectNotFoundError(f"s3://{ref.bucket}/{ref.key}: PreconditionFailed")
+        stream = _Body(data[start:])
+        stream.etag = self.etag_of(data)
+        yield stream
 
     def put(self, bucket: str, key: str, body: IO[bytes], length: int) -> None:
         data = body.read(length)

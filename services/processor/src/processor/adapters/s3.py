@@ -12,6 +12,7 @@ from processor.domain.ports import ObjectRef, Readable
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef
 
 QUARANTINE_CONTENT_TYPE: Final = "application/x-ndjson"
 
@@ -19,9 +20,10 @@ QUARANTINE_CONTENT_TYPE: Final = "application/x-ndjson"
 class _GuardedBody:
     """A StreamingBody whose read errors (dropped connection, timeout) become DependencyError."""
 
-    def __init__(self, body: StreamingBody, action: str) -> None:
+    def __init__(self, body: StreamingBody, action: str, etag: str | None = None) -> None:
         self._body = body
         self._action = action
+        self.etag = etag
 
     def read(self, size: int, /) -> bytes:
         with aws_call(self._action):
@@ -29,24 +31,34 @@ class _GuardedBody:
 
 
 class S3ObjectSource:
-    """Streams objects with GetObject (with VersionId when the event names one)."""
+    """Streams objects with GetObject (with VersionId when the event names one).
+
+    A continuation reads from its checkpoint's offset on (``Range: bytes=<start>-``) and pins
+    the content with ``If-Match: <ETag>`` (and the versionId when there is one): an object
+    replaced in between answers PreconditionFailed, reported as not found, never mixed in.
+    Neither needs a permission beyond s3:GetObject / s3:GetObjectVersion.
+    """
 
     def __init__(self, client: S3Client) -> None:
         self._client = client
 
     @contextmanager
-    def open(self, ref: ObjectRef) -> Iterator[Readable]:
+    def open(
+        self, ref: ObjectRef, *, start: int = 0, etag: str | None = None
+    ) -> Iterator[Readable]:
         action = f"s3:GetObject s3://{ref.bucket}/{ref.key}"
+        request: GetObjectRequestTypeDef = {"Bucket": ref.bucket, "Key": ref.key}
+        if ref.version_id:
+            request["VersionId"] = ref.version_id
+        if start:
+            request["Range"] = f"bytes={start}-"
+        if etag:
+            request["IfMatch"] = etag
         with aws_call(action, object_lookup=True):
-            if ref.version_id:
-                response = self._client.get_object(
-                    Bucket=ref.bucket, Key=ref.key, VersionId=ref.version_id
-                )
-            else:
-                response = self._client.get_object(Bucket=ref.bucket, Key=ref.key)
+            response = self._client.get_object(**request)
         body = response["Body"]
         try:
-            yield _GuardedBody(body, action)
+            yield _GuardedBody(body, action, response.get("ETag"))
         finally:
             body.close()
 

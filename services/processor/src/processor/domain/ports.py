@@ -30,11 +30,16 @@ class Readable(Protocol):
 
 
 class ObjectSource(Protocol):
-    def open(self, ref: ObjectRef) -> AbstractContextManager[Readable]:
-        """Open the object for streaming.
+    def open(
+        self, ref: ObjectRef, *, start: int = 0, etag: str | None = None
+    ) -> AbstractContextManager[Readable]:
+        """Open the object for streaming, from byte ``start`` on (a ranged read).
 
-        Raises ``ObjectNotFoundError`` if it does not exist and ``DependencyError`` for any
-        other failure (also from ``read`` on the returned stream).
+        With ``etag``, only that exact content is read (a replaced object is reported as not
+        found rather than mixed with the parts already processed). The returned stream has
+        an ``etag`` attribute (str or None): the ETag of what is being read. Raises
+        ``ObjectNotFoundError`` if it does not exist (or no longer has that ETag) and
+        ``DependencyError`` for any other failure (also from ``read`` on the stream).
         """
         ...
 
@@ -53,6 +58,15 @@ class TradeRepository(Protocol):
         ``records`` have distinct trade_ids. Returns the trade_ids that already existed
         (so were not written), each with the stored record_hash (None if unknown); every
         other record was written. Raises ``DependencyError``.
+        """
+        ...
+
+
+class ContinuationSink(Protocol):
+    def send(self, event: Mapping[str, object]) -> None:
+        """Hand a continuation event to a new invocation (asynchronously).
+
+        Raises ``DependencyError`` if it could not be handed over.
         """
         ...
 

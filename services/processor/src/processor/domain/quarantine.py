@@ -1,7 +1,8 @@
 """The quarantine object: one JSON object per rejected line or conflict, spooled, then uploaded.
 
 Object key: ``<quarantine prefix><source key>.jsonl``, e.g. ``incoming/2026/batch1.csv`` ->
-``quarantine/incoming/2026/batch1.csv.jsonl``. Each line:
+``quarantine/incoming/2026/batch1.csv.jsonl`` (and ``...batch1.csv.part-<n>.jsonl`` for part n
+of a file continued across invocations). Each line:
 ``{"line": <n>, "reason": "<why>", "raw": "<the line's text, at most 4096 characters>"}``;
 line 0 is the file as a whole (unsupported, empty, unreadable, bad header).
 """
@@ -19,8 +20,12 @@ REASON_LIMIT: Final = 2048
 SPOOL_MEMORY_BYTES: Final = 1024 * 1024
 
 
-def quarantine_key(prefix: str, source_key: str) -> str:
-    return f"{prefix}{source_key}.jsonl"
+def quarantine_key(prefix: str, source_key: str, part: int = 1) -> str:
+    """Part 1 (a file processed in one invocation): ``<prefix><key>.jsonl``; a later part n
+    of a file continued across invocations: ``<prefix><key>.part-<n>.jsonl``."""
+    if part == 1:
+        return f"{prefix}{source_key}.jsonl"
+    return f"{prefix}{source_key}.part-{part}.jsonl"
 
 
 @dataclass(frozen=True, slots=True)
