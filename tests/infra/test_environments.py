@@ -116,12 +116,13 @@ def _normalised(stack: Stack, environment: str) -> dict[str, Any]:
     return dict(json.loads(text))
 
 
-# Fields whose values the profile declares (they may differ between environments).
+# Fields whose values the profile declares (they may differ between environments), and the
+# per-environment settings of platform.toml (api_authorizer_cache_ttl_seconds).
 PROFILE_FIELDS = {
     "memory_size", "backup_retention_period", "billing_mode", "read_capacity", "write_capacity",
     "retention_in_days", "versioning_configuration", "rule", "throttling_rate_limit",
     "throttling_burst_limit", "serverlessv2_scaling_configuration", "expiration",
-    "global_secondary_index", "default_route_settings",
+    "global_secondary_index", "default_route_settings", "authorizer_result_ttl_in_seconds",
 }  # fmt: skip
 
 

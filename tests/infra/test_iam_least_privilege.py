@@ -73,6 +73,14 @@ def test_processor_reads_incoming_writes_quarantine_and_ingests_trades_only(stac
     assert all(r == {"${" + stack.address("aws_dynamodb_table", "TradesTable") + ".arn}"}
                for r in dynamodb.values())  # fmt: skip
     assert set(dynamodb) == {"dynamodb:BatchGetItem", "dynamodb:PutItem"}
+    function_name = stack.by_path("aws_lambda_function", "Processor/Function")["function_name"]
+    lambda_ = granted(policy, "lambda:")
+    assert set(lambda_) == {"lambda:InvokeFunction"}
+    (own_arn,) = lambda_["lambda:InvokeFunction"]
+    # Its own function only, by name: a reference to the function resource would be a cycle.
+    assert own_arn.endswith(f":function:{function_name}")
+    assert own_arn.startswith("arn:") and ":lambda:" in own_arn
+    assert "aws_lambda_function" not in own_arn
 
 
 def test_api_handler_cannot_write_trades_or_touch_the_bucket(stack: Stack) -> None:

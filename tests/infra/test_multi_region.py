@@ -12,7 +12,7 @@ import pytest
 from trading_infra.config import ConfigError, PlatformConfig, parse_config
 
 from tests.infra.conftest import Stack, remote
-from tooling.drift_static import RegionStack, compare_regions, declared_parameters
+from tooling.drift.static import RegionStack, compare_regions, declared_parameters
 
 ROOT = Path(__file__).resolve().parents[2]
 PRIMARY, SECONDARIES = "ap-southeast-1", ("us-east-1", "us-east-2")

@@ -284,6 +284,11 @@ class Environment(_Frozen):
     dns: DnsConfig | None = None
     aws_role_arn: str | None = None
     aws_profile: str | None = None
+    #: How long API Gateway caches the session authorizer's answer per bearer token (0 = ask
+    #: every time; HTTP APIs allow at most 3600). The trade-off: a revoked session keeps
+    #: working on the user routes for up to this long, in exchange for one sessions-table
+    #: read per token per TTL instead of per request.
+    api_authorizer_cache_ttl_seconds: int = Field(default=60, ge=0, le=3600)
 
     @field_validator("name", "suffix")
     @classmethod

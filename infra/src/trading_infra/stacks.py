@@ -58,6 +58,8 @@ SERVICES: tuple[str, ...] = ("processor", "api_handler")
 HANDLERS: Mapping[str, str] = {
     "processor": "processor.handler.lambda_handler",
     "api_handler": "api_handler.handler.lambda_handler",
+    # The user routes' Lambda authorizer: a second entry point of the api_handler zip.
+    "api_authorizer": "api_handler.authorizer.lambda_handler",
 }
 
 
@@ -337,6 +339,19 @@ class ApplicationStack(_RegionalStack):
                     "Action": ["dynamodb:BatchGetItem", "dynamodb:PutItem"],
                     "Resource": tables.trades.arn,
                 },
+                {
+                    # A file too large for one invocation is continued by an asynchronous
+                    # invocation of the function itself. The ARN is built from the function's
+                    # name: referencing the function resource (which depends on this policy)
+                    # would make a Terraform cycle.
+                    "Sid": "ContinueOwnFiles",
+                    "Effect": "Allow",
+                    "Action": "lambda:InvokeFunction",
+                    "Resource": context.arn(
+                        "lambda",
+                        "function:" + context.namer.name("processor", kind="lambda_function"),
+                    ),
+                },
             ],
             **function_args,
         )
@@ -398,8 +413,40 @@ class ApplicationStack(_RegionalStack):
             ],
             depends_on=[invoke_from_bucket],
         )
-        api = HttpApi(self, "Api", context=context, handler=api_handler.function, key_arn=key_arn)
-        functions = {"processor": processor, "api_handler": api_handler}
+        api_authorizer = ServiceFunction(
+            self,
+            "ApiAuthorizer",
+            service="api_authorizer",
+            artifact=artifacts["api_handler"],  # same zip, its own entry point and role
+            handler=HANDLERS["api_authorizer"],
+            environment={
+                "SESSIONS_TABLE_NAME": tables.sessions_name,
+                "POWERTOOLS_SERVICE_NAME": "api_authorizer",
+                **log_level,
+            },
+            statements=[
+                {
+                    "Sid": "ReadSessions",
+                    "Effect": "Allow",
+                    "Action": "dynamodb:GetItem",
+                    "Resource": tables.sessions_arn,
+                },
+            ],
+            **function_args,
+        )
+        api = HttpApi(
+            self,
+            "Api",
+            context=context,
+            handler=api_handler.function,
+            authorizer=api_authorizer.function,
+            key_arn=key_arn,
+        )
+        functions = {
+            "processor": processor,
+            "api_handler": api_handler,
+            "api_authorizer": api_authorizer,
+        }
         alarms = Alarms(
             self,
             "Monitoring",

@@ -12,15 +12,39 @@ from typing import Any
 import pytest
 from api_handler.adapters.memory import InMemorySessionRepository, InMemoryTradeReader
 from api_handler.app import App
+from api_handler.domain.identifiers import is_account_id
 from api_handler.domain.pagination import PageCursor, encode_page_token
 from api_handler.domain.sessions import Session
 from api_handler.domain.trades import Trade, TradePage
-from api_handler.events import http_api_event
+from api_handler.events import http_api_event, iam_authorizer, lambda_authorizer
 
 VALID_ID = "A" * 43  # well-formed, never issued
 
 
+# The gateway's part: SigV4-checked service routes carry ``authorizer.iam``; session routes
+# carry the Lambda authorizer's claims. By default the caller owns the account in the path
+# (else acc-1), so these tests exercise the endpoints; test_access.py covers the checks.
+CALLER_SESSION_ID = "C" * 43
+FAR_FUTURE = 4_102_444_800  # 2100-01-01T00:00:00Z
+
+
+def gateway_authorizer(path: str) -> dict[str, Any] | None:
+    segments = path.split("/")
+    if path.startswith("/sessions") and path != "/sessions/current":
+        return iam_authorizer()
+    if not path.startswith(("/trades/", "/accounts/", "/sessions/current")):
+        return None
+    account = segments[2] if path.startswith("/accounts/") else "acc-1"
+    claims = {
+        "account_id": account if is_account_id(account) else "acc-1",
+        "session_id": CALLER_SESSION_ID,
+        "expires_at": FAR_FUTURE,
+    }
+    return lambda_authorizer(claims)
+
+
 def call(app: App, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    kwargs.setdefault("authorizer", gateway_authorizer(path))
     return app.handle(http_api_event(method, path, **kwargs))
 
 
@@ -147,7 +171,7 @@ def test_a_base64_encoded_json_body_is_accepted(app: App) -> None:
     [("***", "not valid base64"), ("//57fQ==", "not valid UTF-8 JSON")],  # \xff\xfe{}
 )
 def test_a_bad_base64_body_is_a_400(app: App, raw: str, message: str) -> None:
-    event = http_api_event("POST", "/sessions", body=raw)
+    event = http_api_event("POST", "/sessions", body=raw, authorizer=iam_authorizer())
     event["isBase64Encoded"] = True
     assert message in assert_error(app.handle(event), 400, "invalid_body")
 

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from api_handler.events import http_api_event, lambda_context
+from api_handler.domain.identifiers import is_account_id
+from api_handler.events import http_api_event, iam_authorizer, lambda_authorizer, lambda_context
 from api_handler.handler import lambda_handler
 from api_handler.wiring import get_app
 
@@ -22,7 +23,30 @@ if TYPE_CHECKING:
 BASE = datetime(2024, 3, 1, 9, 0, 0, tzinfo=UTC)
 
 
+# The gateway's part: SigV4-checked service routes carry ``authorizer.iam``; session routes
+# carry the Lambda authorizer's claims. By default the caller owns the account in the path
+# (else acc-1), so these tests exercise the endpoints; test_access.py covers the checks.
+CALLER_SESSION_ID = "C" * 43
+FAR_FUTURE = 4_102_444_800  # 2100-01-01T00:00:00Z
+
+
+def gateway_authorizer(path: str) -> dict[str, Any] | None:
+    segments = path.split("/")
+    if path.startswith("/sessions") and path != "/sessions/current":
+        return iam_authorizer()
+    if not path.startswith(("/trades/", "/accounts/", "/sessions/current")):
+        return None
+    account = segments[2] if path.startswith("/accounts/") else "acc-1"
+    claims = {
+        "account_id": account if is_account_id(account) else "acc-1",
+        "session_id": CALLER_SESSION_ID,
+        "expires_at": FAR_FUTURE,
+    }
+    return lambda_authorizer(claims)
+
+
 def invoke(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    kwargs.setdefault("authorizer", gateway_authorizer(path))
     return lambda_handler(http_api_event(method, path, **kwargs), lambda_context())
 
 

@@ -1,10 +1,12 @@
-"""The HTTP API in front of the api_handler function."""
+"""The HTTP API in front of the api_handler function, and the session authorizer of its user
+routes."""
 
 from __future__ import annotations
 
 import json
 
 from cdktf_cdktf_provider_aws.apigatewayv2_api import Apigatewayv2Api
+from cdktf_cdktf_provider_aws.apigatewayv2_authorizer import Apigatewayv2Authorizer
 from cdktf_cdktf_provider_aws.apigatewayv2_integration import Apigatewayv2Integration
 from cdktf_cdktf_provider_aws.apigatewayv2_route import Apigatewayv2Route
 from cdktf_cdktf_provider_aws.apigatewayv2_stage import Apigatewayv2Stage
@@ -15,18 +17,25 @@ from constructs import Construct
 
 from trading_infra.context import RegionContext
 
-#: The api_handler's routes -> authorization. Everything but the health check needs SigV4
-#: (IAM) credentials; ``$default`` sends unknown routes to the handler so that clients get
-#: its JSON 404/405 instead of API Gateway's plain one.
+#: The api_handler's routes -> authorization (mirrors api_handler.app.OPERATIONS; a test
+#: compares them). Service routes (the login backend) need SigV4 credentials (AWS_IAM); user
+#: routes need ``Authorization: Bearer <session_id>``, checked by the session authorizer
+#: (CUSTOM); the health check is open. ``$default`` sends unknown routes to the handler so that
+#: signed clients get its JSON 404/405 instead of API Gateway's plain one.
 ROUTES: dict[str, str] = {
     "GET /health": "NONE",
     "POST /sessions": "AWS_IAM",
     "GET /sessions/{session_id}": "AWS_IAM",
     "DELETE /sessions/{session_id}": "AWS_IAM",
-    "GET /trades/{trade_id}": "AWS_IAM",
-    "GET /accounts/{account_id}/trades": "AWS_IAM",
+    "GET /trades/{trade_id}": "CUSTOM",
+    "GET /accounts/{account_id}/trades": "CUSTOM",
     "$default": "AWS_IAM",
+    # Appended, so that the earlier routes keep their construct ids (Route0..Route6).
+    "GET /sessions/current": "CUSTOM",
 }
+#: Where the session authorizer finds the token; a request without it is a 401 from API
+#: Gateway, without invoking the function. Also the authorizer's cache key.
+AUTHORIZER_IDENTITY_SOURCE = "$request.header.Authorization"
 INTEGRATION_TIMEOUT_MILLISECONDS = 29_000  # API Gateway's maximum for HTTP APIs
 
 _ACCESS_LOG_FORMAT = json.dumps(
@@ -46,10 +55,11 @@ _ACCESS_LOG_FORMAT = json.dumps(
 
 
 class HttpApi(Construct):
-    """HTTP API, Lambda proxy integration (payload 2.0), auto-deployed stage, access logs.
+    """HTTP API, Lambda proxy integration (payload 2.0), auto-deployed stage, access logs,
+    and the Lambda authorizer (payload 2.0, simple responses) of the user routes.
 
     Attributes:
-        api, stage, endpoint_url.
+        api, stage, endpoint_url, authorizer.
     """
 
     def __init__(
@@ -59,6 +69,7 @@ class HttpApi(Construct):
         *,
         context: RegionContext,
         handler: LambdaFunction,
+        authorizer: LambdaFunction,
         key_arn: str,
     ) -> None:
         super().__init__(scope, id_)
@@ -82,6 +93,19 @@ class HttpApi(Construct):
             payload_format_version="2.0",
             timeout_milliseconds=INTEGRATION_TIMEOUT_MILLISECONDS,
         )
+        self.authorizer = Apigatewayv2Authorizer(
+            self,
+            "SessionAuthorizer",
+            api_id=api_id,
+            name=namer.name("session-authorizer"),
+            authorizer_type="REQUEST",
+            authorizer_uri=authorizer.invoke_arn,
+            authorizer_payload_format_version="2.0",
+            enable_simple_responses=True,
+            identity_sources=[AUTHORIZER_IDENTITY_SOURCE],
+            authorizer_result_ttl_in_seconds=environment.api_authorizer_cache_ttl_seconds,
+        )
+        authorizer_id = self.authorizer.id
         integration_target = f"integrations/{integration.id}"
         for index, (route_key, authorization) in enumerate(ROUTES.items()):
             Apigatewayv2Route(
@@ -91,6 +115,7 @@ class HttpApi(Construct):
                 route_key=route_key,
                 target=integration_target,
                 authorization_type=authorization,
+                authorizer_id=authorizer_id if authorization == "CUSTOM" else None,
             )
         access_logs = CloudwatchLogGroup(
             self,
@@ -123,5 +148,15 @@ class HttpApi(Construct):
             function_name=handler.function_name,
             principal="apigateway.amazonaws.com",
             source_arn=f"{self.api.execution_arn}/*/*",
+        )
+        LambdaPermission(
+            self,
+            "AuthorizerInvokePermission",
+            statement_id="AllowThisHttpApiAuthorizer",
+            action="lambda:InvokeFunction",
+            function_name=authorizer.function_name,
+            principal="apigateway.amazonaws.com",
+            # Only as this API's session authorizer, not through any route or other API.
+            source_arn=f"{self.api.execution_arn}/authorizers/{authorizer_id}",
         )
         self.endpoint_url = self.stage.invoke_url

@@ -11,6 +11,9 @@ SESSION_TTL_SECONDS        3600      Session lifetime when a request gives none 
 LOG_LEVEL                  INFO      DEBUG, INFO, WARNING, ERROR or CRITICAL.
 AWS_REGION                 required  Set by Lambda; ``AWS_DEFAULT_REGION`` is the fallback.
 =========================  ========  ==========================================================
+
+The authorizer entry point (``api_handler.authorizer``) reads only ``SESSIONS_TABLE_NAME``,
+``LOG_LEVEL`` and the region (:func:`load_authorizer_settings`).
 """
 
 from __future__ import annotations
@@ -47,45 +50,85 @@ class Settings:
     log_level: str = "INFO"
 
 
-def load_settings(environ: Mapping[str, str]) -> Settings:
-    """Read and validate the configuration; raise :class:`ConfigError` listing every problem."""
-    problems: list[str] = []
+@dataclass(frozen=True, slots=True)
+class AuthorizerSettings:
+    """Validated configuration of the authorizer entry point: it only reads sessions."""
 
-    def dynamodb_name(variable: str) -> str:
-        value = environ.get(variable, "").strip()
+    sessions_table_name: str
+    region: str
+    log_level: str = "INFO"
+
+
+class _Reader:
+    """Reads variables and collects every problem, so one error names all of them."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.problems: list[str] = []
+
+    def dynamodb_name(self, variable: str) -> str:
+        value = self.environ.get(variable, "").strip()
         if not value:
-            problems.append(f"{variable} is required")
+            self.problems.append(f"{variable} is required")
         elif _DYNAMODB_NAME.fullmatch(value) is None:
-            problems.append(f"{variable} must be a DynamoDB name (3-255 of A-Z a-z 0-9 _ . -)")
+            self.problems.append(f"{variable} must be a DynamoDB name (3-255 of A-Z a-z 0-9 _ . -)")
         return value
 
-    sessions_table = dynamodb_name("SESSIONS_TABLE_NAME")
-    trades_table = dynamodb_name("TRADES_TABLE_NAME")
-    index = dynamodb_name("TRADES_BY_ACCOUNT_INDEX")
-
-    region = environ.get("AWS_REGION", "").strip() or environ.get("AWS_DEFAULT_REGION", "").strip()
-    if not region:
-        problems.append("AWS_REGION (or AWS_DEFAULT_REGION) is required")
-
-    ttl_text = environ.get("SESSION_TTL_SECONDS", "").strip() or str(DEFAULT_SESSION_TTL_SECONDS)
-    ttl = int(ttl_text) if _INTEGER.fullmatch(ttl_text) else -1
-    if not SESSION_TTL_MIN_SECONDS <= ttl <= SESSION_TTL_MAX_SECONDS:
-        problems.append(
-            f"SESSION_TTL_SECONDS must be an integer from {SESSION_TTL_MIN_SECONDS} "
-            f"to {SESSION_TTL_MAX_SECONDS}, got {ttl_text!r}"
+    def region(self) -> str:
+        environ = self.environ
+        region = (
+            environ.get("AWS_REGION", "").strip() or environ.get("AWS_DEFAULT_REGION", "").strip()
         )
+        if not region:
+            self.problems.append("AWS_REGION (or AWS_DEFAULT_REGION) is required")
+        return region
 
-    log_level = (environ.get("LOG_LEVEL", "").strip() or "INFO").upper()
-    if log_level not in LOG_LEVELS:
-        problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    def session_ttl(self) -> int:
+        text = self.environ.get("SESSION_TTL_SECONDS", "").strip() or str(
+            DEFAULT_SESSION_TTL_SECONDS
+        )
+        ttl = int(text) if _INTEGER.fullmatch(text) else -1
+        if not SESSION_TTL_MIN_SECONDS <= ttl <= SESSION_TTL_MAX_SECONDS:
+            self.problems.append(
+                f"SESSION_TTL_SECONDS must be an integer from {SESSION_TTL_MIN_SECONDS} "
+                f"to {SESSION_TTL_MAX_SECONDS}, got {text!r}"
+            )
+        return ttl
 
-    if problems:
-        raise ConfigError("invalid configuration: " + "; ".join(problems))
-    return Settings(
-        sessions_table_name=sessions_table,
-        trades_table_name=trades_table,
-        trades_by_account_index=index,
-        region=region,
-        session_ttl_seconds=ttl,
-        log_level=log_level,
+    def log_level(self) -> str:
+        level = (self.environ.get("LOG_LEVEL", "").strip() or "INFO").upper()
+        if level not in LOG_LEVELS:
+            self.problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    def check(self) -> None:
+        if self.problems:
+            raise ConfigError("invalid configuration: " + "; ".join(self.problems))
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Read and validate the configuration; raise :class:`ConfigError` listing every problem."""
+    reader = _Reader(environ)
+    settings = Settings(
+        sessions_table_name=reader.dynamodb_name("SESSIONS_TABLE_NAME"),
+        trades_table_name=reader.dynamodb_name("TRADES_TABLE_NAME"),
+        trades_by_account_index=reader.dynamodb_name("TRADES_BY_ACCOUNT_INDEX"),
+        region=reader.region(),
+        session_ttl_seconds=reader.session_ttl(),
+        log_level=reader.log_level(),
     )
+    reader.check()
+    return settings
+
+
+def load_authorizer_settings(environ: Mapping[str, str]) -> AuthorizerSettings:
+    """The authorizer's configuration: ``SESSIONS_TABLE_NAME``, the region and ``LOG_LEVEL``
+    (the trades variables are neither needed nor read)."""
+    reader = _Reader(environ)
+    settings = AuthorizerSettings(
+        sessions_table_name=reader.dynamodb_name("SESSIONS_TABLE_NAME"),
+        region=reader.region(),
+        log_level=reader.log_level(),
+    )
+    reader.check()
+    return settings

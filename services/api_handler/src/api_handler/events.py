@@ -48,6 +48,7 @@ def http_api_event(
     request_id: str | None = None,
     time_epoch_ms: int | None = None,
     source_ip: str = "127.0.0.1",
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A payload-2.0 event for ``method path``.
 
@@ -62,6 +63,9 @@ def http_api_event(
       has ``{name}`` placeholders and ``path_parameters`` is not given, they are filled
       from ``path``.
     - ``request_id``/``time_epoch_ms``: default to a fresh UUID and the current time.
+    - ``authorizer``: ``requestContext.authorizer`` as the gateway fills it after checking
+      the caller: :func:`iam_authorizer` (SigV4 routes) or :func:`lambda_authorizer`
+      (session routes); absent by default, as on an open route.
     """
     if "?" in path or not path.startswith("/"):
         raise ValueError("path must start with '/' and carry no query string (use query=)")
@@ -109,6 +113,8 @@ def http_api_event(
         },
         "isBase64Encoded": is_base64,
     }
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = dict(authorizer)
     if cookie_header:
         event["cookies"] = [c.strip() for c in cookie_header.split(";") if c.strip()]
     if pairs:
@@ -124,6 +130,32 @@ def http_api_event(
     if raw_body is not None:
         event["body"] = raw_body
     return event
+
+
+def iam_authorizer(
+    *,
+    account_id: str = "123456789012",
+    user_arn: str = "arn:aws:iam::123456789012:role/login-backend",
+    access_key: str = "local-test-access-key",
+) -> dict[str, Any]:
+    """``requestContext.authorizer`` of a SigV4-verified request (route ``AWS_IAM``)."""
+    return {
+        "iam": {
+            "accessKey": access_key,
+            "accountId": account_id,
+            "callerId": f"AROAEXAMPLE:{user_arn.rsplit('/', 1)[-1]}",
+            "cognitoIdentity": None,
+            "principalOrgId": None,
+            "userArn": user_arn,
+            "userId": "AROAEXAMPLE",
+        }
+    }
+
+
+def lambda_authorizer(context: Mapping[str, Any]) -> dict[str, Any]:
+    """``requestContext.authorizer`` after a Lambda authorizer allowed the request with the
+    simple response's ``context``."""
+    return {"lambda": dict(context)}
 
 
 def lambda_context(

@@ -12,11 +12,13 @@ from typing import Any
 
 from api_handler.domain.errors import (
     ApiError,
+    ForbiddenError,
     InvalidBodyError,
     InvalidRequestError,
     MethodNotAllowedError,
     NotFoundError,
     PayloadTooLargeError,
+    UnauthorizedError,
 )
 
 MAX_BODY_BYTES = 16 * 1024
@@ -35,6 +37,9 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=dict)
     raw_body: str | None = None
     body_is_base64: bool = False
+    #: ``requestContext.authorizer``: ``{"iam": {...}}`` on SigV4 routes, ``{"lambda": {...}}``
+    #: (the Lambda authorizer's context) on session routes, empty on open routes.
+    authorizer: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> Request:
@@ -51,6 +56,7 @@ class Request:
             if path == prefix or path.startswith(prefix + "/"):
                 path = path[len(prefix) :] or "/"
         raw_body = event.get("body")
+        authorizer = context.get("authorizer")
         return cls(
             method=method.upper(),
             path=path,
@@ -58,6 +64,7 @@ class Request:
             headers={k.lower(): v for k, v in (event.get("headers") or {}).items()},
             raw_body=raw_body if isinstance(raw_body, str) else None,
             body_is_base64=bool(event.get("isBase64Encoded")),
+            authorizer=dict(authorizer) if isinstance(authorizer, Mapping) else {},
         )
 
     def body(self, max_bytes: int = MAX_BODY_BYTES) -> bytes:
@@ -111,12 +118,19 @@ def no_content_response() -> Response:
 
 # The only place that decides which status an error becomes. Order matters (subclasses first).
 _STATUS_OF: tuple[tuple[type[ApiError], int], ...] = (
+    (UnauthorizedError, 401),
+    (ForbiddenError, 403),
     (MethodNotAllowedError, 405),
     (PayloadTooLargeError, 413),
     (NotFoundError, 404),
     (InvalidRequestError, 400),
 )
 INTERNAL_ERROR_BODY = {"error": {"code": "internal_error", "message": "internal error"}}
+
+
+def status_of(kind: type[ApiError]) -> int:
+    """The HTTP status of an error class (also what the OpenAPI document lists)."""
+    return next((s for base, s in _STATUS_OF if issubclass(kind, base)), 400)
 
 
 def error_response(error: BaseException) -> Response:
@@ -127,7 +141,7 @@ def error_response(error: BaseException) -> Response:
     """
     if not isinstance(error, ApiError):
         return json_response(500, INTERNAL_ERROR_BODY)
-    status = next((s for kind, s in _STATUS_OF if isinstance(error, kind)), 400)
+    status = status_of(type(error))
     headers = (
         {"allow": ", ".join(error.allow)} if isinstance(error, MethodNotAllowedError) else None
     )

@@ -10,7 +10,13 @@ import boto3
 
 from api_handler.adapters.dynamodb import DynamoDbSessionRepository, DynamoDbTradeReader
 from api_handler.app import App
-from api_handler.config import Settings, load_settings
+from api_handler.authorization import SessionAuthorizer
+from api_handler.config import (
+    AuthorizerSettings,
+    Settings,
+    load_authorizer_settings,
+    load_settings,
+)
 from api_handler.observability import logger
 
 if TYPE_CHECKING:
@@ -40,3 +46,20 @@ def get_app() -> App:
     """
     settings = load_settings(os.environ)
     return build_app(settings, boto3.client("dynamodb", region_name=settings.region))
+
+
+def build_authorizer(settings: AuthorizerSettings, dynamodb: DynamoDBClient) -> SessionAuthorizer:
+    """The session authorizer for ``settings`` over the given DynamoDB client."""
+    logger.setLevel(settings.log_level)
+    return SessionAuthorizer(
+        sessions=DynamoDbSessionRepository(dynamodb, settings.sessions_table_name),
+        logger=logger,
+    )
+
+
+@functools.cache
+def get_authorizer() -> SessionAuthorizer:
+    """The authorizer configured from the environment, built once per execution environment
+    (a configuration error is raised, not cached)."""
+    settings = load_authorizer_settings(os.environ)
+    return build_authorizer(settings, boto3.client("dynamodb", region_name=settings.region))

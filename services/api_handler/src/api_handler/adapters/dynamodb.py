@@ -10,6 +10,8 @@ written from it, and a test checks that the code calls exactly these):
 - dynamodb:Query on the trades table's index TRADES_BY_ACCOUNT_INDEX
 
 No other action and no other resource (no Scan, no BatchGetItem, no Query on the base table).
+The authorizer entry point uses only ``DynamoDbSessionRepository.get`` (dynamodb:GetItem on the
+sessions table), which is all its role grants.
 The client is injected (low-level ``boto3.client("dynamodb")``); numbers are read from the
 wire format as text, so prices stay exact decimals.
 """

@@ -3,7 +3,7 @@
 Messages are written for the API's callers: they name the problem (a field, a parameter)
 and never contain internal details such as table names or exception class names.
 Which HTTP status each error becomes is decided in exactly one place,
-``api_handler.app.error_response``.
+``api_handler.httpapi.error_response``.
 """
 
 from __future__ import annotations
@@ -58,6 +58,22 @@ class InvalidPageTokenError(InvalidRequestError):
     """A ``next_token`` that this API did not issue for this account (malformed or tampered)."""
 
     code = "invalid_next_token"
+
+
+# --- the caller is not allowed (401, 403) -----------------------------------------------------
+
+
+class UnauthorizedError(ApiError):
+    """The request carries no valid credentials for this route (missing or unusable
+    authorizer context, or a session that has since ended)."""
+
+    code = "unauthorized"
+
+
+class ForbiddenError(ApiError):
+    """The caller is authenticated but may not do this (e.g. list another account's trades)."""
+
+    code = "forbidden"
 
 
 # --- the addressed thing does not exist (404) ------------------------------------------------

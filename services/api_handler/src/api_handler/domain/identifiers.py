@@ -13,12 +13,25 @@ ACCOUNT_ID_RULE = "1-64 characters: letters, digits, '-' or '_'"
 SESSION_ID_RULE = "43 characters: letters, digits, '-' or '_'"
 TRADE_ID_RULE = "1-128 characters: letters, digits, '-', '_', '.' or ':'"
 
-_ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# The formats as anchored JSON Schema (ECMA-262) patterns, published in the OpenAPI document;
+# the checks below full-match the same expressions.
+ACCOUNT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # secrets.token_urlsafe(32): 32 random bytes as unpadded base64url, always 43 characters.
-_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
-_TRADE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{43}$"
+TRADE_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
 # The trades table's executed_at (and our created_at): YYYY-MM-DDTHH:MM:SS.ffffffZ, UTC.
-_UTC_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+UTC_TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$"
+
+
+def _full_match(pattern: str) -> re.Pattern[str]:
+    """The pattern without its anchors, for ``fullmatch`` (``$`` would accept a final newline)."""
+    return re.compile(pattern.removeprefix("^").removesuffix("$"))
+
+
+_ACCOUNT_ID = _full_match(ACCOUNT_ID_PATTERN)
+_SESSION_ID = _full_match(SESSION_ID_PATTERN)
+_TRADE_ID = _full_match(TRADE_ID_PATTERN)
+_UTC_TIMESTAMP = _full_match(UTC_TIMESTAMP_PATTERN)
 _UTC_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 

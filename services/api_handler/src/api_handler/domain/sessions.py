@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from api_handler.domain.errors import InvalidBodyError, RequestValidationError
-from api_handler.domain.identifiers import ACCOUNT_ID_RULE, is_account_id
+from api_handler.domain.identifiers import ACCOUNT_ID_PATTERN, ACCOUNT_ID_RULE, is_account_id
 
 SESSION_TTL_MIN_SECONDS = 60
 SESSION_TTL_MAX_SECONDS = 86_400
@@ -70,7 +70,8 @@ class CreateSessionRequest(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
-    account_id: str
+    # The pattern is published in the JSON Schema; the check (and its message) is the validator.
+    account_id: Annotated[str, Field(json_schema_extra={"pattern": ACCOUNT_ID_PATTERN})]
     ttl_seconds: TtlSeconds | None = None
 
     @field_validator("account_id")
