@@ -88,7 +88,7 @@ NAMED_OUTPUTS = (
     "api_local_url",
     "alarm_topic_arn",
 )
-FUNCTIONS = ("processor", "api_handler")
+FUNCTIONS = ("processor", "api_handler", "api_authorizer")
 
 
 @dataclass
@@ -291,7 +291,7 @@ def test_profile_differences_are_deployed(environments: Environments, environmen
 
     logs = env.client("logs")
     groups = _log_groups(env)
-    assert len(groups) == 4, groups  # two functions, API access logs, flow logs
+    assert len(groups) == 5, groups  # three functions, API access logs, flow logs
     for name in groups:
         (group,) = [
             g
