@@ -35,6 +35,7 @@ from typing import Any
 from trading_infra.target import EMULATED_SERVICES, emulator_endpoints
 
 from tooling.emulator import invocations
+from tooling.emulator.credentials import FAKE_CREDENTIALS, FakeCredentials
 from tooling.emulator.server import STATUS_PATH
 
 __all__ = [
@@ -80,23 +81,6 @@ _LAUNCHER_MODULE = "tooling.emulator.server"
 _DEFAULT_START_TIMEOUT = 60.0
 _LOG_TAIL_LINES = 25
 
-
-@dataclass(frozen=True)
-class FakeCredentials:
-    """Credentials for the emulator. moto accepts any; these are the values its docs use."""
-
-    access_key_id: str
-    secret_access_key: str
-    session_token: str
-
-
-#: moto's documented fake credentials ("testing"): not a secret, never valid on AWS. Secret
-#: scanning exempts this constant by name.
-FAKE_CREDENTIALS = FakeCredentials(
-    access_key_id="testing",
-    secret_access_key="testing",  # noqa: S106 - moto's documented fake value, not a secret
-    session_token="testing",  # noqa: S106 - moto's documented fake value, not a secret
-)
 
 #: Argument names of the aws provider's (5.100.0) ``endpoints`` block that the local target
 #: points at the emulator: the one list of :mod:`trading_infra.target`, which the synthesized

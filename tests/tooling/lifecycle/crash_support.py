@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 
-from tooling.emulator.process import PROVIDER_ENDPOINT_SERVICES
+from tooling.emulator.process import FAKE_CREDENTIALS, PROVIDER_ENDPOINT_SERVICES
 from tooling.terraform import run_terraform
 
 STATE_BUCKET = "tap-terraform-state-store"
@@ -21,9 +21,9 @@ LOCK_TABLE = "tap-terraform-locks"
 def aws_env(region: str) -> dict[str, str]:
     """Fake credentials and no shared configuration: nothing can reach real AWS."""
     return {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
+        "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS.secret_access_key,
+        "AWS_SESSION_TOKEN": FAKE_CREDENTIALS.session_token,
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "AWS_EC2_METADATA_DISABLED": "true",

@@ -42,7 +42,7 @@ BucketAlreadyOwnedByYou:
 
 
 Error: creating AWS DynamoDB Table (tap-adopt-table): operation error DynamoDB: CreateTable, \
-https response error StatusCode: 400, RequestID: qr1AmgP4N8nd9QP1TwjAS7w3eBIPjxNb2pAqUovALXMYY0C\
+https response error StatusCode: 400, RequestID: EXAMPLE-REQUEST-ID-\
 q0Q1D, ResourceInUseException: Table already exists: tap-adopt-table
 
   with aws_dynamodb_table.Table,
@@ -76,7 +76,7 @@ hjrmQ1KFyJ798vv3zZFuJqdOr1, ResourceAlreadyExistsException: The specified log gr
 
 
 Error: creating Secrets Manager Secret (tap-adopt-secret): operation error Secrets Manager: \
-CreateSecret, https response error StatusCode: 400, RequestID: CfNI1GARPEJ3fTZlSxmn030ToVUqTustXz\
+CreateSecret, https response error StatusCode: 400, RequestID: EXAMPLE-REQUEST-ID-\
 yumfHOClrM8ncm8vag, ResourceExistsException: The operation failed because the secret \
 tap-adopt-secret already exists.
 
@@ -117,7 +117,7 @@ identifier rds:tap-db-2026-12-01-20-51 already exists.
 
 
 Error: creating API Gateway v2 Domain Name (api.example.com): operation error ApiGatewayV2: \
-CreateDomainName, https response error StatusCode: 409, RequestID: 0wpzbDnX6cWf4TIYIAjEXxZ3avXrsC\
+CreateDomainName, https response error StatusCode: 409, RequestID: EXAMPLE-REQUEST-ID-\
 uwQwq5Vr771VE5jAEtSW20, ConflictException: The domain name resource already exists.
 
   with aws_apigatewayv2_domain_name.Dom,

@@ -14,6 +14,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from tooling.emulator.process import FAKE_CREDENTIALS
 from tooling.lifecycle.sweep import sweep, sweep_order
 
 pytestmark = pytest.mark.moto
@@ -36,9 +37,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from moto import mock_aws
 
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
+        "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS.secret_access_key,
+        "AWS_SESSION_TOKEN": FAKE_CREDENTIALS.session_token,
         "AWS_DEFAULT_REGION": REGION,
     }.items():
         monkeypatch.setenv(name, value)

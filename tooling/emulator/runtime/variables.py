@@ -13,12 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
+from tooling.emulator.credentials import FAKE_CREDENTIALS
 from tooling.emulator.runtime.model import RESERVED_ENVIRONMENT_VARIABLES, FunctionSpec
 
-__all__ = ["FAKE_CREDENTIAL", "worker_environment"]
+__all__ = ["worker_environment"]
 
-#: moto accepts any credentials; these are its documented fake ones, never valid on AWS.
-FAKE_CREDENTIAL: Final = "testing"
 
 _SYSTEM_PATH: Final = "/usr/local/bin:/usr/bin:/bin"
 
@@ -51,9 +50,9 @@ def worker_environment(
         "_HANDLER": spec.handler,
         "LAMBDA_TASK_ROOT": str(task_root),
         "LAMBDA_RUNTIME_DIR": str(runtime_dir),
-        "AWS_ACCESS_KEY_ID": FAKE_CREDENTIAL,
-        "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIAL,
-        "AWS_SESSION_TOKEN": FAKE_CREDENTIAL,
+        "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS.secret_access_key,
+        "AWS_SESSION_TOKEN": FAKE_CREDENTIALS.session_token,
     }
     loopback = {
         "AWS_ENDPOINT_URL": endpoint_url,

@@ -24,6 +24,7 @@ from tooling.emulator.httpapi.ports import (
     Route,
     Stage,
 )
+from tooling.emulator.process import FAKE_CREDENTIALS
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-2"
@@ -32,7 +33,7 @@ FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:tap-dev-api"
 AUTHORIZER_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:tap-dev-authorizer"
 INTEGRATION_ID = "int0001"
 #: The emulator's fake key's secret (moto's documented value, not a secret).
-FAKE_SECRET = "testing"
+FAKE_SECRET = FAKE_CREDENTIALS.secret_access_key
 #: The host werkzeug's test client sends; a signing client signs for it.
 BASE_URL = "http://localhost"
 

@@ -13,6 +13,7 @@ from werkzeug.test import Client
 
 from tests.tooling.emulator.httpapi.support import FakeInvoker
 from tooling.emulator.httpapi import HttpApiGateway, MotoApiCatalog, stage_url
+from tooling.emulator.process import FAKE_CREDENTIALS
 
 pytestmark = pytest.mark.moto
 
@@ -28,8 +29,8 @@ def apigw() -> Iterator[Any]:
         yield boto3.client(
             "apigatewayv2",
             region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id=FAKE_CREDENTIALS.access_key_id,
+            aws_secret_access_key=FAKE_CREDENTIALS.secret_access_key,
         )
 
 

@@ -16,6 +16,7 @@ from tests.tooling.emulator.runtime.conftest import (
     events_text,
     make_spec,
 )
+from tooling.emulator.process import FAKE_CREDENTIALS
 from tooling.emulator.runtime import LambdaRuntime
 from tooling.emulator.runtime.code_store import code_directory_name
 
@@ -124,8 +125,9 @@ def test_the_worker_sees_only_lambdas_environment(lambda_runtime: LambdaRuntime)
     assert env["_HANDLER"] == "app.handler"
     assert env["LANG"] == "en_US.UTF-8"
     assert env["AWS_ENDPOINT_URL"] == ENDPOINT_URL
-    assert env["AWS_ACCESS_KEY_ID"] == env["AWS_SECRET_ACCESS_KEY"] == "testing"
-    assert env["AWS_SESSION_TOKEN"] == "testing"
+    assert env["AWS_ACCESS_KEY_ID"] == FAKE_CREDENTIALS.access_key_id
+    assert env["AWS_SECRET_ACCESS_KEY"] == FAKE_CREDENTIALS.secret_access_key
+    assert env["AWS_SESSION_TOKEN"] == FAKE_CREDENTIALS.session_token
     assert env["AWS_CONFIG_FILE"] == env["AWS_SHARED_CREDENTIALS_FILE"] == "/dev/null"
     assert Path(env["LAMBDA_TASK_ROOT"]).name == code_directory_name(spec.code_sha256)
     assert answer["cwd"] == env["LAMBDA_TASK_ROOT"]
