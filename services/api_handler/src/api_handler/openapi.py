@@ -54,9 +54,9 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
             "Version 4 for the service `execute-api` in the API's region (`Authorization: "
             "AWS4-HMAC-SHA256 Credential=...`, with `x-amz-date` and, for temporary "
             "credentials, `x-amz-security-token`). API Gateway verifies the signature "
-            '(route authorization AWS_IAM) and answers 403 `{"message": "Forbidden"}` '
-            "when it is missing or wrong; the caller's IAM policy must allow "
-            "`execute-api:Invoke` on the route."
+            "(route authorization AWS_IAM) and answers 403 with a `message` that says why: "
+            '`"Forbidden"` (no signature), a signature mismatch, an expired signature, or '
+            "a caller whose IAM policy does not allow `execute-api:Invoke` on the route."
         ),
     },
     "session": {
@@ -90,9 +90,10 @@ another method a 405 `method_not_allowed` with an `Allow` header (both reach the
 through the `$default` route, which needs SigV4)."""
 
 #: What API Gateway answers itself, before the handler, per kind of caller and status.
-_GATEWAY_REFUSALS: dict[Access, dict[int, tuple[str, str]]] = {
+#: A message of None: API Gateway words it per cause (SigV4 denials name the cause).
+_GATEWAY_REFUSALS: dict[Access, dict[int, tuple[str | None, str]]] = {
     Access.PUBLIC: {},
-    Access.SERVICE: {403: ("Forbidden", "missing or invalid SigV4 signature")},
+    Access.SERVICE: {403: (None, "missing or invalid SigV4 signature, or not allowed by IAM")},
     Access.USER: {
         401: ("Unauthorized", "no Authorization header"),
         403: ("Forbidden", "unknown, malformed or expired session token"),
@@ -119,7 +120,9 @@ def _handler_error_schema(codes: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def _gateway_error_schema(message: str) -> dict[str, Any]:
+def _gateway_error_schema(message: str | None) -> dict[str, Any]:
+    if message is None:
+        return _ref(GatewayErrorBody)
     return {"allOf": [_ref(GatewayErrorBody), {"properties": {"message": {"const": message}}}]}
 
 
