@@ -17,7 +17,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from tooling.emulator.patches import apigatewayv2, ec2, iam, kms, lambda_, rds, s3, secretsmanager
+from tooling.emulator.patches import (
+    apigatewayv2,
+    dynamodb,
+    ec2,
+    iam,
+    kms,
+    lambda_,
+    rds,
+    s3,
+    secretsmanager,
+)
 from tooling.emulator.patches.base import CompatPatch, Undo, undo_all
 
 __all__ = ["PATCHES", "CompatPatch", "Undo", "apply_patches", "patched"]
@@ -32,6 +42,7 @@ PATCHES: tuple[CompatPatch, ...] = (
     *ec2.PATCHES,
     *secretsmanager.PATCHES,
     *iam.PATCHES,
+    *dynamodb.PATCHES,
 )
 
 
