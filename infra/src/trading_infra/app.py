@@ -121,7 +121,13 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--env", action="append", help="environment (repeatable; 'all')")
     parser.add_argument("--target", choices=("local", "aws"), default=None)
     parser.add_argument("--dist", type=Path, default=Path("dist"))
-    parser.add_argument("--outdir", type=Path, default=Path("cdktf.out"))
+    parser.add_argument(
+        "--outdir",
+        type=Path,
+        # The cdktf CLI (`cdktf synth --output DIR`) hands the app its output directory in
+        # CDKTF_OUTDIR and then reads DIR/manifest.json: honour it.
+        default=Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out"),
+    )
     return parser.parse_args(argv)
 
 
