@@ -3,17 +3,27 @@
 Every session runs in the one pinned environment ``./tap`` maintains (.venv): the provider
 bindings alone are ~450 MB, and a per-session virtualenv would install them again for nothing.
 Measured: a fresh per-session install took ~70 s per session here, reuse takes 0 s.
+
+Two kinds of session have a virtualenv of their own: ``security`` (checkov's pins clash with the
+toolchain's) and one per Lambda service (``processor``, ``api_handler``), which holds only that
+package and its ``test`` extra, to prove that the service is developed and tested without the
+infrastructure toolchain (services/<service>/README.md, "Developer loop").
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import nox
 
 nox.options.default_venv_backend = "none"
-nox.options.sessions = ["lint", "unit", "moto", "synth", "security", "e2e"]
+nox.options.sessions = ["lint", "unit", "moto", "synth", "security", "e2e", "processor",
+                        "api_handler"]  # fmt: skip
 nox.options.error_on_missing_interpreters = True
 
 PYTHON = sys.executable
@@ -67,6 +77,7 @@ E2E_MODULES = (
     "tests/e2e/test_platform.py",  # dev: ingest, API, controls, re-plan, locking, destroy
     "tests/e2e/test_environments.py",  # dev and prod side by side: names, profiles, state
     "tests/e2e/test_multi_region.py",  # global: three regions, global data, live drift (~15 min)
+    "tests/e2e/test_crash_recovery.py",  # dev killed mid-deploy/destroy, Ctrl-C: converges (~12 min)
 )
 
 
@@ -103,3 +114,93 @@ def security(session: nox.Session) -> None:
                 "--reports", SECURITY_REPORTS, external=True)  # fmt: skip
     session.run(PYTHON, "-m", "pytest", "-q", "tests/security", *session.posargs,
                 env={"TAP_SECURITY_REPORTS": SECURITY_REPORTS}, external=True)  # fmt: skip
+
+
+# ------------------------------------------------------------------ each service on its own
+
+CONSTRAINTS = "constraints.txt"
+#: Set by a service's session; its tests/test_standalone.py then checks the environment.
+STANDALONE_VARIABLE = "TAP_STANDALONE_SERVICE"
+# Not part of what a service's package is built from (as for the Lambda builder): at its top
+# level tests/, build/ and dist/; anywhere caches, virtualenvs and metadata of earlier builds.
+_NOT_SOURCE_AT_TOP = frozenset({"tests", "build", "dist"})
+
+
+def _not_source(top: str) -> Callable[[str, list[str]], set[str]]:
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        return {
+            name
+            for name in names
+            if name.startswith(".")
+            or name == "__pycache__"
+            or name.endswith((".egg-info", ".pyc", ".pyo"))
+            or (directory == top and name in _NOT_SOURCE_AT_TOP)
+        }
+
+    return ignore
+
+
+def _tree_sha256(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        digest.update(f"{path.relative_to(root).as_posix()}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _install_service(session: nox.Session, service: str) -> None:
+    """Install services/<service> (not editable) with its ``test`` extra, only when needed.
+
+    The package is built from a copy of its folder (minus tests and caches) in the session's
+    tmp dir, so that setuptools' build/ and egg-info never land in the working tree. The extra's
+    dependencies are installed when constraints.txt or the pyproject changed (the first run:
+    ~1 min); after a change to the service's source only the package itself is reinstalled
+    (a few seconds); otherwise nothing runs.
+    """
+    top = str(Path("services", service))
+    source = Path(session.create_tmp()) / "source" / service
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.copytree(top, source, ignore=_not_source(top))
+    wanted = _tree_sha256(source)  # before pip writes build/ and *.egg-info into the copy
+    venv = Path(session.virtualenv.location)
+    dependencies = hashlib.sha256(
+        Path(CONSTRAINTS).read_bytes() + b"\0" + (source / "pyproject.toml").read_bytes()
+    ).hexdigest()
+    dependencies_marker = venv / ".tap-service-dependencies"
+    source_marker = venv / ".tap-service-source"
+    if not dependencies_marker.is_file() or dependencies_marker.read_text() != dependencies:
+        source_marker.unlink(missing_ok=True)
+        session.install("--quiet", "-c", CONSTRAINTS, "setuptools", "wheel")
+        session.install("--quiet", "--no-build-isolation", "-c", CONSTRAINTS, f"{source}[test]")
+        dependencies_marker.write_text(dependencies)
+    if not source_marker.is_file() or source_marker.read_text() != wanted:
+        session.install("--quiet", "--no-build-isolation", "--no-deps", "--force-reinstall",
+                        str(source))  # fmt: skip
+        source_marker.write_text(wanted)
+
+
+def _service_checks(session: nox.Session, service: str) -> None:
+    folder = f"services/{service}"
+    _install_service(session, service)
+    session.run("ruff", "check", folder)
+    session.run("ruff", "format", "--check", folder)
+    session.run("mypy", "--config-file", "pyproject.toml", "--cache-dir",
+                str(Path(session.virtualenv.location) / ".mypy_cache"),
+                f"{folder}/src", f"{folder}/tests")  # fmt: skip
+    # From the service's folder: its pyproject's pytest settings apply, and neither the
+    # repository root (tooling/, tasks.py) nor src/ is on sys.path: the installed copy is tested.
+    with session.chdir(folder):
+        session.run("pytest", "-q", "tests", *session.posargs, env={STANDALONE_VARIABLE: service})
+
+
+@nox.session(venv_backend="venv", reuse_venv=True)
+def processor(session: nox.Session) -> None:
+    """The processor alone: ruff, mypy --strict, all its tests, in a venv of only it + [test]."""
+    _service_checks(session, "processor")
+
+
+@nox.session(venv_backend="venv", reuse_venv=True)
+def api_handler(session: nox.Session) -> None:
+    """The api_handler alone: ruff, mypy --strict, all its tests, in a venv of only it + [test]."""
+    _service_checks(session, "api_handler")

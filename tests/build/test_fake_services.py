@@ -56,6 +56,23 @@ def test_changing_a_source_file_changes_the_input_hash_and_rebuilds(repo: Path) 
     assert second.sha256 != first.sha256
 
 
+def test_a_change_to_one_service_rebuilds_only_its_zip(repo: Path) -> None:
+    write_service(repo, "another")
+    first = {result.service: result for result in build_all(repo, target=X86_64)}
+    untouched = (repo / "dist" / "another.zip").stat().st_mtime_ns
+    module = repo / "services" / FAKE_SERVICE / "src" / FAKE_SERVICE / "handler.py"
+    module.write_text(module.read_text(encoding="utf-8") + "# changed\n", encoding="utf-8")
+
+    second = {result.service: result for result in build_all(repo, target=X86_64)}
+
+    assert (second[FAKE_SERVICE].built, second["another"].built) == (True, False)
+    assert second["another"].sha256 == first["another"].sha256
+    assert (repo / "dist" / "another.zip").stat().st_mtime_ns == untouched
+    manifest = json.loads((repo / "dist" / MANIFEST_NAME).read_text(encoding="utf-8"))
+    assert manifest["services"]["another"]["sha256"] == first["another"].sha256
+    assert {entry["version"] for entry in manifest["services"].values()} == {"0.1.0"}
+
+
 def test_files_outside_the_build_inputs_leave_the_input_hash_alone(repo: Path) -> None:
     before = compute_input_hash(repo, FAKE_SERVICE, target=X86_64)
     service_dir = repo / "services" / FAKE_SERVICE

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -155,8 +156,31 @@ def test_manifest_records_each_zip(real_build: RealBuild, service: str) -> None:
         "sha256": result.sha256,
         "size_bytes": result.zip_path.stat().st_size,
         "target": X86_64.describe(),
+        "version": pyproject_version(service),
         "zip": f"{service}.zip",
     }
+
+
+def pyproject_version(service: str) -> str:
+    text = (REPO_ROOT / "services" / service / "pyproject.toml").read_text(encoding="utf-8")
+    return str(tomllib.loads(text)["project"]["version"])
+
+
+@each_service
+def test_manifest_version_is_the_pyproject_version_the_zip_ships(
+    real_build: RealBuild, service: str
+) -> None:
+    result = real_build.results[service]
+    (metadata,) = [n for n in names(real_build, service) if n.endswith(".dist-info/METADATA")
+                   and n.startswith("trading_")]  # fmt: skip
+    headers = read(real_build, service, metadata).decode("utf-8").split("\n\n")[0].splitlines()
+
+    assert result.version == pyproject_version(service)
+    assert f"Version: {result.version}" in headers
+    again = build_service(
+        real_build.repo_root, service, target=X86_64, dist_dir=real_build.dist_dir
+    )
+    assert (again.built, again.version) == (False, result.version)
 
 
 @each_service

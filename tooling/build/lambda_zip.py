@@ -26,9 +26,12 @@ repository's ``constraints.txt``. The steps, all through ``sys.executable -m pip
    their wheel declares), ZIP_DEFLATED at level ``ZIP_COMPRESSLEVEL``. The same inputs give
    a byte-identical zip (with the same zlib; CPython's bundled/system zlib rarely changes).
 
-``dist/manifest.json`` records, per service, the zip's name, sha256, size, input hash and
-target. A build is skipped (``BuildResult.built`` is False) when the input hash equals the
-manifest's and the zip on disk still has the recorded sha256; ``force=True`` always rebuilds.
+``dist/manifest.json`` records, per service, the zip's name, sha256, size, input hash, target
+and ``version``: the service package's version as its wheel's metadata states it (single
+source: the ``version`` of ``services/<name>/pyproject.toml``; the zip's
+``<dist>.dist-info/METADATA`` carries the same). A build is skipped (``BuildResult.built`` is
+False) when the input hash equals the manifest's and the zip on disk still has the recorded
+sha256; ``force=True`` always rebuilds.
 
 Builds into the same dist dir must not run concurrently: the manifest is read, updated and
 replaced by each build. Temporary files live in the system temp dir (``tempfile``).
@@ -186,6 +189,8 @@ class BuildResult:
     size_bytes: int
     built: bool
     input_hash: str
+    #: The service package's version (its wheel's metadata); "" for a manifest entry without it.
+    version: str = ""
 
 
 def discover_services(repo_root: Path) -> list[str]:
@@ -262,7 +267,7 @@ def build_service(
         staging = temp_root / "staging"
         wheel = _build_wheel(repo_root, service, temp_root)
         _pip_install(repo_root, service, wheel, staging, target)
-        _prepare_staging(repo_root, service, wheel, staging)
+        version = _prepare_staging(repo_root, service, wheel, staging)
         _write_zip(staging, zip_path, forbidden=str(temp_root).encode())
 
     sha256 = _sha256_file(zip_path)
@@ -275,6 +280,7 @@ def build_service(
             "sha256": sha256,
             "size_bytes": size_bytes,
             "target": target.describe(),
+            "version": version,
             "zip": zip_path.name,
         },
     )
@@ -286,6 +292,7 @@ def build_service(
         size_bytes=size_bytes,
         built=True,
         input_hash=input_hash,
+        version=version,
     )
 
 
@@ -375,6 +382,7 @@ def _up_to_date(
         size_bytes=zip_path.stat().st_size,
         built=False,
         input_hash=input_hash,
+        version=str(entry.get("version", "")),
     )
 
 
@@ -496,8 +504,8 @@ def _installed_distributions(staging: Path) -> list[_Distribution]:
     return found
 
 
-def _prepare_staging(repo_root: Path, service: str, wheel: Path, staging: Path) -> None:
-    """Check the installed tree, then strip it to what the Lambda zip ships."""
+def _prepare_staging(repo_root: Path, service: str, wheel: Path, staging: Path) -> str:
+    """Check the installed tree, strip it to what the Lambda zip ships; the service's version."""
     distributions = _installed_distributions(staging)
     service_distribution = _normalize(wheel.name.split("-")[0])
     shipped = [
@@ -521,6 +529,10 @@ def _prepare_staging(repo_root: Path, service: str, wheel: Path, staging: Path) 
             f"a service's import package must be named like its directory (check "
             f"[tool.setuptools.packages.find] in its pyproject.toml)"
         )
+    versions = [dist.version for dist in distributions if dist.name == service_distribution]
+    if len(versions) != 1 or not versions[0]:
+        raise BuildError(f"{service}: pip installed no version of {wheel.name} into the zip")
+    return versions[0]
 
 
 def _check_pinned(repo_root: Path, service: str, shipped: Iterable[_Distribution]) -> None:
