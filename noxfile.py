@@ -77,7 +77,7 @@ E2E_MODULES = (
     "tests/e2e/test_platform.py",  # dev: ingest, API, controls, re-plan, locking, destroy
     "tests/e2e/test_environments.py",  # dev and prod side by side: names, profiles, state
     "tests/e2e/test_multi_region.py",  # global: three regions, global data, live drift (~15 min)
-    "tests/e2e/test_crash_recovery.py",  # dev killed mid-deploy/destroy, Ctrl-C: converges (~12 min)
+    "tests/e2e/test_crash_recovery.py",  # killed mid-deploy/destroy, Ctrl-C: converges (~12 min)
 )
 
 

@@ -29,6 +29,10 @@ ROOT = Path(__file__).resolve().parent
 
 ENV_HELP = "environment, list (dev,prod) or 'all' (default: platform.default_environment)"
 TARGET_HELP = "local (the emulator on loopback, default) or aws"
+#: The default of --parallel (tooling.lifecycle.orchestrate.DEFAULT_PARALLEL, without importing
+#: it: ./tap --list stays fast; tests/tooling/lifecycle checks that the two agree).
+PARALLEL = 4
+PARALLEL_HELP = f"stacks run at the same time (default {PARALLEL}; 1: one after the other)"
 
 
 @contextmanager
@@ -129,41 +133,77 @@ def bootstrap_backend(c: Context, target: str = "local") -> None:
 
 
 @task(help={"env": "environment or 'all' (default: platform.default_environment)",
-            "target": "local (the emulator, default) or aws"})  # fmt: skip
-def deploy(c: Context, env: str | None = None, target: str = "local") -> None:
+            "target": "local (the emulator, default) or aws",
+            "parallel": PARALLEL_HELP})  # fmt: skip
+def deploy(
+    c: Context, env: str | None = None, target: str = "local", parallel: int = PARALLEL
+) -> None:
     """Build, synth, bootstrap the state backend, apply every stack, write cfn-outputs."""
     from tooling.lifecycle.orchestrate import deploy_stacks
 
     with _exits():
-        deploy_stacks(_workspace(target), env)
+        deploy_stacks(_workspace(target), env, parallel=parallel)
 
 
-@task(help={"env": "environment, list (dev,prod) or 'all'", "target": "local or aws"})
-def plan(c: Context, env: str | None = None, target: str = "local") -> None:
+@task(help={"env": "environment, list (dev,prod) or 'all'", "target": "local or aws",
+            "parallel": PARALLEL_HELP})  # fmt: skip
+def plan(
+    c: Context, env: str | None = None, target: str = "local", parallel: int = PARALLEL
+) -> None:
     """Show what a deploy would change: terraform plan per stack (exit 1 on error)."""
     from tooling.lifecycle.orchestrate import plan_stacks
 
     with _exits():
-        codes = plan_stacks(_workspace(target), env)
+        codes = plan_stacks(_workspace(target), env, parallel=parallel)
     if any(code not in (0, 2) for code in codes.values()):
         raise Exit("plan failed for: " + ", ".join(s for s, v in codes.items() if v not in (0, 2)))
 
 
-@task(help={"env": "environment, list (dev,prod) or 'all'", "target": "local or aws"})
-def diff(c: Context, env: str | None = None, target: str = "local") -> None:
+@task(help={"env": "environment, list (dev,prod) or 'all'", "target": "local or aws",
+            "parallel": PARALLEL_HELP})  # fmt: skip
+def diff(
+    c: Context, env: str | None = None, target: str = "local", parallel: int = PARALLEL
+) -> None:
     """Alias of plan."""
-    plan(c, env=env, target=target)
+    plan(c, env=env, target=target, parallel=parallel)
 
 
-@task(help={"env": "environment, list (dev,prod) or 'all'", "target": "local or aws"})
-def destroy(c: Context, env: str | None = None, target: str = "local") -> None:
-    """Destroy the stacks (reverse order) and verify nothing of the platform is left."""
+@task(
+    help={
+        "env": "environment, list (dev,prod) or 'all'",
+        "target": "local or aws",
+        "parallel": PARALLEL_HELP,
+        "sweep": "delete what is in no state after the destroy (default: only on --target local)",
+    }
+)
+def destroy(
+    c: Context, env: str | None = None, target: str = "local", parallel: int = PARALLEL,
+    sweep: bool = False,
+) -> None:  # fmt: skip
+    """Destroy the stacks (reverse order), sweep what is in no state, verify nothing is left."""
     from tooling.lifecycle.orchestrate import destroy_stacks
 
     with _exits():
-        left = destroy_stacks(_workspace(target), env)
+        left = destroy_stacks(
+            _workspace(target), env, parallel=parallel, sweep=True if sweep else None
+        )
     if left:
         raise Exit(f"destroy left {len(left)} resource(s) behind (listed above).", code=1)
+
+
+@task(
+    help={
+        "stack": "the stack whose state lock to release (e.g. tap-dev-ap-southeast-1-app)",
+        "lock_id": "the ID of the lock, as the locked-state error names it",
+        "target": "local or aws",
+    }
+)
+def unlock(c: Context, stack: str, lock_id: str, target: str = "local") -> None:
+    """Release exactly one state lock (check first that nobody is still running on it)."""
+    from tooling.lifecycle.orchestrate import unlock_stack
+
+    with _exits():
+        unlock_stack(_workspace(target), stack, lock_id)
 
 
 @task(
@@ -173,11 +213,12 @@ def destroy(c: Context, env: str | None = None, target: str = "local") -> None:
         "target": "local (the emulator, default) or aws",
         "static": "compare the synthesized regions instead of planning against the cloud",
         "fail_on_drift": "exit 2 when any stack would change (default: report through the metric)",
+        "parallel": PARALLEL_HELP,
     }
 )
 def drift(
     c: Context, env: str | None = None, target: str = "local", static: bool = False,
-    fail_on_drift: bool = False,
+    fail_on_drift: bool = False, parallel: int = PARALLEL,
 ) -> None:  # fmt: skip
     """Report drift: live (plan every stack, publish TAP/Drift per region) or --static."""
     from tooling.lifecycle.orchestrate import drift_stacks, static_drift
@@ -189,7 +230,7 @@ def drift(
             if found:
                 raise Exit(f"the regions differ in {len(found)} place(s) (listed above).", code=1)
             return
-        results = drift_stacks(ws, env)
+        results = drift_stacks(ws, env, parallel=parallel)
     if fail_on_drift and any(result.changes for result in results):
         raise Exit("drift found (--fail-on-drift).", code=2)
 
@@ -252,11 +293,24 @@ def logs(
     help={
         "repeat": "runs per synth figure (the median is reported)",
         "emulator": "measure the emulator running a locally deployed environment instead",
-        "env": "the deployed environment --emulator measures (default: the default one)",
+        "env": "the deployed environment --emulator measures (default: the default one); "
+        "--lifecycle: the selection deployed and destroyed (default: all)",
+        "lifecycle": "time deploy/destroy with --parallel 1 against the default, and "
+        "deploy --env global, on an emulator of its own (~25 min)",
     }
 )
-def bench(c: Context, repeat: int = 1, emulator: bool = False, env: str | None = None) -> None:
-    """Measure synth and import times, or (--emulator) the emulator running what was deployed."""
+def bench(
+    c: Context, repeat: int = 1, emulator: bool = False, env: str | None = None,
+    lifecycle: bool = False,
+) -> None:  # fmt: skip
+    """Measure synth/import times, the local emulator (--emulator) or the lifecycle (--lifecycle).
+
+    --lifecycle: deploy/destroy with and without parallel stacks, on an emulator of its own."""
+    if lifecycle:
+        from tooling.lifecycle import bench as lifecycle_bench
+
+        print(lifecycle_bench.report(lifecycle_bench.run(ROOT, selection=env or "all")))
+        return
     if not emulator:
         from tooling import bench as benchmark
         from tooling.lifecycle.synth import quiet_jsii
@@ -284,3 +338,22 @@ def bench(c: Context, repeat: int = 1, emulator: bool = False, env: str | None =
         http=emulator_bench.http_getter(region),
     )
     print(emulator_bench.report(figures))
+
+
+@task(help={"env": "environment, list (dev,prod) or 'all' (default: every deployment)"})
+def diagram(c: Context, env: str = "all") -> None:
+    """Draw docs/architecture/<env>.md (Mermaid) from each deployment's synthesized stacks."""
+    from dataclasses import replace
+
+    from tooling.diagram.generate import write_diagrams
+    from tooling.lifecycle.selection import select_environments
+    from tooling.lifecycle.synth import synth_stacks
+
+    # The AWS target's stacks (what production looks like), synthesized into a directory of
+    # their own: the run leaves cdktf.out/ (and any deploy using it) alone.
+    ws = replace(_workspace("aws"), outdir=ROOT / ".build" / "diagram-synth")
+    with _exits():
+        selected = select_environments(ws.config(), env)
+        synth_stacks(ws, ",".join(selected))
+    for path in write_diagrams(ws.config(), selected, ws.outdir / "stacks", ROOT):
+        print(f"wrote {path.relative_to(ROOT)}")

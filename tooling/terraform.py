@@ -19,14 +19,18 @@ variables that would change the CLI configuration or inject arguments (``TF_CLI_
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +44,7 @@ __all__ = [
     "TERRAFORM_BIN_ENV",
     "Diagnostic",
     "ProviderMirrorError",
+    "StopSignals",
     "StreamedRun",
     "TerraformError",
     "TerraformSetupError",
@@ -370,6 +375,7 @@ def run_terraform(
             text=True,
             errors="replace",
             check=False,
+            **_popen_options(),
         )
     else:
         returncode, stderr_tail = _run_streaming(command, cwd, env)
@@ -383,11 +389,98 @@ def run_terraform(
 
 @dataclass(frozen=True)
 class StreamedRun:
-    """Outcome of :func:`stream_terraform`: the command, its exit code and its last lines."""
+    """Outcome of :func:`stream_terraform`: the command, its exit code and its last lines.
+
+    ``interrupted`` says the run was asked to stop (one SIGINT forwarded to terraform), and
+    ``killed`` that it was then terminated (SIGTERM, SIGKILL) without finishing gracefully."""
 
     command: tuple[str, ...]
     returncode: int
     tail: tuple[str, ...]
+    interrupted: bool = False
+    killed: bool = False
+
+
+@dataclass(frozen=True)
+class StopSignals:
+    """How a caller stops a running terraform from another thread.
+
+    ``interrupt`` set: exactly one SIGINT is forwarded to terraform, which then stops starting
+    operations, waits for those in flight, writes the state and releases its lock (the
+    graceful stop of a Ctrl-C). ``kill`` set (a second Ctrl-C, the emulator is gone): SIGTERM,
+    then SIGKILL after ``kill_grace`` seconds."""
+
+    interrupt: threading.Event | None = None
+    kill: threading.Event | None = None
+    kill_grace: float = 5.0
+
+
+#: prctl(2) option: the signal a child gets when the thread that started it dies.
+_PR_SET_PDEATHSIG = 1
+_POLL_SECONDS = 0.1
+
+
+def _die_with_parent_preexec() -> Callable[[], None] | None:
+    """Linux: a ``preexec_fn`` making terraform get SIGKILL when our process dies, so that a
+    terraform never outlives the ./tap run that started it (a crashed run's lock is then provably
+    abandoned: its holder record names a pid whose terraform children are all gone). None
+    elsewhere. The libc function is looked up here, before the fork, not in the child."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl: do not run orphaned
+            os._exit(137)
+
+    return preexec
+
+
+def _popen_options() -> dict[str, Any]:
+    """Terraform runs in its own process group (a Ctrl-C in the terminal reaches our process
+    only, which forwards exactly one SIGINT) and dies with our process (Linux)."""
+    options: dict[str, Any] = {"process_group": 0}
+    preexec = _die_with_parent_preexec()
+    if preexec is not None:
+        options["preexec_fn"] = preexec
+    return options
+
+
+def _signal(process: subprocess.Popen[str], signum: int) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signum)
+
+
+def _watch(process: subprocess.Popen[str], stops: StopSignals, flags: dict[str, bool]) -> None:
+    """Forward ``stops`` to ``process`` until it exits: one SIGINT, then maybe SIGTERM/SIGKILL."""
+    killed_at: float | None = None
+    while process.poll() is None:
+        killing = stops.kill is not None and stops.kill.is_set()
+        if stops.interrupt is not None and stops.interrupt.is_set() and not flags["interrupted"]:
+            flags["interrupted"] = True
+            if not killing:  # asked to terminate at once: no graceful SIGINT first
+                _signal(process, signal.SIGINT)
+        if killing:
+            if killed_at is None:
+                flags["interrupted"] = flags["killed"] = True
+                killed_at = time.monotonic()
+                _signal(process, signal.SIGTERM)
+            elif time.monotonic() - killed_at > stops.kill_grace:
+                _signal(process, signal.SIGKILL)
+        try:
+            process.wait(timeout=_POLL_SECONDS)
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def stream_terraform(
@@ -399,6 +492,7 @@ def stream_terraform(
     env_extra: Mapping[str, str] | None = None,
     base_env: Mapping[str, str] | None = None,
     tail_lines: int = 60,
+    stops: StopSignals | None = None,
 ) -> StreamedRun:
     """Run ``terraform *args`` like :func:`run_terraform`, handing each line to ``on_line``.
 
@@ -407,11 +501,16 @@ def stream_terraform(
     ``on_line`` (without its newline) as soon as it arrives. Standard input is never connected.
     Returns the exit code and the last ``tail_lines`` lines; a non-zero exit is not raised, the
     caller decides what it means (``plan -detailed-exitcode`` exits 2 on changes).
+
+    Terraform runs in its own process group, so a Ctrl-C in the terminal does not reach it
+    directly; ``stops`` forwards a stop instead (:class:`StopSignals`: one SIGINT, then maybe
+    SIGTERM and SIGKILL). On Linux terraform is killed if our process dies.
     """
     env = terraform_env(repo_root, base_env)
     env.update({k: v for k, v in (env_extra or {}).items() if not _is_stripped(k)})
     command = [terraform_binary(env), *args]
     tail: deque[str] = deque(maxlen=tail_lines)
+    flags = {"interrupted": False, "killed": False}
     with subprocess.Popen(
         command,
         cwd=cwd,
@@ -421,14 +520,34 @@ def stream_terraform(
         stderr=subprocess.STDOUT,
         text=True,
         errors="replace",
+        **_popen_options(),
     ) as process:
-        assert process.stdout is not None
-        for raw in process.stdout:
-            line = raw.rstrip("\n")
-            tail.append(line)
-            on_line(line)
-        returncode = process.wait()
-    return StreamedRun(tuple(command), returncode, tuple(tail))
+        watcher: threading.Thread | None = None
+        if stops is not None:
+            watcher = threading.Thread(
+                target=_watch, args=(process, stops, flags), name="terraform-stop", daemon=True
+            )
+            watcher.start()
+        try:
+            assert process.stdout is not None
+            for raw in process.stdout:
+                line = raw.rstrip("\n")
+                tail.append(line)
+                on_line(line)
+            returncode = process.wait()
+        except BaseException:
+            # Our own thread is interrupted (KeyboardInterrupt): stop terraform gracefully.
+            if not flags["interrupted"]:
+                flags["interrupted"] = True
+                _signal(process, signal.SIGINT)
+            process.wait()
+            raise
+        finally:
+            if watcher is not None:
+                watcher.join()
+    return StreamedRun(
+        tuple(command), returncode, tuple(tail), flags["interrupted"], flags["killed"]
+    )
 
 
 def terraform_version() -> str:

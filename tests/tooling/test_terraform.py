@@ -244,3 +244,37 @@ def test_stream_terraform_hands_over_merged_lines_as_they_come(tmp_path: Path) -
     assert seen == ["one apply", "two", "three"]  # stderr merged, in order, no newlines
     assert (run.returncode, run.tail) == (3, ("two", "three"))
     assert run.command == (str(fake), "apply")
+
+
+def test_stream_terraform_forwards_one_sigint_and_runs_in_its_own_group(tmp_path: Path) -> None:
+    import threading
+
+    fake = tmp_path / "terraform"
+    record = tmp_path / "signals"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f"trap 'echo INT >> {record}; exit 1' INT\n"
+        f'echo "pgid $(ps -o pgid= $$)" >> {record}\n'
+        "echo started\n"
+        "i=0; while [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done\n",
+        encoding="utf-8",
+    )
+    fake.chmod(0o755)
+    interrupt = threading.Event()
+
+    def on_line(line: str) -> None:
+        if line == "started":
+            interrupt.set()
+
+    run = terraform.stream_terraform(
+        ["apply"],
+        cwd=tmp_path,
+        repo_root=tmp_path / "repo",
+        base_env={"PATH": os.environ["PATH"], "TAP_TERRAFORM": str(fake)},
+        on_line=on_line,
+        stops=terraform.StopSignals(interrupt=interrupt),
+    )
+    assert (run.returncode, run.interrupted, run.killed) == (1, True, False)
+    lines = record.read_text(encoding="utf-8").split()
+    assert lines.count("INT") == 1
+    assert lines[1] != str(os.getpgrp())

@@ -15,10 +15,18 @@ backend         the Terraform state bucket and lock table of platform.toml ``[st
 synth           build the Lambda zips and synthesize the stacks (both incremental)
 graph           ``StackInfo`` and the dependency edges between stacks (``depends_on``), in order
 runs            terraform init / apply / destroy / plan of one stack, with streamed progress
-locks           releasing an orphaned state lock of the local target, and the one retry
+locks           state locks: stale ones released (holder gone, emulator orphan), ``unlock``
+holders         who holds a state lock (holder records next to the state), and whether it is gone
+adoption        resources an interrupted apply left outside the state, adopted by import blocks
 outputs         ``cfn-outputs/flat-outputs.json``: the outputs of what was deployed
 leftovers       what of the platform is still there after a destroy
-orchestrate     the commands: deploy, plan, destroy, drift (live and static), validate, bootstrap
+sweep           deleting what the leftover check lists
+scheduler       running the stacks as a DAG of jobs, ``parallel`` at a time
+display         the live display (terminal) or prefixed lines (CI), and the summary table
+interrupts      SIGINT/SIGTERM as a graceful stop, and the emulator's watchdog
+orchestrate     the commands: deploy, plan, destroy, drift (live and static), validate, bootstrap,
+                unlock, on the scheduler
+bench           ``./tap bench --lifecycle``: sequential vs parallel wall times
 ==============  ===========================================================================
 
 Imports go one way: ``orchestrate`` uses the others; the others use ``tooling.terraform``,

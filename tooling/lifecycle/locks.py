@@ -1,4 +1,13 @@
-"""Orphaned state locks of the local target: found, released, and the run tried once more.
+"""State locks: who holds them, which are provably abandoned, and the run tried once more.
+
+Two kinds of stale lock are released automatically, everything else is left to a person:
+
+* a lock whose holder is provably gone (:mod:`.holders`): every run of terraform by ``./tap``
+  records its host and pid next to the state (:func:`holding`) before terraform starts, so the
+  next run can prove that a crashed run's terraform no longer runs (:func:`check_lock`). Any
+  other lock fails the run with :func:`.holders.locked_message`, naming the holder and the
+  ``./tap unlock --stack S --lock-id ID`` command (:func:`unlock`);
+* an orphan of the local target, below.
 
 Seen with the emulator under load: the AWS SDK inside terraform loses the response to its lock
 request on the way back from moto's development server and retries it; the retry fails against
@@ -8,21 +17,28 @@ the lock its first attempt took, and that lock stays behind with no terraform ho
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 from tooling.emulator import process as emulator_mod
-from tooling.lifecycle.session import Session
+from tooling.lifecycle import holders
+from tooling.lifecycle.session import DeployError, Session
 
 __all__ = [
     "LOCK_FAILURE",
     "S3_ONLY_GRACE_SECONDS",
     "backend_of",
+    "check_lock",
+    "holding",
     "lock_holders",
+    "locked_error",
     "recover_orphaned_lock",
+    "unlock",
     "with_lock_recovery",
 ]
 
@@ -134,3 +150,121 @@ def with_lock_recovery(
             out.flush()
             code, output = run()
     return code
+
+
+# --------------------------------------------------------------------------- holder records
+
+
+def _clients(session: Session, backend: Mapping[str, Any]) -> tuple[Any, Any]:
+    region = str(backend.get("region") or emulator_mod.DEFAULT_REGION)
+    return session.client("dynamodb", region), session.client("s3", region)
+
+
+def _has_state_backend(backend: Mapping[str, Any]) -> bool:
+    return bool(backend.get("bucket") and backend.get("key"))
+
+
+def check_lock(
+    session: Session,
+    stack_dir: Path,
+    note: Callable[[str], None],
+    *,
+    this_host: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Before a run: release the stack's lock if its holder is provably gone (saying whose it
+    was), or an emulator orphan (:func:`recover_orphaned_lock`); any other lock is a
+    :class:`DeployError` with :func:`.holders.locked_message` (who, since when, the unlock
+    command). The holder record is read before a new one replaces it."""
+    backend = backend_of(stack_dir)
+    if not _has_state_backend(backend):
+        return
+    dynamodb, s3 = _clients(session, backend)
+    lock = holders.read_lock(dynamodb, s3, backend)
+    if lock is None:
+        return
+    holder = holders.read_holder(s3, backend["bucket"], backend["key"])
+    host = socket.gethostname() if this_host is None else this_host
+    if holders.holder_is_gone(lock, holder, this_host=host):
+        holders.release_lock(dynamodb, s3, backend, lock.id)
+        note(holders.released_message(stack_dir.name, lock, holder))
+        return
+    orphan = recover_orphaned_lock(session, stack_dir, sleep=sleep)
+    if orphan is not None:
+        note(orphan)
+        return
+    raise DeployError(holders.locked_message(stack_dir.name, lock, holder))
+
+
+@contextlib.contextmanager
+def holding(
+    session: Session,
+    stack_dir: Path,
+    operation: str,
+    note: Callable[[str], None],
+    *,
+    this_host: str | None = None,
+) -> Iterator[None]:
+    """Around a terraform run that locks the state of ``stack_dir``: :func:`check_lock`, then
+    our :class:`.holders.HolderRecord` next to the state while the body runs (removed after it,
+    only if it is still ours). Stacks without an S3 backend run unguarded."""
+    backend = backend_of(stack_dir)
+    if not _has_state_backend(backend):
+        yield
+        return
+    check_lock(session, stack_dir, note, this_host=this_host)
+    _, s3 = _clients(session, backend)
+    record = holders.HolderRecord.for_this_process(stack_dir.name, operation)
+    holders.write_holder(s3, backend["bucket"], backend["key"], record)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):  # e.g. the emulator is gone: the record stays
+            holders.clear_holder(s3, backend["bucket"], backend["key"], record=record)
+
+
+def locked_error(session: Session, stack_dir: Path) -> str | None:
+    """After terraform failed to take the lock: :func:`.holders.locked_message` of the lock
+    held now (None when it is gone meanwhile, or the stack has no S3 backend)."""
+    backend = backend_of(stack_dir)
+    if not _has_state_backend(backend):
+        return None
+    try:
+        dynamodb, s3 = _clients(session, backend)
+        lock = holders.read_lock(dynamodb, s3, backend)
+        if lock is None:
+            return None
+        holder = holders.read_holder(s3, backend["bucket"], backend["key"])
+    except Exception:  # the message is a courtesy: terraform's own error is shown anyway
+        return None
+    return holders.locked_message(stack_dir.name, lock, holder)
+
+
+def unlock(session: Session, stack_dir: Path, lock_id: str) -> str:
+    """Release exactly the lock ``lock_id`` of the stack in ``stack_dir`` (``./tap unlock``);
+    return what was done. A DeployError when the stack is not locked or locked by another ID
+    (nothing is released then)."""
+    backend = backend_of(stack_dir)
+    stack = stack_dir.name
+    if not _has_state_backend(backend):
+        raise DeployError(f"{stack} has no S3 backend: it has no state lock to release.")
+    dynamodb, s3 = _clients(session, backend)
+    lock = holders.read_lock(dynamodb, s3, backend)
+    if lock is None:
+        raise DeployError(f"the state of {stack} is not locked: nothing to release.")
+    if lock.id != lock_id:
+        raise DeployError(
+            f"the state of {stack} is locked by {lock.id}, not {lock_id}: nothing released. "
+            f"Check who holds it (`./tap plan` names the holder) before releasing that lock."
+        )
+    holder = holders.read_holder(s3, backend["bucket"], backend["key"])
+    removed = holders.release_lock(dynamodb, s3, backend, lock_id)
+    if not removed:
+        raise DeployError(f"the lock {lock_id} of {stack} was released meanwhile: nothing to do.")
+    who = lock.who or "an unknown user"
+    pid = f", pid {holder.pid}" if holder is not None else ""
+    return (
+        f"released the state lock {lock_id} of {stack} (held by {who}{pid}, "
+        f"{lock.operation.removeprefix('OperationType').lower() or 'unknown operation'}, "
+        f"taken {lock.created or 'at an unknown time'}) from the {' and '.join(removed)}"
+    )

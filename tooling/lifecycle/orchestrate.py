@@ -1,21 +1,34 @@
 """The lifecycle commands, step by step: deploy, plan, destroy, drift, validate, bootstrap.
 
 Each function is one command of ``./tap`` (and what the e2e tests run): it synthesizes the
-selected environments, orders their stacks (:mod:`.graph`), opens the session of the target
-(:mod:`.session`) and runs terraform on one stack after the other (:mod:`.runs`), printing the
-same lines as the command does to ``ws.out``. A failure is a :class:`.errors.LifecycleError`
-whose message says what to do; nothing here knows about invoke.
+selected environments, reads their stacks' dependency graph (:mod:`.graph`), opens the session
+of the target (:mod:`.session`) and runs terraform on the stacks (:mod:`.runs`) through the
+scheduler (:mod:`.scheduler`): up to ``parallel`` at a time, each as soon as the stacks it
+needs are done (destroy: the reverse), a failed stack skipping its dependents only. Output goes
+through :mod:`.display` (live in a terminal, prefixed lines in CI) and ends with a summary table.
+
+A run stops cleanly on SIGINT/SIGTERM and when the local emulator dies (:mod:`.interrupts`);
+a failure is a :class:`.errors.LifecycleError` whose message says what to do (exit code 1, or
+130 when interrupted); nothing here knows about invoke.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from io import StringIO
 from typing import TYPE_CHECKING, Any
 
 from tooling.lifecycle.backend import backend_spec, bootstrap_backend
+from tooling.lifecycle.display import choose_display
 from tooling.lifecycle.errors import LifecycleError
 from tooling.lifecycle.graph import StackInfo, read_stacks
+from tooling.lifecycle.interrupts import INTERRUPTED_EXIT, EmulatorWatchdog, Stopper
 from tooling.lifecycle.leftovers import Leftover, leftovers
+from tooling.lifecycle.locks import unlock
 from tooling.lifecycle.outputs import (
     merge_stack_outputs,
     multi_region_flat_outputs,
@@ -23,16 +36,26 @@ from tooling.lifecycle.outputs import (
     stack_outputs,
     write_flat_outputs,
 )
-from tooling.lifecycle.runs import apply_stack, destroy_stack, has_state, init_stack, plan_stack
+from tooling.lifecycle.runs import (
+    RunInterruptedError,
+    apply_stack,
+    destroy_stack,
+    has_state,
+    init_stack,
+    plan_stack,
+)
+from tooling.lifecycle.scheduler import Job, JobContext, JobOutcome, JobResult, run_jobs
 from tooling.lifecycle.selection import select_environments
 from tooling.lifecycle.session import DeployError, Session, open_session
 from tooling.lifecycle.synth import synth_stacks
+from tooling.terraform import StopSignals
 
 if TYPE_CHECKING:
     from tooling.drift.live import StackDrift
     from tooling.lifecycle.workspace import Workspace
 
 __all__ = [
+    "DEFAULT_PARALLEL",
     "bootstrap",
     "deploy_stacks",
     "destroy_stacks",
@@ -41,8 +64,14 @@ __all__ = [
     "plan_stacks",
     "session_for",
     "static_drift",
+    "unlock_stack",
     "validate_stacks",
 ]
+
+#: Stacks run at the same time unless ``--parallel`` says otherwise. They mostly wait on AWS or
+#: the emulator (measured on a 2-core machine: README, "Deploy lifecycle"); 1 runs one stack
+#: after the other, in the order of the sequential lifecycle.
+DEFAULT_PARALLEL = 4
 
 #: Outputs ``deploy`` prints per environment after writing cfn-outputs.
 _SHOWN_OUTPUTS = (
@@ -118,96 +147,353 @@ def _local_outputs(session: Session, outputs: dict[str, Any]) -> None:
         )
 
 
+class _JobStream(StringIO):
+    """A text stream whose whole lines become a job's own lines (for what the runs write)."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        super().__init__()
+        self._ctx = ctx
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text.replace("\r\033[K", "")
+        while "\n" in self._pending:
+            line, self._pending = self._pending.split("\n", 1)
+            self._ctx.line(line)
+        return len(text)
+
+    def isatty(self) -> bool:
+        return False
+
+
+class _InitGate:
+    """Runs the first ``terraform init`` of a run alone (it may fill the shared provider
+    plugin cache, which concurrent inits must not write at once); the others then run freely."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._warm = False
+
+    def init(self, session: Session, stack: StackInfo) -> None:
+        if self._warm:
+            init_stack(session, stack.directory)
+            return
+        with self._lock:
+            init_stack(session, stack.directory)
+            self._warm = True
+
+
+@dataclass
+class _Run:
+    """One scheduled command: its session, stopper, init gate and what its jobs reported."""
+
+    ws: Workspace
+    session: Session
+    action: str
+    stopper: Stopper = field(default_factory=Stopper)
+    gate: _InitGate = field(default_factory=_InitGate)
+    interrupted: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def stops(self, ctx: JobContext) -> StopSignals:
+        return StopSignals(interrupt=ctx.cancelled, kill=self.stopper.kill)
+
+    def job(self, stack: StackInfo, work: Callable[[JobContext], JobResult]) -> Job:
+        """The job of ``stack``: ``work`` unless the run is stopping; interruptions recorded."""
+
+        def run(ctx: JobContext) -> JobResult:
+            try:
+                return work(ctx)
+            except RunInterruptedError:
+                with self.lock:
+                    self.interrupted.append(stack.name)
+                raise
+
+        return Job(stack.name, stack.depends_on, run)
+
+    def execute(
+        self,
+        jobs: Sequence[Job],
+        *,
+        parallel: int,
+        reverse: bool = False,
+        retry: str,
+        stop: threading.Event | None = None,
+    ) -> list[JobOutcome]:
+        """Run ``jobs`` on the scheduler with signals handled and the emulator watched."""
+        if parallel < 1:
+            raise LifecycleError(f"--parallel must be at least 1, not {parallel}.", code=2)
+        if stop is not None and stop.is_set():
+            self.stopper.request("stop requested")
+        with contextlib.ExitStack() as guards:
+            guards.enter_context(self.stopper.signals())
+            if stop is not None:
+                guards.enter_context(_forwarded(stop, self.stopper))
+            emulator = self.session.emulator
+            if emulator is not None and emulator.pid > 0:
+                log = emulator.state_dir / "moto.log"
+                with contextlib.suppress(ValueError):
+                    log = log.relative_to(self.ws.root.resolve())
+                guards.enter_context(
+                    EmulatorWatchdog(
+                        pid=emulator.pid,
+                        port=emulator.port,
+                        log=log,
+                        stopper=self.stopper,
+                        action=self.action,
+                    )
+                )
+            return run_jobs(
+                jobs,
+                parallel=parallel,
+                reverse=reverse,
+                action=self.action,
+                display=choose_display(self.ws.stream),
+                stop=self.stopper.stop,
+                next_steps=lambda outcomes: _next_steps(outcomes, retry),
+            )
+
+    def raise_for(self, outcomes: Sequence[JobOutcome], *, what: str = "") -> None:
+        """A LifecycleError when not every job succeeded: 130 naming what was interrupted
+        (signal), the watchdog's message (emulator gone), else the failed and skipped stacks."""
+        if all(o.status == "succeeded" for o in outcomes):
+            return
+        stopped = set(self.interrupted)
+        failed = [o.name for o in outcomes if o.status == "failed" and o.name not in stopped]
+        # A stack waiting for an interrupted one was not started because of the interruption.
+        held = [o for o in outcomes if o.status == "skipped"]
+        skipped = [o.name for o in held if not set(o.blocked_by) <= stopped]
+        cancelled = [o.name for o in outcomes if o.status == "cancelled"]
+        cancelled += [o.name for o in held if set(o.blocked_by) <= stopped]
+        interrupted = [o.name for o in outcomes if o.name in self.interrupted]
+        done = [o.name for o in outcomes if o.status == "succeeded"]
+        parts = []
+        if interrupted:
+            parts.append(
+                f"interrupted: {', '.join(interrupted)} (terraform wrote the state and released "
+                "the lock)"
+            )
+        if failed:
+            parts.append(f"failed: {', '.join(failed)}")
+        if skipped:
+            parts.append(f"skipped: {', '.join(skipped)}")
+        if cancelled:
+            parts.append(f"not started: {', '.join(cancelled)}")
+        if done:
+            parts.append(f"done: {', '.join(done)}")
+        detail = "; ".join(parts)
+        if self.stopper.signalled:
+            raise LifecycleError(
+                f"{self.action} stopped by {self.stopper.reason}: {detail}. {what}".rstrip(),
+                code=INTERRUPTED_EXIT,
+            )
+        if self.stopper.reasons:
+            raise LifecycleError(f"{self.stopper.reason} ({detail})")
+        raise LifecycleError(f"{self.action} failed ({detail}); see the summary above.")
+
+
+@contextlib.contextmanager
+def _forwarded(stop: threading.Event, stopper: Stopper) -> Iterator[None]:
+    """A caller's own ``stop`` event (tests, embedding code) stops the run like a signal."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.05):
+            if stop.is_set():
+                stopper.signalled = True
+                stopper.request("stop requested")
+                return
+
+    thread = threading.Thread(target=watch, name="stop-forwarder", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def _next_steps(outcomes: Sequence[JobOutcome], retry: str) -> list[str]:
+    """The unlock commands named by locked stacks, then the command to run again."""
+    steps: list[str] = []
+    for outcome in outcomes:
+        for line in (outcome.error or "").splitlines():
+            if line.strip().startswith("./tap unlock "):
+                steps.append(f"{line.strip()}   (after checking nobody else runs {outcome.name})")
+    steps.append(f"{retry}   (after fixing what the failed stacks report)")
+    return steps
+
+
+def _command(ws: Workspace, task: str, env: str | None, *extra: str) -> str:
+    parts = ["./tap", task]
+    if env:
+        parts += ["--env", env]
+    if ws.target != "local":
+        parts += ["--target", ws.target]
+    return " ".join([*parts, *extra])
+
+
+def _summary(added: int, changed: int, destroyed: int) -> str:
+    if added == changed == destroyed == 0:
+        return "no changes"
+    return f"{added} added, {changed} changed, {destroyed} destroyed"
+
+
 def deploy_stacks(
-    ws: Workspace, env: str | None, *, timings: dict[str, float] | None = None
+    ws: Workspace,
+    env: str | None,
+    *,
+    timings: dict[str, float] | None = None,
+    parallel: int = DEFAULT_PARALLEL,
+    stop: threading.Event | None = None,
 ) -> dict[str, Any]:
-    """Build, synth, bootstrap, init + apply every stack (dependencies first), write
-    cfn-outputs; return the flat outputs. ``timings`` gets each stack's apply seconds."""
+    """Build, synth, bootstrap, init + apply every stack (each after the stacks it reads, up to
+    ``parallel`` at a time), write cfn-outputs of the stacks that succeeded; return the flat
+    outputs. ``timings`` gets each stack's apply seconds. A failed stack skips its dependents,
+    the others finish, then this raises (exit 1; 130 when interrupted by a signal or ``stop``)."""
     stacks = ordered_stacks(ws, env)
     session = session_for(ws)
     bootstrap(ws, session)
     _local_fixtures(ws, session, sorted({stack.environment for stack in stacks}))
-    collected: list[tuple[StackInfo, dict[str, Any]]] = []
-    try:
-        for stack in stacks:
-            init_stack(session, stack.directory)
-            ws.echo(f"deploy {stack.name}: applying ...")
-            result = apply_stack(session, stack.directory, out=ws.out)
-            summary = (
-                "no changes"
-                if result.no_changes
-                else f"{result.added} added, {result.changed} changed, {result.destroyed} destroyed"
+    run = _Run(ws, session, "deploy")
+    collected: dict[str, dict[str, Any]] = {}
+
+    def work(stack: StackInfo) -> Callable[[JobContext], JobResult]:
+        def apply(ctx: JobContext) -> JobResult:
+            run.gate.init(session, stack)
+            if ctx.cancelled.is_set():
+                raise RunInterruptedError(f"{stack.name}: stopped before its apply started")
+            result = apply_stack(
+                session,
+                stack.directory,
+                out=_JobStream(ctx),
+                progress=ctx.progress,
+                note=ctx.line,
+                stops=run.stops(ctx),
             )
-            ws.echo(f"deploy {stack.name}: {summary} in {result.seconds:.1f} s")
             if timings is not None:
                 timings[stack.name] = result.seconds
             outputs = stack_outputs(session, stack.directory)
             outputs["aws_region"] = stack.region
             _local_outputs(session, outputs)
-            collected.append((stack, outputs))
-    except DeployError as error:
-        raise LifecycleError(f"deploy failed: {error}") from None
-    per_env = merge_stack_outputs(collected)
-    primary = {e.name: e.primary_region.name for e in ws.config().environments}
-    flat = multi_region_flat_outputs(collected, primary)
-    path = write_flat_outputs(ws.root, flat)
-    ws.echo(f"outputs: {path.relative_to(ws.root)} ({len(flat)} keys)")
-    for environment in per_env:
-        for name in _SHOWN_OUTPUTS:
-            key = f"{environment}_{name}"
-            if key in flat:
-                ws.echo(f"  {key:32} {flat[key]}")
+            collected[stack.name] = outputs
+            summary = _summary(result.added, result.changed, result.destroyed)
+            if result.adopted:
+                summary += f", {len(result.adopted)} adopted"
+            return JobResult(result.added, result.changed, result.destroyed, summary)
+
+        return apply
+
+    jobs = [run.job(stack, work(stack)) for stack in stacks]
+    outcomes = run.execute(jobs, parallel=parallel, retry=_command(ws, "deploy", env), stop=stop)
+    done = [(stack, collected[stack.name]) for stack in stacks if stack.name in collected]
+    flat: dict[str, Any] = {}
+    if done:
+        primary = {e.name: e.primary_region.name for e in ws.config().environments}
+        flat = multi_region_flat_outputs(done, primary)
+        path = write_flat_outputs(ws.root, flat)
+        ws.echo(f"outputs: {path.relative_to(ws.root)} ({len(flat)} keys)")
+        for environment in merge_stack_outputs(done):
+            for name in _SHOWN_OUTPUTS:
+                key = f"{environment}_{name}"
+                if key in flat:
+                    ws.echo(f"  {key:32} {flat[key]}")
+    run.raise_for(outcomes, what=f"Run {_command(ws, 'deploy', env)} to finish.")
     return flat
 
 
-def plan_stacks(ws: Workspace, env: str | None) -> dict[str, int]:
-    """`terraform plan -detailed-exitcode` per stack, dependencies first:
-    {stack: 0 no changes, 1 error, 2 changes}."""
+def plan_stacks(
+    ws: Workspace,
+    env: str | None,
+    *,
+    parallel: int = DEFAULT_PARALLEL,
+    stop: threading.Event | None = None,
+) -> dict[str, int]:
+    """`terraform plan -detailed-exitcode` per stack, up to ``parallel`` at a time (a plan only
+    reads the states it depends on, so none waits for another):
+    {stack: 0 no changes, 1 error (or not run), 2 changes}. RunInterruptedError: exit 130."""
     stacks = ordered_stacks(ws, env)
     session = session_for(ws, start=False)
-    codes: dict[str, int] = {}
+    run = _Run(ws, session, "plan")
+    codes: dict[str, int] = {stack.name: 1 for stack in stacks}
     words = {0: "no changes", 2: "changes"}
-    for stack in stacks:
-        try:
-            init_stack(session, stack.directory)
-        except DeployError as error:
-            ws.echo(f"plan {stack.name}: error\n{error}")
-            codes[stack.name] = 1
-            continue
-        started = time.perf_counter()
-        code, output = plan_stack(session, stack.directory, out=ws.out)
-        codes[stack.name] = code
-        elapsed = time.perf_counter() - started
-        ws.echo(f"plan {stack.name}: {words.get(code, 'error')} ({elapsed:.1f} s)")
-        if code != 0:
-            ws.echo(output.rstrip())
+
+    def work(stack: StackInfo) -> Callable[[JobContext], JobResult]:
+        def plan(ctx: JobContext) -> JobResult:
+            run.gate.init(session, stack)
+            if ctx.cancelled.is_set():
+                raise RunInterruptedError(f"{stack.name}: stopped before its plan started")
+            code, output = plan_stack(
+                session, stack.directory, out=_JobStream(ctx), note=ctx.line, stops=run.stops(ctx)
+            )
+            codes[stack.name] = code
+            if code != 0:
+                ctx.line(output.rstrip())
+            if code not in words:
+                raise DeployError(f"terraform plan of {stack.name} failed (exit {code})")
+            return JobResult(summary=words[code])
+
+        return plan
+
+    jobs = [Job(job.name, frozenset(), job.run) for job in (run.job(s, work(s)) for s in stacks)]
+    outcomes = run.execute(jobs, parallel=parallel, retry=_command(ws, "plan", env), stop=stop)
+    if run.stopper.reasons:
+        run.raise_for(outcomes)
     return codes
 
 
 def destroy_stacks(
-    ws: Workspace, env: str | None, *, timings: dict[str, float] | None = None
+    ws: Workspace,
+    env: str | None,
+    *,
+    timings: dict[str, float] | None = None,
+    parallel: int = DEFAULT_PARALLEL,
+    sweep: bool | None = None,
+    stop: threading.Event | None = None,
 ) -> list[Leftover]:
-    """Destroy every stack (dependents first: the reverse of the deploy order), then list what
-    of the platform is left. A stack without a state object (never deployed) is skipped.
-    ``timings`` gets each stack's destroy seconds."""
+    """Destroy every stack (each before the stacks it reads: the reverse graph, up to
+    ``parallel`` at a time), then list what of the platform is left and sweep it.
+
+    A stack without a state object (never deployed) is skipped. ``timings`` gets each stack's
+    destroy seconds. What the leftover check finds afterwards (resources no state knows of,
+    e.g. created by an interrupted apply) is deleted (:func:`.sweep.sweep`) when ``sweep`` is
+    true, by default on the local target only: on aws it is listed with the ``--sweep``
+    command. Returns what is left after that (empty: nothing). A failed stack skips the stacks
+    it reads (and nothing is swept): a LifecycleError after the summary.
+    """
     stacks = ordered_stacks(ws, env)
     session = session_for(ws)
     bootstrap(ws, session)
     config = ws.config()
     spec = backend_spec(config)
-    try:
-        for stack in reversed(stacks):
+    run = _Run(ws, session, "destroy")
+
+    def work(stack: StackInfo) -> Callable[[JobContext], JobResult]:
+        def destroy(ctx: JobContext) -> JobResult:
             if not has_state(session, stack, spec.region):
-                ws.echo(f"destroy {stack.name}: no state, nothing to destroy")
-                continue
-            init_stack(session, stack.directory)
-            ws.echo(f"destroy {stack.name}: destroying ...")
-            result = destroy_stack(session, stack.directory, out=ws.out)
-            ws.echo(f"destroy {stack.name}: {result.destroyed} destroyed in {result.seconds:.1f} s")
+                return JobResult(summary="no state, nothing to destroy")
+            run.gate.init(session, stack)
+            if ctx.cancelled.is_set():
+                raise RunInterruptedError(f"{stack.name}: stopped before its destroy started")
+            result = destroy_stack(
+                session,
+                stack.directory,
+                out=_JobStream(ctx),
+                progress=ctx.progress,
+                note=ctx.line,
+                stops=run.stops(ctx),
+            )
             if timings is not None:
                 timings[stack.name] = result.seconds
-    except DeployError as error:
-        raise LifecycleError(f"destroy failed: {error}") from None
+            return JobResult(destroyed=result.destroyed, summary=f"{result.destroyed} destroyed")
+
+        return destroy
+
+    jobs = [run.job(stack, work(stack)) for stack in stacks]
+    outcomes = run.execute(
+        jobs, parallel=parallel, reverse=True, retry=_command(ws, "destroy", env), stop=stop
+    )
+    run.raise_for(outcomes, what=f"Run {_command(ws, 'destroy', env)} to finish.")
     selected = sorted({stack.environment for stack in stacks})
     for environment in selected:
         remove_outputs(ws.root, environment)
@@ -216,9 +502,15 @@ def destroy_stacks(
     cidrs = {str(region.vpc_cidr) for environment in chosen for region in environment.regions}
     _local_fixtures(ws, session, selected, remove=True)
     dns_names = [e.dns.api_domain for e in chosen if e.dns is not None]
-    left = leftovers(
-        session, regions, spec, cidrs=cidrs, environments=selected, dns_names=dns_names
-    )
+
+    def check() -> list[Leftover]:
+        return leftovers(
+            session, regions, spec, cidrs=cidrs, environments=selected, dns_names=dns_names
+        )
+
+    do_sweep = sweep if sweep is not None else session.emulator is not None
+    again = _command(ws, "destroy", env, "--sweep")
+    left = _sweep_leftovers(ws, session, spec.region, check, sweep=do_sweep, again=again)
     if left:
         ws.echo("destroy: left behind:")
         for item in left:
@@ -228,24 +520,73 @@ def destroy_stacks(
     return left
 
 
-def drift_stacks(ws: Workspace, env: str | None) -> list[StackDrift]:
-    """Plan every stack (no lock), publish each region's change count to CloudWatch, print a
-    table; return the per-stack results. A stack whose plan failed is an error after the
-    others were published (its region publishes nothing, so its alarm sees missing data)."""
+def _sweep_leftovers(
+    ws: Workspace,
+    session: Session,
+    region: str,
+    check: Callable[[], list[Leftover]],
+    *,
+    sweep: bool,
+    again: str,
+) -> list[Leftover]:
+    """The leftover check; with ``sweep``, delete what it finds (:func:`.sweep.sweep`) and
+    check again; without, name the command that would. Returns what is left."""
+    left = check()
+    if not left:
+        return left
+    if not sweep:
+        ws.echo(
+            f"destroy: {len(left)} resource(s) are in no state; on --target aws nothing outside "
+            f"a state is deleted without asking: check the list below, then run {again}"
+        )
+        return left
+    from tooling.lifecycle.sweep import sweep as sweep_leftovers
+
+    ws.echo(f"destroy: {len(left)} resource(s) are in no state (an interrupted run); sweeping:")
+    for line in sweep_leftovers(session.client, left, region=region):
+        ws.echo(f"  {line}")
+    return check()
+
+
+def drift_stacks(
+    ws: Workspace,
+    env: str | None,
+    *,
+    parallel: int = DEFAULT_PARALLEL,
+    stop: threading.Event | None = None,
+) -> list[StackDrift]:
+    """Plan every stack (no lock, up to ``parallel`` at a time), publish each region's change
+    count to CloudWatch, print a table; return the per-stack results. A stack whose plan failed
+    is an error after the others were published (its region publishes nothing, so its alarm
+    sees missing data)."""
     from tooling.drift import live
 
     stacks = ordered_stacks(ws, env)
     session = session_for(ws, start=False)
-    results: list[StackDrift] = []
-    failed: dict[str, str] = {}
+    run = _Run(ws, session, "drift")
+    found: dict[str, StackDrift] = {}
     started = time.perf_counter()
-    for stack in stacks:
-        try:
-            init_stack(session, stack.directory)
-            results.append(live.plan_drift(session, stack))
-        except (DeployError, live.DriftError) as error:
-            failed[stack.name] = str(error)
-            ws.echo(f"drift {stack.name}: plan failed\n{error}")
+
+    def work(stack: StackInfo) -> Callable[[JobContext], JobResult]:
+        def plan(ctx: JobContext) -> JobResult:
+            run.gate.init(session, stack)
+            if ctx.cancelled.is_set():
+                raise RunInterruptedError(f"{stack.name}: stopped before its plan started")
+            try:
+                drift = live.plan_drift(session, stack)
+            except live.DriftError as error:
+                raise DeployError(str(error)) from None
+            found[stack.name] = drift
+            return JobResult(summary=f"{len(drift.addresses)} change(s)")
+
+        return plan
+
+    jobs = [Job(job.name, frozenset(), job.run) for job in (run.job(s, work(s)) for s in stacks)]
+    outcomes = run.execute(jobs, parallel=parallel, retry=_command(ws, "drift", env), stop=stop)
+    if run.stopper.reasons:
+        run.raise_for(outcomes)
+    results = [found[stack.name] for stack in stacks if stack.name in found]
+    failed = {o.name: o.error or o.status for o in outcomes if o.status != "succeeded"}
     broken_regions = {s.region for s in stacks if s.name in failed}
     totals = live.publish(session, [r for r in results if r.region not in broken_regions])
     ws.echo(live.format_table(results))
@@ -261,6 +602,21 @@ def drift_stacks(ws: Workspace, env: str | None) -> list[StackDrift]:
             f"for {', '.join(sorted(broken_regions))}: its drift alarm goes off on missing data)."
         )
     return results
+
+
+def unlock_stack(ws: Workspace, stack: str, lock_id: str) -> str:
+    """``./tap unlock``: release exactly the state lock ``lock_id`` of ``stack``, after checking
+    that it is the lock held now; print and return what was done."""
+    directory = ws.outdir / "stacks" / stack
+    if not (directory / "cdk.tf.json").is_file():
+        synth_stacks(ws, "all")
+    if not (directory / "cdk.tf.json").is_file():
+        known = sorted(p.name for p in (ws.outdir / "stacks").iterdir() if p.is_dir())
+        raise LifecycleError(f"no stack {stack!r}; the stacks are: {', '.join(known)}", code=2)
+    session = session_for(ws, start=False)
+    message = unlock(session, directory, lock_id)
+    ws.echo(f"unlock: {message}")
+    return message
 
 
 def static_drift(ws: Workspace, env: str | None) -> list[str]:

@@ -19,6 +19,7 @@ from tooling.emulator import process as emulator_mod
 from tooling.lifecycle.errors import LifecycleError
 from tooling.lifecycle.workspace import check_target
 from tooling.terraform import (
+    StopSignals,
     StreamedRun,
     run_terraform,
     stream_terraform,
@@ -87,11 +88,22 @@ class Session:
         )
 
     def stream(
-        self, args: Sequence[str], stack_dir: Path, on_line: Callable[[str], None]
+        self,
+        args: Sequence[str],
+        stack_dir: Path,
+        on_line: Callable[[str], None],
+        *,
+        stops: StopSignals | None = None,
     ) -> StreamedRun:
-        """``terraform *args`` in ``stack_dir``, each output line to ``on_line`` as it comes."""
+        """``terraform *args`` in ``stack_dir``, each output line to ``on_line`` as it comes;
+        ``stops`` forwards an interruption to terraform (:class:`tooling.terraform.StopSignals`)."""
         return stream_terraform(
-            args, cwd=stack_dir, repo_root=self.root, base_env=self.process_env(), on_line=on_line
+            args,
+            cwd=stack_dir,
+            repo_root=self.root,
+            base_env=self.process_env(),
+            on_line=on_line,
+            stops=stops,
         )
 
     def _tf_extra(self) -> dict[str, str]:

@@ -1,0 +1,281 @@
+"""End-to-end fault injection: ``./tap`` killed at the worst moments, then run again.
+
+Each scenario runs ``./tap`` (``python -m invoke``, as ``./tap`` execs it) as a subprocess in its
+own process group, watches its streamed lines (``[<stack>] N resource(s) done``) and kills the
+whole group with SIGKILL (a lost VM, an OOM kill, a CI time-out) or sends it SIGINT (Ctrl-C in
+a terminal). Afterwards ``./tap deploy`` must converge with no manual step, ``./tap plan`` must
+show no changes for every stack, and the final ``./tap destroy`` must say nothing is left.
+
+One emulator for the module, of its own (free port, own state directory ``TAP_EMULATOR_DIR``
+and synth directory ``TAP_CDKTF_OUTDIR``): it never touches a developer's emulator or another
+e2e module's. In file order (each scenario starts from where the previous one left off):
+
+1. deploy killed during the network apply -> deploy converges, plan clean
+2. destroy killed during the application destroy, then deploy killed during the application
+   apply (resources created, not yet in the state: adopted by the next deploy)
+3. Ctrl-C (SIGINT to the process group) in the middle of the next deploy -> exit 130, no lock
+   left; then deploy converges (adopting what 2 left outside the state), plan clean
+4. destroy: nothing left (what no state knows of is swept)
+
+Runs against the working tree's sources: an edit of a service while it runs rebuilds the zip
+and shows as changes in the plan.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import ROOT, TIMINGS
+
+pytestmark = pytest.mark.e2e
+
+ENV = "dev"
+WORK = Path(".build") / "e2e-crash"
+#: Longest a single ./tap command may take here before the test gives up on it.
+COMMAND_TIMEOUT = 600.0
+_DONE = re.compile(r"^\[(?P<stack>tap-[\w-]+)\] (?P<count>\d+) resource\(s\) done")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@dataclass
+class Tap:
+    """One ``./tap`` command running in its own process group, its lines collected."""
+
+    args: tuple[str, ...]
+    env: dict[str, str]
+    lines: list[str] = field(default_factory=list)
+    process: subprocess.Popen[str] | None = None
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def start(self) -> Tap:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "invoke", *self.args],
+            cwd=ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            start_new_session=True,  # its own process group, as a shell job would be
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        return self
+
+    def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for raw in self.process.stdout:
+            with self._changed:
+                self.lines.append(raw.rstrip("\n"))
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_for(self, matches: Callable[[str], bool], timeout: float = COMMAND_TIMEOUT) -> str:
+        """The first line ``matches`` accepts (waiting for it); fails if the command ends first."""
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        seen = 0
+        with self._changed:
+            while True:
+                for line in self.lines[seen:]:
+                    if matches(line):
+                        return line
+                seen = len(self.lines)
+                if self.process.poll() is not None and seen == len(self.lines):
+                    pytest.fail(f"{self.args} ended before the kill point:\n{self.output}")
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{self.args}: no kill point within {timeout} s:\n{self.output}")
+                self._changed.wait(0.5)
+
+    def signal_group(self, signum: int) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, signum)
+
+    def finish(self, timeout: float = COMMAND_TIMEOUT) -> int:
+        assert self.process is not None
+        code = self.process.wait(timeout=timeout)
+        time.sleep(0.2)  # the reader thread drains the pipe
+        return code
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _resources_done(kind: str, at_least: int) -> Callable[[str], bool]:
+    def matches(line: str) -> bool:
+        found = _DONE.match(line)
+        return (
+            found is not None
+            and found["stack"].endswith(f"-{kind}")
+            and int(found["count"]) >= at_least
+        )
+
+    return matches
+
+
+@dataclass
+class Crashes:
+    env: dict[str, str]
+    stacks: list[str]
+
+    def tap(self, *args: str) -> Tap:
+        return Tap(args, self.env).start()
+
+    def run(self, *args: str, expect: int = 0) -> Tap:
+        started = time.monotonic()
+        command = self.tap(*args)
+        code = command.finish()
+        TIMINGS[f"crash-recovery ./tap {' '.join(args)} #{len(TIMINGS)}"] = (
+            time.monotonic() - started
+        )
+        assert code == expect, f"./tap {' '.join(args)} exited {code}:\n{command.output}"
+        return command
+
+    def killed(self, *args: str, when: Callable[[str], bool], signum: int) -> Tap:
+        command = self.tap(*args)
+        line = command.wait_for(when)
+        command.signal_group(signum)
+        code = command.finish()
+        print(f"{signum} at: {line} -> exit {code}")
+        return command
+
+    def converges(self) -> None:
+        """``./tap deploy`` succeeds with no manual step and the plan is clean for every stack."""
+        self.run("deploy", "--env", ENV)
+        planned = self.run("plan", "--env", ENV).output
+        for stack in self.stacks:
+            rows = [line for line in planned.splitlines() if line.startswith(f"{stack} ")]
+            assert rows and rows[-1].endswith("succeeded: no changes"), planned
+
+    def locks(self) -> list[Any]:
+        """The lock items and S3 lock files of the state backend (empty: nothing locked)."""
+        import boto3
+
+        endpoint = f"http://127.0.0.1:{self.env['TAP_EMULATOR_PORT']}"
+        config = _state_config()
+        session = boto3.session.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name=config["region"],
+        )
+        dynamodb = session.client("dynamodb", endpoint_url=endpoint)
+        s3 = session.client("s3", endpoint_url=endpoint)
+        scanned = dynamodb.scan(TableName=config["lock_table"], ConsistentRead=True)["Items"]
+        # Lock items carry "Info"; the "<bucket>/<key>-md5" items (state digests) are no locks.
+        items: list[Any] = [item for item in scanned if "Info" in item]
+        objects = s3.list_objects_v2(Bucket=config["bucket"]).get("Contents", [])
+        return [*items, *[o["Key"] for o in objects if o["Key"].endswith(".tflock")]]
+
+
+def _state_config() -> dict[str, str]:
+    from trading_infra.config import load_config
+
+    from tooling.lifecycle.backend import backend_spec
+
+    spec = backend_spec(load_config(ROOT / "platform.toml"))
+    return {"bucket": spec.bucket, "lock_table": spec.lock_table, "region": spec.region}
+
+
+@pytest.fixture(scope="module")
+def crashes() -> Iterator[Crashes]:
+    from tooling.lifecycle.graph import read_stacks
+    from tooling.lifecycle.synth import synth_stacks
+    from tooling.lifecycle.workspace import Workspace
+
+    (ROOT / WORK).mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update(
+        TAP_EMULATOR_PORT=str(_free_port()),
+        TAP_EMULATOR_DIR=str(WORK / "emulator"),
+        TAP_CDKTF_OUTDIR=str(WORK / "cdktf.out"),
+        TAP_SERVE_QUIET="1",
+        CI="1",
+    )
+    ws = Workspace(root=ROOT, outdir=ROOT / WORK / "cdktf.out", port=int(env["TAP_EMULATOR_PORT"]))
+    previous = {name: os.environ.get(name) for name in ("TAP_EMULATOR_PORT",)}
+    os.environ["TAP_EMULATOR_PORT"] = env["TAP_EMULATOR_PORT"]
+    try:
+        stacks = [s.name for s in read_stacks(ws.outdir, synth_stacks(ws, ENV))]
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    state = Crashes(env=env, stacks=stacks)
+    started = time.monotonic()
+    try:
+        yield state
+    finally:
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "invoke", "destroy", "--env", ENV],
+                cwd=ROOT, env=env, capture_output=True, check=False, timeout=COMMAND_TIMEOUT,
+            )  # fmt: skip
+        finally:
+            subprocess.run(
+                [sys.executable, "-m", "invoke", "emulator", "--stop"],
+                cwd=ROOT, env=env, capture_output=True, check=False, timeout=60,
+            )  # fmt: skip
+            TIMINGS["crash-recovery module (total)"] = time.monotonic() - started
+
+
+def test_a_deploy_killed_during_the_network_apply_converges(crashes: Crashes) -> None:
+    crashes.killed(
+        "deploy", "--env", ENV, when=_resources_done("network", 3), signum=signal.SIGKILL
+    )
+    crashes.converges()
+
+
+def test_a_destroy_then_a_deploy_killed_during_the_application(crashes: Crashes) -> None:
+    """SIGKILL during the application destroy, then during its apply: resources exist that no
+    state knows of (adopted by the next deploy, in the next test)."""
+    crashes.killed("destroy", "--env", ENV, when=_resources_done("app", 15), signum=signal.SIGKILL)
+    killed = crashes.killed(
+        "deploy", "--env", ENV, when=_resources_done("app", 5), signum=signal.SIGKILL
+    )
+    assert killed.process is not None and killed.process.returncode == -signal.SIGKILL
+
+
+def test_ctrl_c_stops_the_deploy_cleanly_then_it_converges(crashes: Crashes) -> None:
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) in the middle of the deploy
+    that recovers from the kills above: exit 130, every lock released; then deploy converges
+    and the plan is clean."""
+    interrupted = crashes.killed(
+        "deploy", "--env", ENV, when=_resources_done("app", 3), signum=signal.SIGINT
+    )
+    assert interrupted.process is not None
+    assert interrupted.process.returncode == 130, interrupted.output
+    assert "deploy stopped by SIGINT: interrupted:" in interrupted.output
+    assert crashes.locks() == []  # every terraform released its lock
+    crashes.converges()
+
+
+def test_destroy_leaves_nothing(crashes: Crashes) -> None:
+    destroyed = crashes.run("destroy", "--env", ENV)
+    assert "destroy: nothing left" in destroyed.output
+    assert crashes.locks() == []
+    outputs = json.loads((ROOT / "cfn-outputs" / "flat-outputs.json").read_text("utf-8"))
+    assert not [key for key in outputs if key.startswith(f"{ENV}_")]
