@@ -335,7 +335,7 @@ def bench(
         outputs,
         environment,
         client=lambda service: session.client(service, region),
-        http=emulator_bench.http_getter(region),
+        http=emulator_bench.HttpClient(region),
     )
     print(emulator_bench.report(figures))
 

@@ -10,7 +10,7 @@ Measured against a locally deployed environment, through the same doors a client
 * **S3 put to trades visible**: a 100-line file put into the data bucket until all 100 trades
   can be read from the table (the notification, the async queue, the processor); goal < 2 s;
 * **HTTP API**: p50/p95 over 200 requests each to ``GET /health`` (unsigned) and
-  ``GET /trades/{id}`` (SigV4), at the stage's local URL.
+  ``GET /trades/{id}`` (a bearer session, through the session authorizer), at the local URL.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["EmulatorFigure", "http_getter", "measure", "report"]
+__all__ = ["EmulatorFigure", "HttpClient", "measure", "report"]
 
 _DURATION = re.compile(r"\tDuration: ([0-9.]+) ms")
 _INIT = re.compile(r"Init Duration: ([0-9.]+) ms")
@@ -68,32 +68,52 @@ def _invoke(lambda_: Any, name: str, payload: bytes) -> tuple[float, str]:
     return round_trip_ms, base64.b64decode(answer.get("LogResult", "")).decode()
 
 
-def http_getter(region: str) -> Callable[[str, bool], float]:
-    """``get(url, signed) -> milliseconds``: one GET with urllib, SigV4-signed for
-    ``execute-api`` with the emulator's credentials when ``signed``."""
-    import urllib.request
+class HttpClient:
+    """The API's two kinds of caller over urllib: SigV4-signed service requests (the emulator's
+    credentials, service ``execute-api``) and user requests with a bearer session."""
 
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
+    def __init__(self, region: str) -> None:
+        from botocore.credentials import Credentials
 
-    from tooling.emulator.process import FAKE_CREDENTIALS
+        from tooling.emulator.credentials import FAKE_CREDENTIALS
 
-    credentials = Credentials(FAKE_CREDENTIALS.access_key_id, FAKE_CREDENTIALS.secret_access_key)
+        self._region = region
+        self._credentials = Credentials(
+            FAKE_CREDENTIALS.access_key_id, FAKE_CREDENTIALS.secret_access_key
+        )
 
-    def get(url: str, signed: bool) -> float:
-        headers: dict[str, str] = {}
-        if signed:
-            signing = AWSRequest(method="GET", url=url)
-            SigV4Auth(credentials, "execute-api", region).add_auth(signing)
-            headers = dict(signing.headers.items())
-        started = time.perf_counter()
-        request = urllib.request.Request(url, headers=headers)  # noqa: S310 - the emulator's URL
+    def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> bytes:
+        import urllib.request
+
+        request = urllib.request.Request(  # noqa: S310 - the emulator's loopback URL
+            url, data=body, method=method, headers=headers
+        )
         with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
-            answer.read()
-        return (time.perf_counter() - started) * 1000
+            payload: bytes = answer.read()
+        return payload
 
-    return get
+    def _signed(self, method: str, url: str, body: bytes | None) -> dict[str, str]:
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        headers = {"content-type": "application/json"} if body else {}
+        signing = AWSRequest(method=method, url=url, data=body or b"", headers=headers)
+        SigV4Auth(self._credentials, "execute-api", self._region).add_auth(signing)
+        return dict(signing.headers.items())
+
+    def open_session(self, base: str, account_id: str) -> str:
+        """A user session of ``account_id`` (``POST /sessions``, signed): its bearer token."""
+        body = json.dumps({"account_id": account_id}).encode()
+        url = f"{base}/sessions"
+        answer = self._send("POST", url, body, self._signed("POST", url, body))
+        return str(json.loads(answer)["session_id"])
+
+    def get(self, url: str, bearer: str | None = None) -> float:
+        """One GET: its milliseconds (unsigned, or with ``Authorization: Bearer``)."""
+        headers = {"authorization": f"Bearer {bearer}"} if bearer else {}
+        started = time.perf_counter()
+        self._send("GET", url, None, headers)
+        return (time.perf_counter() - started) * 1000
 
 
 def _percentile(samples: Sequence[float], fraction: float) -> float:
@@ -106,13 +126,13 @@ def measure(
     environment: str,
     *,
     client: Callable[[str], Any],
-    http: Callable[[str, bool], float],
+    http: HttpClient,
     requests: int = 200,
 ) -> list[EmulatorFigure]:
     """Every figure, against ``environment``'s deployment described by the flat ``outputs``.
 
     ``client(service)`` gives a boto3 client of the emulator in the environment's region;
-    ``http(url, signed)`` sends one GET and returns its milliseconds.
+    ``http`` sends the API requests.
     """
 
     def out(name: str) -> Any:
@@ -193,12 +213,13 @@ def measure(
     )
 
     base = str(out("api_local_url")).rstrip("/")
-    for label, url, signed in (
-        ("GET /health", f"{base}/health", False),
-        ("GET /trades/{id}", f"{base}/trades/{ids[0]}", True),
+    bearer = http.open_session(base, "acc-bench")
+    for label, url, token in (
+        ("GET /health", f"{base}/health", None),
+        ("GET /trades/{id} (session authorizer)", f"{base}/trades/{ids[0]}", bearer),
     ):
-        http(url, signed)  # warm
-        samples = [http(url, signed) for _ in range(requests)]
+        http.get(url, token)  # warm
+        samples = [http.get(url, token) for _ in range(requests)]
         figures.append(
             EmulatorFigure(f"HTTP API {label} p50 ({requests} requests)", _percentile(samples, 0.5))
         )

@@ -36,6 +36,7 @@ from tooling.lifecycle.outputs import (
     stack_outputs,
     write_flat_outputs,
 )
+from tooling.lifecycle.plan_report import StackPlan, stack_plan, summary_lines, write_reports
 from tooling.lifecycle.runs import (
     RunInterruptedError,
     apply_stack,
@@ -43,6 +44,7 @@ from tooling.lifecycle.runs import (
     has_state,
     init_stack,
     plan_stack,
+    show_plan,
 )
 from tooling.lifecycle.scheduler import Job, JobContext, JobOutcome, JobResult, run_jobs
 from tooling.lifecycle.selection import select_environments
@@ -73,6 +75,8 @@ __all__ = [
 #: after the other, in the order of the sequential lifecycle.
 DEFAULT_PARALLEL = 4
 
+#: Where a stack's saved plan lives between ``terraform plan -out`` and ``terraform show -json``.
+PLAN_FILE = "tap.tfplan"
 #: Outputs ``deploy`` prints per environment after writing cfn-outputs.
 _SHOWN_OUTPUTS = (
     "api_endpoint_url",
@@ -416,6 +420,9 @@ def plan_stacks(
     session = session_for(ws, start=False)
     run = _Run(ws, session, "plan")
     codes: dict[str, int] = {stack.name: 1 for stack in stacks}
+    plans: dict[str, StackPlan] = {
+        stack.name: StackPlan(stack=stack.name, error="not planned") for stack in stacks
+    }
     words = {0: "no changes", 2: "changes"}
 
     def work(stack: StackInfo) -> Callable[[JobContext], JobResult]:
@@ -423,14 +430,25 @@ def plan_stacks(
             run.gate.init(session, stack)
             if ctx.cancelled.is_set():
                 raise RunInterruptedError(f"{stack.name}: stopped before its plan started")
+            plan_file = stack.directory / PLAN_FILE
             code, output = plan_stack(
-                session, stack.directory, out=_JobStream(ctx), note=ctx.line, stops=run.stops(ctx)
+                session,
+                stack.directory,
+                out=_JobStream(ctx),
+                note=ctx.line,
+                stops=run.stops(ctx),
+                plan_file=plan_file,
             )
             codes[stack.name] = code
             if code != 0:
                 ctx.line(output.rstrip())
             if code not in words:
+                plan_file.unlink(missing_ok=True)
+                plans[stack.name] = StackPlan(stack=stack.name, error=f"plan failed (exit {code})")
                 raise DeployError(f"terraform plan of {stack.name} failed (exit {code})")
+            plans[stack.name] = stack_plan(
+                stack.name, show_plan(session, stack.directory, plan_file)
+            )
             return JobResult(summary=words[code])
 
         return plan
@@ -439,6 +457,11 @@ def plan_stacks(
     outcomes = run.execute(jobs, parallel=parallel, retry=_command(ws, "plan", env), stop=stop)
     if run.stopper.reasons:
         run.raise_for(outcomes)
+    ordered = [plans[stack.name] for stack in stacks]
+    for line in summary_lines(ordered):
+        ws.echo(line)
+    json_path, markdown_path = write_reports(ws.root, ordered)
+    ws.echo(f"plan reports: {json_path.relative_to(ws.root)}, {markdown_path.relative_to(ws.root)}")
     return codes
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "has_state",
     "init_stack",
     "plan_stack",
+    "show_plan",
 ]
 
 #: Exit codes of ``terraform plan -detailed-exitcode``.
@@ -378,13 +379,17 @@ def plan_stack(
     on_line: LineCallback | None = None,
     note: Callable[[str], None] | None = None,
     stops: StopSignals | None = None,
+    plan_file: Path | None = None,
 ) -> tuple[int, str]:
-    """``terraform plan -detailed-exitcode``: (0 no changes | 1 error | 2 changes, output).
+    """``terraform plan -detailed-exitcode``: (0 no changes | 1 error | 2 changes, output);
+    with ``plan_file``, the plan is also saved there (for :func:`show_plan`).
     Guarded by :func:`.locks.holding` (a lock it cannot take is a DeployError naming the
     holder); local target: once more after an orphaned state lock
     (:func:`.locks.recover_orphaned_lock`). An interrupted plan raises
     :class:`RunInterruptedError`."""
     args = ["plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock-timeout=60s"]
+    if plan_file is not None:
+        args.append(f"-out={plan_file}")
     outputs: list[str] = []
     interrupted: list[bool] = []
 
@@ -413,3 +418,14 @@ def plan_stack(
         if message is not None:
             raise DeployError(message)
     return code, outputs[-1]
+
+
+def show_plan(session: Session, stack_dir: Path, plan_file: Path) -> dict[str, Any]:
+    """``terraform show -json`` of a saved plan; the plan file is removed afterwards (a plan
+    can hold sensitive values, so it does not outlive the report made from it)."""
+    try:
+        result = session.terraform(["show", "-json", "-no-color", str(plan_file)], stack_dir)
+        document: dict[str, Any] = json.loads(result.stdout or "{}")
+        return document
+    finally:
+        plan_file.unlink(missing_ok=True)
