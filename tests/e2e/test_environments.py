@@ -84,7 +84,6 @@ NAMED_OUTPUTS = (
     "api_handler_dead_letter_queue_url",
     "api_id",
     "api_endpoint_url",
-    "api_stage_name",
     "api_local_url",
     "alarm_topic_arn",
 )
