@@ -261,9 +261,12 @@ def test_a_destroy_then_a_deploy_killed_during_the_application(crashes: Crashes)
 
 
 def test_ctrl_c_stops_the_deploy_cleanly_then_it_converges(crashes: Crashes) -> None:
-    """Ctrl-C (SIGINT to the process group, as a terminal sends it) in the middle of the deploy
-    that recovers from the kills above: exit 130, every lock released; then deploy converges
-    and the plan is clean."""
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) in the middle of a deploy
+    with the whole application stack to create: exit 130, every lock released; then deploy
+    converges and the plan is clean."""
+    # From nothing, so that the signal lands while terraform still has most of its work ahead:
+    # after the recoveries above, a deploy may have only a few resources left to create.
+    crashes.run("destroy", "--env", ENV)
     interrupted = crashes.killed(
         "deploy", "--env", ENV, when=_resources_done("app", 3), signum=signal.SIGINT
     )
