@@ -45,8 +45,8 @@ def python312() -> Path:
     interpreter = find_cpython("3.12")
     if interpreter is None:
         pytest.fail(
-            "CPython 3.12 is needed to import the cp312 Lambda zips (python3.12 on PATH or "
-            "/root/.pyenv/versions/3.12*/bin/python3.12); install it rather than skipping"
+            "CPython 3.12 is needed to import the cp312 Lambda zips (python3.12 on PATH, a "
+            "pyenv 3.12 install, or TAP_PYTHON_3_12); install it rather than skipping"
         )
     return interpreter
 

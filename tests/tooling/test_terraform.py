@@ -83,8 +83,8 @@ def test_cli_config_escapes_hcl_templates() -> None:
 def test_terraform_env_replaces_inherited_configuration(tmp_path: Path) -> None:
     base = {
         "PATH": os.environ["PATH"],
-        "TF_CLI_CONFIG_FILE": "/root/.terraformrc",
-        "TERRAFORM_CONFIG": "/root/.terraformrc",
+        "TF_CLI_CONFIG_FILE": str(tmp_path / "inherited.terraformrc"),
+        "TERRAFORM_CONFIG": str(tmp_path / "inherited.terraformrc"),
         "TF_PLUGIN_CACHE_DIR": "/nonexistent",
         "TF_CLI_ARGS": "-no-color",
         "TF_CLI_ARGS_init": "-upgrade",
@@ -217,7 +217,7 @@ def test_run_terraform_environment_cannot_be_undone_by_env_extra(tmp_path: Path)
         ["plan"],
         cwd=tmp_path,
         repo_root=tmp_path / "repo",
-        base_env={**base, "TF_CLI_CONFIG_FILE": "/root/.terraformrc"},
+        base_env={**base, "TF_CLI_CONFIG_FILE": str(tmp_path / "inherited.terraformrc")},
         env_extra={"TF_CLI_CONFIG_FILE": "/bogus", "TF_CLI_ARGS_plan": "-x", "AWS_REGION": "r"},
         capture=True,
     )

@@ -202,6 +202,21 @@ class _Run:
     def stops(self, ctx: JobContext) -> StopSignals:
         return StopSignals(interrupt=ctx.cancelled, kill=self.stopper.kill)
 
+    def begin(self, ctx: JobContext, stack: StackInfo, verb: str) -> None:
+        """Init ``stack`` (once per run's plugin cache) unless the run is stopping."""
+        self.gate.init(self.session, stack)
+        if ctx.cancelled.is_set():
+            raise RunInterruptedError(f"{stack.name}: stopped before its {verb} started")
+
+    def streams(self, ctx: JobContext) -> dict[str, Any]:
+        """Where a terraform run of ``ctx``'s job reports: its lines, progress, notes, stops."""
+        return {
+            "out": _JobStream(ctx),
+            "progress": ctx.progress,
+            "note": ctx.line,
+            "stops": self.stops(ctx),
+        }
+
     def job(self, stack: StackInfo, work: Callable[[JobContext], JobResult]) -> Job:
         """The job of ``stack``: ``work`` unless the run is stopping; interruptions recorded."""
 
@@ -364,17 +379,8 @@ def deploy_stacks(
 
     def work(stack: StackInfo) -> Callable[[JobContext], JobResult]:
         def apply(ctx: JobContext) -> JobResult:
-            run.gate.init(session, stack)
-            if ctx.cancelled.is_set():
-                raise RunInterruptedError(f"{stack.name}: stopped before its apply started")
-            result = apply_stack(
-                session,
-                stack.directory,
-                out=_JobStream(ctx),
-                progress=ctx.progress,
-                note=ctx.line,
-                stops=run.stops(ctx),
-            )
+            run.begin(ctx, stack, "apply")
+            result = apply_stack(session, stack.directory, **run.streams(ctx))
             if timings is not None:
                 timings[stack.name] = result.seconds
             outputs = stack_outputs(session, stack.directory)
@@ -427,9 +433,7 @@ def plan_stacks(
 
     def work(stack: StackInfo) -> Callable[[JobContext], JobResult]:
         def plan(ctx: JobContext) -> JobResult:
-            run.gate.init(session, stack)
-            if ctx.cancelled.is_set():
-                raise RunInterruptedError(f"{stack.name}: stopped before its plan started")
+            run.begin(ctx, stack, "plan")
             plan_file = stack.directory / PLAN_FILE
             code, output = plan_stack(
                 session,
@@ -495,17 +499,8 @@ def destroy_stacks(
         def destroy(ctx: JobContext) -> JobResult:
             if not has_state(session, stack, spec.region):
                 return JobResult(summary="no state, nothing to destroy")
-            run.gate.init(session, stack)
-            if ctx.cancelled.is_set():
-                raise RunInterruptedError(f"{stack.name}: stopped before its destroy started")
-            result = destroy_stack(
-                session,
-                stack.directory,
-                out=_JobStream(ctx),
-                progress=ctx.progress,
-                note=ctx.line,
-                stops=run.stops(ctx),
-            )
+            run.begin(ctx, stack, "destroy")
+            result = destroy_stack(session, stack.directory, **run.streams(ctx))
             if timings is not None:
                 timings[stack.name] = result.seconds
             return JobResult(destroyed=result.destroyed, summary=f"{result.destroyed} destroyed")
@@ -592,9 +587,7 @@ def drift_stacks(
 
     def work(stack: StackInfo) -> Callable[[JobContext], JobResult]:
         def plan(ctx: JobContext) -> JobResult:
-            run.gate.init(session, stack)
-            if ctx.cancelled.is_set():
-                raise RunInterruptedError(f"{stack.name}: stopped before its plan started")
+            run.begin(ctx, stack, "plan")
             try:
                 drift = live.plan_drift(session, stack)
             except live.DriftError as error:

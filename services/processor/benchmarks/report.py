@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -199,7 +200,7 @@ def peak_memory(
     """(peak MiB traced, seconds) ingesting a generated file of ``lines`` lines."""
     key = f"incoming/mem.{'csv' if kind == 'csv' else 'jsonl'}{'.gz' if compressed else ''}"
     service = IngestService(
-        GeneratedSource(kind, lines, compressed),  # type: ignore[arg-type]
+        GeneratedSource(kind, lines, compressed),
         NullRepository(),
         NullSink(),
         quarantine_prefix="quarantine/",
@@ -267,6 +268,30 @@ def cold_import(
         return timings, first_call
 
 
+def find_python312() -> Path | None:
+    """CPython 3.12 as the build tests find it: ``TAP_PYTHON_3_12``, ``python3.12`` on PATH,
+    then pyenv's installs (``$PYENV_ROOT`` or ``~/.pyenv``), newest first; each candidate is
+    run once, because a PATH entry can be a pyenv shim that fails."""
+    candidates = [os.environ.get("TAP_PYTHON_3_12"), shutil.which("python3.12")]
+    for root in filter(None, (os.environ.get("PYENV_ROOT"), str(Path.home() / ".pyenv"))):
+        installs = sorted(
+            Path(root, "versions").glob("3.12*"),
+            key=lambda path: [int(part) for part in path.name.split(".") if part.isdigit()],
+            reverse=True,
+        )
+        candidates += [str(install / "bin" / "python3.12") for install in installs]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(  # noqa: S603 - fixed argument list, no shell
+            [candidate, "-I", "-S", "-c", "import sys; print(sys.version_info[:2] == (3, 12))"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == "True":
+            return Path(candidate)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=50_000)
@@ -275,7 +300,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--import-runs", type=int, default=7)
     parser.add_argument("--zip", type=Path, default=REPO_ROOT / "dist" / "processor.zip")
     parser.add_argument(
-        "--python312", type=Path, default=Path("/root/.pyenv/versions/3.12.1/bin/python3.12")
+        "--python312",
+        type=Path,
+        default=None,
+        help="CPython 3.12 for the cold import (default: TAP_PYTHON_3_12, python3.12 on PATH, "
+        "or the newest pyenv 3.12 install)",
     )
     parser.add_argument(
         "--runtime",
@@ -310,7 +339,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                     f"(process before ingesting: {before:5.1f} MiB; {seconds:.0f} s)"
                 )
     if not args.skip_import:
-        timings, first_call = cold_import(args.zip, args.python312, args.runtime, args.import_runs)
+        python312 = args.python312 or find_python312()
+        if python312 is None:
+            parser.error("no CPython 3.12 found: pass --python312 or set TAP_PYTHON_3_12")
+        timings, first_call = cold_import(args.zip, python312, args.runtime, args.import_runs)
         size = args.zip.stat().st_size
         print(
             f"cold import of processor.handler (CPython 3.12, unpacked zip + boto3), "

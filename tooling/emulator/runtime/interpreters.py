@@ -7,7 +7,7 @@ version is required. The first candidate that really is that version wins:
 1. ``TAP_PYTHON_3_12`` (``TAP_PYTHON_<major>_<minor>``): an explicit path, for machines where
    the interpreter lives elsewhere;
 2. ``python3.12`` on ``PATH``;
-3. pyenv's installs, ``$PYENV_ROOT`` (or ``~/.pyenv``) and ``/root/.pyenv``,
+3. pyenv's installs, ``$PYENV_ROOT`` and ``~/.pyenv``,
    ``versions/3.12*/bin/python3.12``, newest patch release first.
 
 Each candidate is probed by running it (``-I -S``): a PATH entry can be a pyenv shim that
@@ -79,7 +79,7 @@ def _candidates(version: str) -> Iterator[str]:
     on_path = shutil.which(f"python{version}")
     if on_path:
         yield on_path
-    roots = [os.environ.get("PYENV_ROOT"), str(Path.home() / ".pyenv"), "/root/.pyenv"]
+    roots = [os.environ.get("PYENV_ROOT"), str(Path.home() / ".pyenv")]
     seen: set[Path] = set()
     for root in filter(None, roots):
         versions = Path(root) / "versions"
