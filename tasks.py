@@ -297,15 +297,30 @@ def logs(
         "--lifecycle: the selection deployed and destroyed (default: all)",
         "lifecycle": "time deploy/destroy with --parallel 1 against the default, and "
         "deploy --env global, on an emulator of its own (~25 min)",
+        "services": "the Lambda services' report: processor throughput and memory, each "
+        "handler's cold import under CPython 3.12, zip sizes (builds first; a few minutes)",
+        "runs": "--services: cold imports per handler (median, min and max reported)",
     }
 )
 def bench(
     c: Context, repeat: int = 1, emulator: bool = False, env: str | None = None,
-    lifecycle: bool = False,
+    lifecycle: bool = False, services: bool = False, runs: int = 9,
 ) -> None:  # fmt: skip
-    """Measure synth/import times, the local emulator (--emulator) or the lifecycle (--lifecycle).
+    """Measure synth/import times, the local emulator (--emulator), the lifecycle (--lifecycle)
+    or the Lambda services (--services).
 
     --lifecycle: deploy/destroy with and without parallel stacks, on an emulator of its own."""
+    if services:
+        from tooling import services_bench
+        from tooling.lifecycle.synth import build_lambdas
+
+        with _exits():
+            build_lambdas(_workspace())  # the zips measured are those of the current sources
+        try:
+            print(services_bench.report(services_bench.run(ROOT, import_runs=runs)))
+        except services_bench.ServicesBenchError as error:
+            raise Exit(f"bench --services: {error}", code=1) from None
+        return
     if lifecycle:
         from tooling.lifecycle import bench as lifecycle_bench
 

@@ -20,6 +20,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,26 @@ os.environ.setdefault("TAP_CDKTF_OUTDIR", ".build/e2e/cdktf.out")
 
 #: Measured seconds, printed at the end of the run (pytest_terminal_summary).
 TIMINGS: dict[str, float] = {}
+
+
+@contextmanager
+def unprotected_data(selection: str) -> Iterator[None]:
+    """Run with data protection lifted for ``selection`` (``TAP_UNPROTECTED_ENVIRONMENTS``, see
+    docs/configuration.md): a test deploys a protected environment (prod, global) only to
+    destroy it again, and ``destroy`` refuses a protected one. Held from before the deploy to
+    after the destroy, so that both see the same configuration; the previous value is restored.
+    """
+    from trading_infra.config import UNPROTECTED_ENVIRONMENTS_ENV
+
+    previous = os.environ.get(UNPROTECTED_ENVIRONMENTS_ENV)
+    os.environ[UNPROTECTED_ENVIRONMENTS_ENV] = selection
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(UNPROTECTED_ENVIRONMENTS_ENV, None)
+        else:
+            os.environ[UNPROTECTED_ENVIRONMENTS_ENV] = previous
 
 
 def refuse_running_emulator(what: str) -> Any:

@@ -196,7 +196,7 @@ def _state_config() -> dict[str, str]:
     from tooling.lifecycle.backend import backend_spec
 
     spec = backend_spec(load_config(ROOT / "platform.toml"))
-    return {"bucket": spec.bucket, "lock_table": spec.lock_table, "region": spec.region}
+    return {"bucket": spec.bucket_of(ENV), "lock_table": spec.lock_table, "region": spec.region}
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ from tests.e2e.conftest import (
     ROOT,
     TIMINGS,
     refuse_running_emulator,
+    unprotected_data,
     workspace,
 )
 
@@ -135,7 +136,14 @@ def _backend() -> Any:
 
 
 @pytest.fixture(scope="module")
-def environments() -> Iterator[Environments]:
+def unprotected() -> Iterator[None]:
+    """prod is protected (protect_data): lifted for this throwaway deployment, deploy to destroy."""
+    with unprotected_data(SELECTION):
+        yield
+
+
+@pytest.fixture(scope="module")
+def environments(unprotected: None) -> Iterator[Environments]:
     from tooling.emulator import process as emulator
     from tooling.lifecycle.orchestrate import (
         deploy_stacks,
@@ -327,29 +335,33 @@ def test_profile_differences_are_deployed(environments: Environments, environmen
 # --------------------------------------------------------------------------- (3) state
 
 
-def _state_keys(environments: Environments) -> list[str]:
+def _state_keys(environments: Environments, environment: str) -> list[str]:
+    """The object keys in ``environment``'s own state bucket."""
     spec = _backend()
     s3 = environments.session.client("s3", spec.region)
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=spec.bucket)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=spec.bucket_of(environment))
     return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
 
-def _state_document(environments: Environments, key: str) -> dict[str, Any]:
+def _state_document(environments: Environments, environment: str, key: str) -> dict[str, Any]:
     spec = _backend()
     s3 = environments.session.client("s3", spec.region)
-    document: dict[str, Any] = json.loads(s3.get_object(Bucket=spec.bucket, Key=key)["Body"].read())
+    body = s3.get_object(Bucket=spec.bucket_of(environment), Key=key)["Body"].read()
+    document: dict[str, Any] = json.loads(body)
     return document
 
 
 def test_each_environment_has_its_own_state_objects(environments: Environments) -> None:
     spec = _backend()
-    keys = _state_keys(environments)
+    assert len({spec.bucket_of(environment) for environment in ENVIRONMENTS}) == len(ENVIRONMENTS)
     owned = {}
     for environment in ENVIRONMENTS:
+        keys = _state_keys(environments, environment)  # its own bucket
         prefix = f"{spec.platform}/{environment}/"
         stacks = environments.stacks_of(environment)
         expected = {stack.state for stack in stacks}
-        assert all(bucket == spec.bucket for bucket, _ in expected)
+        assert all(bucket == spec.bucket_of(environment) for bucket, _ in expected)
+        assert all(key.startswith(prefix) for key in keys), keys  # nothing of another one
         assert all(key.startswith(prefix) for _, key in expected), expected
         assert len(expected) == len(stacks)  # one state object per stack
         state_keys = {key for key in keys if key.startswith(prefix) and key.endswith(".tfstate")}
@@ -360,7 +372,7 @@ def test_each_environment_has_its_own_state_objects(environments: Environments) 
     for environment, other in (ENVIRONMENTS, tuple(reversed(ENVIRONMENTS))):
         foreign = [str(environments.out(other, name)) for name in NAMED_OUTPUTS]
         for key in sorted(owned[environment]):
-            state = _state_document(environments, key)
+            state = _state_document(environments, environment, key)
             assert state["resources"], key
             text = json.dumps(state)
             assert not [name for name in foreign if name in text], key
@@ -386,8 +398,8 @@ def test_destroying_both_leaves_nothing_of_either(environments: Environments) ->
     for environment in ENVIRONMENTS:  # each on its own, too
         assert leftovers(environments.session, regions, spec, environments=[environment]) == []
         for stack in environments.stacks_of(environment):
-            if stack.state is not None and stack.state[1] in _state_keys(environments):
-                assert not _state_document(environments, stack.state[1])["resources"]
+            if stack.state is not None and stack.state[1] in _state_keys(environments, environment):
+                assert not _state_document(environments, environment, stack.state[1])["resources"]
     lock_table = environments.session.client("dynamodb", spec.region)
     items = lock_table.scan(TableName=spec.lock_table, ConsistentRead=True)["Items"]
     assert not [item for item in items if "Info" in item], "a state lock is still held"

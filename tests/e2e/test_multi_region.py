@@ -30,6 +30,7 @@ from tests.e2e.conftest import (
     ROOT,
     TIMINGS,
     refuse_running_emulator,
+    unprotected_data,
     workspace,
 )
 
@@ -84,7 +85,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def global_deployed() -> Iterator[GlobalDeployment]:
+def unprotected() -> Iterator[None]:
+    """global is protected (protect_data): lifted for this throwaway deployment, deploy to
+    destroy."""
+    with unprotected_data(ENVIRONMENT):
+        yield
+
+
+@pytest.fixture(scope="module")
+def global_deployed(unprotected: None) -> Iterator[GlobalDeployment]:
     from trading_infra.config import load_config
 
     from tooling.emulator import process as emulator

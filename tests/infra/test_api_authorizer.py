@@ -12,7 +12,8 @@ from api_handler.domain.access import Access
 from trading_infra.components.api import ROUTES
 from trading_infra.config import PlatformConfig
 
-from tests.infra.conftest import Stack, remote, stack_of
+from tests.infra import test_iam_least_privilege as least_privilege
+from tests.infra.conftest import Stack, stack_of
 
 AUTHORIZER = "ApiAuthorizer/Function"
 SERVICE_ROUTES = {
@@ -46,7 +47,8 @@ def grants(stack: Stack, owner: str) -> set[tuple[str, str]]:
     ]
     pairs: set[tuple[str, str]] = set()
     for statement in policy["Statement"]:
-        assert statement["Effect"] == "Allow" and "Condition" not in statement
+        # Conditions only narrow a grant further (test_iam_least_privilege specifies them).
+        assert statement["Effect"] == "Allow"
         actions, resources = statement["Action"], statement["Resource"]
         for action in [actions] if isinstance(actions, str) else actions:
             for resource in [resources] if isinstance(resources, str) else resources:
@@ -55,32 +57,9 @@ def grants(stack: Stack, owner: str) -> set[tuple[str, str]]:
 
 
 def runtime_grants(stack: Stack, owner: str) -> set[tuple[str, str]]:
-    """What any of the platform's functions needs to run (functions.py, _runtime_statements):
-    its own log group and dead-letter queue, VPC ENIs, traces and the platform key."""
-    group = ref(stack, "aws_cloudwatch_log_group", f"{owner}/LogGroup", "arn")
-    queue = ref(stack, "aws_sqs_queue", f"{owner}/DeadLetterQueue", "arn")
-    ec2 = (
-        "arn:${data.aws_partition.Partition.partition}:ec2:ap-southeast-1:"
-        "${data.aws_caller_identity.CallerIdentity.account_id}:"
-    )
-    eni_actions = (
-        "ec2:AssignPrivateIpAddresses",
-        "ec2:CreateNetworkInterface",
-        "ec2:DeleteNetworkInterface",
-        "ec2:UnassignPrivateIpAddresses",
-    )
-    eni_scope = [ec2 + r for r in ("network-interface/*", "subnet/*", "security-group/*")]
-    logs = ("logs:CreateLogStream", "logs:PutLogEvents")
-    unscoped = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
-    unscoped += ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
-    key = remote("kms_key_arn")
-    return (
-        {(a, r) for a in logs for r in (group, f"{group}:*")}
-        | {(a, r) for a in eni_actions for r in eni_scope}
-        | {(a, "*") for a in unscoped}
-        | {("sqs:SendMessage", queue)}
-        | {(a, key) for a in ("kms:Decrypt", "kms:GenerateDataKey")}
-    )
+    """What any of the platform's functions needs to run (functions.py, _runtime_statements),
+    as specified once in test_iam_least_privilege."""
+    return least_privilege.runtime_grants(stack, owner)
 
 
 def sessions_arn() -> str:

@@ -159,3 +159,144 @@ def test_availability_zone_of_another_region_is_rejected(document: dict[str, Any
     zones = ["ap-southeast-1a", "ap-southeast-1b", "us-east-1c"]
     message = error_of(with_region(document, "dev", availability_zones=zones))
     assert "['us-east-1c'] are not zones of ap-southeast-1" in message
+
+
+def with_environment(document: dict[str, Any], environment: str, **settings: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(document)
+    changed["environments"][environment].update(settings)
+    return changed
+
+
+@pytest.mark.parametrize(
+    "role", ["tap-key-admin", "arn:aws:iam::111122223333:role/security/tap-key-admin"]
+)
+def test_key_admin_role_is_a_role_name_or_a_role_arn(document: dict[str, Any], role: str) -> None:
+    config = parse_config(with_environment(document, "dev", key_admin_role=role))
+    assert config.environment("dev").key_admin_role == role
+
+
+@pytest.mark.parametrize(
+    "role", ["arn:aws:iam::111122223333:user/alice", "tap key admin", "arn:aws:iam::1:role/x"]
+)
+def test_key_admin_role_that_is_no_role_is_rejected_with_examples(
+    document: dict[str, Any], role: str
+) -> None:
+    message = error_of(with_environment(document, "dev", key_admin_role=role))
+    assert "key_admin_role" in message and "arn:aws:iam::123456789012:role/" in message
+
+
+def test_key_admin_role_of_another_account_than_the_deployment_is_rejected(
+    document: dict[str, Any],
+) -> None:
+    changed = with_environment(
+        document,
+        "prod",
+        aws_role_arn="arn:aws:iam::111122223333:role/tap-deployer",
+        key_admin_role="arn:aws:iam::444455556666:role/tap-key-admin",
+    )
+    message = error_of(changed)
+    assert "444455556666" in message and "111122223333" in message
+
+
+# --- residency: where a deployment may hold copies of its data -------------------------------
+
+
+def test_every_known_region_has_one_jurisdiction() -> None:
+    from trading_infra.config import KNOWN_REGIONS, REGION_JURISDICTIONS
+
+    assert set(REGION_JURISDICTIONS) == KNOWN_REGIONS
+    assert all(len(code) == 2 and code.isupper() for code in REGION_JURISDICTIONS.values())
+
+
+def test_global_declares_the_jurisdictions_it_replicates_into(config: PlatformConfig) -> None:
+    assert config.environment("global").replication_jurisdictions == ("SG", "US")
+
+
+def test_a_replica_region_outside_the_declared_jurisdictions_is_refused(
+    document: dict[str, Any],
+) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["global"]["regions"][2] = {
+        "name": "eu-west-1",
+        "vpc_cidr": "10.2.0.0/16",
+    }
+    message = error_of(changed)
+    assert "replica region 'eu-west-1'" in message
+    assert "jurisdiction 'IE'" in message
+    assert "['SG', 'US']" in message
+    assert "add 'IE' to replication_jurisdictions" in message
+
+
+def test_a_primary_region_outside_the_declared_jurisdictions_is_refused(
+    document: dict[str, Any],
+) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["global"]["replication_jurisdictions"] = ["US"]
+    message = error_of(changed)
+    assert "primary region 'ap-southeast-1'" in message
+    assert "jurisdiction 'SG'" in message
+
+
+def test_a_multi_region_deployment_must_declare_its_jurisdictions(
+    document: dict[str, Any],
+) -> None:
+    changed = copy.deepcopy(document)
+    del changed["environments"]["global"]["replication_jurisdictions"]
+    message = error_of(changed)
+    assert "declares no replication_jurisdictions" in message
+    assert "replication_jurisdictions = ['SG', 'US']" in message
+
+
+def test_an_unknown_jurisdiction_code_is_refused(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["global"]["replication_jurisdictions"] = ["SG", "USA"]
+    message = error_of(changed)
+    assert "['USA']" in message
+    assert "ISO country codes" in message
+
+
+def test_a_single_region_environment_needs_no_jurisdictions(config: PlatformConfig) -> None:
+    assert config.environment("dev").replication_jurisdictions == ()
+
+
+# --- state: a bucket, key prefix and customer-managed key per environment --------------------
+
+
+def test_each_environment_has_its_own_state_bucket_and_key(config: PlatformConfig) -> None:
+    locations = {e.name: config.state_of(e) for e in config.environments}
+    assert locations["dev"].bucket == "tap-terraform-state-dev"
+    assert locations["dev"].kms_key == "alias/tap-terraform-state-dev"
+    assert locations["prod"].key_prefix == "tap/prod/"
+    assert len({location.bucket for location in locations.values()}) == len(locations)
+    assert len({location.kms_key for location in locations.values()}) == len(locations)
+
+
+def test_an_environment_may_name_its_state_bucket_and_key(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    key = "arn:aws:kms:ap-southeast-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    changed["environments"]["prod"].update(state_bucket="prod-state", state_kms_key=key)
+    config = parse_config(changed)
+    location = config.state_of(config.environment("prod"))
+    assert (location.bucket, location.kms_key) == ("prod-state", key)
+
+
+def test_two_environments_sharing_a_state_bucket_are_refused(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["prod"]["state_bucket"] = "tap-terraform-state-staging"
+    message = error_of(changed)
+    assert "'staging' and 'prod' share the state location 'tap-terraform-state-staging'" in message
+
+
+def test_a_state_key_of_another_region_is_refused(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    changed["environments"]["prod"]["state_kms_key"] = key
+    message = error_of(changed)
+    assert "region 'us-east-1'" in message
+    assert "state.region = 'ap-southeast-1'" in message
+
+
+def test_a_state_key_must_be_an_alias_or_a_kms_arn(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["prod"]["state_kms_key"] = "my-key"
+    assert "state_kms_key" in error_of(changed)

@@ -8,7 +8,7 @@ from typing import Any
 
 from trading_infra.components.functions import UNSCOPED_ACTIONS
 
-from tests.infra.conftest import Stack
+from tests.infra.conftest import Stack, remote
 
 SERVICE_WIDE = re.compile(r"^[a-z0-9-]+:\*$")
 
@@ -118,8 +118,237 @@ def test_each_function_may_only_write_its_own_log_group(stack: Stack) -> None:
         assert all(resources == {group, f"{group}:*"} for resources in logs.values())
 
 
-def test_roles_can_only_be_assumed_by_their_service_from_this_account(stack: Stack) -> None:
-    for role in stack.resources("aws_iam_role").values():
+def test_roles_can_only_be_assumed_by_their_service_from_this_account(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    for stack in aws_stacks.values():
+        for role in stack.resources("aws_iam_role").values():
+            (statement,) = json.loads(role["assume_role_policy"])["Statement"]
+            assert set(statement["Principal"]) == {"Service"}
+            assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+
+
+# --- The exact grants of every role, in every environment and region -------------------------
+
+ACCOUNT = "${data.aws_caller_identity.CallerIdentity.account_id}"
+PARTITION = "${data.aws_partition.Partition.partition}"
+SUBNETS = [
+    "${element(data.terraform_remote_state.Network.outputs.private_subnet_ids, " + f"{i})}}"
+    for i in range(3)
+]
+FUNCTIONS = ("Processor", "ApiHandler", "ApiAuthorizer")
+
+
+def arn(stack: Stack, service: str, resource: str) -> str:
+    return f"arn:{PARTITION}:{service}:{region_of(stack)}:{ACCOUNT}:{resource}"
+
+
+def region_of(stack: Stack) -> str:
+    return str(stack.document["provider"]["aws"][0]["region"])
+
+
+def attribute(stack: Stack, resource_type: str, path_suffix: str, name: str = "arn") -> str:
+    return "${" + stack.address(resource_type, path_suffix) + f".{name}}}"
+
+
+def grants(policy: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Every (action, resource) pair the policy allows."""
+    return {
+        (action, resource)
+        for statement in policy
+        if statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    }
+
+
+def pairs(actions: list[str], resources: list[str]) -> set[tuple[str, str]]:
+    return {(action, resource) for action in actions for resource in resources}
+
+
+def runtime_grants(stack: Stack, owner: str) -> set[tuple[str, str]]:
+    """What every function's role holds to run: logs, network interfaces, traces, DLQ, key."""
+    log_group = attribute(stack, "aws_cloudwatch_log_group", f"{owner}/LogGroup")
+    interfaces = arn(stack, "ec2", "network-interface/*")
+    subnets = [arn(stack, "ec2", f"subnet/{subnet}") for subnet in SUBNETS]
+    lambda_group = arn(stack, "ec2", "security-group/" + remote("lambda_security_group_id"))
+    interface_management = [
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:DeleteNetworkInterface",
+        "ec2:UnassignPrivateIpAddresses",
+    ]
+    dead_letter_queue = attribute(stack, "aws_sqs_queue", f"{owner}/DeadLetterQueue")
+    return (
+        pairs(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group, f"{log_group}:*"])
+        | pairs(["ec2:CreateNetworkInterface"], [interfaces, *subnets, lambda_group])
+        | pairs(interface_management, [interfaces])
+        | pairs(["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], ["*"])
+        | pairs(["xray:PutTelemetryRecords", "xray:PutTraceSegments"], ["*"])
+        | pairs(["sqs:SendMessage"], [dead_letter_queue])
+        | pairs(["kms:Decrypt", "kms:GenerateDataKey"], [remote("kms_key_arn")])
+    )
+
+
+def own_grants(stack: Stack, owner: str) -> set[tuple[str, str]]:
+    """What each function's code may call, beyond its runtime."""
+    trades = attribute(stack, "aws_dynamodb_table", "TradesTable")
+    sessions = arn(stack, "dynamodb", "table/" + function_env(stack, "ApiAuthorizer")[
+        "SESSIONS_TABLE_NAME"])  # fmt: skip
+    bucket = attribute(stack, "aws_s3_bucket", "Storage/DataBucket")
+    if owner == "Processor":
+        name = stack.by_path("aws_lambda_function", "Processor/Function")["function_name"]
+        return (
+            pairs(["s3:GetObject", "s3:GetObjectVersion"], [f"{bucket}/incoming/*"])
+            | pairs(["s3:PutObject"], [f"{bucket}/quarantine/*"])
+            | pairs(["dynamodb:BatchGetItem", "dynamodb:PutItem"], [trades])
+            | pairs(["lambda:InvokeFunction"], [arn(stack, "lambda", f"function:{name}")])
+        )
+    if owner == "ApiHandler":
+        return (
+            pairs(["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"], [sessions])
+            | pairs(["dynamodb:GetItem"], [trades])
+            | pairs(["dynamodb:Query"], [f"{trades}/index/by-account-executed-at"])
+        )
+    return pairs(["dynamodb:GetItem"], [sessions])
+
+
+def function_env(stack: Stack, owner: str) -> dict[str, str]:
+    function = stack.by_path("aws_lambda_function", f"{owner}/Function")
+    return dict(function["environment"]["variables"])
+
+
+def application_stacks(stacks: dict[str, Stack]) -> list[Stack]:
+    return [stack for name, stack in sorted(stacks.items()) if name.endswith("-app")]
+
+
+def network_stacks(stacks: dict[str, Stack]) -> list[Stack]:
+    return [stack for name, stack in sorted(stacks.items()) if name.endswith("-network")]
+
+
+def test_every_function_role_holds_exactly_its_runtime_and_its_own_grants(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    for stack in application_stacks(aws_stacks):
+        policies = role_policies(stack)
+        for owner in FUNCTIONS:
+            expected = runtime_grants(stack, owner) | own_grants(stack, owner)
+            assert grants(policies[owner]) == expected, f"{stack.name}: {owner}"
+
+
+def test_the_application_stack_has_no_other_inline_role_policy(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    for stack in application_stacks(aws_stacks):
+        assert set(role_policies(stack)) == set(FUNCTIONS), stack.name
+
+
+def test_function_code_grants_hold_only_for_calls_from_the_function_itself(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    runtime_sids = {
+        "WriteOwnLogs", "CreateNetworkInterfacesInPlatformSubnets",
+        "UsePlatformSubnetsAndSecurityGroups", "ManagePlatformNetworkInterfaces",
+        "DescribeVpcNetwork", "WriteTraces", "SendFailedEventsToDeadLetterQueue",
+        "UseDataKeyThroughServices",
+    }  # fmt: skip
+    for stack in application_stacks(aws_stacks):
+        for owner, policy in role_policies(stack).items():
+            name = stack.by_path("aws_lambda_function", f"{owner}/Function")["function_name"]
+            for statement in policy:
+                if statement["Sid"] in runtime_sids:
+                    continue
+                assert statement["Condition"]["ArnEquals"] == {
+                    "lambda:SourceFunctionArn": arn(stack, "lambda", f"function:{name}")
+                }, f"{stack.name}: {owner}/{statement['Sid']}"
+
+
+def test_network_interfaces_are_managed_only_in_the_platform_private_subnets(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    subnets = sorted(SUBNETS)
+    for stack in application_stacks(aws_stacks):
+        for owner, policy in role_policies(stack).items():
+            interfaces = arn(stack, "ec2", "network-interface/*")
+            on_interfaces = [s for s in policy if interfaces in as_list(s["Resource"])]
+            assert len(on_interfaces) == 2, owner
+            for statement in on_interfaces:
+                allowed = statement["Condition"]["ArnEquals"]["ec2:Subnet"]
+                assert sorted(a.rsplit("subnet/", 1)[1] for a in allowed) == subnets, owner
+
+
+def test_functions_use_the_data_key_only_through_the_services_they_call(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    expected = {
+        "Processor": ["dynamodb", "lambda", "s3", "sqs"],
+        "ApiHandler": ["dynamodb", "lambda", "sqs"],
+        "ApiAuthorizer": ["dynamodb", "lambda", "sqs"],
+    }
+    for stack in application_stacks(aws_stacks):
+        region = region_of(stack)
+        for owner, policy in role_policies(stack).items():
+            (statement,) = [s for s in policy if s["Sid"] == "UseDataKeyThroughServices"]
+            assert statement["Condition"] == {
+                "StringEquals": {
+                    "kms:ViaService": [f"{s}.{region}.amazonaws.com" for s in expected[owner]]
+                }
+            }, owner
+
+
+def test_lambda_roles_trust_only_lambda_acting_for_this_account(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    # Lambda documents aws:SourceArn only where a function is the target; the execution role is
+    # tied to its function by lambda:SourceFunctionArn in its policy (tested above).
+    for stack in application_stacks(aws_stacks):
+        for owner in FUNCTIONS:
+            role = stack.by_path("aws_iam_role", f"{owner}/Role")
+            (statement,) = json.loads(role["assume_role_policy"])["Statement"]
+            assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+            assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+
+
+def test_database_monitoring_role_trusts_rds_only_for_the_platform_database_instance(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    for stack in application_stacks(aws_stacks):
+        role = stack.by_path("aws_iam_role", "Database/MonitoringRole")
         (statement,) = json.loads(role["assume_role_policy"])["Statement"]
-        assert set(statement["Principal"]) == {"Service"}
-        assert "aws:SourceAccount" in statement["Condition"]["StringEquals"]
+        instances = [
+            *stack.resources("aws_rds_cluster_instance").values(),
+            *stack.resources("aws_db_instance").values(),
+        ]
+        (instance,) = instances
+        assert statement["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
+        assert statement["Condition"]["ArnLike"] == {
+            "aws:SourceArn": arn(stack, "rds", f"db:{instance['identifier']}")
+        }
+
+
+def test_database_monitoring_role_holds_only_the_aws_enhanced_monitoring_policy(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    for stack in application_stacks(aws_stacks):
+        attachments = stack.resources("aws_iam_role_policy_attachment").values()
+        assert [a["policy_arn"] for a in attachments] == [
+            f"arn:{PARTITION}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+        ], stack.name
+
+
+def test_flow_log_role_may_only_write_its_own_log_group(aws_stacks: dict[str, Stack]) -> None:
+    for stack in network_stacks(aws_stacks):
+        (policy,) = role_policies(stack).values()
+        group = attribute(stack, "aws_cloudwatch_log_group", "Network/FlowLogGroup")
+        actions = ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+        assert grants(policy) == pairs(actions, [group, f"{group}:*"]), stack.name
+
+
+def test_flow_log_role_trusts_vpc_flow_logs_only_for_this_accounts_flow_logs(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    for stack in network_stacks(aws_stacks):
+        (statement,) = json.loads(stack.only("aws_iam_role")["assume_role_policy"])["Statement"]
+        assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+        assert statement["Condition"]["ArnLike"] == {
+            "aws:SourceArn": arn(stack, "ec2", "vpc-flow-log/*")
+        }

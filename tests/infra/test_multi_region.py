@@ -145,7 +145,7 @@ def test_every_regional_cluster_is_encrypted_with_its_own_key_and_backed_up(
     assert cluster["storage_encrypted"] is True
     assert cluster["kms_key_id"] == remote("kms_key_arn")  # this region's network stack
     assert cluster["backup_retention_period"] == 30
-    assert cluster["deletion_protection"] is False and cluster["skip_final_snapshot"] is True
+    assert cluster["deletion_protection"] is True and cluster["skip_final_snapshot"] is False
 
 
 # --- DynamoDB global table ------------------------------------------------------------------

@@ -99,18 +99,14 @@ def test_default_security_group_has_no_rules(network: Stack) -> None:
     assert default["egress"] == []
 
 
-def test_database_port_is_reachable_only_from_the_lambda_security_group(network: Stack) -> None:
+def test_no_rule_opens_the_database_where_no_rotation_function_needs_it(network: Stack) -> None:
+    # dev: RDS manages and rotates the password itself; no platform function uses the database.
     database_group = ref(network, "aws_security_group", "DatabaseSecurityGroup", "id")
     ingress = [
         r for r in network.resources("aws_vpc_security_group_ingress_rule").values()
         if r["security_group_id"] == database_group
     ]  # fmt: skip
-    assert len(ingress) == 1
-    assert ingress[0]["referenced_security_group_id"] == ref(
-        network, "aws_security_group", "LambdaSecurityGroup", "id"
-    )
-    assert ingress[0]["from_port"] == ingress[0]["to_port"] == 3306
-    assert "cidr_ipv4" not in ingress[0]
+    assert ingress == []
 
 
 def test_no_security_group_rule_is_open_to_the_internet(network: Stack) -> None:
@@ -127,28 +123,26 @@ def test_vpc_flow_logs_capture_all_traffic_into_an_encrypted_log_group(network: 
         network, "aws_cloudwatch_log_group", "FlowLogGroup", "arn"
     )
     group = network.by_path("aws_cloudwatch_log_group", "FlowLogGroup")
-    assert group["kms_key_id"] == ref(network, "aws_kms_key", "Key/Key", "arn")
+    assert group["kms_key_id"] == ref(network, "aws_kms_key", "Key/LogsKey", "arn")
 
 
 # --- Keys ------------------------------------------------------------------------------------
 
 
-def test_kms_key_rotates_and_has_an_explicit_policy(network: Stack) -> None:
-    key = network.only("aws_kms_key")
-    assert key["enable_key_rotation"] is True
-    statements = {s["Sid"]: s for s in policy(key)["Statement"]}
-    assert set(statements) == {
-        "AccountAdministration",
-        "CloudWatchLogsEncryption",
-        "AlarmPublishingToEncryptedTopic",
-    }
-    assert statements["CloudWatchLogsEncryption"]["Principal"] == {
-        "Service": "logs.ap-southeast-1.amazonaws.com"
-    }
+def test_every_kms_key_rotates_yearly_and_has_an_explicit_policy(network: Stack) -> None:
+    keys = network.resources("aws_kms_key").values()
+    assert len(keys) == 3
+    assert all(k["enable_key_rotation"] is True and k["rotation_period_in_days"] == 365
+               for k in keys)  # fmt: skip
+    assert all(policy(k)["Statement"] for k in keys)
 
 
-def test_kms_alias_carries_the_environment_suffix(network: Stack) -> None:
-    assert network.only("aws_kms_alias")["name"] == "alias/tap-data-dev"
+def test_kms_aliases_name_the_purpose_and_carry_the_environment_suffix(network: Stack) -> None:
+    assert sorted(a["name"] for a in network.resources("aws_kms_alias").values()) == [
+        "alias/tap-data-dev",
+        "alias/tap-logs-dev",
+        "alias/tap-secrets-dev",
+    ]
 
 
 # --- Storage ---------------------------------------------------------------------------------
@@ -246,7 +240,7 @@ def test_aurora_cluster_is_encrypted_backed_up_and_logged(stack: Stack) -> None:
 def test_aurora_master_password_is_managed_by_secrets_manager(stack: Stack) -> None:
     cluster = stack.only("aws_rds_cluster")
     assert cluster["manage_master_user_password"] is True
-    assert cluster["master_user_secret_kms_key_id"] == remote("kms_key_arn")
+    assert cluster["master_user_secret_kms_key_id"] == remote("secrets_kms_key_arn")
     assert "master_password" not in cluster
 
 
@@ -452,9 +446,10 @@ def test_api_5xx_alarm_watches_a_rate_not_a_count(stack: Stack) -> None:
 
 def test_state_lives_in_s3_encrypted_with_both_lock_mechanisms(stack: Stack) -> None:
     backend = stack.document["terraform"]["backend"]["s3"]
-    assert backend["bucket"] == "tap-terraform-state-store"
+    assert backend["bucket"] == "tap-terraform-state-dev"  # the environment's own bucket
     assert backend["key"] == "tap/dev/tap-dev-ap-southeast-1-app.tfstate"
     assert backend["encrypt"] is True
+    assert backend["kms_key_id"] == "alias/tap-terraform-state-dev"  # its own customer key
     assert backend["dynamodb_table"] == "tap-terraform-locks"
     assert backend["use_lockfile"] is True
 

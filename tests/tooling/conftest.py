@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.toolchain import missing_toolchain
 from tooling.terraform import MIRROR_ENV, find_provider_mirror
 
 
@@ -32,12 +33,13 @@ def reset_moto(endpoint: str) -> None:
 
 @pytest.fixture(scope="session")
 def provider_mirror() -> Path:
-    """The local hashicorp/aws mirror; tests that run terraform are skipped without one."""
+    """The local hashicorp/aws mirror; tests that run terraform are skipped without one (and
+    fail without one in CI: tests/toolchain.py)."""
     if shutil.which("terraform") is None:
-        pytest.skip("terraform is not on PATH")
+        missing_toolchain("terraform is not on PATH")
     mirror = find_provider_mirror()
     if mirror is None:
-        pytest.skip(f"no hashicorp/aws filesystem mirror (set {MIRROR_ENV})")
+        missing_toolchain(f"no hashicorp/aws filesystem mirror (set {MIRROR_ENV})")
     return mirror
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.toolchain import missing_toolchain
 from tooling import terraform
 from tooling.terraform import (
     MIRROR_ENV,
@@ -145,7 +146,7 @@ def test_bad_mirror_variable_is_an_actionable_error(
 
 def test_terraform_version() -> None:
     if shutil.which("terraform") is None:
-        pytest.skip("terraform is not on PATH")
+        missing_toolchain("terraform is not on PATH")
     assert re.fullmatch(r"\d+\.\d+\.\d+\S*", terraform_version())
 
 

@@ -31,10 +31,22 @@ def _files(root: Path, globs: Iterable[str]) -> list[Path]:
 
 
 def compute(
-    root: Path, *, zips: Sequence[Path], selection: Sequence[str], target: str, port: int
+    root: Path,
+    *,
+    zips: Sequence[Path],
+    selection: Sequence[str],
+    target: str,
+    port: int,
+    configuration: str = "",
 ) -> str:
-    """sha256 over input files, the zips' bytes, the selected environments and the target."""
+    """sha256 over input files, the zips' bytes, the selected environments and the target.
+
+    ``configuration``: the validated configuration as loaded (JSON), which is more than the
+    files say: the process environment can change it (TAP_UNPROTECTED_ENVIRONMENTS lifts data
+    protection), and a synth made without that must not be reused with it, or the reverse.
+    """
     digest = hashlib.sha256()
+    digest.update(configuration.encode())
     for path in _files(root, INPUT_GLOBS):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())

@@ -30,6 +30,10 @@ PRIMARY_ONLY: tuple[tuple[str, str], ...] = (
     ("aws_secretsmanager_secret", "master credentials live in the primary region (lookup)"),
     ("aws_secretsmanager_secret_version", "read ephemerally by the primary's writer cluster"),
     ("aws_dynamodb_table.Tables_SessionsTable", "the global table's owner; replicas elsewhere"),
+    (
+        "aws_caller_identity.ReplicaKeyCheck",
+        "the owner checks each replica's key read from that region's network state",
+    ),
 )
 #: Attributes of the primary's cluster that secondaries inherit from the global database.
 PRIMARY_ONLY_CLUSTER_ATTRIBUTES = frozenset(

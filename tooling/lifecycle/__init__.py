@@ -21,6 +21,7 @@ adoption        resources an interrupted apply left outside the state, adopted b
 outputs         ``cfn-outputs/flat-outputs.json``: the outputs of what was deployed
 leftovers       what of the platform is still there after a destroy
 sweep           deleting what the leftover check lists
+protection      ``destroy`` refuses an environment whose data is protected (``protect_data``)
 scheduler       running the stacks as a DAG of jobs, ``parallel`` at a time
 display         the live display (terminal) or prefixed lines (CI), and the summary table
 interrupts      SIGINT/SIGTERM as a graceful stop, and the emulator's watchdog

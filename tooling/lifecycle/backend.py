@@ -1,7 +1,9 @@
-"""The Terraform state backend of platform.toml ``[state]``: its description and its bootstrap.
+"""The Terraform state backends of platform.toml ``[state]``: their description and bootstrap.
 
-The bucket and the lock table must exist before the first ``terraform init``; they are created
-here with boto3 (idempotently), because a stack cannot hold the backend it is stored in.
+Every environment has its own state bucket, encrypted with its own customer-managed KMS key
+(``PlatformConfig.state_of``); the lock table is shared. The keys, buckets and the lock table
+must exist before the first ``terraform init``; they are created here with boto3
+(idempotently), because a stack cannot hold the backend it is stored in.
 """
 
 from __future__ import annotations
@@ -17,28 +19,58 @@ if TYPE_CHECKING:
 
     from tooling.lifecycle.session import Session
 
-__all__ = ["BackendSpec", "backend_spec", "bootstrap_backend", "load_backend_spec"]
+__all__ = ["BackendSpec", "StateBucket", "backend_spec", "bootstrap_backend", "load_backend_spec"]
+
+
+@dataclass(frozen=True)
+class StateBucket:
+    """One environment's state bucket and the KMS key (alias or ARN) that encrypts it."""
+
+    environment: str
+    bucket: str
+    kms_key: str
 
 
 @dataclass(frozen=True)
 class BackendSpec:
-    """The remote state backend of platform.toml ``[state]``."""
+    """The remote state backends of platform.toml ``[state]``: a bucket per environment."""
 
-    bucket: str
     lock_table: str
     region: str
     platform: str
     cost_center: str = ""
+    state_buckets: tuple[StateBucket, ...] = ()
+
+    @property
+    def buckets(self) -> frozenset[str]:
+        """Every environment's state bucket (never a leftover of a destroy)."""
+        return frozenset(state.bucket for state in self.state_buckets)
+
+    @property
+    def kms_aliases(self) -> frozenset[str]:
+        """The state keys given by alias name (``alias/...``; never a leftover either)."""
+        return frozenset(s.kms_key for s in self.state_buckets if s.kms_key.startswith("alias/"))
+
+    def bucket_of(self, environment: str) -> str:
+        """The state bucket of ``environment``."""
+        for state in self.state_buckets:
+            if state.environment == environment:
+                return state.bucket
+        raise KeyError(f"no state bucket for environment {environment!r}")
 
 
 def backend_spec(config: PlatformConfig) -> BackendSpec:
-    """The state backend (and the platform's name and cost center) of a validated config."""
+    """The state backends (and the platform's name and cost center) of a validated config."""
+    locations = [(e.name, config.state_of(e)) for e in config.environments]
     return BackendSpec(
-        bucket=config.state.bucket,
         lock_table=config.state.lock_table,
         region=config.state.region,
         platform=config.platform.name,
         cost_center=config.platform.cost_center,
+        state_buckets=tuple(
+            StateBucket(environment=name, bucket=location.bucket, kms_key=location.kms_key)
+            for name, location in locations
+        ),
     )
 
 
@@ -63,63 +95,20 @@ def _ignore(error_codes: Iterable[str], call: Callable[[], Any]) -> bool:
 
 
 def bootstrap_backend(session: Session, spec: BackendSpec) -> list[str]:
-    """Create (idempotently) the state bucket and the lock table; return what was done.
+    """Create (idempotently) every environment's state key and bucket, and the lock table;
+    return what was done.
 
-    Bucket: versioning, SSE (aws:kms with the S3 managed key), public access block, TLS-only
-    policy. Table: ``LockID`` (S) hash key, on-demand, PITR, SSE. Existing ones are brought to
-    these settings (every setting call is idempotent).
+    Key (per environment, when named by alias): symmetric, rotation on, the alias pointing at
+    it. Bucket: versioning, default SSE-KMS with that key (bucket key on), public access
+    block, TLS-only policy. Table: ``LockID`` (S) hash key, on-demand, PITR, SSE. Existing ones
+    are brought to these settings (every setting call is idempotent). A key given as an ARN
+    must exist already (it belongs to the account's key administrators).
     """
-    s3 = session.client("s3", spec.region)
-    dynamodb = session.client("dynamodb", spec.region)
     done: list[str] = []
-    created = _ignore(
-        ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"),
-        lambda: s3.create_bucket(
-            Bucket=spec.bucket,
-            CreateBucketConfiguration={"LocationConstraint": spec.region},
-        ),
-    )
-    done.append(f"bucket {spec.bucket}: {'created' if created else 'exists'}")
-    s3.put_bucket_versioning(Bucket=spec.bucket, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_encryption(
-        Bucket=spec.bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {
-                    "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"},
-                    "BucketKeyEnabled": True,
-                }
-            ]
-        },
-    )
-    s3.put_public_access_block(
-        Bucket=spec.bucket,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
-    )
-    arn = f"arn:aws:s3:::{spec.bucket}"
-    s3.put_bucket_policy(
-        Bucket=spec.bucket,
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:*",
-                        "Resource": [arn, f"{arn}/*"],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    }
-                ],
-            }
-        ),
-    )
+    for state in spec.state_buckets:
+        key_id = _state_key(session, spec, state, done)
+        _state_bucket(session, spec.region, state.bucket, key_id, done)
+    dynamodb = session.client("dynamodb", spec.region)
     created = _ignore(
         ("ResourceInUseException",),
         lambda: dynamodb.create_table(
@@ -139,3 +128,87 @@ def bootstrap_backend(session: Session, spec: BackendSpec) -> list[str]:
         PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
     )
     return done
+
+
+def _state_key(session: Session, spec: BackendSpec, state: StateBucket, done: list[str]) -> str:
+    """The ARN of ``state``'s KMS key, created (with its alias) when it is missing."""
+    from botocore.exceptions import ClientError
+
+    kms = session.client("kms", spec.region)
+    try:
+        arn = str(kms.describe_key(KeyId=state.kms_key)["KeyMetadata"]["Arn"])
+        created = False
+    except ClientError as exc:
+        missing = exc.response.get("Error", {}).get("Code") == "NotFoundException"
+        if not (missing and state.kms_key.startswith("alias/")):
+            raise
+        arn = str(
+            kms.create_key(
+                Description=f"Terraform state of {spec.platform} {state.environment}",
+                Tags=[
+                    {"TagKey": "CostCenter", "TagValue": spec.cost_center},
+                    {"TagKey": "Purpose", "TagValue": "terraform-state"},
+                ],
+            )["KeyMetadata"]["Arn"]
+        )
+        kms.create_alias(AliasName=state.kms_key, TargetKeyId=arn)
+        created = True
+    kms.enable_key_rotation(KeyId=arn)
+    done.append(f"key {state.kms_key}: {'created' if created else 'exists'}")
+    return arn
+
+
+def _state_bucket(
+    session: Session, region: str, bucket: str, key_arn: str, done: list[str]
+) -> None:
+    s3 = session.client("s3", region)
+    created = _ignore(
+        ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"),
+        lambda: s3.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
+        ),
+    )
+    done.append(f"bucket {bucket}: {'created' if created else 'exists'}")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": key_arn,
+                    },
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        },
+    )
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    arn = f"arn:aws:s3:::{bucket}"
+    s3.put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [arn, f"{arn}/*"],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ],
+            }
+        ),
+    )

@@ -61,6 +61,8 @@ def steps(selection: str) -> list[tuple[str, str, int | None]]:
 
 
 def _env(root: Path, port: int) -> dict[str, str]:
+    from trading_infra.config import UNPROTECTED_ENVIRONMENTS_ENV
+
     env = dict(os.environ)
     env.update(
         TAP_EMULATOR_PORT=str(port),
@@ -69,6 +71,9 @@ def _env(root: Path, port: int) -> dict[str, str]:
         TAP_SERVE_QUIET="1",
         CI="1",  # plain prefixed lines in the logs, no live display
     )
+    # Every environment measured is deployed only to be destroyed again, and destroy refuses a
+    # protected one (prod, global): deploy and destroy them without data protection.
+    env[UNPROTECTED_ENVIRONMENTS_ENV] = "all"
     return env
 
 

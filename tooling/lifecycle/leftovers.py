@@ -89,16 +89,25 @@ def _ec2(session: Session, region: str, owner: Owner, cidrs: set[str]) -> list[L
 
 
 def _kms(session: Session, region: str, owner: Owner) -> list[Leftover]:
+    """Keys (by tags) and aliases (by name) of the platform, except the state keys: they
+    outlive every stack (bootstrap creates them; the state they encrypt is kept)."""
     kms = session.client("kms", region)
+    aliases = kms.list_aliases()["Aliases"]
+    state_aliases = owner.spec.kms_aliases
+    state_keys = {a.get("TargetKeyId") for a in aliases if a["AliasName"] in state_aliases}
     found = []
     for key in kms.list_keys()["Keys"]:
+        if key["KeyId"] in state_keys:
+            continue
         meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
         if meta.get("KeyManager") != "CUSTOMER" or meta["KeyState"] == "PendingDeletion":
             continue
         tags = kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags", [])
         if owner.tagged(tags, key="TagKey", value="TagValue"):
             found.append(Leftover(f"{region} kms key", key["KeyId"]))
-    for alias in kms.list_aliases()["Aliases"]:
+    for alias in aliases:
+        if alias["AliasName"] in state_aliases:
+            continue
         if owner.named(alias["AliasName"].removeprefix("alias/")):
             found.append(Leftover(f"{region} kms alias", alias["AliasName"]))
     return found
@@ -223,7 +232,8 @@ def leftovers(
     resource, e.g. bucket settings, table indexes, routes, rules and policies, go with it):
     VPCs (by CIDR, ``Name`` or tags; never the default VPC) with their subnets, security groups,
     internet gateways, route tables, VPC endpoints and flow logs; KMS keys (not pending
-    deletion) and aliases; buckets (not the state bucket); DynamoDB tables (not the lock table);
+    deletion) and aliases (not the state keys); buckets (not the state buckets); DynamoDB
+    tables (not the lock table);
     Lambda functions; RDS clusters, instances, subnet groups and cluster parameter groups;
     secrets (including the RDS-managed master user secret); SQS queues; SNS topics; alarms;
     HTTP APIs; log groups; IAM roles; Aurora global clusters, API custom domain names and ACM
@@ -240,7 +250,7 @@ def leftovers(
         found += [
             Leftover("s3 bucket", b["Name"])
             for b in buckets
-            if owner.named(b["Name"]) and b["Name"] != spec.bucket
+            if owner.named(b["Name"]) and b["Name"] not in spec.buckets
         ]
         found += _regional(session, region, owner)
         found += _kms(session, region, owner)

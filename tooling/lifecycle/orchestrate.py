@@ -37,6 +37,7 @@ from tooling.lifecycle.outputs import (
     write_flat_outputs,
 )
 from tooling.lifecycle.plan_report import StackPlan, stack_plan, summary_lines, write_reports
+from tooling.lifecycle.protection import refuse_protected_destroy
 from tooling.lifecycle.runs import (
     RunInterruptedError,
     apply_stack,
@@ -486,12 +487,14 @@ def destroy_stacks(
     e.g. created by an interrupted apply) is deleted (:func:`.sweep.sweep`) when ``sweep`` is
     true, by default on the local target only: on aws it is listed with the ``--sweep``
     command. Returns what is left after that (empty: nothing). A failed stack skips the stacks
-    it reads (and nothing is swept): a LifecycleError after the summary.
+    it reads (and nothing is swept): a LifecycleError after the summary. An environment with
+    data protection on is refused before anything runs (:mod:`.protection`).
     """
+    config = ws.config()
+    refuse_protected_destroy(config, select_environments(config, env), env=env, target=ws.target)
     stacks = ordered_stacks(ws, env)
     session = session_for(ws)
     bootstrap(ws, session)
-    config = ws.config()
     spec = backend_spec(config)
     run = _Run(ws, session, "destroy")
 

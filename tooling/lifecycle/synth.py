@@ -69,7 +69,8 @@ def synth_stacks(ws: Workspace, env: str | None, *, force: bool = False) -> list
     """Build, then synthesize ``env``'s stacks into ``ws.outdir/stacks`` unless up to date.
 
     Returns the synthesized stack names. The synth stamp covers the sources, the zips, the
-    selection, the target and the emulator port, so any of them changing synthesizes again.
+    configuration as loaded (environment overrides included), the selection, the target and the
+    emulator port, so any of them changing synthesizes again.
     """
     from tooling.build import synth_stamp
 
@@ -78,7 +79,12 @@ def synth_stacks(ws: Workspace, env: str | None, *, force: bool = False) -> list
     selection = select_environments(config, env)
     zips = sorted(ws.dist.glob("*.zip"))
     stamp = synth_stamp.compute(
-        ws.root, zips=zips, selection=selection, target=ws.target, port=ws.port
+        ws.root,
+        zips=zips,
+        selection=selection,
+        target=ws.target,
+        port=ws.port,
+        configuration=config.model_dump_json(),
     )
     if not force and synth_stamp.is_current(ws.outdir, stamp):
         stacks = synth_stamp.recorded_stacks(ws.outdir)

@@ -8,13 +8,15 @@ and says how to fix it.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -30,6 +32,21 @@ KNOWN_REGIONS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
+#: The jurisdiction (ISO 3166-1 alpha-2 country) whose law governs data held in each region:
+#: the data that residency rules are written against. ``replication_jurisdictions`` of an
+#: environment is checked against it (every known region has exactly one entry; a test
+#: keeps the two in step).
+REGION_JURISDICTIONS: Mapping[str, str] = {
+    "af-south-1": "ZA", "ap-east-1": "HK", "ap-northeast-1": "JP", "ap-northeast-2": "KR",
+    "ap-northeast-3": "JP", "ap-south-1": "IN", "ap-south-2": "IN", "ap-southeast-1": "SG",
+    "ap-southeast-2": "AU", "ap-southeast-3": "ID", "ap-southeast-4": "AU", "ca-central-1": "CA",
+    "ca-west-1": "CA", "eu-central-1": "DE", "eu-central-2": "CH", "eu-north-1": "SE",
+    "eu-south-1": "IT", "eu-south-2": "ES", "eu-west-1": "IE", "eu-west-2": "GB",
+    "eu-west-3": "FR", "il-central-1": "IL", "me-central-1": "AE", "me-south-1": "BH",
+    "sa-east-1": "BR", "us-east-1": "US", "us-east-2": "US", "us-west-1": "US", "us-west-2": "US",
+}  # fmt: skip
+JURISDICTIONS: frozenset[str] = frozenset(REGION_JURISDICTIONS.values())
+
 #: Subnets per tier; one per availability zone.
 AZ_COUNT = 3
 #: Each subnet is the VPC CIDR split this many bits further (8 slots: 3 public, 3 private, 2 spare).
@@ -41,7 +58,19 @@ _ARN = re.compile(
     r"^arn:aws[a-z-]*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):(?P<account>\d{12}):.+$"
 )
 
+#: IAM role names (IAM User Guide, "IAM object quotas"); and role ARNs, with an optional path.
+_ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+_ROLE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/"
+    r"(?:[A-Za-z0-9+=,.@_-]+/)*(?P<name>[A-Za-z0-9+=,.@_-]{1,64})$"
+)
+
 PROFILES_RESOURCE = "profiles.toml"
+#: Environments deployed WITHOUT data protection whatever their profile says: a comma-separated
+#: list of environment names, or ``all``. Meant for throwaway deployments that are destroyed
+#: right after (the e2e tests, ``./tap bench --lifecycle``); for each named environment it is the
+#: override ``protect_data = false``, read by :func:`load_config` only (docs/configuration.md).
+UNPROTECTED_ENVIRONMENTS_ENV = "TAP_UNPROTECTED_ENVIRONMENTS"
 
 
 class ConfigError(ValueError):
@@ -79,6 +108,9 @@ class DatabaseConfig(_Frozen):
     allocated_storage_gib: int = Field(default=20, ge=20, le=65536)
     secret_rotation_days: int = Field(default=30, ge=1, le=365)
     enhanced_monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60] = 60
+    #: Statements running longer than this go to the slow query log (Aurora MySQL
+    #: ``long_query_time``; PostgreSQL ``log_min_duration_statement``, in milliseconds there).
+    slow_query_threshold_seconds: float = Field(default=1, gt=0, le=3600)
     #: Name or ARN of an EXISTING secret (JSON with a "password" key) holding the master
     #: password. Unset: RDS generates and manages the password itself. Required for an Aurora
     #: global database, where RDS-managed passwords are not supported (Aurora User Guide,
@@ -141,7 +173,19 @@ class EnvironmentProfile(_Frozen):
     dynamodb_write_capacity_units: int | None = Field(default=None, ge=1)
     api_throttling_rate_limit_rps: float = Field(gt=0)
     api_throttling_burst_limit: int = Field(gt=0)
+    #: ``GET /health``'s own, smaller throttle: it is open to anyone and invokes the same
+    #: function as the authenticated routes, so a flood of it is capped here instead of using
+    #: up the function's concurrency at the default route rate.
+    api_health_throttling_rate_limit_rps: float = Field(gt=0)
+    api_health_throttling_burst_limit: int = Field(gt=0)
     interface_endpoints: tuple[Literal["logs", "secretsmanager", "xray", "kms", "sqs"], ...] = ()
+    #: Guard the environment's data against deletion: deletion protection on the database and
+    #: the tables, a final database snapshot, no force_destroy on the buckets, a 30-day KMS
+    #: deletion window and Object Lock (governance mode, access_log_expiration_days) on the
+    #: access-log bucket; ``./tap destroy`` refuses while it is on. Lifted per environment with
+    #: the override ``protect_data = false`` (or TAP_UNPROTECTED_ENVIRONMENTS, see
+    #: :func:`load_config`).
+    protect_data: bool
     database: DatabaseConfig
 
     @model_validator(mode="after")
@@ -160,6 +204,39 @@ class EnvironmentProfile(_Frozen):
                 "'PROVISIONED'"
             )
         return self
+
+    @model_validator(mode="after")
+    def _health_throttle_within_the_default(self) -> EnvironmentProfile:
+        rate, burst = (
+            self.api_health_throttling_rate_limit_rps,
+            self.api_health_throttling_burst_limit,
+        )
+        if rate > self.api_throttling_rate_limit_rps or burst > self.api_throttling_burst_limit:
+            default = (self.api_throttling_rate_limit_rps, self.api_throttling_burst_limit)
+            raise ValueError(
+                f"api_health_throttling_rate_limit_rps = {rate} / "
+                f"api_health_throttling_burst_limit = {burst} exceed the default route throttle "
+                f"{default[0]} / {default[1]}; the unauthenticated health check must not get "
+                "more than the other routes: lower them (e.g. to a tenth of the default)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _protected_data_is_versioned(self) -> EnvironmentProfile:
+        # Object Lock keeps versions, and S3 never turns versioning off again on a bucket that
+        # had it: versioning must not depend on the protection, or lifting it could not deploy.
+        if self.protect_data and not self.data_versioning_and_lifecycle:
+            raise ValueError(
+                "protect_data = true needs data_versioning_and_lifecycle = true (Object Lock on "
+                "the access logs works on object versions); set both, or protect_data = false"
+            )
+        return self
+
+    @property
+    def kms_deletion_window_days(self) -> int:
+        """Days a scheduled deletion of any of the environment's KMS keys waits (7..30): the
+        longest, 30, when data is protected, since losing a key loses everything it encrypted."""
+        return 30 if self.protect_data else 7
 
 
 class RegionConfig(_Frozen):
@@ -258,6 +335,43 @@ class RegionConfig(_Frozen):
         return tuple(str(s) for s in self._subnet_slots[half : half + AZ_COUNT])
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+class AlarmSubscription(_Frozen):
+    """One receiver of the alarm topic's notifications: an email address or an HTTPS URL."""
+
+    protocol: str
+    endpoint: str = Field(min_length=1)
+
+    @field_validator("protocol")
+    @classmethod
+    def _supported_protocol(cls, value: str) -> str:
+        if value not in ("email", "https"):
+            raise ValueError(
+                f"protocol = {value!r} is not supported for alarm notifications; use 'email' "
+                "(an address) or 'https' (a URL): plain 'http' would send alarms unencrypted"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _endpoint_fits_the_protocol(self) -> AlarmSubscription:
+        if self.protocol == "email" and not _EMAIL.match(self.endpoint):
+            raise ValueError(
+                f"endpoint = {self.endpoint!r} is not an email address; write it like "
+                "'trading-oncall@example.com'"
+            )
+        if self.protocol == "https":
+            url = urlsplit(self.endpoint)
+            if url.scheme != "https" or not url.hostname:
+                raise ValueError(
+                    f"endpoint = {self.endpoint!r} is not an https:// URL; protocol 'https' "
+                    "needs one like 'https://hooks.example.com/alarms' (alarms leave AWS only "
+                    "over TLS)"
+                )
+        return self
+
+
 class DnsConfig(_Frozen):
     """The API's custom domain: ``{api_record}.{zone_name}`` in an existing Route 53 zone."""
 
@@ -284,11 +398,74 @@ class Environment(_Frozen):
     dns: DnsConfig | None = None
     aws_role_arn: str | None = None
     aws_profile: str | None = None
+    #: The IAM role that administers the environment's KMS keys (key policies: create, describe,
+    #: enable/disable, rotate, tag, schedule/cancel deletion; never encrypt or decrypt). A role
+    #: name in the deploying account, or a role ARN. Default: ``aws_role_arn`` when set, else the
+    #: role ``<platform>-deployer``. It must exist (KMS rejects a key policy naming an unknown
+    #: principal) and should be the role Terraform deploys with, which updates the key policies.
+    key_admin_role: str | None = None
     #: How long API Gateway caches the session authorizer's answer per bearer token (0 = ask
     #: every time; HTTP APIs allow at most 3600). The trade-off: a revoked session keeps
     #: working on the user routes for up to this long, in exchange for one sessions-table
     #: read per token per TTL instead of per request.
     api_authorizer_cache_ttl_seconds: int = Field(default=60, ge=0, le=3600)
+    #: Jurisdictions (REGION_JURISDICTIONS values) this deployment may hold copies of its data
+    #: in: a multi-region deployment replicates the sessions table and the whole Aurora
+    #: database into every region it lists (docs/multi-region.md), so each of its regions must
+    #: be in one of these. Required for a multi-region deployment; a single region replicates
+    #: nothing.
+    replication_jurisdictions: tuple[str, ...] = ()
+    #: This environment's own Terraform state: bucket (default ``<state.bucket_prefix>-<name>``)
+    #: and the customer-managed KMS key encrypting it (default ``alias/<bucket>``; an alias
+    #: name or a key/alias ARN of state.region). Separate per environment, so a writer of one
+    #: environment's state cannot read or change another's (see docs/security.md).
+    state_bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    state_kms_key: str | None = Field(
+        default=None,
+        pattern=r"^(alias/[A-Za-z0-9/_-]{1,250}|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+)$",
+    )
+    #: Who the region's alarm topic notifies (SNS subscriptions): email addresses (each confirms
+    #: the subscription from the first message) and HTTPS endpoints. Empty: nobody is notified.
+    alarm_subscriptions: tuple[AlarmSubscription, ...] = ()
+
+    @field_validator("alarm_subscriptions")
+    @classmethod
+    def _subscriptions_distinct(
+        cls, value: tuple[AlarmSubscription, ...]
+    ) -> tuple[AlarmSubscription, ...]:
+        seen: set[tuple[str, str]] = set()
+        for subscription in value:
+            key = (subscription.protocol, subscription.endpoint)
+            if key in seen:
+                raise ValueError(
+                    f"alarm_subscriptions lists {{protocol = {key[0]!r}, endpoint = {key[1]!r}}} "
+                    "twice; SNS would notify it once, remove the duplicate"
+                )
+            seen.add(key)
+        return value
+
+    @field_validator("key_admin_role")
+    @classmethod
+    def _role_name_or_arn(cls, value: str | None) -> str | None:
+        if value is None or _ROLE_NAME.match(value) or _ROLE_ARN.match(value):
+            return value
+        raise ValueError(
+            f"key_admin_role = {value!r} is neither an IAM role name nor an IAM role ARN; write "
+            "a role name of the deploying account like 'tap-deployer' (1-64 letters, digits or "
+            "+=,.@_-) or an ARN like 'arn:aws:iam::123456789012:role/tap-deployer'"
+        )
+
+    @model_validator(mode="after")
+    def _key_admin_in_the_deploying_account(self) -> Environment:
+        admin = _ROLE_ARN.match(self.key_admin_role or "")
+        deployer = _ROLE_ARN.match(self.aws_role_arn or "")
+        if admin and deployer and admin["account"] != deployer["account"]:
+            raise ValueError(
+                f"key_admin_role = {self.key_admin_role!r} is in account {admin['account']}, but "
+                f"environment {self.name!r} deploys into account {deployer['account']} "
+                f"(aws_role_arn); name a role of {deployer['account']}, or just its name"
+            )
+        return self
 
     @field_validator("name", "suffix")
     @classmethod
@@ -322,6 +499,42 @@ class Environment(_Frozen):
                 "database cannot use an RDS-managed password; name an existing secret in "
                 "overrides.database.master_password_secret (and its rotation_function_name)"
             )
+        return self
+
+    @field_validator("replication_jurisdictions")
+    @classmethod
+    def _known_jurisdictions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [code for code in value if code not in JURISDICTIONS]
+        if unknown:
+            raise ValueError(
+                f"replication_jurisdictions {unknown} are not jurisdictions of any known region; "
+                f"use ISO country codes among {', '.join(sorted(JURISDICTIONS))}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _regions_within_jurisdictions(self) -> Environment:
+        """Residency: every region holding a copy of the data is in a declared jurisdiction."""
+        if not self.is_multi_region and not self.replication_jurisdictions:
+            return self
+        if not self.replication_jurisdictions:
+            needed = sorted({REGION_JURISDICTIONS[r.name] for r in self.regions})
+            raise ValueError(
+                f"environment {self.name!r} replicates its data into {len(self.regions)} regions "
+                f"({', '.join(r.name for r in self.regions)}) but declares no "
+                f"replication_jurisdictions; declare where its data may be held, e.g. "
+                f"replication_jurisdictions = {needed}"
+            )
+        for region in self.regions:
+            jurisdiction = REGION_JURISDICTIONS[region.name]
+            if jurisdiction not in self.replication_jurisdictions:
+                role = "primary" if self.is_primary(region) else "replica"
+                raise ValueError(
+                    f"{role} region {region.name!r} of environment {self.name!r} is in "
+                    f"jurisdiction {jurisdiction!r}, outside its replication_jurisdictions "
+                    f"{list(self.replication_jurisdictions)}; remove the region, or add "
+                    f"{jurisdiction!r} to replication_jurisdictions if the data may be held there"
+                )
         return self
 
     @property
@@ -365,7 +578,11 @@ class PlatformSettings(_Frozen):
 
 
 class StateBackend(_Frozen):
-    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    """Where Terraform state lives: one bucket and key per environment (see ``state_of``)."""
+
+    #: Each environment's state bucket is ``<bucket_prefix>-<environment>`` unless the
+    #: environment names its own (``state_bucket``).
+    bucket_prefix: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,40}$")
     lock_table: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$")
     region: str
 
@@ -373,6 +590,16 @@ class StateBackend(_Frozen):
     @classmethod
     def _known_region(cls, value: str) -> str:
         return RegionConfig._known_region(value)
+
+
+class StateLocation(_Frozen):
+    """One environment's Terraform state: its bucket, key prefix and encryption key."""
+
+    bucket: str
+    key_prefix: str
+    kms_key: str
+    region: str
+    lock_table: str
 
 
 class PlatformConfig(_Frozen):
@@ -398,6 +625,39 @@ class PlatformConfig(_Frozen):
                 "collide, give each environment its own suffix"
             )
         return self
+
+    @model_validator(mode="after")
+    def _state_isolated_per_environment(self) -> PlatformConfig:
+        seen: dict[str, str] = {}
+        for environment in self.environments:
+            location = self.state_of(environment)
+            for value in (location.bucket, location.kms_key):
+                if value in seen:
+                    raise ValueError(
+                        f"environments {seen[value]!r} and {environment.name!r} share the state "
+                        f"location {value!r}; give each environment its own state_bucket and "
+                        "state_kms_key (or drop them for the per-environment defaults)"
+                    )
+                seen[value] = environment.name
+            match = _ARN.match(location.kms_key)
+            if match is not None and match["region"] != self.state.region:
+                raise ValueError(
+                    f"environments.{environment.name}.state_kms_key = {location.kms_key!r} is in "
+                    f"region {match['region']!r}; the state bucket is in state.region = "
+                    f"{self.state.region!r}: use a key of that region"
+                )
+        return self
+
+    def state_of(self, environment: Environment) -> StateLocation:
+        """``environment``'s own state bucket, key prefix and customer-managed key."""
+        bucket = environment.state_bucket or f"{self.state.bucket_prefix}-{environment.name}"
+        return StateLocation(
+            bucket=bucket,
+            key_prefix=f"{self.platform.name}/{environment.name}/",
+            kms_key=environment.state_kms_key or f"alias/{bucket}",
+            region=self.state.region,
+            lock_table=self.state.lock_table,
+        )
 
     def environment(self, name: str) -> Environment:
         for environment in self.environments:
@@ -478,22 +738,54 @@ def _format_validation_error(source: str, error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def parse_config(document: Mapping[str, Any], *, source: str = "configuration") -> PlatformConfig:
-    """Validate an already-parsed configuration document."""
+def parse_config(
+    document: Mapping[str, Any],
+    *,
+    source: str = "configuration",
+    unprotected: Collection[str] = (),
+) -> PlatformConfig:
+    """Validate an already-parsed configuration document; ``unprotected`` names environments
+    (or ``all``) whose ``protect_data`` is forced off (:data:`UNPROTECTED_ENVIRONMENTS_ENV`)."""
     data = {key: value for key, value in document.items() if key != "environments"}
     data["environments"] = _environments_from_document(document)
+    _lift_data_protection(data["environments"], unprotected)
     try:
         return PlatformConfig.model_validate(data)
     except ValidationError as error:
         raise ConfigError(_format_validation_error(source, error)) from None
 
 
-def load_config(path: Path) -> PlatformConfig:
-    """Load and validate ``platform.toml``."""
+def _lift_data_protection(environments: list[dict[str, Any]], unprotected: Collection[str]) -> None:
+    wanted = set(unprotected)
+    names = [entry["name"] for entry in environments]
+    unknown = sorted(wanted - {*names, "all"})
+    if unknown:
+        raise ConfigError(
+            f"{UNPROTECTED_ENVIRONMENTS_ENV} names unknown environment(s) {unknown}; use "
+            f"names of {names}, comma-separated, or 'all'"
+        )
+    for entry in environments:
+        if "all" in wanted or entry["name"] in wanted:
+            entry["profile"] = {**entry["profile"], "protect_data": False}
+
+
+def unprotected_environments(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The environments :data:`UNPROTECTED_ENVIRONMENTS_ENV` of ``environ`` names (or ``all``)."""
+    value = environ.get(UNPROTECTED_ENVIRONMENTS_ENV, "")
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> PlatformConfig:
+    """Load and validate ``platform.toml``.
+
+    ``environ`` (default: the process environment) may lift data protection with
+    :data:`UNPROTECTED_ENVIRONMENTS_ENV`; pass ``{}`` for the configuration exactly as written.
+    """
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"configuration file {path} not found") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
-    return parse_config(document, source=str(path))
+    unprotected = unprotected_environments(os.environ if environ is None else environ)
+    return parse_config(document, source=str(path), unprotected=unprotected)

@@ -28,15 +28,34 @@ class RegionContext:
     def account_root_arn(self) -> str:
         return f"arn:{self.partition}:iam::{self.account_id}:root"
 
-    def service_trust_policy(self, service_principal: str) -> str:
-        """A role's trust policy: only ``service_principal`` acting for this account assumes it
-        (the ``aws:SourceAccount`` condition is the confused-deputy guard)."""
+    @property
+    def key_admin_arn(self) -> str:
+        """The principal administering the environment's KMS keys (``key_admin_role``)."""
+        environment = self.environment
+        role = environment.key_admin_role
+        if role is None and environment.aws_role_arn is not None:
+            return environment.aws_role_arn
+        if role is None:
+            role = f"{self.platform.name}-deployer"
+        if role.startswith("arn:"):
+            return role
+        return f"arn:{self.partition}:iam::{self.account_id}:role/{role}"
+
+    def service_trust_policy(self, service_principal: str, *, source_arn: str | None = None) -> str:
+        """A role's trust policy: only ``service_principal`` acting for this account assumes it.
+
+        ``aws:SourceAccount`` (and, where the service sets it when assuming the role,
+        ``aws:SourceArn``: the resources the role is for) are the confused-deputy guard.
+        """
+        condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": self.account_id}}
+        if source_arn is not None:
+            condition["ArnLike"] = {"aws:SourceArn": source_arn}
         return policy_document(
             {
                 "Effect": "Allow",
                 "Principal": {"Service": service_principal},
                 "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": self.account_id}},
+                "Condition": condition,
             }
         )
 

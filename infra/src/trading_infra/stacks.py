@@ -2,7 +2,7 @@
 
 Two stacks per environment and region, each with its own state object:
 
-* ``<platform>-<env>-<region>-network``: the KMS key and the network (VPC, subnets, routing,
+* ``<platform>-<env>-<region>-network``: the KMS keys and the network (VPC, subnets, routing,
   endpoints, security groups, flow logs). Changes rarely; the foundation of the rest.
 * ``<platform>-<env>-<region>-app``: storage, tables, database, functions, API and alarms. It
   reads the network's outputs through a ``terraform_remote_state`` data source on the same S3
@@ -18,12 +18,21 @@ from typing import Any
 from cdktf import (
     Aspects,
     DataTerraformRemoteStateS3,
+    Postcondition,
+    Precondition,
     S3Backend,
     TerraformOutput,
+    TerraformResourceLifecycle,
     TerraformStack,
 )
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.data_aws_security_groups import (
+    DataAwsSecurityGroups,
+    DataAwsSecurityGroupsFilter,
+)
+from cdktf_cdktf_provider_aws.data_aws_subnets import DataAwsSubnets, DataAwsSubnetsFilter
+from cdktf_cdktf_provider_aws.data_aws_vpc import DataAwsVpc
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.provider import (
     AwsProvider,
@@ -40,7 +49,7 @@ from trading_infra.components.api import HttpApi
 from trading_infra.components.database import Database, GlobalDatabase
 from trading_infra.components.domain import ApiCustomDomain
 from trading_infra.components.functions import LambdaArtifact, ServiceFunction
-from trading_infra.components.keys import PlatformKey
+from trading_infra.components.keys import PlatformKeys
 from trading_infra.components.monitoring import Alarms, MonitoredResources
 from trading_infra.components.network import Network
 from trading_infra.components.storage import INCOMING_PREFIX, QUARANTINE_PREFIX, DataStorage
@@ -49,7 +58,7 @@ from trading_infra.components.tables import (
     DataTables,
     SessionsReplication,
 )
-from trading_infra.config import Environment, PlatformConfig, RegionConfig
+from trading_infra.config import AZ_COUNT, Environment, PlatformConfig, RegionConfig
 from trading_infra.context import RegionContext
 from trading_infra.tagging import RequiredTagsAspect
 from trading_infra.target import DeployTarget
@@ -72,7 +81,9 @@ NETWORK_OUTPUTS = (
     "private_subnet_ids",
     "lambda_security_group_id",
     "database_security_group_id",
-    "kms_key_arn",
+    "kms_key_arn",  # the data key (named before there were three keys)
+    "logs_kms_key_arn",
+    "secrets_kms_key_arn",
 )
 
 
@@ -84,8 +95,8 @@ def stack_name(
 
 
 def state_key(config: PlatformConfig, environment: Environment, stack: str) -> str:
-    """State object key: one prefix per environment, so environments never share state."""
-    return f"{config.platform.name}/{environment.name}/{stack}.tfstate"
+    """State object key in the environment's own bucket, under its own prefix."""
+    return f"{config.state_of(environment).key_prefix}{stack}.tfstate"
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,10 @@ class _RegionalStack(TerraformStack):
 
         identity = DataAwsCallerIdentity(self, "CallerIdentity")
         partition = DataAwsPartition(self, "Partition")
+        self.region = region
+        # HCL addresses of the lookups, for the conditions on values read from other states.
+        self._account = f"data.aws_caller_identity.{identity.friendly_unique_id}.account_id"
+        self._partition = f"data.aws_partition.{partition.friendly_unique_id}.partition"
         self.context = RegionContext(
             platform=config.platform,
             environment=environment,
@@ -144,14 +159,19 @@ class _RegionalStack(TerraformStack):
 
     def state_settings(self, stack: str, *, writing: bool = True) -> dict[str, Any]:
         """Where ``stack``'s state lives: its backend, or (reading) another stack's state."""
+        location = self.config.state_of(self.environment)
         settings: dict[str, Any] = {
-            "bucket": self.config.state.bucket,
+            "bucket": location.bucket,
             "key": state_key(self.config, self.environment, stack),
-            "region": self.config.state.region,
+            "region": location.region,
             **self.target.backend_settings(),
         }
         if writing:
-            settings.update(encrypt=True, dynamodb_table=self.config.state.lock_table)
+            # SSE-KMS with the environment's own key: without kms_key_id, encrypt=true writes
+            # with SSE-S3 (AES256), overriding the bucket's default key.
+            settings.update(
+                encrypt=True, kms_key_id=location.kms_key, dynamodb_table=location.lock_table
+            )
         if not self.target.is_local and self.environment.aws_role_arn:
             settings["assume_role"] = {"role_arn": self.environment.aws_role_arn}
         if not self.target.is_local and self.environment.aws_profile:
@@ -164,18 +184,21 @@ class _RegionalStack(TerraformStack):
 
 
 class NetworkStack(_RegionalStack):
-    """The KMS key and the network of one environment in one region."""
+    """The KMS keys and the network of one environment in one region."""
 
     def __init__(self, scope: Construct, id_: str, *, placement: StackPlacement) -> None:
         super().__init__(scope, id_, placement=placement)
-        key = PlatformKey(self, "Key", context=self.context)
+        keys = PlatformKeys(self, "Key", context=self.context)
         network = Network(
             self,
             "Network",
             context=self.context,
-            key_arn=key.key_arn,
+            logs_key_arn=keys.logs_key_arn,
             database_port=placement.environment.profile.database.port,
         )
+        extra: dict[str, Any] = {}
+        if network.rotation_security_group is not None:
+            extra["rotation_security_group_id"] = network.rotation_security_group.id
         self.outputs(
             {
                 "vpc_id": network.vpc.id,
@@ -183,9 +206,21 @@ class NetworkStack(_RegionalStack):
                 "private_subnet_ids": [subnet.id for subnet in network.private_subnets],
                 "lambda_security_group_id": network.lambda_security_group.id,
                 "database_security_group_id": network.database_security_group.id,
-                "kms_key_arn": key.key_arn,
+                "kms_key_arn": keys.key_arn,
+                "logs_kms_key_arn": keys.logs_key_arn,
+                "secrets_kms_key_arn": keys.secrets_key_arn,
+                **extra,
             }
         )
+
+
+@dataclass(frozen=True)
+class _RegionKeys:
+    """The region's key ARNs by purpose, read from the network stack (components/keys.py)."""
+
+    data: str
+    logs: str
+    secrets: str
 
 
 @dataclass(frozen=True)
@@ -219,10 +254,15 @@ class ApplicationStack(_RegionalStack):
     ) -> None:
         super().__init__(scope, id_, placement=placement)
         remote = self._read(network, "Network")
+        self._verify_network(remote)
         self._compose(
             self.context,
             artifacts,
-            key_arn=remote.get_string("kms_key_arn"),
+            keys=_RegionKeys(
+                data=remote.get_string("kms_key_arn"),
+                logs=remote.get_string("logs_kms_key_arn"),
+                secrets=remote.get_string("secrets_kms_key_arn"),
+            ),
             private_subnet_ids=remote.get_list("private_subnet_ids"),
             lambda_security_group_id=remote.get_string("lambda_security_group_id"),
             database_security_group_id=remote.get_string("database_security_group_id"),
@@ -237,6 +277,90 @@ class ApplicationStack(_RegionalStack):
             self, id_, **self.state_settings(stack.node.id, writing=False)
         )
 
+    def _key_arn_condition(self, arn: str, region: str) -> Precondition:
+        """``arn`` (an HCL expression) is a KMS key of this account in ``region``."""
+        prefix = f"arn:${{{self._partition}}}:kms:{region}:${{{self._account}}}:key/"
+        return Precondition(
+            condition=f'${{startswith({arn}, "{prefix}")}}',
+            error_message=(
+                f"The KMS key ARN read from another stack's state is not a key of this "
+                f"account in {region} (expected {prefix}...): the state was changed or belongs "
+                "to another environment. Restore the state from its bucket's versions."
+            ),
+        )
+
+    def _verify_network(self, remote: DataTerraformRemoteStateS3) -> None:
+        """Fail the plan when the network's state does not describe this environment's network.
+
+        The state bucket is a trust boundary (docs/security.md): whoever can write it could
+        point this stack at another account's key or another VPC's subnets and security groups.
+        The key ARN must name this account and region (caller identity: moto's default account
+        on the local target); the VPC id must resolve in this region to a VPC of this account
+        with the configured CIDR, and the subnets and security groups must belong to it.
+        """
+        outputs = f"data.terraform_remote_state.{remote.friendly_unique_id}.outputs"
+        region = self.region
+        vpc = DataAwsVpc(
+            self,
+            "NetworkCheckVpc",
+            id=remote.get_string("vpc_id"),
+            lifecycle=TerraformResourceLifecycle(
+                precondition=[self._key_arn_condition(f"{outputs}.kms_key_arn", region.name)],
+                postcondition=[
+                    Postcondition(
+                        condition=(
+                            f'${{self.cidr_block == "{region.vpc_cidr}" && '
+                            f"self.owner_id == {self._account}}}"
+                        ),
+                        error_message=(
+                            f"The VPC read from the network stack's state is not this "
+                            f"environment's VPC ({region.vpc_cidr} in this account, "
+                            f"{region.name}): the state was changed or belongs elsewhere."
+                        ),
+                    )
+                ],
+            ),
+        )
+        in_vpc = [DataAwsSubnetsFilter(name="vpc-id", values=[vpc.id])]
+        DataAwsSubnets(
+            self,
+            "NetworkCheckSubnets",
+            filter=in_vpc,
+            lifecycle=TerraformResourceLifecycle(
+                postcondition=[
+                    Postcondition(
+                        condition=(
+                            f"${{length({outputs}.private_subnet_ids) == {AZ_COUNT} && "
+                            f"length(setsubtract({outputs}.private_subnet_ids, self.ids)) == 0}}"
+                        ),
+                        error_message=(
+                            "The private subnets read from the network stack's state are not "
+                            f"{AZ_COUNT} subnets of this environment's VPC: the state was changed."
+                        ),
+                    )
+                ],
+            ),
+        )
+        DataAwsSecurityGroups(
+            self,
+            "NetworkCheckSecurityGroups",
+            filter=[DataAwsSecurityGroupsFilter(name="vpc-id", values=[vpc.id])],
+            lifecycle=TerraformResourceLifecycle(
+                postcondition=[
+                    Postcondition(
+                        condition=(
+                            f"${{contains(self.ids, {outputs}.lambda_security_group_id) && "
+                            f"contains(self.ids, {outputs}.database_security_group_id)}}"
+                        ),
+                        error_message=(
+                            "The security groups read from the network stack's state are not "
+                            "groups of this environment's VPC: the state was changed."
+                        ),
+                    )
+                ],
+            ),
+        )
+
     def _sessions_replication(self, peers: GlobalPeers | None) -> SessionsReplication | None:
         if peers is None:
             return None
@@ -247,16 +371,26 @@ class ApplicationStack(_RegionalStack):
             return None
         if not peers.is_primary:
             return SessionsReplication(role="replica")
-        replica_keys = tuple(
-            (
-                network.context.region.name,
-                self._read(network, f"Network{_camel(network.context.region.name)}").get_string(
-                    "kms_key_arn"
+        replica_keys = []
+        for network in peers.secondary_networks:
+            remote = self._read(network, f"Network{_camel(network.context.region.name)}")
+            key_arn = remote.get_string("kms_key_arn")
+            replica_keys.append((network.context.region.name, key_arn))
+            # The replica's key comes from another region's state: same account, that region.
+            DataAwsCallerIdentity(
+                self,
+                f"ReplicaKeyCheck{_camel(network.context.region.name)}",
+                lifecycle=TerraformResourceLifecycle(
+                    precondition=[
+                        self._key_arn_condition(
+                            f"data.terraform_remote_state.{remote.friendly_unique_id}"
+                            ".outputs.kms_key_arn",
+                            network.context.region.name,
+                        )
+                    ]
                 ),
             )
-            for network in peers.secondary_networks
-        )
-        return SessionsReplication(role="owner", replica_keys=replica_keys)
+        return SessionsReplication(role="owner", replica_keys=tuple(replica_keys))
 
     def _global_database(self, peers: GlobalPeers | None) -> GlobalDatabase | None:
         if peers is None:
@@ -274,13 +408,14 @@ class ApplicationStack(_RegionalStack):
         context: RegionContext,
         artifacts: Mapping[str, LambdaArtifact],
         *,
-        key_arn: str,
+        keys: _RegionKeys,
         private_subnet_ids: list[str],
         lambda_security_group_id: str,
         database_security_group_id: str,
         sessions_replication: SessionsReplication | None,
         global_database: GlobalDatabase | None,
     ) -> None:
+        key_arn = keys.data
         storage = DataStorage(self, "Storage", context=context, key_arn=key_arn)
         tables = DataTables(
             self,
@@ -294,6 +429,8 @@ class ApplicationStack(_RegionalStack):
             "Database",
             context=context,
             key_arn=key_arn,
+            secrets_key_arn=keys.secrets,
+            logs_key_arn=keys.logs,
             subnet_ids=private_subnet_ids,
             security_group_id=database_security_group_id,
             global_database=global_database,
@@ -301,6 +438,7 @@ class ApplicationStack(_RegionalStack):
         function_args: dict[str, Any] = {
             "context": context,
             "key_arn": key_arn,
+            "logs_key_arn": keys.logs,
             "subnet_ids": private_subnet_ids,
             "security_group_ids": [lambda_security_group_id],
         }
@@ -440,7 +578,7 @@ class ApplicationStack(_RegionalStack):
             context=context,
             handler=api_handler.function,
             authorizer=api_authorizer.function,
-            key_arn=key_arn,
+            key_arn=keys.logs,  # the API's access-log group
         )
         functions = {
             "processor": processor,

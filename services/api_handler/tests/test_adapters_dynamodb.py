@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -16,7 +18,7 @@ from api_handler.adapters.dynamodb import (
     DynamoDbTradeReader,
 )
 from api_handler.domain.pagination import PageCursor
-from api_handler.domain.sessions import Session
+from api_handler.domain.sessions import Session, new_session_id
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
@@ -50,17 +52,48 @@ def test_a_stored_session_reads_back_equal(repository: DynamoDbSessionRepository
     assert repository.get("s" * 43) == _session()
 
 
-def test_a_session_is_stored_with_the_ttl_attribute_as_a_number(
+def test_a_session_is_stored_under_its_key_with_the_ttl_attribute_as_a_number(
     repository: DynamoDbSessionRepository, dynamodb: DynamoDBClient, sessions_table: str
 ) -> None:
     repository.add(_session())
-    item = dynamodb.get_item(TableName=sessions_table, Key={"session_id": {"S": "s" * 43}})["Item"]
+    key = hashlib.sha256(b"s" * 43).hexdigest()
+    item = dynamodb.get_item(TableName=sessions_table, Key={"session_id": {"S": key}})["Item"]
     assert item == {
-        "session_id": {"S": "s" * 43},
+        "session_id": {"S": key},
         "account_id": {"S": "acc-1"},
         "created_at": {"S": "2024-03-01T12:00:00.250000Z"},
         "expires_at": {"N": "1709294460"},
     }
+
+
+def test_the_clear_session_id_is_in_no_stored_attribute(
+    repository: DynamoDbSessionRepository, dynamodb: DynamoDBClient, sessions_table: str
+) -> None:
+    """The whole table, as a reader of a backup or a replica sees it, holds no bearer token."""
+    session_id = new_session_id()
+    repository.add(_session(session_id))
+    items = dynamodb.scan(TableName=sessions_table)["Items"]
+    assert len(items) == 1
+    assert session_id not in json.dumps(items)
+    no_item = dynamodb.get_item(TableName=sessions_table, Key={"session_id": {"S": session_id}})
+    assert "Item" not in no_item
+    assert repository.get(session_id) == _session(session_id)
+
+
+def test_an_item_stored_under_the_clear_id_is_not_a_session(
+    repository: DynamoDbSessionRepository, dynamodb: DynamoDBClient, sessions_table: str
+) -> None:
+    """Items written before hashing (or forged under a clear id) authorize nothing."""
+    dynamodb.put_item(
+        TableName=sessions_table,
+        Item={
+            "session_id": {"S": "s" * 43},
+            "account_id": {"S": "acc-1"},
+            "created_at": {"S": "2024-03-01T12:00:00.250000Z"},
+            "expires_at": {"N": "1709294460"},
+        },
+    )
+    assert repository.get("s" * 43) is None
 
 
 def test_an_existing_session_id_is_never_overwritten(repository: DynamoDbSessionRepository) -> None:

@@ -14,7 +14,7 @@ from api_handler.adapters.memory import InMemorySessionRepository, InMemoryTrade
 from api_handler.app import App
 from api_handler.domain.identifiers import is_account_id
 from api_handler.domain.pagination import PageCursor, encode_page_token
-from api_handler.domain.sessions import Session
+from api_handler.domain.sessions import Session, session_key
 from api_handler.domain.trades import Trade, TradePage
 from api_handler.events import http_api_event, iam_authorizer, lambda_authorizer
 
@@ -211,7 +211,7 @@ def test_an_expired_session_is_a_404_even_while_still_stored(
     advance(59.75)  # exactly expires_at
     response = call(app, "GET", f"/sessions/{created['session_id']}")
     assert_error(response, 404, "session_not_found")
-    assert created["session_id"] in sessions.sessions
+    assert session_key(created["session_id"]) in sessions.sessions
 
 
 # --- DELETE /sessions/{session_id} -----------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from api_handler.adapters.memory import InMemorySessionRepository, InMemoryTradeReader
 from api_handler.app import App
-from api_handler.domain.sessions import Session
+from api_handler.domain.sessions import Session, session_key
 from api_handler.domain.trades import Trade
 from api_handler.events import http_api_event, iam_authorizer, lambda_authorizer
 
@@ -73,7 +73,7 @@ def test_a_session_route_caller_cannot_create_sessions(
 ) -> None:
     answer = send(stored, "POST", "/sessions", body={"account_id": "acc-2"}, authorizer=claims())
     assert error_code(answer) == (401, "unauthorized")
-    assert set(sessions.sessions) == {"C" * 43}
+    assert set(sessions.sessions) == {session_key("C" * 43)}
 
 
 # --- user routes: no data without valid claims -----------------------------------------------

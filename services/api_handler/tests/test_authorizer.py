@@ -14,7 +14,7 @@ from api_handler.adapters.memory import InMemorySessionRepository
 from api_handler.authorization import SessionAuthorizer, authorization_header
 from api_handler.authorizer import lambda_handler as authorizer_handler
 from api_handler.domain.access import claims_from_context
-from api_handler.domain.sessions import Session
+from api_handler.domain.sessions import Session, session_key
 from api_handler.events import http_api_event, iam_authorizer, lambda_context
 from api_handler.handler import lambda_handler
 from api_handler.wiring import get_authorizer
@@ -131,7 +131,7 @@ def test_a_stored_but_expired_session_is_denied(
     dynamodb.put_item(
         TableName=sessions_table,
         Item={
-            "session_id": {"S": SID},
+            "session_id": {"S": session_key(SID)},
             "account_id": {"S": "acc-1"},
             "created_at": {"S": "2024-03-01T12:00:00.000000Z"},
             "expires_at": {"N": "1709294460"},
@@ -168,3 +168,24 @@ def test_expired_is_measured_against_the_clock(
         authorizer_event(f"Bearer {SID}")
     )
     assert answer["isAuthorized"] is True
+
+
+@pytest.mark.moto
+@pytest.mark.usefixtures("authorizer_env")
+@pytest.mark.parametrize(("stored_under", "allowed"), [("key", True), ("clear id", False)])
+def test_the_authorizer_looks_a_token_up_by_its_key_only(
+    dynamodb: DynamoDBClient, sessions_table: str, stored_under: str, allowed: bool
+) -> None:
+    """The table's key is the SHA-256 of the token; an item under the clear token (written
+    before hashing, or forged) authorizes nothing."""
+    dynamodb.put_item(
+        TableName=sessions_table,
+        Item={
+            "session_id": {"S": session_key(SID) if stored_under == "key" else SID},
+            "account_id": {"S": "acc-1"},
+            "created_at": {"S": "2024-03-01T12:00:00.000000Z"},
+            "expires_at": {"N": str(2**40)},
+        },
+    )
+    answer = authorizer_handler(authorizer_event(f"Bearer {SID}"), lambda_context())
+    assert answer["isAuthorized"] is allowed

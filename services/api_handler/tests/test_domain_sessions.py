@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from api_handler import services
+from api_handler.adapters.memory import InMemorySessionRepository
 from api_handler.domain.errors import InvalidBodyError, RequestValidationError
 from api_handler.domain.identifiers import is_session_id
 from api_handler.domain.sessions import (
+    CreateSessionRequest,
     Session,
     new_session_id,
     parse_create_session_request,
+    session_key,
     start_session,
 )
 
@@ -52,6 +58,47 @@ def test_a_session_is_valid_strictly_before_expires_at(offset: float, expired: b
     session = Session("s" * 43, "acc-1", NOW, expires_at=1709294460)
     moment = datetime.fromtimestamp(1709294460, UTC) + timedelta(seconds=offset)
     assert session.is_expired(moment) is expired
+
+
+def test_the_key_of_a_session_is_the_sha256_hex_digest_of_its_id() -> None:
+    session_id = new_session_id()
+    key = session_key(session_id)
+    assert key == hashlib.sha256(session_id.encode()).hexdigest()
+    assert len(key) == 64
+    assert session_id not in key
+
+
+def test_storage_keeps_no_clear_id() -> None:
+    session = Session("s" * 43, "acc-1", NOW, 1709294460)
+    stored = session.stored()
+    assert stored.key == session_key("s" * 43)
+    assert "s" * 43 not in repr(stored)
+    assert stored.with_id("s" * 43) == session
+
+
+def test_a_stored_session_does_not_take_an_id_of_another_key() -> None:
+    stored = Session("s" * 43, "acc-1", NOW, 1709294460).stored()
+    with pytest.raises(ValueError, match="does not match"):
+        stored.with_id("t" * 43)
+
+
+def test_creation_returns_the_clear_id_once_and_stores_only_its_key() -> None:
+    repository = InMemorySessionRepository()
+    session = services.create_session(
+        repository,
+        CreateSessionRequest(account_id="acc-1"),
+        default_ttl_seconds=60,
+        now=NOW,
+        new_id=new_session_id,
+    )
+    assert set(repository.sessions) == {session_key(session.session_id)}
+    assert session.session_id not in json.dumps([repr(v) for v in repository.sessions.values()])
+    found = services.authorize_bearer(repository, f"Bearer {session.session_id}", now=NOW)
+    assert found.claims is not None
+    assert found.claims.session_id == session.session_id
+    assert services.get_session(repository, session.session_id, now=NOW) == session
+    services.end_session(repository, session.session_id, now=NOW)
+    assert repository.sessions == {}
 
 
 def test_a_request_with_only_an_account_id_is_valid_and_has_no_ttl() -> None:

@@ -14,9 +14,11 @@ Run from the repository root (a report that prints measured numbers, not a timed
   set; the same for a file ten times smaller shows whether memory grows with the file.
 * **Cold import**: wall time of ``import processor.handler`` in a fresh CPython 3.12 from
   the unpacked ``dist/processor.zip`` with the Lambda runtime's boto3 beside it (like
-  tests/build), median of ``--import-runs`` runs.
+  tests/build), median of ``--import-runs`` runs. Measured by the repository's
+  ``tooling/services_bench.py`` (which measures every handler for ``./tap bench --services``),
+  run as a command: it needs the repository's build, runtime and interpreter finder anyway.
 
-It uses only the package itself and the standard library (no repository tooling).
+It imports only the package itself and the standard library (no repository tooling).
 """
 
 from __future__ import annotations
@@ -24,14 +26,10 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
-import zipfile
 import zlib
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -220,76 +218,27 @@ def peak_memory(
     return peak / 2**20, seconds
 
 
-IMPORT_SCRIPT = (
-    "import sys, time\n"
-    "sys.path[:0] = sys.argv[1:3]\n"
-    "started = time.perf_counter()\n"
-    "import processor.handler\n"
-    "imported = time.perf_counter()\n"
-    "processor.handler.get_logger()\n"
-    "import processor.bootstrap\n"
-    "print(imported - started, time.perf_counter() - started)\n"
-)
+TOOLING = "tooling.services_bench"
 
 
-def cold_import(
-    zip_path: Path, python312: Path, runtime: Path, runs: int
-) -> tuple[list[float], list[float]]:
-    """Milliseconds: (import of processor.handler, that plus what the first invocation
-    loads -- the Powertools logger, boto3, the adapters and the domain; not pydantic, which
-    loads on the first rejected line only)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        unpacked = Path(tmp) / "task"
-        with zipfile.ZipFile(zip_path) as archive:
-            archive.extractall(unpacked)
-        env = {"PATH": "/usr/bin:/bin", "HOME": tmp, "LANG": "C.UTF-8"}
-        # -B: the zip ships no bytecode and /var/task is read-only in Lambda, so every cold
-        # start compiles the zip's modules; -B keeps each run from leaving .pyc files behind.
-        command = [
-            str(python312),
-            "-I",
-            "-S",
-            "-B",
-            "-c",
-            IMPORT_SCRIPT,
-            str(unpacked),
-            str(runtime),
-        ]
-        timings, first_call = [], []
-        for _ in range(runs):
-            out = subprocess.run(  # noqa: S603 - fixed argument list, no shell
-                command, env=env, cwd=tmp, capture_output=True, text=True, check=False
-            )
-            if out.returncode != 0:
-                raise RuntimeError(out.stderr)
-            imported, loaded = (float(value) * 1000 for value in out.stdout.split())
-            timings.append(imported)
-            first_call.append(loaded)
-        return timings, first_call
+def cold_import(args: argparse.Namespace) -> int:
+    """Run the repository's cold-import measurement for processor.handler; its exit status.
 
-
-def find_python312() -> Path | None:
-    """CPython 3.12 as the build tests find it: ``TAP_PYTHON_3_12``, ``python3.12`` on PATH,
-    then pyenv's installs (``$PYENV_ROOT`` or ``~/.pyenv``), newest first; each candidate is
-    run once, because a PATH entry can be a pyenv shim that fails."""
-    candidates = [os.environ.get("TAP_PYTHON_3_12"), shutil.which("python3.12")]
-    for root in filter(None, (os.environ.get("PYENV_ROOT"), str(Path.home() / ".pyenv"))):
-        installs = sorted(
-            Path(root, "versions").glob("3.12*"),
-            key=lambda path: [int(part) for part in path.name.split(".") if part.isdigit()],
-            reverse=True,
-        )
-        candidates += [str(install / "bin" / "python3.12") for install in installs]
-    for candidate in filter(None, candidates):
-        probe = subprocess.run(  # noqa: S603 - fixed argument list, no shell
-            [candidate, "-I", "-S", "-c", "import sys; print(sys.version_info[:2] == (3, 12))"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if probe.returncode == 0 and probe.stdout.strip() == "True":
-            return Path(candidate)
-    return None
+    A command, not an import: this report imports only the package and the standard library,
+    and the one copy of the cold-import code (shared with ``./tap bench --services``, which
+    measures every handler) lives in the repository's tooling.
+    """
+    if not (REPO_ROOT / "tooling" / "services_bench.py").is_file():
+        print("cold import: not measured here (it needs the repository's tooling and build)")
+        return 0
+    command = [sys.executable, "-m", TOOLING, "--root", str(REPO_ROOT), "--service=processor"]
+    command += ["--skip-report", f"--import-runs={args.import_runs}", f"--zip={args.zip}"]
+    if args.python312:
+        command.append(f"--python312={args.python312}")
+    if args.runtime:
+        command.append(f"--runtime={args.runtime}")
+    sys.stdout.flush()  # this report's lines first, then the command's
+    return subprocess.run(command, cwd=REPO_ROOT, check=False).returncode  # noqa: S603
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -309,7 +258,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--runtime",
         type=Path,
-        default=REPO_ROOT / ".build/lambda-runtimes/python3.12/lib/python3.12/site-packages",
+        default=None,
+        help="the runtime's site-packages with boto3 (default: the one ./tap installs under "
+        ".build/lambda-runtimes/python3.12)",
     )
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
@@ -338,22 +289,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     f"  {label:9} {lines:>10,} lines  peak RSS {after:6.1f} MiB "
                     f"(process before ingesting: {before:5.1f} MiB; {seconds:.0f} s)"
                 )
-    if not args.skip_import:
-        python312 = args.python312 or find_python312()
-        if python312 is None:
-            parser.error("no CPython 3.12 found: pass --python312 or set TAP_PYTHON_3_12")
-        timings, first_call = cold_import(args.zip, python312, args.runtime, args.import_runs)
-        size = args.zip.stat().st_size
-        print(
-            f"cold import of processor.handler (CPython 3.12, unpacked zip + boto3), "
-            f"{len(timings)} runs: median {statistics.median(timings):.0f} ms, "
-            f"min {min(timings):.0f} ms, max {max(timings):.0f} ms"
-        )
-        print(
-            f"  plus first-invocation imports (Powertools, boto3, adapters, domain): "
-            f"median {statistics.median(first_call):.0f} ms, min {min(first_call):.0f} ms"
-        )
-        print(f"zip {args.zip.name}: {size:,} bytes ({size / 2**20:.2f} MiB)")
+    if not args.skip_import and (status := cold_import(args)):
+        sys.exit(status)
 
 
 if __name__ == "__main__":

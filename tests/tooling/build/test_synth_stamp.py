@@ -28,10 +28,22 @@ def repo(tmp_path: Path) -> Path:
 
 
 def _stamp(
-    repo: Path, *, selection: tuple[str, ...] = ("dev",), target: str = "local", port: int = 4566
+    repo: Path,
+    *,
+    selection: tuple[str, ...] = ("dev",),
+    target: str = "local",
+    port: int = 4566,
+    configuration: str = "{}",
 ) -> str:
     zips = sorted((repo / "dist").glob("*.zip"))
-    return synth_stamp.compute(repo, zips=zips, selection=selection, target=target, port=port)
+    return synth_stamp.compute(
+        repo,
+        zips=zips,
+        selection=selection,
+        target=target,
+        port=port,
+        configuration=configuration,
+    )
 
 
 def _synthesized(repo: Path, stamp: str) -> Path:
@@ -85,9 +97,11 @@ def test_a_rebuilt_zip_with_other_bytes_makes_the_synth_stale(repo: Path) -> Non
         {"selection": ("dev", "prod")},
         {"target": "aws"},
         {"port": 4700},  # the emulator endpoint is part of the local stacks
+        # the same files loaded with TAP_UNPROTECTED_ENVIRONMENTS: another configuration
+        {"configuration": '{"protect_data": false}'},
     ],
 )
-def test_another_selection_target_or_port_makes_the_synth_stale(
+def test_another_selection_target_port_or_configuration_makes_the_synth_stale(
     repo: Path, changed: dict[str, object]
 ) -> None:
     outdir = _synthesized(repo, _stamp(repo))

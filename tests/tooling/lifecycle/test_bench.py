@@ -3,7 +3,9 @@ by hand, ``./tap bench --lifecycle``)."""
 
 from __future__ import annotations
 
-from tooling.lifecycle.bench import Figure, report, steps
+from pathlib import Path
+
+from tooling.lifecycle.bench import Figure, _env, report, steps
 
 
 def test_every_deploy_is_destroyed_again_sequential_first() -> None:
@@ -30,3 +32,8 @@ def test_the_report_shows_ratios_against_the_goals() -> None:
     text = report(figures)
     assert "deploy --env all" in text and "0.40x  <= 0.50x met" in text
     assert "0.70x  <= 0.65x NOT met (a run failed: see its log)" in text
+
+
+def test_every_step_runs_without_data_protection(tmp_path: Path) -> None:
+    # destroy refuses a protected environment (prod, global), and every deploy is destroyed
+    assert _env(tmp_path, 4567)["TAP_UNPROTECTED_ENVIRONMENTS"] == "all"

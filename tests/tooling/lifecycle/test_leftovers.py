@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tooling.lifecycle.backend import BackendSpec
+from tooling.lifecycle.backend import BackendSpec, StateBucket
 from tooling.lifecycle.leftovers import Owner
 
-BUCKET = "tap-terraform-state-store"
+BUCKET = "tap-terraform-state-dev"
 SPEC = BackendSpec(
-    bucket=BUCKET,
     lock_table="tap-terraform-locks",
     region="ap-southeast-1",
     platform="tap",
     cost_center="CC-1",
+    state_buckets=(StateBucket("dev", BUCKET, f"alias/{BUCKET}"),),
 )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tooling.lifecycle.backend import BackendSpec
+from tooling.lifecycle.backend import BackendSpec, StateBucket
 from tooling.lifecycle.locks import (
     LOCK_FAILURE,
     S3_ONLY_GRACE_SECONDS,
@@ -18,13 +18,13 @@ from tooling.lifecycle.locks import (
 )
 from tooling.lifecycle.session import Session
 
-BUCKET = "tap-terraform-state-store"
+BUCKET = "tap-terraform-state-dev"
 SPEC = BackendSpec(
-    bucket=BUCKET,
     lock_table="tap-terraform-locks",
     region="ap-southeast-1",
     platform="tap",
     cost_center="CC-1",
+    state_buckets=(StateBucket("dev", BUCKET, f"alias/{BUCKET}"),),
 )
 
 LOCK_KEY = "tap/dev/stack.tfstate"

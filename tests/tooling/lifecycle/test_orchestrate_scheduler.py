@@ -196,8 +196,11 @@ def test_a_locked_stack_names_the_unlock_command_in_the_next_steps(
 
 def test_destroy_goes_in_reverse_order_and_a_failure_keeps_what_it_reads(
     world: tuple[Workspace, io.StringIO, Recorder, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ws, out, recorder, knobs = world
+    # prod is protected (protect_data); its destroy is refused unless lifted (test_protection.py)
+    monkeypatch.setenv("TAP_UNPROTECTED_ENVIRONMENTS", "prod")
     timings: dict[str, float] = {}
     assert orchestrate.destroy_stacks(ws, "dev,prod", timings=timings) == []
     assert recorder.index(f"end destroy {APP}") < recorder.index(f"start destroy {NET}")

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-__all__ = ["CompatPatch", "PatchedProperty", "Undo", "compat_patch", "replace", "undo_all"]
+__all__ = [
+    "CompatPatch",
+    "PatchedProperty",
+    "Undo",
+    "add",
+    "compat_patch",
+    "replace",
+    "undo_all",
+]
 
 #: Restores whatever a patch changed; calling it twice is harmless.
 Undo = Callable[[], None]
@@ -65,6 +73,23 @@ def replace(owner: type | ModuleType, name: str, make: Callable[[Any], Any]) -> 
 
     def undo() -> None:
         setattr(owner, name, original)
+
+    return undo
+
+
+def add(owner: type, name: str, value: Any) -> Undo:
+    """Give ``owner`` the attribute ``name`` it lacks (an API action moto has not implemented:
+    moto dispatches to any response method whose name matches the action); return a callable
+    removing it again. Refuses an existing attribute: changing one is :func:`replace`'s job.
+    """
+    if name in owner.__dict__:
+        raise RuntimeError(f"{owner.__qualname__}.{name} already exists; replace it instead")
+    setattr(value, _MARKER, True)
+    setattr(owner, name, value)
+
+    def undo() -> None:
+        if owner.__dict__.get(name) is value:
+            delattr(owner, name)
 
     return undo
 

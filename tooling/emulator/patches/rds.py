@@ -11,6 +11,7 @@ from tooling.emulator.patches.base import (
     CompatPatch,
     PatchedProperty,
     Undo,
+    add,
     compat_patch,
     replace,
     undo_all,
@@ -18,6 +19,8 @@ from tooling.emulator.patches.base import (
 
 __all__ = [
     "PATCHES",
+    "db_parameter_source",
+    "global_cluster_deletion_protection",
     "global_cluster_membership",
     "global_cluster_tags",
     "new_dbi_resource_id",
@@ -285,11 +288,71 @@ def global_cluster_membership() -> Undo:
     )
 
 
+@compat_patch("rds-db-parameter-source", gap="4")
+def db_parameter_source() -> Undo:
+    """docs/emulator.md, gap 4 (found by a re-plan of the PostgreSQL variant): the parameters of
+    a DB parameter group are lost on every read.
+
+    AWS marks a parameter set through ModifyDBParameterGroup with ``Source = user``; moto 5.2.5's
+    ``moto.rds.models.DBParameterGroup.update_parameters`` stores only what the request sent, so
+    DescribeDBParameters answers parameters without a ``Source``. The provider keeps only
+    parameters whose source is ``user`` (or that are in the configuration and have a source),
+    so ``aws_db_parameter_group`` reads none and shows every ``parameter`` as an addition on every
+    plan (DB cluster parameter groups are read differently and are not affected). The patch
+    stores ``Source = user`` with each parameter a request sets, like AWS.
+    """
+    from moto.rds.models import DBParameterGroup
+
+    def make_update(original: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(original)
+        def update_parameters(self: DBParameterGroup, new_parameters: Any) -> None:
+            original(self, [{**parameter, "Source": "user"} for parameter in new_parameters])
+
+        return update_parameters
+
+    return replace(DBParameterGroup, "update_parameters", make_update)
+
+
 #: RDS's patches, in the order they are applied.
+@compat_patch("rds-modify-global-cluster", gap="11")
+def global_cluster_deletion_protection() -> Undo:
+    """docs/emulator.md, gap 11 (found by lifting the data protection of ``global``): a global
+    cluster's deletion protection cannot be changed.
+
+    moto 5.2.5 has no ModifyGlobalCluster (``moto.rds.responses.RDSResponse`` has no
+    ``modify_global_cluster``: "The modify_global_cluster action has not been implemented", and
+    the provider's update of ``aws_rds_global_cluster`` fails). Protected environments create
+    the global cluster with ``deletion_protection`` on, and the deploy that lifts it must turn it
+    off before a destroy. The patch adds the action for ``DeletionProtection`` only, on the
+    global cluster of the backend moto keeps them in (us-east-1), answering like AWS (the
+    modified global cluster); an unknown identifier is a GlobalClusterNotFoundFault.
+    """
+    from moto.rds.exceptions import RDSClientError
+    from moto.rds.responses import RDSResponse
+
+    def modify_global_cluster(self: RDSResponse) -> Any:
+        from moto.core.responses import ActionResult
+
+        identifier = self.params.get("GlobalClusterIdentifier")
+        cluster = _holder_global_cluster(self.backend, identifier)
+        if cluster is None:
+            raise RDSClientError(
+                "GlobalClusterNotFoundFault", f"Global cluster {identifier} not found."
+            )
+        protection = self.params.get("DeletionProtection")
+        if protection is not None:
+            cluster.deletion_protection = protection in (True, "true", "True")
+        return ActionResult({"GlobalCluster": cluster})
+
+    return add(RDSResponse, "modify_global_cluster", modify_global_cluster)
+
+
 PATCHES: tuple[CompatPatch, ...] = (
     unique_dbi_resource_id,
     performance_insights,
     provisioned_scaling_configuration,
     global_cluster_tags,
     global_cluster_membership,
+    db_parameter_source,
+    global_cluster_deletion_protection,
 )

@@ -9,7 +9,10 @@ from cdktf_cdktf_provider_aws.apigatewayv2_api import Apigatewayv2Api
 from cdktf_cdktf_provider_aws.apigatewayv2_authorizer import Apigatewayv2Authorizer
 from cdktf_cdktf_provider_aws.apigatewayv2_integration import Apigatewayv2Integration
 from cdktf_cdktf_provider_aws.apigatewayv2_route import Apigatewayv2Route
-from cdktf_cdktf_provider_aws.apigatewayv2_stage import Apigatewayv2Stage
+from cdktf_cdktf_provider_aws.apigatewayv2_stage import (
+    Apigatewayv2Stage,
+    Apigatewayv2StageRouteSettings,
+)
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
@@ -37,21 +40,32 @@ ROUTES: dict[str, str] = {
 #: Gateway, without invoking the function. Also the authorizer's cache key.
 AUTHORIZER_IDENTITY_SOURCE = "$request.header.Authorization"
 INTEGRATION_TIMEOUT_MILLISECONDS = 29_000  # API Gateway's maximum for HTTP APIs
+#: The open route with its own, smaller throttle (the profile's api_health_throttling_*).
+HEALTH_ROUTE = "GET /health"
 
-_ACCESS_LOG_FORMAT = json.dumps(
-    {
-        "requestId": "$context.requestId",
-        "ip": "$context.identity.sourceIp",
-        "requestTime": "$context.requestTime",
-        "routeKey": "$context.routeKey",
-        "status": "$context.status",
-        "protocol": "$context.protocol",
-        "responseLength": "$context.responseLength",
-        "integrationError": "$context.integrationErrorMessage",
-        "latencyMs": "$context.responseLatency",
-    },
-    sort_keys=True,
-)
+#: One JSON line per request: what was asked, how it ended, and who asked. The caller is the
+#: source address and user agent for every route, the signing IAM principal on the service
+#: routes (AWS_IAM) and the session's account on the user routes: the ``account_id`` of the
+#: session authorizer's context (api_handler.domain.access.SessionClaims.to_context). Never
+#: its ``session_id``: that is the bearer token itself.
+ACCESS_LOG_FIELDS: dict[str, str] = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "userAgent": "$context.identity.userAgent",
+    "callerArn": "$context.identity.userArn",
+    "callerAccountId": "$context.identity.accountId",
+    "sessionAccountId": "$context.authorizer.account_id",
+    "authorizerError": "$context.authorizer.error",
+    "requestTime": "$context.requestTime",
+    "httpMethod": "$context.httpMethod",
+    "routeKey": "$context.routeKey",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "integrationError": "$context.integrationErrorMessage",
+    "latencyMs": "$context.responseLatency",
+}
+_ACCESS_LOG_FORMAT = json.dumps(ACCESS_LOG_FIELDS, sort_keys=True)
 
 
 class HttpApi(Construct):
@@ -107,8 +121,9 @@ class HttpApi(Construct):
         )
         authorizer_id = self.authorizer.id
         integration_target = f"integrations/{integration.id}"
+        routes: dict[str, Apigatewayv2Route] = {}
         for index, (route_key, authorization) in enumerate(ROUTES.items()):
-            Apigatewayv2Route(
+            routes[route_key] = Apigatewayv2Route(
                 self,
                 f"Route{index}",
                 api_id=api_id,
@@ -139,6 +154,18 @@ class HttpApi(Construct):
                 "throttling_burst_limit": environment.profile.api_throttling_burst_limit,
                 "detailed_metrics_enabled": True,
             },
+            # GET /health is open and invokes the same function as every other route: its own
+            # limit keeps a flood of it from using up that function's concurrency.
+            route_settings=[
+                Apigatewayv2StageRouteSettings(
+                    route_key=HEALTH_ROUTE,
+                    throttling_rate_limit=environment.profile.api_health_throttling_rate_limit_rps,
+                    throttling_burst_limit=environment.profile.api_health_throttling_burst_limit,
+                    detailed_metrics_enabled=True,
+                )
+            ],
+            # API Gateway refuses route settings of a route that does not exist yet.
+            depends_on=[routes[HEALTH_ROUTE]],
         )
         LambdaPermission(
             self,

@@ -3,8 +3,10 @@
 Either way: private subnets only, storage encrypted with the platform key, TLS required,
 IAM authentication, automated backups (point-in-time recovery) with the profile's retention,
 and a master password that only RDS and Secrets Manager ever see (``manage_master_user_password``:
-no value in code or in Terraform state) with a rotation schedule set here. Deletion protection
-is off and no final snapshot is taken, so every environment can be destroyed.
+no value in code or in Terraform state) with a rotation schedule set here. With the profile's
+``protect_data`` (prod, multi-region) the database (and the global cluster) has deletion
+protection and a deletion takes a final snapshot; without it (dev, staging, or lifted to
+destroy) neither, so the environment can be destroyed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from cdktf import TerraformStack
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret import DataAwsSecretsmanagerSecret
 from cdktf_cdktf_provider_aws.db_instance import DbInstance
 from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
@@ -29,13 +32,24 @@ from cdktf_cdktf_provider_aws.rds_global_cluster import RdsGlobalCluster
 from cdktf_cdktf_provider_aws.secretsmanager_secret_rotation import SecretsmanagerSecretRotation
 from constructs import Construct
 
+from trading_infra.config import DatabaseConfig
 from trading_infra.context import RegionContext
+from trading_infra.naming import check_name
 
 DATABASE_NAME = "trading"
 MASTER_USERNAME = "tap_admin"
 # UTC, outside the trading day of the primary region's markets.
 BACKUP_WINDOW = "17:00-18:00"
 MAINTENANCE_WINDOW = "sun:18:30-sun:19:30"
+
+#: Aurora MySQL Advanced Auditing events: every connection and failed login (who, from where),
+#: privilege changes (QUERY_DCL: GRANT, REVOKE, CREATE/DROP USER) and schema changes (QUERY_DDL).
+#: Not QUERY_DML: it includes every SELECT, so each read of the ledger would be copied, values
+#: and all, into the logs (docs/security.md, "Database audit logs").
+AURORA_AUDIT_EVENTS = "CONNECT,QUERY_DCL,QUERY_DDL"
+#: PostgreSQL's built-in statement logging at the same scope: connections, disconnections and
+#: DDL (log_statement classes CREATE/ALTER/DROP and GRANT/REVOKE/CREATE ROLE as ``ddl``).
+POSTGRES_LOGGED_STATEMENTS = "ddl"
 
 
 #: The ephemeral resource that reads an existing master-password secret (Terraform >= 1.10):
@@ -63,6 +77,8 @@ class Database(Construct):
         *,
         context: RegionContext,
         key_arn: str,
+        secrets_key_arn: str,
+        logs_key_arn: str,
         subnet_ids: list[str],
         security_group_id: str,
         global_database: GlobalDatabase | None = None,
@@ -81,6 +97,12 @@ class Database(Construct):
             description="Private subnets of the platform database",
             subnet_ids=subnet_ids,
         )
+        protect = context.environment.profile.protect_data
+        # A fixed name keeps the plan stable (no timestamp); RDS refuses a final snapshot whose
+        # name exists, so an earlier one is renamed or deleted before the next such deletion.
+        final_snapshot = namer.name(
+            "aurora-final" if database.is_aurora else "postgres-final", kind="rds_identifier"
+        )
         monitoring: dict[str, Any] = {
             "monitoring_interval": database.enhanced_monitoring_interval_seconds,
             "monitoring_role_arn": self._monitoring_role(context).arn,
@@ -96,8 +118,9 @@ class Database(Construct):
             "copy_tags_to_snapshot": True,
             "enabled_cloudwatch_logs_exports": list(database.log_exports),
             "iam_database_authentication_enabled": True,
-            "deletion_protection": False,
-            "skip_final_snapshot": True,
+            "deletion_protection": protect,
+            "skip_final_snapshot": not protect,
+            **({"final_snapshot_identifier": final_snapshot} if protect else {}),
             "apply_immediately": True,
         }
         if database.is_aurora:
@@ -106,9 +129,11 @@ class Database(Construct):
                 "ClusterParameters",
                 name=namer.name("aurora-params", kind="rds_identifier"),
                 family="aurora-mysql8.0",
+                # The description stays as it was: changing it replaces the (named) group.
                 description="TLS required for every connection",
                 parameter=[
-                    RdsClusterParameterGroupParameter(name="require_secure_transport", value="ON")
+                    RdsClusterParameterGroupParameter(name=name, value=value)
+                    for name, value in aurora_parameters(database).items()
                 ],
             )
             cluster_args: dict[str, Any] = {}
@@ -120,7 +145,7 @@ class Database(Construct):
                     engine=database.engine,
                     engine_version=database.engine_version,
                     storage_encrypted=True,
-                    deletion_protection=False,
+                    deletion_protection=protect,
                 )
                 self.global_cluster_identifier = global_cluster.id
                 cluster_args["global_cluster_identifier"] = global_cluster.id
@@ -134,12 +159,13 @@ class Database(Construct):
                 cluster_args.update(
                     database_name=DATABASE_NAME,
                     master_username=MASTER_USERNAME,
-                    **self._credentials(database.master_password_secret, key_arn),
+                    **self._credentials(database.master_password_secret, secrets_key_arn),
                 )
+            cluster_identifier = namer.name("aurora", kind="rds_identifier")
             cluster = RdsCluster(
                 self,
                 "Cluster",
-                cluster_identifier=namer.name("aurora", kind="rds_identifier"),
+                cluster_identifier=cluster_identifier,
                 engine_mode="provisioned",
                 db_cluster_parameter_group_name=parameters.name,
                 **cluster_args,
@@ -149,6 +175,7 @@ class Database(Construct):
                     "min_capacity": database.serverless_min_capacity_acu,
                     "max_capacity": database.serverless_max_capacity_acu,
                 },
+                depends_on=self._log_groups(context, logs_key_arn, f"cluster/{cluster_identifier}"),
                 **common,
             )
             RdsClusterInstance(
@@ -177,19 +204,24 @@ class Database(Construct):
                 "InstanceParameters",
                 name=namer.name("postgres-params", kind="rds_identifier"),
                 family=f"postgres{database.engine_version.split('.')[0]}",
+                # The description stays as it was: changing it replaces the (named) group.
                 description="TLS required for every connection",
-                parameter=[DbParameterGroupParameter(name="rds.force_ssl", value="1")],
+                parameter=[
+                    DbParameterGroupParameter(name=name, value=value)
+                    for name, value in postgres_parameters(database).items()
+                ],
             )
+            instance_identifier = namer.name("postgres", kind="rds_identifier")
             instance = DbInstance(
                 self,
                 "Instance",
-                identifier=namer.name("postgres", kind="rds_identifier"),
+                identifier=instance_identifier,
                 instance_class=database.instance_class,
                 allocated_storage=database.allocated_storage_gib,
                 storage_type="gp3",
                 db_name=DATABASE_NAME,
                 username=MASTER_USERNAME,
-                **self._credentials(database.master_password_secret, key_arn),
+                **self._credentials(database.master_password_secret, secrets_key_arn),
                 parameter_group_name=parameters_pg.name,
                 publicly_accessible=False,
                 auto_minor_version_upgrade=True,
@@ -197,6 +229,9 @@ class Database(Construct):
                 maintenance_window=MAINTENANCE_WINDOW,
                 performance_insights_enabled=True,
                 performance_insights_kms_key_id=key_arn,
+                depends_on=self._log_groups(
+                    context, logs_key_arn, f"instance/{instance_identifier}"
+                ),
                 **monitoring,
                 **common,
             )
@@ -226,6 +261,25 @@ class Database(Construct):
             **rotation,
         )
 
+    def _log_groups(
+        self, context: RegionContext, key_arn: str, owner: str
+    ) -> list[CloudwatchLogGroup]:
+        """The log group of each exported log type, named as RDS names it
+        (``/aws/rds/<cluster|instance>/<id>/<type>``). Declared here, and depended on by the
+        database, so that they exist before RDS first exports: otherwise RDS creates them
+        itself, unencrypted and never expiring, and the next apply could not create them."""
+        profile = context.environment.profile
+        return [
+            CloudwatchLogGroup(
+                self,
+                f"{_camel(log_type)}LogGroup",
+                name=check_name(f"/aws/rds/{owner}/{log_type}", "log_group"),
+                retention_in_days=profile.log_retention_days,
+                kms_key_id=key_arn,
+            )
+            for log_type in profile.database.log_exports
+        ]
+
     def _credentials(self, existing_secret: str | None, key_arn: str) -> dict[str, Any]:
         """Master password: RDS-managed, or an existing secret's value, write-only."""
         if existing_secret is None:
@@ -245,7 +299,11 @@ class Database(Construct):
             "MonitoringRole",
             name=context.namer.name("rds-monitoring", kind="iam_role", regional=True),
             description="RDS enhanced monitoring of the platform database",
-            assume_role_policy=context.service_trust_policy("monitoring.rds.amazonaws.com"),
+            # RDS sets the monitored instance's ARN as aws:SourceArn when it assumes the role.
+            assume_role_policy=context.service_trust_policy(
+                "monitoring.rds.amazonaws.com",
+                source_arn=context.arn("rds", f"db:{_instance_identifier(context)}"),
+            ),
         )
         IamRolePolicyAttachment(
             self,
@@ -257,3 +315,43 @@ class Database(Construct):
             ),
         )
         return role
+
+
+def aurora_parameters(database: DatabaseConfig) -> dict[str, str]:
+    """The Aurora MySQL cluster parameters: TLS only, the audit log and the slow query log."""
+    return {
+        "require_secure_transport": "ON",
+        "server_audit_logging": "1",
+        "server_audit_events": AURORA_AUDIT_EVENTS,
+        "slow_query_log": "1",
+        "long_query_time": f"{database.slow_query_threshold_seconds:g}",
+        # Slow and general logs go to files, which is what RDS exports to CloudWatch Logs (the
+        # TABLE destination would keep them inside the database only).
+        "log_output": "FILE",
+    }
+
+
+def postgres_parameters(database: DatabaseConfig) -> dict[str, str]:
+    """The PostgreSQL instance parameters: TLS only, connection and DDL logging, slow statements.
+
+    PostgreSQL's own logging settings rather than pgaudit: all of them are dynamic parameters
+    RDS applies at once, whereas pgaudit needs ``shared_preload_libraries`` (a reboot) and a
+    ``CREATE EXTENSION`` inside the database, a step outside Terraform (docs/security.md).
+    """
+    return {
+        "rds.force_ssl": "1",
+        "log_connections": "1",
+        "log_disconnections": "1",
+        "log_statement": POSTGRES_LOGGED_STATEMENTS,
+        "log_min_duration_statement": str(round(database.slow_query_threshold_seconds * 1000)),
+    }
+
+
+def _instance_identifier(context: RegionContext) -> str:
+    """The identifier of the database instance (the Aurora writer, or the PostgreSQL instance)."""
+    kind = "aurora-writer" if context.environment.profile.database.is_aurora else "postgres"
+    return context.namer.name(kind, kind="rds_identifier")
+
+
+def _camel(text: str) -> str:
+    return "".join(part.capitalize() for part in text.split("_"))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cdktf import AssetType, TerraformAsset
+from cdktf import AssetType, Fn, TerraformAsset, Token
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -20,6 +20,8 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
+from trading_infra.components.keys import via_service
+from trading_infra.config import AZ_COUNT
 from trading_infra.context import RegionContext, policy_document
 
 RUNTIME = "python3.12"
@@ -79,10 +81,14 @@ class ServiceFunction(Construct):
         handler: str,
         environment: dict[str, str],
         key_arn: str,
+        logs_key_arn: str,
         subnet_ids: list[str],
         security_group_ids: list[str],
         statements: list[dict[str, Any]],
     ) -> None:
+        """``key_arn`` (the data key) encrypts the environment variables and the dead-letter
+        queue, ``logs_key_arn`` the log group; ``statements`` are what the function's code calls
+        (each is limited to calls made by this function, ``lambda:SourceFunctionArn``)."""
         super().__init__(scope, id_)
         namer = context.namer
         profile = context.environment.profile
@@ -93,7 +99,7 @@ class ServiceFunction(Construct):
             "LogGroup",
             name=f"/aws/lambda/{function_name}",
             retention_in_days=profile.log_retention_days,
-            kms_key_id=key_arn,
+            kms_key_id=logs_key_arn,
         )
         self.dead_letter_queue = SqsQueue(
             self,
@@ -118,11 +124,17 @@ class ServiceFunction(Construct):
                 }
             ),
         )
+        # Built from the name: a reference to the function resource (which depends on the role's
+        # policy) would make a Terraform cycle.
+        self.function_arn = context.arn("lambda", f"function:{function_name}")
         self.role = IamRole(
             self,
             "Role",
             name=namer.name(service.replace("_", "-"), kind="iam_role", regional=True),
             description=f"Execution role of the {service} Lambda function",
+            # aws:SourceAccount only: Lambda documents aws:SourceArn for policies where a function
+            # is the target, not for assuming its execution role; the role's credentials are tied
+            # to this function by lambda:SourceFunctionArn in its policy instead.
             assume_role_policy=context.service_trust_policy("lambda.amazonaws.com"),
         )
         policy = IamRolePolicy(
@@ -131,8 +143,13 @@ class ServiceFunction(Construct):
             role=self.role.id,
             name=namer.name(f"{service.replace('_', '-')}-policy", kind="iam_role"),
             policy=policy_document(
-                *self._runtime_statements(context, key_arn),
-                *statements,
+                *self._runtime_statements(
+                    context,
+                    key_arn,
+                    network=_NetworkPlacement(subnet_ids, security_group_ids),
+                    used_services=_services_of(statements),
+                ),
+                *(self._from_own_code(statement) for statement in statements),
             ),
         )
         asset = TerraformAsset(self, "Code", path=str(artifact.path), type=AssetType.FILE)
@@ -166,14 +183,35 @@ class ServiceFunction(Construct):
             destination_config={"on_failure": {"destination": self.dead_letter_queue.arn}},
         )
 
-    def _runtime_statements(self, context: RegionContext, key_arn: str) -> list[dict[str, Any]]:
-        """What every function needs to run: its logs, VPC ENIs, traces, DLQ and env key."""
-        eni_scope = [
-            context.arn("ec2", "network-interface/*"),
-            context.arn("ec2", "subnet/*"),
-            context.arn("ec2", "security-group/*"),
-        ]
+    def _from_own_code(self, statement: dict[str, Any]) -> dict[str, Any]:
+        """``statement`` for calls of this function's code only: Lambda puts the calling
+        function's ARN into the credentials of requests from its execution environment
+        (``lambda:SourceFunctionArn``), so another function given the same role gets none of it.
+        """
+        condition = dict(statement.get("Condition", {}))
+        condition["ArnEquals"] = {
+            **condition.get("ArnEquals", {}),
+            "lambda:SourceFunctionArn": self.function_arn,
+        }
+        return {**statement, "Condition": condition}
+
+    def _runtime_statements(
+        self,
+        context: RegionContext,
+        key_arn: str,
+        *,
+        network: _NetworkPlacement,
+        used_services: frozenset[str],
+    ) -> list[dict[str, Any]]:
+        """What every function needs to run: its logs, VPC ENIs, traces, DLQ and data key."""
+        subnet_arns = [context.arn("ec2", f"subnet/{subnet}") for subnet in network.subnets]
+        group_arns = [context.arn("ec2", f"security-group/{group}") for group in network.groups]
+        in_platform_subnets = {"ArnEquals": {"ec2:Subnet": subnet_arns}}
         log_group_arn = self.log_group.arn
+        # The data key is used by AWS services on the function's behalf, never directly:
+        # Lambda (environment variables), SQS (the dead-letter queue) and the services the
+        # function's code calls (S3 objects, DynamoDB tables).
+        key_services = sorted({"lambda", "sqs"} | (used_services & {"dynamodb", "s3"}))
         return [
             {
                 "Sid": "WriteOwnLogs",
@@ -182,15 +220,31 @@ class ServiceFunction(Construct):
                 "Resource": [log_group_arn, f"{log_group_arn}:*"],
             },
             {
-                "Sid": "ManageVpcNetworkInterfaces",
+                # EC2 evaluates CreateNetworkInterface against the new interface, its subnet and
+                # its security groups: each must be allowed, so the subnets and groups are named
+                # and the interface itself must be in one of the platform's private subnets.
+                "Sid": "CreateNetworkInterfacesInPlatformSubnets",
+                "Effect": "Allow",
+                "Action": "ec2:CreateNetworkInterface",
+                "Resource": context.arn("ec2", "network-interface/*"),
+                "Condition": in_platform_subnets,
+            },
+            {
+                "Sid": "UsePlatformSubnetsAndSecurityGroups",
+                "Effect": "Allow",
+                "Action": "ec2:CreateNetworkInterface",
+                "Resource": [*subnet_arns, *group_arns],
+            },
+            {
+                "Sid": "ManagePlatformNetworkInterfaces",
                 "Effect": "Allow",
                 "Action": [
                     "ec2:AssignPrivateIpAddresses",
-                    "ec2:CreateNetworkInterface",
                     "ec2:DeleteNetworkInterface",
                     "ec2:UnassignPrivateIpAddresses",
                 ],
-                "Resource": eni_scope,
+                "Resource": context.arn("ec2", "network-interface/*"),
+                "Condition": in_platform_subnets,
             },
             {
                 "Sid": "DescribeVpcNetwork",
@@ -211,9 +265,42 @@ class ServiceFunction(Construct):
                 "Resource": self.dead_letter_queue.arn,
             },
             {
-                "Sid": "UsePlatformKey",
+                "Sid": "UseDataKeyThroughServices",
                 "Effect": "Allow",
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": key_arn,
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": [via_service(context, s) for s in key_services]
+                    }
+                },
             },
         ]
+
+
+@dataclass(frozen=True)
+class _NetworkPlacement:
+    """The private subnets (a list token of AZ_COUNT ids) and security groups of a function."""
+
+    subnet_ids: list[str]
+    security_group_ids: list[str]
+
+    @property
+    def subnets(self) -> list[str]:
+        # The ids come from the network stack's state as one list token; its elements are
+        # addressed one by one (there is one private subnet per AZ).
+        return [Token.as_string(Fn.element(self.subnet_ids, i)) for i in range(AZ_COUNT)]
+
+    @property
+    def groups(self) -> list[str]:
+        return list(self.security_group_ids)
+
+
+def _services_of(statements: list[dict[str, Any]]) -> frozenset[str]:
+    """The AWS services whose actions ``statements`` grant (``s3``, ``dynamodb``, ...)."""
+    actions = [
+        a
+        for s in statements
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    ]
+    return frozenset(action.split(":")[0] for action in actions)

@@ -1,7 +1,8 @@
-"""Alarms of a region, all notifying one encrypted SNS topic."""
+"""Alarms of a region, all notifying one encrypted SNS topic, and who that topic notifies."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,14 +12,28 @@ from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
     CloudwatchMetricAlarmMetricQueryMetric,
 )
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
 from trading_infra import drift_metric
-from trading_infra.context import RegionContext
+from trading_infra.config import AlarmSubscription
+from trading_infra.context import RegionContext, policy_document
 
 PERIOD_SECONDS = 300
 DATABASE_CPU_PERCENT_THRESHOLD = 80
 API_5XX_PERCENT_THRESHOLD = 5
+#: Every action an SNS topic policy can name: all of them are refused without TLS.
+TOPIC_POLICY_ACTIONS = (
+    "sns:AddPermission",
+    "sns:DeleteTopic",
+    "sns:GetTopicAttributes",
+    "sns:ListSubscriptionsByTopic",
+    "sns:Publish",
+    "sns:RemovePermission",
+    "sns:SetTopicAttributes",
+    "sns:Subscribe",
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,15 @@ class Alarms(Construct):
             kms_master_key_id=key_arn,
         )
         self._topic_arn = self.topic.arn  # read once: each read is a jsii round trip
+        self._topic_policy(context)
+        for subscription in context.environment.alarm_subscriptions:
+            SnsTopicSubscription(
+                self,
+                _subscription_id(subscription),
+                topic_arn=self._topic_arn,
+                protocol=subscription.protocol,
+                endpoint=subscription.endpoint,
+            )
         self.alarms: dict[str, CloudwatchMetricAlarm] = {}
 
         dimension = "DBClusterIdentifier" if watched.database_is_aurora else "DBInstanceIdentifier"
@@ -139,6 +163,36 @@ class Alarms(Construct):
             ],
         )
 
+    def _topic_policy(self, context: RegionContext) -> None:
+        """Only this account's CloudWatch alarms publish (the confused-deputy guard: source
+        account and alarm ARN), and nobody uses the topic without TLS."""
+        SnsTopicPolicy(
+            self,
+            "AlarmTopicPolicy",
+            arn=self._topic_arn,
+            policy=policy_document(
+                {
+                    "Sid": "AlarmsOfThisAccountPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": self._topic_arn,
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": context.account_id},
+                        "ArnLike": {"aws:SourceArn": context.arn("cloudwatch", "alarm:*")},
+                    },
+                },
+                {
+                    "Sid": "DenyWithoutTls",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": list(TOPIC_POLICY_ACTIONS),
+                    "Resource": self._topic_arn,
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ),
+        )
+
     def _alarm(
         self,
         id_: str,
@@ -180,6 +234,14 @@ def _metric_query(
             stat="Sum",
         ),
     )
+
+
+def _subscription_id(subscription: AlarmSubscription) -> str:
+    """A construct id (so a Terraform address) per receiver, from the receiver itself: adding or
+    removing one never replaces the others (an index would shift, and a replaced email
+    subscription has to be confirmed again)."""
+    digest = hashlib.sha256(f"{subscription.protocol}:{subscription.endpoint}".encode()).hexdigest()
+    return f"AlarmSubscription{subscription.protocol.capitalize()}{digest[:12]}"
 
 
 def _camel(text: str) -> str:

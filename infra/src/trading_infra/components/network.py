@@ -3,9 +3,15 @@
 No NAT gateway: the Lambdas reach S3 and DynamoDB through gateway endpoints and the other AWS
 APIs they need through interface endpoints, so nothing in the private subnets has a route to
 the internet.
+
+Every endpoint has a policy that lets only this account's principals reach this account's
+resources through it (``aws:PrincipalAccount``, ``aws:ResourceAccount``): stolen credentials
+of another account, or a copy of data into another account's bucket, cannot use the path.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
@@ -29,6 +35,29 @@ from trading_infra.context import RegionContext, policy_document
 
 HTTPS_PORT = 443
 GATEWAY_ENDPOINT_SERVICES = ("s3", "dynamodb")
+#: Interface endpoint services whose actions have no resource (X-Ray trace uploads): there is
+#: no resource account to check, so their endpoint policy checks the principal's account only.
+RESOURCELESS_SERVICES = frozenset({"xray"})
+
+
+def endpoint_policy(context: RegionContext, service: str) -> str:
+    """The policy of the ``service`` endpoint: that service's actions, by principals of this
+    account, on resources of this account. Nothing AWS-owned is needed through the S3 gateway
+    endpoint: the functions read and write only the platform's buckets, and no instance in the
+    private subnets installs packages from AWS-owned repository buckets."""
+    condition: dict[str, Any] = {"aws:PrincipalAccount": context.account_id}
+    if service not in RESOURCELESS_SERVICES:
+        condition["aws:ResourceAccount"] = context.account_id
+    return policy_document(
+        {
+            "Sid": "OnlyThisAccountsPrincipalsAndResources",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": f"{service}:*",
+            "Resource": "*",
+            "Condition": {"StringEquals": condition},
+        }
+    )
 
 
 class Network(Construct):
@@ -44,7 +73,7 @@ class Network(Construct):
         id_: str,
         *,
         context: RegionContext,
-        key_arn: str,
+        logs_key_arn: str,
         database_port: int,
     ) -> None:
         super().__init__(scope, id_)
@@ -116,6 +145,9 @@ class Network(Construct):
             self.public_subnets.append(public)
             self.private_subnets.append(private)
 
+        # Security group descriptions cannot change without replacing the group, and both groups
+        # are attached to interfaces in the application stack: the descriptions are kept as they
+        # were. Today no platform function uses the database (see below), whatever they say.
         self.lambda_security_group = SecurityGroup(
             self,
             "LambdaSecurityGroup",
@@ -132,13 +164,29 @@ class Network(Construct):
             vpc_id=self.vpc_id,
             tags={"Name": namer.name("db-sg")},
         )
-        self._allow_from_lambda(
-            self.database_security_group,
-            port=database_port,
-            ingress_id="DatabaseFromLambda",
-            egress_id="LambdaToDatabase",
-            what="the database port",
-        )
+        # Neither the processor nor the API functions use the database, so the Lambda group has
+        # no path to it. The only client is the rotation of an existing master secret (named in
+        # the configuration, run by the account's own function): it gets a group of its own to
+        # attach, with the database port and HTTPS to the interface endpoints. RDS-managed
+        # passwords are rotated by RDS itself and need no network path.
+        self.rotation_security_group: SecurityGroup | None = None
+        if context.environment.profile.database.rotation_function_name is not None:
+            self.rotation_security_group = SecurityGroup(
+                self,
+                "RotationSecurityGroup",
+                name=namer.name("rotation-sg", kind="security_group"),
+                description="Database secret rotation: the database port and AWS endpoints only",
+                vpc_id=self.vpc_id,
+                tags={"Name": namer.name("rotation-sg")},
+            )
+            self._allow(
+                self.rotation_security_group,
+                self.database_security_group,
+                port=database_port,
+                ingress_id="DatabaseFromRotation",
+                egress_id="RotationToDatabase",
+                what="the database port",
+            )
 
         self.gateway_endpoints: dict[str, VpcEndpoint] = {}
         for service in GATEWAY_ENDPOINT_SERVICES:
@@ -149,6 +197,7 @@ class Network(Construct):
                 service_name=f"com.amazonaws.{region.name}.{service}",
                 vpc_endpoint_type="Gateway",
                 route_table_ids=[private_routes_id],
+                policy=endpoint_policy(context, service),
                 tags={"Name": namer.name(f"{service}-endpoint")},
             )
             VpcSecurityGroupEgressRule(
@@ -164,31 +213,41 @@ class Network(Construct):
             self.gateway_endpoints[service] = endpoint
 
         self._interface_endpoints(context)
-        self._flow_logs(context, key_arn)
+        self._flow_logs(context, logs_key_arn)
 
-    def _allow_from_lambda(
-        self, target: SecurityGroup, *, port: int, ingress_id: str, egress_id: str, what: str
+    def _allow(
+        self,
+        source: SecurityGroup,
+        target: SecurityGroup,
+        *,
+        port: int,
+        ingress_id: str,
+        egress_id: str,
+        what: str,
     ) -> None:
-        """One TCP port from the Lambda security group to ``target``: ingress and egress rule."""
+        """One TCP port from ``source`` to ``target``: the ingress and the egress rule."""
+        lambdas = source is self.lambda_security_group
+        who = "the platform's Lambda functions" if lambdas else "the secret rotation function"
+        egress_who = "Lambda functions" if lambdas else "Secret rotation function"
         VpcSecurityGroupIngressRule(
             self,
             ingress_id,
             security_group_id=target.id,
-            referenced_security_group_id=self.lambda_security_group.id,
+            referenced_security_group_id=source.id,
             ip_protocol="tcp",
             from_port=port,
             to_port=port,
-            description=f"{what} from the platform's Lambda functions",
+            description=f"{what} from {who}",
         )
         VpcSecurityGroupEgressRule(
             self,
             egress_id,
-            security_group_id=self.lambda_security_group.id,
+            security_group_id=source.id,
             referenced_security_group_id=target.id,
             ip_protocol="tcp",
             from_port=port,
             to_port=port,
-            description=f"Lambda functions to {what}",
+            description=f"{egress_who} to {what}",
         )
 
     def _interface_endpoints(self, context: RegionContext) -> None:
@@ -204,13 +263,23 @@ class Network(Construct):
             vpc_id=self.vpc_id,
             tags={"Name": namer.name("endpoints-sg")},
         )
-        self._allow_from_lambda(
+        self._allow(
+            self.lambda_security_group,
             endpoint_group,
             port=HTTPS_PORT,
             ingress_id="EndpointsFromLambda",
             egress_id="LambdaToEndpoints",
             what="HTTPS to the interface endpoints",
         )
+        if self.rotation_security_group is not None:
+            self._allow(
+                self.rotation_security_group,
+                endpoint_group,
+                port=HTTPS_PORT,
+                ingress_id="EndpointsFromRotation",
+                egress_id="RotationToEndpoints",
+                what="HTTPS to the interface endpoints",
+            )
         for service in services:
             VpcEndpoint(
                 self,
@@ -221,23 +290,28 @@ class Network(Construct):
                 private_dns_enabled=True,
                 subnet_ids=[subnet.id for subnet in self.private_subnets],
                 security_group_ids=[endpoint_group.id],
+                policy=endpoint_policy(context, service),
                 tags={"Name": namer.name(f"{service}-endpoint")},
             )
 
-    def _flow_logs(self, context: RegionContext, key_arn: str) -> None:
+    def _flow_logs(self, context: RegionContext, logs_key_arn: str) -> None:
         namer = context.namer
         log_group = CloudwatchLogGroup(
             self,
             "FlowLogGroup",
             name=namer.log_group("vpc-flow-logs"),
             retention_in_days=context.environment.profile.log_retention_days,
-            kms_key_id=key_arn,
+            kms_key_id=logs_key_arn,
         )
         role = IamRole(
             self,
             "FlowLogRole",
             name=namer.name("flow-logs", kind="iam_role", regional=True),
-            assume_role_policy=context.service_trust_policy("vpc-flow-logs.amazonaws.com"),
+            # VPC Flow Logs sets the flow log's ARN as aws:SourceArn when it assumes the role.
+            assume_role_policy=context.service_trust_policy(
+                "vpc-flow-logs.amazonaws.com",
+                source_arn=context.arn("ec2", "vpc-flow-log/*"),
+            ),
         )
         IamRolePolicy(
             self,

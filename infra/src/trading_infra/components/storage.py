@@ -14,6 +14,11 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
 )
 from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
+from cdktf_cdktf_provider_aws.s3_bucket_object_lock_configuration import (
+    S3BucketObjectLockConfigurationA,
+    S3BucketObjectLockConfigurationRuleA,
+    S3BucketObjectLockConfigurationRuleDefaultRetentionA,
+)
 from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import S3BucketOwnershipControls
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
 from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
@@ -53,6 +58,13 @@ def _deny_insecure_transport(bucket: S3Bucket) -> dict[str, Any]:
 class DataStorage(Construct):
     """Encrypted, private, logged buckets; versioning and expiry follow the environment profile.
 
+    With the profile's ``protect_data`` no bucket is ``force_destroy`` (a destroy fails on a
+    bucket holding objects instead of deleting them) and the access-log bucket has Object Lock:
+    every log object is retained in governance mode for ``access_log_expiration_days``, as long
+    as the logs are kept. Governance, not compliance: lifting the protection
+    (``protect_data = false``, deployed) turns ``force_destroy`` back on, and the provider's
+    emptying of a force_destroy bucket deletes locked objects with the governance bypass.
+
     Attributes:
         bucket: the data bucket (SSE-KMS with the platform key, bucket key on).
         log_bucket: receives the data bucket's server access logs.
@@ -63,13 +75,20 @@ class DataStorage(Construct):
         namer = context.namer
         profile = context.environment.profile
 
+        protect = profile.protect_data
         # Server access logs can only be delivered to a bucket encrypted with SSE-S3 (AWS
         # limitation), so the log bucket uses AES256; it holds no trade data.
         self.log_bucket = S3Bucket(
             self,
             "LogBucket",
             bucket=namer.name("access-logs", kind="s3_bucket", regional=True),
-            force_destroy=True,
+            force_destroy=not protect,
+            object_lock_enabled=protect,
+            # object_lock_enabled forces a new bucket, and S3 never disables Object Lock on an
+            # existing one: lifting the protection must not replace (delete) the bucket of
+            # locked logs, and turning it on for an existing bucket is done by the lock
+            # configuration below (S3 enables Object Lock on a versioned bucket).
+            lifecycle={"ignore_changes": ["object_lock_enabled"]},
         )
         self._harden(self.log_bucket, "LogBucket", sse_kms_key_arn=None)
         S3BucketLifecycleConfiguration(
@@ -113,7 +132,7 @@ class DataStorage(Construct):
             self,
             "DataBucket",
             bucket=namer.name("data", kind="s3_bucket", regional=True),
-            force_destroy=True,
+            force_destroy=not protect,
         )
         self._harden(self.bucket, "DataBucket", sse_kms_key_arn=key_arn)
         S3BucketPolicy(
@@ -130,13 +149,27 @@ class DataStorage(Construct):
             target_prefix="data-bucket/",
             depends_on=[log_bucket_policy],
         )
+        # Object Lock works on versions: protect_data requires versioning (config validation).
         versioning = "Enabled" if profile.data_versioning_and_lifecycle else "Disabled"
+        versionings = {}
         for bucket_id, bucket in (("DataBucket", self.bucket), ("LogBucket", self.log_bucket)):
-            S3BucketVersioningA(
+            versionings[bucket_id] = S3BucketVersioningA(
                 self,
                 f"{bucket_id}Versioning",
                 bucket=bucket.id,
                 versioning_configuration={"status": versioning},
+            )
+        if protect:
+            S3BucketObjectLockConfigurationA(
+                self,
+                "LogBucketObjectLock",
+                bucket=self.log_bucket.id,
+                rule=S3BucketObjectLockConfigurationRuleA(
+                    default_retention=S3BucketObjectLockConfigurationRuleDefaultRetentionA(
+                        mode="GOVERNANCE", days=profile.access_log_expiration_days
+                    )
+                ),
+                depends_on=[versionings["LogBucket"]],
             )
         # Abandoned multipart uploads are never data: always cleaned up. Expiry of trade files
         # and of old versions follows the profile (PCI scope: prod keeps versions, then expires).

@@ -68,7 +68,7 @@ class DataTables(Construct):
             "billing_mode": profile.dynamodb_billing_mode,
             "point_in_time_recovery": {"enabled": True},
             "server_side_encryption": {"enabled": True, "kms_key_arn": key_arn},
-            "deletion_protection_enabled": False,
+            "deletion_protection_enabled": profile.protect_data,
             **capacity,
         }
         # Name and ARN are built, not referenced: the same in every region whether the table is

@@ -15,10 +15,15 @@ from api_handler.domain.trades import Trade, TradePage
 
 
 class SessionRepository(Protocol):
-    """Storage of sessions, keyed by session id."""
+    """Storage of sessions, keyed by the hash of the session id.
+
+    The session id is a bearer credential: implementations store ``session.stored()`` (keyed
+    by :func:`~api_handler.domain.sessions.session_key`, without the clear id) and look every
+    id up by its key. Callers still pass the clear id, which never leaves the process.
+    """
 
     def add(self, session: Session) -> None:
-        """Store a new session (its id must not exist yet)."""
+        """Store a new session (its key must not exist yet)."""
         ...
 
     def get(self, session_id: str) -> Session | None:

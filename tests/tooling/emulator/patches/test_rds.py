@@ -1,7 +1,8 @@
 """tooling.emulator.patches.rds: each patch is needed (unpatched moto has the gap of
 docs/emulator.md) and closes it, seen through boto3 against moto's in-process server (gap 2: one
 DbiResourceId for all; gap 4: Performance Insights, an Aurora cluster's empty
-ScalingConfigurationInfo, a global cluster's tags and deleted members)."""
+ScalingConfigurationInfo, a global cluster's tags and deleted members, DB parameters without a
+Source; gap 11: no ModifyGlobalCluster to lift a global cluster's deletion protection)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
 
 from tests.tooling.conftest import reset_moto
 from tests.tooling.emulator.conftest import client, named
@@ -215,11 +217,57 @@ def test_gap4_patch_removes_deleted_members_so_the_global_cluster_can_go(endpoin
         assert primary.describe_global_clusters()["GlobalClusters"] == []
 
 
+# --------------------------------------------------------------------------- gap 11
+
+
+def _protected_global_cluster(endpoint: str) -> Any:
+    """A global cluster created with deletion protection (as a protected environment's is)."""
+    rds = client(endpoint, "rds", region="ap-southeast-1", reset=True)
+    rds.create_global_cluster(
+        GlobalClusterIdentifier="g", Engine="aurora-mysql", DeletionProtection=True
+    )
+    return rds
+
+
+def test_gap11_unpatched_moto_cannot_lift_a_global_clusters_deletion_protection(
+    endpoint: str,
+) -> None:
+    from moto.core.utils import method_names_from_class
+    from moto.rds.responses import RDSResponse
+
+    assert "modify_global_cluster" not in method_names_from_class(RDSResponse)
+    rds = _protected_global_cluster(endpoint)
+    # moto raises NotImplementedError inside the server: an HTML error page, not an AWS error
+    with pytest.raises(ResponseParserError, match="500 Internal Server Error"):
+        rds.modify_global_cluster(GlobalClusterIdentifier="g", DeletionProtection=False)
+
+
+def test_gap11_patch_lifts_and_sets_a_global_clusters_deletion_protection(endpoint: str) -> None:
+    with patched(named("rds-modify-global-cluster")):
+        rds = _protected_global_cluster(endpoint)
+        answer = rds.modify_global_cluster(GlobalClusterIdentifier="g", DeletionProtection=False)
+        assert answer["GlobalCluster"]["DeletionProtection"] is False
+        (cluster,) = rds.describe_global_clusters()["GlobalClusters"]
+        assert cluster["DeletionProtection"] is False
+        rds.modify_global_cluster(GlobalClusterIdentifier="g", DeletionProtection=True)
+        assert rds.describe_global_clusters()["GlobalClusters"][0]["DeletionProtection"] is True
+        with pytest.raises(ClientError, match="GlobalClusterNotFoundFault"):
+            rds.modify_global_cluster(GlobalClusterIdentifier="other", DeletionProtection=False)
+
+
+def test_gap11_patch_is_undone_without_a_trace() -> None:
+    from moto.rds.responses import RDSResponse
+
+    with patched(named("rds-modify-global-cluster")):
+        assert "modify_global_cluster" in RDSResponse.__dict__
+    assert "modify_global_cluster" not in RDSResponse.__dict__
+
+
 # --------------------------------------------------------------------------- reversibility
 
 
 def test_the_rds_patches_are_undone() -> None:
-    from moto.rds.models import DBCluster, DBInstance, RDSBackend
+    from moto.rds.models import DBCluster, DBInstance, DBParameterGroup, RDSBackend
     from moto.rds.responses import RDSResponse
 
     from tooling.emulator.patches import rds
@@ -234,8 +282,45 @@ def test_the_rds_patches_are_undone() -> None:
         (RDSBackend, "_get_resource_for_tagging"),
         (RDSBackend, "remove_from_global_cluster"),
         (RDSBackend, "delete_db_cluster"),
+        (DBParameterGroup, "update_parameters"),
     ]
     originals = {(owner, name): owner.__dict__[name] for owner, name in attributes}
     with patched(rds.PATCHES):
         assert all(owner.__dict__[name] is not fn for (owner, name), fn in originals.items())
     assert all(owner.__dict__[name] is fn for (owner, name), fn in originals.items())
+
+
+# --------------------------------------------------------------------------- gap 4: parameters
+
+
+def _db_parameters(rds: Any) -> list[dict[str, Any]]:
+    """A PostgreSQL parameter group with two parameters set, as the provider reads it back."""
+    rds.create_db_parameter_group(
+        DBParameterGroupName="pg-params", DBParameterGroupFamily="postgres16", Description="x"
+    )
+    rds.modify_db_parameter_group(
+        DBParameterGroupName="pg-params",
+        Parameters=[
+            {"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "immediate"},
+            {"ParameterName": "log_statement", "ParameterValue": "ddl", "ApplyMethod": "immediate"},
+        ],
+    )
+    parameters: list[dict[str, Any]] = rds.describe_db_parameters(DBParameterGroupName="pg-params")[
+        "Parameters"
+    ]
+    return parameters
+
+
+def test_gap4_unpatched_moto_answers_db_parameters_without_a_source(endpoint: str) -> None:
+    parameters = _db_parameters(_client(endpoint, "rds"))
+    assert {p["ParameterName"] for p in parameters} == {"rds.force_ssl", "log_statement"}
+    assert all("Source" not in p for p in parameters)
+
+
+def test_gap4_patch_marks_set_db_parameters_as_user_parameters(endpoint: str) -> None:
+    with patched(named("rds-db-parameter-source")):
+        parameters = _db_parameters(_client(endpoint, "rds"))
+    assert {(p["ParameterName"], p["ParameterValue"], p["Source"]) for p in parameters} == {
+        ("rds.force_ssl", "1", "user"),
+        ("log_statement", "ddl", "user"),
+    }

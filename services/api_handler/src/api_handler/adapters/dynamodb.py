@@ -12,6 +12,10 @@ written from it, and a test checks that the code calls exactly these):
 No other action and no other resource (no Scan, no BatchGetItem, no Query on the base table).
 The authorizer entry point uses only ``DynamoDbSessionRepository.get`` (dynamodb:GetItem on the
 sessions table), which is all its role grants.
+Sessions are stored under :func:`~api_handler.domain.sessions.session_key` of their id (the
+key attribute keeps its name ``session_id``, now holding the SHA-256 hex digest: renaming a
+table's key attribute replaces the table and, in ``global``, its replicas); the clear id, a
+bearer credential, is never written.
 The client is injected (low-level ``boto3.client("dynamodb")``); numbers are read from the
 wire format as text, so prices stay exact decimals.
 """
@@ -26,7 +30,7 @@ from botocore.exceptions import ClientError
 
 from api_handler.domain.identifiers import format_utc_timestamp, parse_utc_timestamp
 from api_handler.domain.pagination import PageCursor
-from api_handler.domain.sessions import Session
+from api_handler.domain.sessions import Session, StoredSession, session_key
 from api_handler.domain.trades import Trade, TradePage
 
 if TYPE_CHECKING:
@@ -88,52 +92,58 @@ def _integer(item: Item, name: str) -> int:
 
 
 class DynamoDbSessionRepository:
-    """Sessions in a table with pk ``session_id`` (S) and TTL attribute ``expires_at`` (N)."""
+    """Sessions in a table with pk ``session_id`` (S: the :func:`session_key` of the id, never
+    the id itself) and TTL attribute ``expires_at`` (N)."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
 
     def add(self, session: Session) -> None:
-        """PutItem, refusing to overwrite an existing id."""
+        """PutItem of the hashed record, refusing to overwrite an existing key."""
+        stored = session.stored()
         self._client.put_item(
             TableName=self._table,
             Item={
-                "session_id": {"S": session.session_id},
-                "account_id": {"S": session.account_id},
-                "created_at": {"S": format_utc_timestamp(session.created_at)},
-                "expires_at": {"N": str(session.expires_at)},
+                "session_id": {"S": stored.key},
+                "account_id": {"S": stored.account_id},
+                "created_at": {"S": format_utc_timestamp(stored.created_at)},
+                "expires_at": {"N": str(stored.expires_at)},
             },
             ConditionExpression="attribute_not_exists(session_id)",
         )
 
     def get(self, session_id: str) -> Session | None:
-        """Strongly consistent GetItem, so a session is readable right after it is created."""
+        """Strongly consistent GetItem by key: a session is readable right after it is created."""
+        key = session_key(session_id)
         response = self._client.get_item(
             TableName=self._table,
-            Key={"session_id": {"S": session_id}},
+            Key={"session_id": {"S": key}},
             ConsistentRead=True,
         )
         item = response.get("Item")
         if item is None:
             return None
+        if _text(item, "session_id") != key:
+            raise CorruptItemError("attribute session_id does not hold the requested key")
         try:
             created_at = parse_utc_timestamp(_text(item, "created_at"))
         except ValueError:
             raise CorruptItemError("attribute created_at is not a timestamp") from None
-        return Session(
-            session_id=_text(item, "session_id"),
+        stored = StoredSession(
+            key=key,
             account_id=_text(item, "account_id"),
             created_at=created_at,
             expires_at=_integer(item, "expires_at"),
         )
+        return stored.with_id(session_id)
 
     def remove_unexpired(self, session_id: str, *, now: datetime) -> bool:
-        """Conditional DeleteItem: only an existing session with ``expires_at > now``."""
+        """Conditional DeleteItem by key: only an existing session with ``expires_at > now``."""
         try:
             self._client.delete_item(
                 TableName=self._table,
-                Key={"session_id": {"S": session_id}},
+                Key={"session_id": {"S": session_key(session_id)}},
                 ConditionExpression="attribute_exists(session_id) AND expires_at > :now",
                 ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}},
             )

@@ -10,32 +10,37 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from api_handler.domain.pagination import PageCursor
-from api_handler.domain.sessions import Session
+from api_handler.domain.sessions import Session, SessionKey, StoredSession, session_key
 from api_handler.domain.trades import Trade, TradePage
 
 
 class InMemorySessionRepository:
-    """Sessions in a dict."""
+    """Sessions in a dict keyed by :func:`session_key`, like the table: no clear id is kept."""
 
     def __init__(self, sessions: Iterable[Session] = ()) -> None:
-        self.sessions: dict[str, Session] = {s.session_id: s for s in sessions}
+        self.sessions: dict[SessionKey, StoredSession] = {}
+        for session in sessions:
+            self.add(session)
 
     def add(self, session: Session) -> None:
-        """Store a new session; an existing id is an error, as in DynamoDB."""
-        if session.session_id in self.sessions:
-            raise KeyError("session id already exists")
-        self.sessions[session.session_id] = session
+        """Store a new session; an existing key is an error, as in DynamoDB."""
+        stored = session.stored()
+        if stored.key in self.sessions:
+            raise KeyError("session key already exists")
+        self.sessions[stored.key] = stored
 
     def get(self, session_id: str) -> Session | None:
         """The stored session, expired or not."""
-        return self.sessions.get(session_id)
+        stored = self.sessions.get(session_key(session_id))
+        return None if stored is None else stored.with_id(session_id)
 
     def remove_unexpired(self, session_id: str, *, now: datetime) -> bool:
         """Delete the session if present and unexpired at ``now``."""
-        session = self.sessions.get(session_id)
-        if session is None or session.is_expired(now):
+        key = session_key(session_id)
+        stored = self.sessions.get(key)
+        if stored is None or now.timestamp() >= stored.expires_at:
             return False
-        del self.sessions[session_id]
+        del self.sessions[key]
         return True
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NewType
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
@@ -23,6 +24,28 @@ SESSION_ID_BYTES = 32
 def new_session_id() -> str:
     """An unguessable session id from the operating system's CSPRNG."""
     return secrets.token_urlsafe(SESSION_ID_BYTES)
+
+
+SessionKey = NewType("SessionKey", str)
+"""What a session is stored and looked up under: :func:`session_key` of its id, never the id."""
+
+
+def session_key(session_id: str) -> SessionKey:
+    """The storage key of ``session_id``: its SHA-256 digest, 64 lower-case hex characters.
+
+    The session id is a bearer credential, so it is never stored: whoever reads the table (a
+    backup, a replica in another region, an export, a support query) must not be able to
+    replay a session. Every write and every look-up goes through this function, and the id
+    is handed to the client once, in the answer of ``POST /sessions``.
+
+    Why a plain, unsalted SHA-256 and not an HMAC with a secret key or a slow password hash:
+    the id is 256 bits from the operating system's CSPRNG (:func:`new_session_id`), so finding
+    an id from its digest means searching a 2**256 space: a key would add no strength, only a
+    secret to provision, rotate and share with every reader (the authorizer, other regions).
+    Salting and stretching exist for low-entropy human passwords; they do not apply here, and
+    a deterministic digest is what makes the digest usable as the table's key.
+    """
+    return SessionKey(hashlib.sha256(session_id.encode("utf-8")).hexdigest())
 
 
 def is_valid_ttl(seconds: int) -> bool:
@@ -47,6 +70,36 @@ class Session:
     def is_expired(self, now: datetime) -> bool:
         """Whether the session is past its lifetime at ``now``."""
         return now.timestamp() >= self.expires_at
+
+    def stored(self) -> StoredSession:
+        """What storage keeps of this session: everything but the id, under its key."""
+        return StoredSession(
+            key=session_key(self.session_id),
+            account_id=self.account_id,
+            created_at=self.created_at,
+            expires_at=self.expires_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    """A session as storage holds it: keyed by :func:`session_key`, without the clear id."""
+
+    key: SessionKey
+    account_id: str
+    created_at: datetime
+    expires_at: int
+
+    def with_id(self, session_id: str) -> Session:
+        """The session again, given the id it was looked up with (which hashes to ``key``)."""
+        if session_key(session_id) != self.key:
+            raise ValueError("the session id does not match the stored session's key")
+        return Session(
+            session_id=session_id,
+            account_id=self.account_id,
+            created_at=self.created_at,
+            expires_at=self.expires_at,
+        )
 
 
 def start_session(account_id: str, ttl_seconds: int, *, now: datetime, session_id: str) -> Session:
