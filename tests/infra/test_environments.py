@@ -116,33 +116,55 @@ def _normalised(stack: Stack, environment: str) -> dict[str, Any]:
     return dict(json.loads(text))
 
 
-# Fields whose values the profile declares (they may differ between environments), and the
-# per-environment settings of platform.toml (api_authorizer_cache_ttl_seconds).
-PROFILE_FIELDS = {
-    "memory_size", "backup_retention_period", "billing_mode", "read_capacity", "write_capacity",
-    "retention_in_days", "versioning_configuration", "rule", "throttling_rate_limit",
-    "throttling_burst_limit", "serverlessv2_scaling_configuration", "expiration",
-    "global_secondary_index", "default_route_settings", "authorizer_result_ttl_in_seconds",
-    # protect_data (tests/infra/test_data_protection.py)
-    "deletion_protection", "deletion_protection_enabled", "skip_final_snapshot",
-    "final_snapshot_identifier", "force_destroy", "deletion_window_in_days", "object_lock_enabled",
+# What the profile (and the per-environment settings of platform.toml) may change, as
+# (resource type, attribute path): scoped to the resource type, so that, for instance, the
+# lifecycle rules may differ but the bucket encryption's `rule` may not.
+PROFILE_SETTINGS = {
+    "aws_apigatewayv2_authorizer": {"authorizer_result_ttl_in_seconds"},
+    "aws_apigatewayv2_stage": {
+        "default_route_settings.throttling_burst_limit",
+        "default_route_settings.throttling_rate_limit",
+        "route_settings.throttling_burst_limit",  # the /health throttle
+        "route_settings.throttling_rate_limit",
+    },
+    "aws_cloudwatch_log_group": {"retention_in_days"},
+    "aws_dynamodb_table": {
+        "billing_mode", "read_capacity", "write_capacity",
+        "global_secondary_index.read_capacity", "global_secondary_index.write_capacity",
+        "deletion_protection_enabled",  # protect_data (tests/infra/test_data_protection.py)
+    },
+    "aws_kms_key": {"deletion_window_in_days"},  # protect_data
+    "aws_lambda_function": {"memory_size"},
+    "aws_rds_cluster": {
+        "backup_retention_period", "serverlessv2_scaling_configuration.max_capacity",
+        "deletion_protection", "final_snapshot_identifier", "skip_final_snapshot",  # protect_data
+    },
+    "aws_s3_bucket": {"force_destroy", "object_lock_enabled"},  # protect_data
+    "aws_s3_bucket_lifecycle_configuration": {"rule", "rule.expiration.days"},
+    "aws_s3_bucket_versioning": {"versioning_configuration.status"},
 }  # fmt: skip
 #: Resource types only a profile setting creates: the access logs' Object Lock (protect_data).
 PROFILE_RESOURCES = {"aws_s3_bucket_object_lock_configuration"}
 
 
 def _differences(left: Any, right: Any, path: str = "") -> list[str]:
+    """Attribute paths (list indices dropped) where ``left`` and ``right`` differ."""
     if isinstance(left, dict) and isinstance(right, dict):
-        found = []
-        for key in sorted(set(left) | set(right)):
-            if key in PROFILE_FIELDS:
-                continue
-            found += _differences(left.get(key), right.get(key), f"{path}.{key}")
-        return found
+        return [d for key in sorted(set(left) | set(right))
+                for d in _differences(left.get(key), right.get(key), f"{path}.{key}")]  # fmt: skip
     if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
-        return [d for i, (a, b) in enumerate(zip(left, right, strict=True))
-                for d in _differences(a, b, f"{path}[{i}]")]  # fmt: skip
-    return [] if left == right else [f"{path}: {left!r} != {right!r}"]
+        return [d for a, b in zip(left, right, strict=True) for d in _differences(a, b, path)]
+    return [] if left == right else [path.lstrip(".")]
+
+
+def _unexpected_differences(dev: dict[str, Any], other: dict[str, Any]) -> list[str]:
+    found = []
+    for kind in sorted(set(dev) | set(other)):
+        for name in sorted(set(dev.get(kind, {})) | set(other.get(kind, {}))):
+            left, right = dev.get(kind, {}).get(name), other.get(kind, {}).get(name)
+            found += [f"{kind}.{name}.{path}" for path in sorted(set(_differences(left, right)))
+                      if path not in PROFILE_SETTINGS.get(kind, set())]  # fmt: skip
+    return found
 
 
 def test_environments_have_identical_addresses_and_differ_only_in_profile_settings(
@@ -159,7 +181,7 @@ def test_environments_have_identical_addresses_and_differ_only_in_profile_settin
             for kind in PROFILE_RESOURCES:
                 dev.pop(kind, None)
                 other.pop(kind, None)
-            differences = _differences(dev, other)
+            differences = _unexpected_differences(dev, other)
             assert differences == [], "\n".join(differences)
 
 
