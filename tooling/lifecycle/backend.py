@@ -8,8 +8,9 @@ must exist before the first ``terraform init``; they are created here with boto3
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,15 @@ class BackendSpec:
     def kms_aliases(self) -> frozenset[str]:
         """The state keys given by alias name (``alias/...``; never a leftover either)."""
         return frozenset(s.kms_key for s in self.state_buckets if s.kms_key.startswith("alias/"))
+
+    def for_environments(self, environments: Collection[str]) -> BackendSpec:
+        """This backend with only ``environments``' state buckets (the lock table is shared):
+        deploying one environment creates its own state, never another's (which may belong to
+        another account)."""
+        return dataclasses.replace(
+            self,
+            state_buckets=tuple(s for s in self.state_buckets if s.environment in environments),
+        )
 
     def bucket_of(self, environment: str) -> str:
         """The state bucket of ``environment``."""

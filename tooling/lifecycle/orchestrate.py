@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from io import StringIO
 from typing import TYPE_CHECKING, Any
@@ -99,11 +99,14 @@ def session_for(ws: Workspace, *, start: bool = True) -> Session:
     return open_session(ws.root, ws.target, port=ws.port, start=start)
 
 
-def bootstrap(ws: Workspace, session: Session) -> None:
-    """Create the Terraform state bucket and lock table of platform.toml ``[state]``."""
+def bootstrap(ws: Workspace, session: Session, environments: Collection[str] | None = None) -> None:
+    """Create the Terraform state buckets (of ``environments``; None: every environment) and
+    the lock table of platform.toml ``[state]``."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     spec = backend_spec(ws.config())
+    if environments is not None:
+        spec = spec.for_environments(environments)
     try:
         for line in bootstrap_backend(session, spec):
             ws.echo(f"bootstrap-backend: {line}")
@@ -373,7 +376,7 @@ def deploy_stacks(
     the others finish, then this raises (exit 1; 130 when interrupted by a signal or ``stop``)."""
     stacks = ordered_stacks(ws, env)
     session = session_for(ws)
-    bootstrap(ws, session)
+    bootstrap(ws, session, {stack.environment for stack in stacks})
     _local_fixtures(ws, session, sorted({stack.environment for stack in stacks}))
     run = _Run(ws, session, "deploy")
     collected: dict[str, dict[str, Any]] = {}
@@ -494,7 +497,7 @@ def destroy_stacks(
     refuse_protected_destroy(config, select_environments(config, env), env=env, target=ws.target)
     stacks = ordered_stacks(ws, env)
     session = session_for(ws)
-    bootstrap(ws, session)
+    bootstrap(ws, session, {stack.environment for stack in stacks})
     spec = backend_spec(config)
     run = _Run(ws, session, "destroy")
 

@@ -54,6 +54,25 @@ SPEC = BackendSpec(
 )
 
 
+def test_a_deploy_bootstraps_only_the_state_of_its_own_environments(
+    endpoint: str, tmp_path: Path
+) -> None:
+    # GIVEN two environments (in real use possibly two accounts) WHEN only prod is deployed
+    reset_moto(endpoint)
+    port = int(endpoint.rsplit(":", 1)[1])
+    emulator = Emulator(endpoint=endpoint, port=port, pid=0, state_dir=tmp_path)
+    session = Session(root=tmp_path, target="local", emulator=emulator)
+    done = bootstrap_backend(session, SPEC.for_environments({"prod"}))
+    # THEN only prod's key and bucket (and the shared lock table) are created
+    assert done == [
+        "key alias/tap-state-test-prod: created",
+        "bucket tap-state-test-prod: created",
+        "table tap-locks-test: created",
+    ]
+    buckets = {b["Name"] for b in session.client("s3", SPEC.region).list_buckets()["Buckets"]}
+    assert "tap-state-test-dev" not in buckets
+
+
 def test_bootstrap_creates_once_and_then_finds_all(endpoint: str, tmp_path: Path) -> None:
     reset_moto(endpoint)
     port = int(endpoint.rsplit(":", 1)[1])

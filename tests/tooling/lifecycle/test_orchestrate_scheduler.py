@@ -112,7 +112,7 @@ def world(
     monkeypatch.setattr(
         orchestrate, "session_for", lambda ws, start=True: knobs.get("session", session)
     )
-    monkeypatch.setattr(orchestrate, "bootstrap", lambda ws, session: None)
+    monkeypatch.setattr(orchestrate, "bootstrap", lambda ws, session, environments=None: None)
     monkeypatch.setattr(orchestrate, "_local_fixtures", lambda *a, **k: None)
     monkeypatch.setattr(orchestrate, "init_stack", lambda session, directory: None)
     monkeypatch.setattr(orchestrate, "apply_stack", apply)
