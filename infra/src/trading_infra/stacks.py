@@ -18,21 +18,12 @@ from typing import Any
 from cdktf import (
     Aspects,
     DataTerraformRemoteStateS3,
-    Postcondition,
-    Precondition,
     S3Backend,
     TerraformOutput,
-    TerraformResourceLifecycle,
     TerraformStack,
 )
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
-from cdktf_cdktf_provider_aws.data_aws_security_groups import (
-    DataAwsSecurityGroups,
-    DataAwsSecurityGroupsFilter,
-)
-from cdktf_cdktf_provider_aws.data_aws_subnets import DataAwsSubnets, DataAwsSubnetsFilter
-from cdktf_cdktf_provider_aws.data_aws_vpc import DataAwsVpc
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.provider import (
     AwsProvider,
@@ -52,13 +43,20 @@ from trading_infra.components.functions import LambdaArtifact, ServiceFunction
 from trading_infra.components.keys import PlatformKeys
 from trading_infra.components.monitoring import Alarms, MonitoredResources
 from trading_infra.components.network import Network
+from trading_infra.components.remote_state_checks import (
+    AccountLookups,
+    NetworkStateCheck,
+    NetworkStateCheckProps,
+    ReplicaKeyCheck,
+    ReplicaKeyCheckProps,
+)
 from trading_infra.components.storage import INCOMING_PREFIX, QUARANTINE_PREFIX, DataStorage
 from trading_infra.components.tables import (
     TRADES_BY_ACCOUNT_INDEX,
     DataTables,
     SessionsReplication,
 )
-from trading_infra.config import AZ_COUNT, Environment, PlatformConfig, RegionConfig
+from trading_infra.config import Environment, PlatformConfig, RegionConfig
 from trading_infra.context import RegionContext
 from trading_infra.tagging import RequiredTagsAspect
 from trading_infra.target import DeployTarget
@@ -146,8 +144,10 @@ class _RegionalStack(TerraformStack):
         partition = DataAwsPartition(self, "Partition")
         self.region = region
         # HCL addresses of the lookups, for the conditions on values read from other states.
-        self._account = f"data.aws_caller_identity.{identity.friendly_unique_id}.account_id"
-        self._partition = f"data.aws_partition.{partition.friendly_unique_id}.partition"
+        self._lookups = AccountLookups(
+            account=f"data.aws_caller_identity.{identity.friendly_unique_id}.account_id",
+            partition=f"data.aws_partition.{partition.friendly_unique_id}.partition",
+        )
         self.context = RegionContext(
             platform=config.platform,
             environment=environment,
@@ -254,7 +254,11 @@ class ApplicationStack(_RegionalStack):
     ) -> None:
         super().__init__(scope, id_, placement=placement)
         remote = self._read(network, "Network")
-        self._verify_network(remote)
+        NetworkStateCheck(
+            self,
+            "NetworkCheck",
+            props=NetworkStateCheckProps(remote=remote, region=self.region, lookups=self._lookups),
+        )
         self._compose(
             self.context,
             artifacts,
@@ -277,90 +281,6 @@ class ApplicationStack(_RegionalStack):
             self, id_, **self.state_settings(stack.node.id, writing=False)
         )
 
-    def _key_arn_condition(self, arn: str, region: str) -> Precondition:
-        """``arn`` (an HCL expression) is a KMS key of this account in ``region``."""
-        prefix = f"arn:${{{self._partition}}}:kms:{region}:${{{self._account}}}:key/"
-        return Precondition(
-            condition=f'${{startswith({arn}, "{prefix}")}}',
-            error_message=(
-                f"The KMS key ARN read from another stack's state is not a key of this "
-                f"account in {region} (expected {prefix}...): the state was changed or belongs "
-                "to another environment. Restore the state from its bucket's versions."
-            ),
-        )
-
-    def _verify_network(self, remote: DataTerraformRemoteStateS3) -> None:
-        """Fail the plan when the network's state does not describe this environment's network.
-
-        The state bucket is a trust boundary (docs/security.md): whoever can write it could
-        point this stack at another account's key or another VPC's subnets and security groups.
-        The key ARN must name this account and region (caller identity: moto's default account
-        on the local target); the VPC id must resolve in this region to a VPC of this account
-        with the configured CIDR, and the subnets and security groups must belong to it.
-        """
-        outputs = f"data.terraform_remote_state.{remote.friendly_unique_id}.outputs"
-        region = self.region
-        vpc = DataAwsVpc(
-            self,
-            "NetworkCheckVpc",
-            id=remote.get_string("vpc_id"),
-            lifecycle=TerraformResourceLifecycle(
-                precondition=[self._key_arn_condition(f"{outputs}.kms_key_arn", region.name)],
-                postcondition=[
-                    Postcondition(
-                        condition=(
-                            f'${{self.cidr_block == "{region.vpc_cidr}" && '
-                            f"self.owner_id == {self._account}}}"
-                        ),
-                        error_message=(
-                            f"The VPC read from the network stack's state is not this "
-                            f"environment's VPC ({region.vpc_cidr} in this account, "
-                            f"{region.name}): the state was changed or belongs elsewhere."
-                        ),
-                    )
-                ],
-            ),
-        )
-        in_vpc = [DataAwsSubnetsFilter(name="vpc-id", values=[vpc.id])]
-        DataAwsSubnets(
-            self,
-            "NetworkCheckSubnets",
-            filter=in_vpc,
-            lifecycle=TerraformResourceLifecycle(
-                postcondition=[
-                    Postcondition(
-                        condition=(
-                            f"${{length({outputs}.private_subnet_ids) == {AZ_COUNT} && "
-                            f"length(setsubtract({outputs}.private_subnet_ids, self.ids)) == 0}}"
-                        ),
-                        error_message=(
-                            "The private subnets read from the network stack's state are not "
-                            f"{AZ_COUNT} subnets of this environment's VPC: the state was changed."
-                        ),
-                    )
-                ],
-            ),
-        )
-        DataAwsSecurityGroups(
-            self,
-            "NetworkCheckSecurityGroups",
-            filter=[DataAwsSecurityGroupsFilter(name="vpc-id", values=[vpc.id])],
-            lifecycle=TerraformResourceLifecycle(
-                postcondition=[
-                    Postcondition(
-                        condition=(
-                            f"${{contains(self.ids, {outputs}.lambda_security_group_id) && "
-                            f"contains(self.ids, {outputs}.database_security_group_id)}}"
-                        ),
-                        error_message=(
-                            "The security groups read from the network stack's state are not "
-                            "groups of this environment's VPC: the state was changed."
-                        ),
-                    )
-                ],
-            ),
-        )
-
     def _sessions_replication(self, peers: GlobalPeers | None) -> SessionsReplication | None:
         if peers is None:
             return None
@@ -373,22 +293,15 @@ class ApplicationStack(_RegionalStack):
             return SessionsReplication(role="replica")
         replica_keys = []
         for network in peers.secondary_networks:
-            remote = self._read(network, f"Network{_camel(network.context.region.name)}")
+            region = network.context.region.name
+            remote = self._read(network, f"Network{_camel(region)}")
             key_arn = remote.get_string("kms_key_arn")
-            replica_keys.append((network.context.region.name, key_arn))
+            replica_keys.append((region, key_arn))
             # The replica's key comes from another region's state: same account, that region.
-            DataAwsCallerIdentity(
+            ReplicaKeyCheck(
                 self,
-                f"ReplicaKeyCheck{_camel(network.context.region.name)}",
-                lifecycle=TerraformResourceLifecycle(
-                    precondition=[
-                        self._key_arn_condition(
-                            f"data.terraform_remote_state.{remote.friendly_unique_id}"
-                            ".outputs.kms_key_arn",
-                            network.context.region.name,
-                        )
-                    ]
-                ),
+                f"ReplicaKeyCheck{_camel(region)}",
+                props=ReplicaKeyCheckProps(remote=remote, region=region, lookups=self._lookups),
             )
         return SessionsReplication(role="owner", replica_keys=tuple(replica_keys))
 
