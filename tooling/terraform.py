@@ -20,6 +20,7 @@ variables that would change the CLI configuration or inject arguments (``TF_CLI_
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import platform
@@ -32,7 +33,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ __all__ = [
     "cli_config_path",
     "cli_config_text",
     "find_provider_mirror",
+    "plugin_cache_lock",
     "plugin_cache_path",
     "run_terraform",
     "stream_terraform",
@@ -267,6 +269,20 @@ def cli_config_path(repo_root: Path) -> Path:
 def plugin_cache_path(repo_root: Path) -> Path:
     """The provider plugin cache shared by every terraform working directory of the repository."""
     return repo_root.resolve() / _BUILD_DIR / "plugin-cache"
+
+
+@contextlib.contextmanager
+def plugin_cache_lock(repo_root: Path) -> Iterator[None]:
+    """Hold the repository's plugin cache alone (an exclusive ``flock``, across processes):
+    Terraform does not make its plugin cache safe for concurrent ``terraform init``."""
+    lock_file = plugin_cache_path(repo_root).parent / "plugin-cache.lock"
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _is_stripped(name: str) -> bool:

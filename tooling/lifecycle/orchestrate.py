@@ -51,7 +51,7 @@ from tooling.lifecycle.scheduler import Job, JobContext, JobOutcome, JobResult, 
 from tooling.lifecycle.selection import select_environments
 from tooling.lifecycle.session import DeployError, Session, open_session
 from tooling.lifecycle.synth import synth_stacks
-from tooling.terraform import StopSignals
+from tooling.terraform import StopSignals, plugin_cache_lock
 
 if TYPE_CHECKING:
     from tooling.drift.live import StackDrift
@@ -175,20 +175,20 @@ class _JobStream(StringIO):
 
 
 class _InitGate:
-    """Runs the first ``terraform init`` of a run alone (it may fill the shared provider
-    plugin cache, which concurrent inits must not write at once); the others then run freely."""
+    """Runs one ``terraform init`` at a time, across the threads of a run and across processes
+    (concurrent runs, e2e modules): every init of the repository shares the provider plugin
+    cache, and Terraform does not make it safe for concurrent use. Observed in CI with only the
+    first init of a run serialised: two inits at once, cache warm, failed with "after installing
+    registry.terraform.io/hashicorp/aws it is still not detected in .terraform/providers; this
+    is a bug in Terraform". With a warm cache an init takes about a second, so serialising them
+    costs little next to the applies they precede."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._warm = False
 
     def init(self, session: Session, stack: StackInfo) -> None:
-        if self._warm:
+        with self._lock, plugin_cache_lock(session.root):
             init_stack(session, stack.directory)
-            return
-        with self._lock:
-            init_stack(session, stack.directory)
-            self._warm = True
 
 
 @dataclass

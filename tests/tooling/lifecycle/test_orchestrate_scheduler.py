@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -123,6 +124,50 @@ def world(
     monkeypatch.setattr(orchestrate, "leftovers", leftovers)
     monkeypatch.setattr("tooling.lifecycle.sweep.sweep", sweep)
     return ws, out, recorder, knobs
+
+
+def test_terraform_inits_never_overlap_even_when_stacks_run_in_parallel(
+    world: tuple[Workspace, io.StringIO, Recorder, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN inits that take a while (they share the plugin cache, unsafe for concurrent use)
+    ws, _, _, _ = world
+    inits = Recorder()
+    monkeypatch.setattr(
+        orchestrate, "init_stack", lambda session, directory: inits.run("init", directory.name)
+    )
+    # WHEN the two independent network stacks are deployed with room for four at a time
+    orchestrate.deploy_stacks(ws, "all", parallel=4)
+    # THEN every stack was initialised, one init at a time
+    assert sum(e.startswith("start init") for e in inits.events) == 4
+    assert inits.most == 1
+
+
+def test_the_plugin_cache_lock_excludes_another_process(tmp_path: Path) -> None:
+    from tooling.terraform import plugin_cache_lock, plugin_cache_path
+
+    lock_file = plugin_cache_path(tmp_path).parent / "plugin-cache.lock"
+    probe = (
+        "import fcntl, sys\n"
+        "with open(sys.argv[1], 'a') as handle:\n"
+        "    try:\n"
+        "        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+        "    except BlockingIOError:\n"
+        "        print('held')\n"
+        "    else:\n"
+        "        print('free')\n"
+    )
+
+    def other_process_sees() -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", probe, str(lock_file)],
+            capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+        return result.stdout.strip()
+
+    with plugin_cache_lock(tmp_path):
+        assert other_process_sees() == "held"
+    assert other_process_sees() == "free"
 
 
 def test_deploy_runs_each_stack_after_what_it_reads_and_independent_ones_together(
