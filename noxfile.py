@@ -21,6 +21,11 @@ from pathlib import Path
 
 import nox
 
+# The repository's tooling, however nox was started (`python -m nox` has it on sys.path from
+# the working directory; the `nox` script does not).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tooling.e2e_lanes import Lane, run_lanes, summary
+
 nox.options.default_venv_backend = "none"
 nox.options.sessions = ["lint", "unit", "moto", "synth", "security", "e2e", "processor",
                         "api_handler"]  # fmt: skip
@@ -71,20 +76,41 @@ def synth(session: nox.Session) -> None:
     session.run(PYTHON, "-m", "invoke", "validate", "--env", "all", env=QUIET_JSII)
 
 
-#: The e2e modules, listed (not the whole of tests/e2e) so that a module is part of CI only once
-#: it is ready. Each deploys to its own fresh emulator and destroys what it deployed.
-E2E_MODULES = (
-    "tests/e2e/test_platform.py",  # dev: ingest, API, controls, re-plan, locking, destroy
-    "tests/e2e/test_environments.py",  # dev and prod side by side: names, profiles, state
-    "tests/e2e/test_multi_region.py",  # global: three regions, global data, live drift (~15 min)
-    "tests/e2e/test_crash_recovery.py",  # killed mid-deploy/destroy, Ctrl-C: converges (~12 min)
+#: The e2e modules by lane, listed (not the whole of tests/e2e) so that a module is part of CI
+#: only once it is ready. Lanes run side by side (tooling/e2e_lanes.py), each on an emulator of
+#: its own; a lane's modules run one after the other. Each module deploys what it tests and
+#: destroys it. Grouped so that the lanes take about as long as each other.
+E2E_LANES = (
+    Lane("global", ("tests/e2e/test_multi_region.py",)),  # three regions, global data, drift
+    Lane("crash", ("tests/e2e/test_crash_recovery.py",)),  # killed mid-deploy/destroy, Ctrl-C
+    Lane(
+        "dev",
+        (
+            "tests/e2e/test_platform.py",  # dev: ingest, API, controls, re-plan, locking, destroy
+            "tests/e2e/test_environments.py",  # dev and prod side by side: names, profiles, state
+        ),
+    ),
 )
+E2E_MODULES = tuple(module for lane in E2E_LANES for module in lane.modules)
+#: ``TAP_E2E_LANES=1`` runs every module in one pytest, one after the other (e.g. to debug).
+E2E_LANES_ENV = "TAP_E2E_LANES"
 
 
 @nox.session(python=False)
 def e2e(session: nox.Session) -> None:
-    """Deploy to the local emulator, exercise it end to end, destroy it (E2E_MODULES)."""
-    _pytest(session, *E2E_MODULES, "-m", "e2e")
+    """Deploy to the local emulator, exercise it end to end, destroy it (E2E_LANES side by side)."""
+    command = (PYTHON, "-m", "pytest", "-q", "-m", "e2e", *session.posargs)
+    if os.environ.get(E2E_LANES_ENV, "").strip() == "1":
+        session.run(*command, *E2E_MODULES, env=QUIET_JSII)
+        return
+    results = run_lanes(
+        E2E_LANES, command, root=Path.cwd(), env={**os.environ, **QUIET_JSII}, out=sys.stdout
+    )
+    for line in summary(results):
+        session.log(line)
+    failed = [result.lane.name for result in results if not result.passed]
+    if failed:
+        session.error(f"e2e lane(s) failed: {', '.join(failed)} (their lines are prefixed)")
 
 
 SECURITY_CONSTRAINTS = "constraints-security.txt"

@@ -1,9 +1,10 @@
 """The platform deployed once to the local emulator for the e2e tests (module scope).
 
 The fixture deploys ``dev`` with the same functions as ``./tap deploy`` (every stack of the
-environment, dependencies first) and hands the tests only what ``cfn-outputs/flat-outputs.json``
-says (names, endpoint, region); the stacks themselves (for plan and locking) come from the
-synthesized manifest, in deploy order, so no stack name is written here. It always destroys
+environment, dependencies first) and hands the tests only what the flat outputs say (names,
+endpoint, region; ``cfn-outputs/flat-outputs.json``, or the lane's own ``TAP_OUTPUTS_FILE``);
+the stacks themselves (for plan and locking) come from the synthesized manifest, in deploy
+order, so no stack name is written here. It always destroys
 every stack and stops the emulator (by its recorded pid) afterwards, even when a test failed.
 Every endpoint is checked to be loopback first: nothing here can reach real AWS.
 
@@ -28,10 +29,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tooling.lifecycle.outputs import outputs_path
+
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENT = "dev"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-OUTPUTS = ROOT / "cfn-outputs" / "flat-outputs.json"
+#: The run's flat outputs (``TAP_OUTPUTS_FILE``, so that e2e lanes side by side have their own).
+OUTPUTS = outputs_path(ROOT)
 REUSE_ENV = "TAP_E2E_REUSE_EMULATOR"
 
 # The run's own synth directory (tooling.lifecycle.workspace reads it for every workspace()).

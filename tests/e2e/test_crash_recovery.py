@@ -39,7 +39,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROOT, TIMINGS
+from tests.e2e.conftest import OUTPUTS, ROOT, TIMINGS
 from tooling.emulator.credentials import FAKE_CREDENTIALS
 
 pytestmark = pytest.mark.e2e
@@ -281,5 +281,5 @@ def test_destroy_leaves_nothing(crashes: Crashes) -> None:
     destroyed = crashes.run("destroy", "--env", ENV)
     assert "destroy: nothing left" in destroyed.output
     assert crashes.locks() == []
-    outputs = json.loads((ROOT / "cfn-outputs" / "flat-outputs.json").read_text("utf-8"))
+    outputs = json.loads(OUTPUTS.read_text("utf-8"))
     assert not [key for key in outputs if key.startswith(f"{ENV}_")]

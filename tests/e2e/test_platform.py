@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.e2e.black_box import LOOPBACK, Response, call, file_summary, log_messages, wait_for
-from tests.e2e.conftest import ENVIRONMENT, ROOT, Deployed, workspace
+from tests.e2e.conftest import ENVIRONMENT, OUTPUTS, ROOT, Deployed, workspace
+
+if TYPE_CHECKING:
+    from tooling.lifecycle.workspace import Workspace
 
 pytestmark = pytest.mark.e2e
 
@@ -772,28 +777,45 @@ def test_a_second_apply_is_refused_while_the_state_is_locked(deployed: Deployed)
 
 # --------------------------------------------------------------------------- (6) new code
 
-HEALTH_MODULE = ROOT / "services" / "api_handler" / "src" / "api_handler" / "app.py"
+#: The api_handler module whose health body the test changes (in a copy of the sources).
+HEALTH_MODULE = Path("services") / "api_handler" / "src" / "api_handler" / "app.py"
 
 
-def test_a_changed_handler_answers_after_deploy(deployed: Deployed, api: str) -> None:
+def _changed_sources(tmp_path: Path, health: str, changed: str) -> Workspace:
+    """The run's workspace, building from a copy of ``services/`` and ``constraints.txt`` with
+    ``health`` replaced by ``changed`` in the api_handler, into a dist of its own (seeded with
+    the current zips, so only the changed service is built again): the working tree, and so
+    what e2e lanes running beside this one build and deploy, stays as it is."""
+    sources = tmp_path / "sources"
+    shutil.copytree(
+        ROOT / "services",
+        sources / "services",
+        ignore=shutil.ignore_patterns(".*", "__pycache__", "*.egg-info", "*.pyc", "build", "dist"),
+    )
+    shutil.copy2(ROOT / "constraints.txt", sources / "constraints.txt")
+    module = sources / HEALTH_MODULE
+    original = module.read_text(encoding="utf-8")
+    assert original.count(health) == 1, "the health body moved: update this test"
+    module.write_text(original.replace(health, changed), encoding="utf-8")
+    ws = workspace()
+    shutil.copytree(ws.dist, tmp_path / "dist")
+    return replace(ws, build_root=sources, dist_dir=tmp_path / "dist")
+
+
+def test_a_changed_handler_answers_after_deploy(
+    deployed: Deployed, api: str, tmp_path: Path
+) -> None:
     """GIVEN a change to the api_handler's source WHEN `./tap deploy` runs THEN the next request
     is answered by the new code (the zip is rebuilt, the function updated, the worker replaced)."""
     from tooling.lifecycle.orchestrate import deploy_stacks
 
-    original = HEALTH_MODULE.read_text(encoding="utf-8")
     health = 'HealthBody(status="ok").model_dump()'
-    assert original.count(health) == 1, "the health body moved: update this test"
-    try:
-        HEALTH_MODULE.write_text(
-            original.replace(health, f'{{**{health}, "build": "e2e-changed"}}'), encoding="utf-8"
-        )
-        started = time.monotonic()
-        deploy_stacks(workspace(), ENVIRONMENT)
-        deployed.notes["redeploy after a handler change"] = time.monotonic() - started
-        answer = call(api + "/health", region=deployed.region)
-        assert answer.json() == {"status": "ok", "build": "e2e-changed"}
-    finally:
-        HEALTH_MODULE.write_text(original, encoding="utf-8")
+    changed = _changed_sources(tmp_path, health, f'{{**{health}, "build": "e2e-changed"}}')
+    started = time.monotonic()
+    deploy_stacks(changed, ENVIRONMENT)
+    deployed.notes["redeploy after a handler change"] = time.monotonic() - started
+    answer = call(api + "/health", region=deployed.region)
+    assert answer.json() == {"status": "ok", "build": "e2e-changed"}
 
 
 # --------------------------------------------------------------------------- (7) destroy
@@ -810,5 +832,5 @@ def test_destroy_leaves_nothing(deployed: Deployed) -> None:
     deployed.notes.update({f"destroy {name}": seconds for name, seconds in per_stack.items()})
     assert left == []
     assert not _lock_items(deployed)
-    outputs = json.loads((ROOT / "cfn-outputs" / "flat-outputs.json").read_text())
+    outputs = json.loads(OUTPUTS.read_text(encoding="utf-8"))
     assert not [key for key in outputs if key.startswith(f"{ENVIRONMENT}_")]

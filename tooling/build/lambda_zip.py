@@ -632,7 +632,8 @@ def _remove_empty_dirs(root: Path) -> None:
 
 def _write_zip(staging: Path, zip_path: Path, *, forbidden: bytes) -> None:
     """Zip ``staging`` reproducibly into ``zip_path`` (atomically replaced)."""
-    partial = zip_path.with_name(f".{zip_path.name}.partial")
+    # Per process: builds running side by side (the e2e lanes) never write into one file.
+    partial = zip_path.with_name(f".{zip_path.name}.{os.getpid()}.partial")
     unzipped = 0
     try:
         with zipfile.ZipFile(partial, "w", allowZip64=True) as archive:
@@ -688,6 +689,6 @@ def _update_manifest(dist_dir: Path, service: str, entry: dict[str, Any]) -> Non
     services = _read_manifest(dist_dir)
     services[service] = entry
     text = json.dumps({"format": MANIFEST_FORMAT, "services": services}, indent=2, sort_keys=True)
-    partial = dist_dir / f".{MANIFEST_NAME}.partial"
+    partial = dist_dir / f".{MANIFEST_NAME}.{os.getpid()}.partial"
     partial.write_text(text + "\n", encoding="utf-8")
     os.replace(partial, dist_dir / MANIFEST_NAME)

@@ -2,12 +2,15 @@
 
 That file is the contract with everything that uses a deployment (the e2e tests, ``./tap logs``,
 ``./tap bench --emulator``): ``<environment>_<output>`` keys, plus
-``<environment>_<region>_<output>`` for an environment that spans regions.
+``<environment>_<region>_<output>`` for an environment that spans regions. ``TAP_OUTPUTS_FILE``
+(relative to the repository) puts it elsewhere, so that runs side by side (the e2e lanes, each
+on an emulator of its own) never merge their deployments into one file.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,10 +22,12 @@ if TYPE_CHECKING:
     from tooling.lifecycle.session import Session
 
 __all__ = [
+    "OUTPUTS_ENV",
     "OUTPUTS_FILE",
     "flat_outputs",
     "merge_stack_outputs",
     "multi_region_flat_outputs",
+    "outputs_path",
     "read_outputs",
     "region_key",
     "remove_outputs",
@@ -30,8 +35,15 @@ __all__ = [
     "write_flat_outputs",
 ]
 
-#: Relative to the repository.
+#: Relative to the repository: where the flat outputs are unless ``TAP_OUTPUTS_FILE`` says.
 OUTPUTS_FILE = Path("cfn-outputs") / "flat-outputs.json"
+OUTPUTS_ENV = "TAP_OUTPUTS_FILE"
+
+
+def outputs_path(root: Path) -> Path:
+    """The flat outputs file of ``root``: ``TAP_OUTPUTS_FILE`` (relative to it), else
+    :data:`OUTPUTS_FILE`."""
+    return root / (os.environ.get(OUTPUTS_ENV, "").strip() or OUTPUTS_FILE)
 
 
 def stack_outputs(session: Session, stack_dir: Path) -> dict[str, Any]:
@@ -98,8 +110,9 @@ def multi_region_flat_outputs(
 
 
 def write_flat_outputs(root: Path, flat: Mapping[str, Any]) -> Path:
-    """Merge ``flat`` into cfn-outputs/flat-outputs.json (other environments' keys are kept)."""
-    path = root / OUTPUTS_FILE
+    """Merge ``flat`` into the outputs file (:func:`outputs_path`; other environments' keys are
+    kept)."""
+    path = outputs_path(root)
     path.parent.mkdir(parents=True, exist_ok=True)
     current: dict[str, Any] = {}
     if path.is_file():
@@ -113,8 +126,8 @@ def write_flat_outputs(root: Path, flat: Mapping[str, Any]) -> Path:
 
 
 def remove_outputs(root: Path, environment: str) -> None:
-    """Drop an environment's keys from cfn-outputs/flat-outputs.json (after its destroy)."""
-    path = root / OUTPUTS_FILE
+    """Drop an environment's keys from the outputs file (after its destroy)."""
+    path = outputs_path(root)
     if not path.is_file():
         return
     try:
@@ -127,10 +140,11 @@ def remove_outputs(root: Path, environment: str) -> None:
 
 def read_outputs(root: Path, environment: str) -> dict[str, Any]:
     """The flat outputs of the last deploys (missing: a LifecycleError naming ``environment``)."""
+    path = outputs_path(root)
     try:
-        outputs: dict[str, Any] = json.loads((root / OUTPUTS_FILE).read_text(encoding="utf-8"))
+        outputs: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise LifecycleError(
-            f"{OUTPUTS_FILE} is missing: run `./tap deploy --env {environment}`."
+            f"{path.relative_to(root)} is missing: run `./tap deploy --env {environment}`."
         ) from None
     return outputs

@@ -49,18 +49,25 @@ def lambda_target(config: PlatformConfig) -> LambdaTarget:
 
 
 def build_lambdas(ws: Workspace, *, force: bool = False) -> list[BuildResult]:
-    """Build dist/<service>.zip for every service (skipped when its inputs are unchanged)."""
+    """Build <dist>/<service>.zip for every service of ``ws.sources`` (skipped when its inputs
+    are unchanged)."""
     from tooling.build.lambda_zip import BuildError, build_all
 
     try:
-        results = build_all(ws.root, target=lambda_target(ws.config()), force=force)
+        results = build_all(
+            ws.sources, target=lambda_target(ws.config()), force=force, dist_dir=ws.dist
+        )
     except BuildError as error:
         raise LifecycleError(f"build failed: {error}") from None
+    root = ws.root.resolve()
     for result in results:
         state = "built" if result.built else "up to date"
+        shown = result.zip_path
+        if shown.is_relative_to(root):
+            shown = shown.relative_to(root)
         ws.echo(
             f"{result.service:12} {state:10} {result.size_bytes / 1024:8.0f} KiB  "
-            f"sha256 {result.sha256}  {result.zip_path.relative_to(ws.root)}"
+            f"sha256 {result.sha256}  {shown}"
         )
     return results
 

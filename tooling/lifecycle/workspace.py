@@ -57,6 +57,11 @@ class Workspace:
     target: str = "local"
     port: int = DEFAULT_PORT
     out: TextIO | None = None
+    #: The tree whose ``services/`` and ``constraints.txt`` the Lambda zips are built from
+    #: (None: ``root``); a test builds a changed copy of a service without touching ``root``.
+    build_root: Path | None = None
+    #: Where the zips are built (None: ``<root>/dist``).
+    dist_dir: Path | None = None
 
     def __post_init__(self) -> None:
         check_target(self.target)
@@ -87,7 +92,12 @@ class Workspace:
     @property
     def dist(self) -> Path:
         """Where the Lambda zips are built."""
-        return self.root / "dist"
+        return self.dist_dir if self.dist_dir is not None else self.root / "dist"
+
+    @property
+    def sources(self) -> Path:
+        """The tree the Lambda zips are built from (``services/<name>/``, ``constraints.txt``)."""
+        return self.build_root if self.build_root is not None else self.root
 
     @property
     def stream(self) -> TextIO:

@@ -11,10 +11,12 @@ from tests.tooling.lifecycle.stacks import stack_names, write_stack
 from tooling.lifecycle.errors import LifecycleError
 from tooling.lifecycle.graph import StackInfo, read_stacks
 from tooling.lifecycle.outputs import (
+    OUTPUTS_ENV,
     OUTPUTS_FILE,
     flat_outputs,
     merge_stack_outputs,
     multi_region_flat_outputs,
+    outputs_path,
     read_outputs,
     region_key,
     remove_outputs,
@@ -75,7 +77,10 @@ def test_a_multi_region_environment_gets_region_keys_and_the_primary_keeps_the_p
     }
 
 
-def test_outputs_file_merges_per_environment_and_forgets_a_destroyed_one(tmp_path: Path) -> None:
+def test_outputs_file_merges_per_environment_and_forgets_a_destroyed_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(OUTPUTS_ENV, raising=False)
     path = write_flat_outputs(tmp_path, {"dev_a": 1, "prod_a": 2})
     assert path == tmp_path / OUTPUTS_FILE
     write_flat_outputs(tmp_path, {"dev_a": 3})
@@ -88,3 +93,17 @@ def test_outputs_file_merges_per_environment_and_forgets_a_destroyed_one(tmp_pat
 def test_missing_outputs_say_which_deploy_to_run(tmp_path: Path) -> None:
     with pytest.raises(LifecycleError, match="run `\\./tap deploy --env staging`"):
         read_outputs(tmp_path, "staging")
+
+
+def test_a_run_of_its_own_keeps_its_outputs_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN TAP_OUTPUTS_FILE (an e2e lane) WHEN a deploy writes its outputs THEN they go to that
+    file only, and reading and removing use it too."""
+    monkeypatch.setenv(OUTPUTS_ENV, ".build/lane/flat-outputs.json")
+    path = write_flat_outputs(tmp_path, {"dev_a": 1})
+    assert path == outputs_path(tmp_path) == tmp_path / ".build" / "lane" / "flat-outputs.json"
+    assert not (tmp_path / OUTPUTS_FILE).exists()
+    assert read_outputs(tmp_path, "dev") == {"dev_a": 1}
+    remove_outputs(tmp_path, "dev")
+    assert json.loads(path.read_text(encoding="utf-8")) == {}

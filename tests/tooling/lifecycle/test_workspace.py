@@ -50,3 +50,35 @@ def test_an_invalid_configuration_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(LifecycleError, match="no \\[environments") as error:
         Workspace(root=tmp_path, outdir=tmp_path).config()
     assert error.value.code == 2
+
+
+def test_the_zips_are_built_from_the_repository_into_dist_by_default(tmp_path: Path) -> None:
+    ws = Workspace(root=tmp_path, outdir=tmp_path / "cdktf.out")
+    assert (ws.sources, ws.dist) == (tmp_path, tmp_path / "dist")
+
+
+def test_a_run_can_build_a_changed_copy_of_the_services_into_a_dist_of_its_own(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """GIVEN build_root and dist_dir (the e2e test of a changed handler) WHEN the lifecycle builds
+    THEN it builds that tree into that dist, never the repository's services into its dist."""
+    from tooling.build import lambda_zip
+    from tooling.lifecycle.synth import build_lambdas
+
+    calls: list[tuple[Path, Path | None]] = []
+
+    def build_all(repo_root: Path, **options: object) -> list[object]:
+        calls.append((repo_root, options.get("dist_dir")))  # type: ignore[arg-type]
+        return []
+
+    monkeypatch.setattr(lambda_zip, "build_all", build_all)
+    monkeypatch.setattr("tooling.lifecycle.synth.lambda_target", lambda config: None)
+    ws = Workspace(
+        root=tmp_path / "repo",
+        outdir=tmp_path / "repo" / "cdktf.out",
+        build_root=tmp_path / "copy",
+        dist_dir=tmp_path / "copy-dist",
+    )
+    monkeypatch.setattr(Workspace, "config", lambda self: None)
+    build_lambdas(ws)
+    assert calls == [(tmp_path / "copy", tmp_path / "copy-dist")]

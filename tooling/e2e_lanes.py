@@ -1,0 +1,149 @@
+"""The e2e session's lanes: groups of e2e modules run side by side, a pytest process each.
+
+One deploy to the emulator keeps about one of the two cores busy: the rest of its wall time is
+the AWS provider waiting (RDS and KMS waiters poll on fixed delays), so modules that wait side
+by side finish sooner than one after the other. Each lane gets what would otherwise be shared:
+an emulator of its own (``TAP_EMULATOR_PORT``, ``TAP_EMULATOR_DIR``), a synth directory
+(``TAP_CDKTF_OUTDIR``) and an outputs file (``TAP_OUTPUTS_FILE``), all under
+``.build/e2e/lanes/<lane>/``. What lanes still share is read-only to them (the sources, ``dist/``
+built before, the Lambda runtimes) or locked (``terraform init`` takes the plugin cache alone:
+:func:`tooling.terraform.plugin_cache_lock`). The modules of a lane run one after the other, in
+one pytest, in the order given.
+
+Output: every line of a lane, as it comes, prefixed with ``[<lane>]``; then a table (lane,
+modules, seconds, result). The exit status is 0 only when every lane passed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+__all__ = ["LANES_DIR", "Lane", "LaneResult", "lane_environment", "run_lanes", "summary"]
+
+#: Relative to the repository: one directory per lane (emulator, synth output, outputs file).
+LANES_DIR = Path(".build") / "e2e" / "lanes"
+#: Seconds a lane gets to stop after the first Ctrl-C before it is killed.
+_STOP_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Lane:
+    """A name and the e2e modules it runs, in order."""
+
+    name: str
+    modules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LaneResult:
+    lane: Lane
+    exit_code: int
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def lane_environment(lane: Lane, base: Mapping[str, str], *, port: int) -> dict[str, str]:
+    """``base`` with the lane's own emulator, synth directory and outputs file (relative to the
+    repository, as the lifecycle reads them)."""
+    home = LANES_DIR / lane.name
+    env = dict(base)
+    env.update(
+        TAP_EMULATOR_PORT=str(port),
+        TAP_EMULATOR_DIR=str(home / "emulator"),
+        TAP_CDKTF_OUTDIR=str(home / "cdktf.out"),
+        TAP_OUTPUTS_FILE=str(home / "flat-outputs.json"),
+    )
+    return env
+
+
+def _pump(name: str, stream: TextIO, out: TextIO, lock: threading.Lock) -> None:
+    for line in stream:
+        with lock:
+            out.write(f"[{name}] {line}")
+            out.flush()
+
+
+def run_lanes(
+    lanes: Sequence[Lane],
+    command: Sequence[str],
+    *,
+    root: Path,
+    env: Mapping[str, str],
+    out: TextIO,
+) -> list[LaneResult]:
+    """Run ``command + lane.modules`` for every lane at once, in ``root``; wait for all.
+
+    A Ctrl-C (SIGINT to the session, as a terminal sends it to the whole process group) reaches
+    every lane's pytest too; this waits for them to tear down (they destroy what they deployed),
+    killing a lane only if it has not stopped after a second interrupt or two minutes.
+    """
+    lock = threading.Lock()
+    started: list[tuple[Lane, subprocess.Popen[str], float, threading.Thread]] = []
+    try:
+        for lane in lanes:
+            process = subprocess.Popen(
+                [*command, *lane.modules],
+                cwd=root,
+                env=lane_environment(lane, env, port=_free_port()),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                bufsize=1,
+            )
+            assert process.stdout is not None
+            pump = threading.Thread(
+                target=_pump, args=(lane.name, process.stdout, out, lock), daemon=True
+            )
+            pump.start()
+            started.append((lane, process, time.monotonic(), pump))
+        results = []
+        for lane, process, began, pump in started:
+            code = process.wait()
+            pump.join()
+            results.append(LaneResult(lane=lane, exit_code=code, seconds=time.monotonic() - began))
+        return results
+    except KeyboardInterrupt:
+        _stop(process for _, process, _, _ in started)
+        raise
+
+
+def _stop(processes: Iterable[subprocess.Popen[str]]) -> None:
+    running = [process for process in processes if process.poll() is None]
+    deadline = time.monotonic() + _STOP_SECONDS
+    try:
+        for process in running:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        for process in running:
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+
+
+def summary(results: Sequence[LaneResult]) -> list[str]:
+    """The table printed after the lanes: lane, seconds, result, modules."""
+    width = max((len(r.lane.name) for r in results), default=4)
+    lines = [f"{'lane':{width}}  {'seconds':>7}  result  modules"]
+    for result in results:
+        verdict = "passed" if result.passed else f"failed (exit {result.exit_code})"
+        modules = ", ".join(os.path.basename(m) for m in result.lane.modules)
+        lines.append(f"{result.lane.name:{width}}  {result.seconds:7.0f}  {verdict}  {modules}")
+    return lines
