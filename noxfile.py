@@ -30,6 +30,9 @@ nox.options.default_venv_backend = "none"
 nox.options.sessions = ["lint", "unit", "moto", "synth", "security", "e2e", "processor",
                         "api_handler"]  # fmt: skip
 nox.options.error_on_missing_interpreters = True
+#: Sessions `./tap test` runs in a nox process of their own, beside the others (they mostly
+#: wait on deploys while the others compute: tooling/test_suite.py).
+SESSIONS_BESIDE = ("e2e",)
 
 PYTHON = sys.executable
 SERVICES = ("services/processor", "services/api_handler")

@@ -114,9 +114,23 @@ def clean(c: Context) -> None:
 
 @task(help={"session": "run only this nox session (e.g. unit, lint)"})
 def test(c: Context, session: str | None = None) -> None:
-    """Run the whole test suite as CI does (nox's default sessions; see noxfile.py)."""
-    args = ["-s", session] if session else []
-    c.run(" ".join([sys.executable, "-m", "nox", *args]), pty=False)
+    """Run the whole test suite as CI does (noxfile.py; e2e beside the other sessions)."""
+    if session:
+        c.run(" ".join([sys.executable, "-m", "nox", "-s", session]), pty=False)
+        return
+    from tooling.lifecycle.synth import build_lambdas
+    from tooling.test_suite import load_suite, run_suite
+
+    with _exits():
+        build_lambdas(_workspace())  # once, before sessions that read dist/ run side by side
+    code = run_suite(
+        load_suite(ROOT / "noxfile.py", python=sys.executable),
+        python=sys.executable,
+        root=ROOT,
+        out=sys.stdout,
+    )
+    if code:
+        raise Exit("the test suite failed: see the sessions marked failed above", code=code)
 
 
 # --------------------------------------------------------------------------- deploy lifecycle

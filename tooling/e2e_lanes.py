@@ -75,7 +75,7 @@ def lane_environment(lane: Lane, base: Mapping[str, str], *, port: int) -> dict[
     return env
 
 
-def _pump(name: str, stream: TextIO, out: TextIO, lock: threading.Lock) -> None:
+def _pump(name: str, stream: Iterable[str], out: TextIO, lock: threading.Lock) -> None:
     for line in stream:
         with lock:
             out.write(f"[{name}] {line}")

@@ -1,0 +1,121 @@
+"""``./tap test``: every session of the suite, the e2e session beside the others.
+
+Why beside: the e2e session spends most of its wall time waiting (the AWS provider's waiters
+poll on fixed delays while a deploy runs), the other sessions (lint, unit, moto, synth,
+security, the two services) are busy computing. One after the other they took 47 min on this
+2-core machine; side by side the suite takes about as long as the longer of the two
+(docs/testing.md, "Measured CI time").
+
+The suite is what the noxfile says: ``nox.options.sessions``, of which ``SESSIONS_BESIDE``
+(``e2e``) run in a nox process of their own. The Lambda zips are built first, once, so that no
+session builds them while another reads them. The e2e lines come prefixed with ``[e2e]`` (and
+their lane); the others as nox prints them. The exit status is 0 only when both passed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+__all__ = ["Suite", "load_suite", "run_suite"]
+
+
+@dataclass(frozen=True)
+class Suite:
+    """The sessions run one after the other, and those run beside them."""
+
+    sequential: tuple[str, ...]
+    beside: tuple[str, ...]
+
+
+def load_suite(noxfile: Path, *, python: str) -> Suite:
+    """The suite of ``noxfile``: its default sessions, split by its ``SESSIONS_BESIDE``.
+
+    Read by ``python`` in a process of its own, as nox reads it: loading a noxfile registers its
+    sessions in nox's global registry, which this process must not share.
+    """
+    read = (
+        "import json, runpy, sys; n = runpy.run_path(sys.argv[1]); "
+        "print(json.dumps([list(n['nox'].options.sessions or ()), list(n['SESSIONS_BESIDE'])]))"
+    )
+    result = subprocess.run(
+        [python, "-c", read, noxfile.name],
+        cwd=noxfile.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"cannot read the suite of {noxfile}:\n{result.stderr[-2000:]}")
+    sessions, beside_names = json.loads(result.stdout.splitlines()[-1])
+    beside = tuple(name for name in beside_names if name in sessions)
+    return Suite(sequential=tuple(s for s in sessions if s not in beside), beside=beside)
+
+
+def _pump(prefix: str, stream: Iterable[str], out: TextIO, lock: threading.Lock) -> None:
+    for line in stream:
+        with lock:
+            out.write(f"{prefix}{line}")
+            out.flush()
+
+
+def run_suite(suite: Suite, *, python: str, root: Path, out: TextIO) -> int:
+    """Run ``suite.beside`` in one nox process and ``suite.sequential`` in another, at once.
+
+    Returns 0 when both passed, else the first non-zero exit status.
+    """
+    nox = [python, "-m", "nox"]
+    lock = threading.Lock()
+    started = time.monotonic()
+    beside: subprocess.Popen[str] | None = None
+    pump: threading.Thread | None = None
+    if suite.beside:
+        prefix = f"[{','.join(suite.beside)}] "
+        beside = subprocess.Popen(
+            [*nox, "-s", *suite.beside],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+        assert beside.stdout is not None
+        pump = threading.Thread(target=_pump, args=(prefix, beside.stdout, out, lock), daemon=True)
+        pump.start()
+    sequential_code = 0
+    if suite.sequential:
+        # Its output goes through this process too, a line at a time, so that a line of one
+        # never lands inside a line of the other.
+        sequential = subprocess.Popen(
+            [*nox, "-s", *suite.sequential],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+        assert sequential.stdout is not None
+        _pump("", sequential.stdout, out, lock)
+        sequential_code = sequential.wait()
+        _report(out, lock, suite.sequential, sequential_code, time.monotonic() - started)
+    beside_code = 0
+    if beside is not None and pump is not None:
+        beside_code = beside.wait()
+        pump.join()
+        _report(out, lock, suite.beside, beside_code, time.monotonic() - started)
+    return sequential_code or beside_code
+
+
+def _report(
+    out: TextIO, lock: threading.Lock, sessions: Sequence[str], code: int, seconds: float
+) -> None:
+    verdict = "passed" if code == 0 else f"failed (exit {code})"
+    with lock:
+        out.write(f"test: {', '.join(sessions)}: {verdict} after {seconds / 60:.1f} min\n")
+        out.flush()
