@@ -23,6 +23,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -75,11 +76,16 @@ def lane_environment(lane: Lane, base: Mapping[str, str], *, port: int) -> dict[
     return env
 
 
-def _pump(name: str, stream: Iterable[str], out: TextIO, lock: threading.Lock) -> None:
-    for line in stream:
+def _follow(
+    name: str, process: subprocess.Popen[str], out: TextIO, lock: threading.Lock
+) -> tuple[int, float]:
+    """Copy the lane's lines to ``out`` as they come; its exit status and when it ended."""
+    assert process.stdout is not None
+    for line in process.stdout:
         with lock:
             out.write(f"[{name}] {line}")
             out.flush()
+    return process.wait(), time.monotonic()
 
 
 def run_lanes(
@@ -97,8 +103,11 @@ def run_lanes(
     killing a lane only if it has not stopped after a second interrupt or two minutes.
     """
     lock = threading.Lock()
-    started: list[tuple[Lane, subprocess.Popen[str], float, threading.Thread]] = []
+    processes: list[subprocess.Popen[str]] = []
+    # Not a `with`: its exit would wait for every lane, before a Ctrl-C could be handled here.
+    pool = ThreadPoolExecutor(max_workers=max(1, len(lanes)), thread_name_prefix="lane")
     try:
+        running = []
         for lane in lanes:
             process = subprocess.Popen(
                 [*command, *lane.modules],
@@ -109,21 +118,19 @@ def run_lanes(
                 text=True,
                 bufsize=1,
             )
-            assert process.stdout is not None
-            pump = threading.Thread(
-                target=_pump, args=(lane.name, process.stdout, out, lock), daemon=True
-            )
-            pump.start()
-            started.append((lane, process, time.monotonic(), pump))
+            processes.append(process)
+            began = time.monotonic()
+            running.append((lane, began, pool.submit(_follow, lane.name, process, out, lock)))
         results = []
-        for lane, process, began, pump in started:
-            code = process.wait()
-            pump.join()
-            results.append(LaneResult(lane=lane, exit_code=code, seconds=time.monotonic() - began))
+        for lane, began, finished in running:
+            code, ended = finished.result()
+            results.append(LaneResult(lane=lane, exit_code=code, seconds=ended - began))
         return results
     except KeyboardInterrupt:
-        _stop(process for _, process, _, _ in started)
+        _stop(processes)
         raise
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _stop(processes: Iterable[subprocess.Popen[str]]) -> None:

@@ -40,6 +40,7 @@ from typing import Any
 
 __all__ = [
     "AWS_PROVIDER_ADDRESS",
+    "GO_GC_PERCENT",
     "KNOWN_MIRROR_LOCATIONS",
     "MIRROR_ENV",
     "TERRAFORM_BIN_ENV",
@@ -81,6 +82,9 @@ KNOWN_MIRROR_LOCATIONS: tuple[Path, ...] = (
 
 _MIRRORED_PROVIDERS = "registry.terraform.io/hashicorp/*"
 _BUILD_DIR = Path(".build") / "terraform"
+#: Go's GC target for terraform and its providers unless the environment sets GOGC
+#: (:func:`terraform_env` says why).
+GO_GC_PERCENT = "400"
 _STDERR_TAIL_LINES = 20
 #: Inherited variables that would override the project's CLI configuration or arguments.
 # TF_WORKSPACE selects the environment for the project's tasks (tooling.lifecycle.selection); each
@@ -295,7 +299,8 @@ def terraform_env(repo_root: Path, base: Mapping[str, str] | None = None) -> dic
     ``base`` (default ``os.environ``) minus the variables that would replace the project's CLI
     configuration or inject arguments, plus ``TF_CLI_CONFIG_FILE`` (the project's configuration,
     (re)written here), ``TF_PLUGIN_CACHE_DIR``, ``TF_IN_AUTOMATION=1``, ``TF_INPUT=0`` and
-    ``CHECKPOINT_DISABLE=1``. The mirror is looked up with ``base``'s ``TAP_TF_PROVIDER_MIRROR``.
+    ``CHECKPOINT_DISABLE=1``, and ``GOGC`` unless ``base`` sets it. The mirror is looked up with
+    ``base``'s ``TAP_TF_PROVIDER_MIRROR``.
     """
     source: Mapping[str, str] = os.environ if base is None else base
     env = {name: value for name, value in source.items() if not _is_stripped(name)}
@@ -310,6 +315,12 @@ def terraform_env(repo_root: Path, base: Mapping[str, str] | None = None) -> dic
         TF_INPUT="0",
         CHECKPOINT_DISABLE="1",
     )
+    # Terraform and the provider plugins it starts (they inherit this environment) are Go
+    # programs; the aws provider allocates its ~1,500 resource schemas at every start. Collecting
+    # garbage at 4x the live heap instead of 2x cut the CPU time of a `terraform validate` of an
+    # application stack from 6.9 to 5.6 s here, for ~500 instead of ~330 MB of peak memory
+    # (docs/performance.md). A GOGC of the caller's own is kept.
+    env.setdefault("GOGC", GO_GC_PERCENT)
     return env
 
 

@@ -18,7 +18,8 @@ import json
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -58,58 +59,54 @@ def load_suite(noxfile: Path, *, python: str) -> Suite:
     return Suite(sequential=tuple(s for s in sessions if s not in beside), beside=beside)
 
 
-def _pump(prefix: str, stream: Iterable[str], out: TextIO, lock: threading.Lock) -> None:
-    for line in stream:
+def _follow(
+    prefix: str, process: subprocess.Popen[str], out: TextIO, lock: threading.Lock
+) -> tuple[int, float]:
+    """Copy ``process``'s lines to ``out`` as they come; its exit status and when it ended."""
+    assert process.stdout is not None
+    for line in process.stdout:
         with lock:
             out.write(f"{prefix}{line}")
             out.flush()
+    return process.wait(), time.monotonic()
+
+
+def _nox(python: str, sessions: Sequence[str], root: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [python, "-m", "nox", "-s", *sessions],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
 
 
 def run_suite(suite: Suite, *, python: str, root: Path, out: TextIO) -> int:
     """Run ``suite.beside`` in one nox process and ``suite.sequential`` in another, at once.
 
-    Returns 0 when both passed, else the first non-zero exit status.
+    Both outputs go through this process a line at a time, so that a line of one never lands
+    inside a line of the other. Returns 0 when both passed, else the first non-zero status.
     """
-    nox = [python, "-m", "nox"]
     lock = threading.Lock()
     started = time.monotonic()
-    beside: subprocess.Popen[str] | None = None
-    pump: threading.Thread | None = None
-    if suite.beside:
-        prefix = f"[{','.join(suite.beside)}] "
-        beside = subprocess.Popen(
-            [*nox, "-s", *suite.beside],
-            cwd=root,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-        )
-        assert beside.stdout is not None
-        pump = threading.Thread(target=_pump, args=(prefix, beside.stdout, out, lock), daemon=True)
-        pump.start()
-    sequential_code = 0
-    if suite.sequential:
-        # Its output goes through this process too, a line at a time, so that a line of one
-        # never lands inside a line of the other.
-        sequential = subprocess.Popen(
-            [*nox, "-s", *suite.sequential],
-            cwd=root,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-        )
-        assert sequential.stdout is not None
-        _pump("", sequential.stdout, out, lock)
-        sequential_code = sequential.wait()
-        _report(out, lock, suite.sequential, sequential_code, time.monotonic() - started)
-    beside_code = 0
-    if beside is not None and pump is not None:
-        beside_code = beside.wait()
-        pump.join()
-        _report(out, lock, suite.beside, beside_code, time.monotonic() - started)
-    return sequential_code or beside_code
+    beside: Future[tuple[int, float]] | None = None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="beside")
+    try:
+        if suite.beside:
+            prefix = f"[{','.join(suite.beside)}] "
+            beside = pool.submit(_follow, prefix, _nox(python, suite.beside, root), out, lock)
+        sequential_code = 0
+        if suite.sequential:
+            sequential_code, ended = _follow("", _nox(python, suite.sequential, root), out, lock)
+            _report(out, lock, suite.sequential, sequential_code, ended - started)
+        beside_code = 0
+        if beside is not None:
+            beside_code, ended = beside.result()
+            _report(out, lock, suite.beside, beside_code, ended - started)
+        return sequential_code or beside_code
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _report(

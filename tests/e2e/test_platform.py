@@ -288,7 +288,13 @@ def test_a_file_larger_than_one_invocation_is_continued_to_the_end(deployed: Dep
     """GIVEN the processor's timeout lowered through the Lambda API (each invocation keeps a
     6 s reserve to hand over) WHEN a file needing several invocations is uploaded THEN the
     processor continues it in new invocations of itself until every line is accounted for,
-    with no double write, and the last part logs the totals of all parts."""
+    with no double write, and the last part logs the totals of all parts.
+
+    Lambda runs asynchronous invocations at least once: a part that runs out of time (on a
+    machine so loaded that draining its writes outlasts the reserve) is retried from its
+    checkpoint, and the lines it had written come back as duplicates. So the totals may show
+    duplicates only when a part of this file timed out; a clean handover never re-reads a line.
+    """
     lambda_ = deployed.client("lambda")
     logs = deployed.client("logs")
     name = deployed.out("processor_function_name")
@@ -297,6 +303,7 @@ def test_a_file_larger_than_one_invocation_is_continued_to_the_end(deployed: Dep
     lines = 5000
     body = "\n".join([HEADER, *(_csv_line(f"BIG-{i}", "acc-big") for i in range(lines))]) + "\n"
     original = lambda_.get_function_configuration(FunctionName=name)["Timeout"]
+    timed_out_before = len(log_messages(logs, group, contains="Task timed out"))
     started = time.monotonic()
     try:
         lambda_.update_function_configuration(FunctionName=name, Timeout=8)
@@ -321,7 +328,10 @@ def test_a_file_larger_than_one_invocation_is_continued_to_the_end(deployed: Dep
     deployed.notes["5000-line file over several invocations"] = time.monotonic() - started
     continued = [part for part in parts() if part["status"] == "continued"]
     assert len(continued) >= 2, f"{len(continued) + 1} invocation(s): lower the timeout further"
-    assert (final["accepted"], final["duplicates"], final["rejected"]) == (lines, 0, 0)
+    assert final["rejected"] == 0
+    assert final["accepted"] + final["duplicates"] == lines  # every line once in the totals
+    retried = len(log_messages(logs, group, contains="Task timed out")) > timed_out_before
+    assert final["duplicates"] == 0 or retried, f"duplicates without a timed-out part: {final}"
     table = deployed.out("trades_table_name")
     stored = 0
     for page in (

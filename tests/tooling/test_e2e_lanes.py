@@ -81,3 +81,18 @@ def test_the_summary_has_a_row_per_lane_with_seconds_and_result() -> None:
         "global      612  passed  test_multi_region.py",
         "dev         700  failed (exit 1)  a.py, b.py",
     ]
+
+
+def test_each_lane_is_timed_to_its_own_end(tmp_path: Path) -> None:
+    """GIVEN a slow lane listed before a quick one THEN the quick one's seconds end with it, not
+    when the slow one (waited for first) ends."""
+    sleep = "import sys, time; time.sleep(float(sys.argv[1]))"
+    results = run_lanes(
+        [Lane("slow", ("3",)), Lane("quick", ("0",))],
+        [sys.executable, "-c", sleep],
+        root=tmp_path,
+        env={},
+        out=io.StringIO(),
+    )
+    slow, quick = (result.seconds for result in results)
+    assert quick < 2.0 < 3.0 <= slow

@@ -14,6 +14,7 @@ import pytest
 from tests.toolchain import missing_toolchain
 from tooling import terraform
 from tooling.terraform import (
+    GO_GC_PERCENT,
     MIRROR_ENV,
     ProviderMirrorError,
     TerraformError,
@@ -79,6 +80,16 @@ def test_cli_config_without_mirror_uses_the_registry(tmp_path: Path) -> None:
 def test_cli_config_escapes_hcl_templates() -> None:
     text = cli_config_text(Path('/odd/${x}/%{y}/"q"'))
     assert 'path    = "/odd/$${x}/%%{y}/\\"q\\""' in text
+
+
+def test_terraform_and_its_providers_collect_garbage_less_often_unless_told(
+    tmp_path: Path,
+) -> None:
+    """GIVEN no GOGC WHEN terraform runs THEN it (and the providers it starts) get the project's
+    GC target; a GOGC of the caller's own is kept."""
+    base = {"PATH": os.environ["PATH"]}
+    assert terraform_env(tmp_path / "repo", base)["GOGC"] == GO_GC_PERCENT == "400"
+    assert terraform_env(tmp_path / "repo", {**base, "GOGC": "100"})["GOGC"] == "100"
 
 
 def test_terraform_env_replaces_inherited_configuration(tmp_path: Path) -> None:
