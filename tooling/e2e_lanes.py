@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from tooling.child_output import follow, start
+
 __all__ = ["LANES_DIR", "Lane", "LaneResult", "lane_environment", "run_lanes", "summary"]
 
 #: Relative to the repository: one directory per lane (emulator, synth output, outputs file).
@@ -76,18 +78,6 @@ def lane_environment(lane: Lane, base: Mapping[str, str], *, port: int) -> dict[
     return env
 
 
-def _follow(
-    name: str, process: subprocess.Popen[str], out: TextIO, lock: threading.Lock
-) -> tuple[int, float]:
-    """Copy the lane's lines to ``out`` as they come; its exit status and when it ended."""
-    assert process.stdout is not None
-    for line in process.stdout:
-        with lock:
-            out.write(f"[{name}] {line}")
-            out.flush()
-    return process.wait(), time.monotonic()
-
-
 def run_lanes(
     lanes: Sequence[Lane],
     command: Sequence[str],
@@ -109,18 +99,13 @@ def run_lanes(
     try:
         running = []
         for lane in lanes:
-            process = subprocess.Popen(
-                [*command, *lane.modules],
-                cwd=root,
-                env=lane_environment(lane, env, port=_free_port()),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                bufsize=1,
-            )
+            environment = lane_environment(lane, env, port=_free_port())
+            process = start([*command, *lane.modules], cwd=root, env=environment)
             processes.append(process)
             began = time.monotonic()
-            running.append((lane, began, pool.submit(_follow, lane.name, process, out, lock)))
+            running.append(
+                (lane, began, pool.submit(follow, f"[{lane.name}] ", process, out, lock))
+            )
         results = []
         for lane, began, finished in running:
             code, ended = finished.result()

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from tooling.child_output import follow, start
+
 __all__ = ["Suite", "load_suite", "run_suite"]
 
 
@@ -59,27 +61,8 @@ def load_suite(noxfile: Path, *, python: str) -> Suite:
     return Suite(sequential=tuple(s for s in sessions if s not in beside), beside=beside)
 
 
-def _follow(
-    prefix: str, process: subprocess.Popen[str], out: TextIO, lock: threading.Lock
-) -> tuple[int, float]:
-    """Copy ``process``'s lines to ``out`` as they come; its exit status and when it ended."""
-    assert process.stdout is not None
-    for line in process.stdout:
-        with lock:
-            out.write(f"{prefix}{line}")
-            out.flush()
-    return process.wait(), time.monotonic()
-
-
 def _nox(python: str, sessions: Sequence[str], root: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [python, "-m", "nox", "-s", *sessions],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-    )
+    return start([python, "-m", "nox", "-s", *sessions], cwd=root)
 
 
 def run_suite(suite: Suite, *, python: str, root: Path, out: TextIO) -> int:
@@ -95,10 +78,10 @@ def run_suite(suite: Suite, *, python: str, root: Path, out: TextIO) -> int:
     try:
         if suite.beside:
             prefix = f"[{','.join(suite.beside)}] "
-            beside = pool.submit(_follow, prefix, _nox(python, suite.beside, root), out, lock)
+            beside = pool.submit(follow, prefix, _nox(python, suite.beside, root), out, lock)
         sequential_code = 0
         if suite.sequential:
-            sequential_code, ended = _follow("", _nox(python, suite.sequential, root), out, lock)
+            sequential_code, ended = follow("", _nox(python, suite.sequential, root), out, lock)
             _report(out, lock, suite.sequential, sequential_code, ended - started)
         beside_code = 0
         if beside is not None:
