@@ -1,10 +1,9 @@
 """``./tap test``: every session of the suite, the e2e session beside the others.
 
-Why beside: the e2e session spends most of its wall time waiting (the AWS provider's waiters
-poll on fixed delays while a deploy runs), the other sessions (lint, unit, moto, synth,
-security, the two services) are busy computing. One after the other they took 47 min on this
-2-core machine; side by side the suite takes about as long as the longer of the two
-(docs/testing.md, "Measured CI time").
+Why beside: a deploy leaves a core idle much of its wall time (the AWS provider's waiters poll
+on fixed delays), which the other sessions (lint, unit, moto, synth, security, the two
+services) fill by computing. One after the other the suite took 47 min on this 2-core machine,
+side by side 27 min, with both cores busy throughout (docs/testing.md, "Measured CI time").
 
 The suite is what the noxfile says: ``nox.options.sessions``, of which ``SESSIONS_BESIDE``
 (``e2e``) run in a nox process of their own. The Lambda zips are built first, once, so that no
