@@ -1,9 +1,11 @@
-"""``./tap test``: every session of the suite, the e2e session beside the others.
+"""``./tap test --parallel``: every session of the suite, the e2e session beside the others.
 
 Why beside: a deploy leaves a core idle much of its wall time (the AWS provider's waiters poll
 on fixed delays), which the other sessions (lint, unit, moto, synth, security, the two
-services) fill by computing. One after the other the suite took 47 min on this 2-core machine,
-side by side 27 min, with both cores busy throughout (docs/testing.md, "Measured CI time").
+services) fill by computing. One after the other (``./tap test``, CI) the suite takes 47 min on
+this 2-core machine, side by side 27 min with both cores busy throughout; under that load the
+emulator now and then loses a response and a test fails for it, which is why CI does not run
+it this way (docs/testing.md, "Measured CI time").
 
 The suite is what the noxfile says: ``nox.options.sessions``, of which ``SESSIONS_BESIDE``
 (``e2e``) run in a nox process of their own. The Lambda zips are built first, once, so that no
