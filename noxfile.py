@@ -80,9 +80,9 @@ def synth(session: nox.Session) -> None:
 
 
 #: The e2e modules by lane, listed (not the whole of tests/e2e) so that a module is part of CI
-#: only once it is ready. Lanes run side by side (tooling/e2e_lanes.py), each on an emulator of
-#: its own; a lane's modules run one after the other. Each module deploys what it tests and
-#: destroys it. Grouped so that the lanes take about as long as each other.
+#: only once it is ready. With TAP_E2E_LANES=1 the lanes run side by side (tooling/e2e_lanes.py),
+#: each on an emulator of its own, a lane's modules one after the other; grouped so that the lanes
+#: take about as long as each other. Each module deploys what it tests and destroys it.
 E2E_LANES = (
     Lane("global", ("tests/e2e/test_multi_region.py",)),  # three regions, global data, drift
     Lane("crash", ("tests/e2e/test_crash_recovery.py",)),  # killed mid-deploy/destroy, Ctrl-C
