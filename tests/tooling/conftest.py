@@ -28,7 +28,9 @@ def endpoint() -> Iterator[str]:
 
 def reset_moto(endpoint: str) -> None:
     """Reset every backend (all services, all regions) of the moto server at ``endpoint``."""
-    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    # 60 s: with the IAM managed-policies patch active, a reset loads ~1,500 AWS managed
+    # policies into every account it creates, which took over 10 s under the full suite load.
+    requests.post(f"{endpoint}/moto-api/reset", timeout=60).raise_for_status()
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ runs            terraform init / apply / destroy / plan of one stack, with strea
 locks           state locks: stale ones released (holder gone, emulator orphan), ``unlock``
 holders         who holds a state lock (holder records next to the state), and whether it is gone
 adoption        resources an interrupted apply left outside the state, adopted by import blocks
+import_ids      the ID ``terraform import`` needs per resource type (configuration, state, AWS)
 outputs         ``cfn-outputs/flat-outputs.json``: the outputs of what was deployed
 leftovers       what of the platform is still there after a destroy
 sweep           deleting what the leftover check lists

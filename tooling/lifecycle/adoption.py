@@ -3,21 +3,38 @@
 Why: terraform writes a resource to the state only after its create call returned. A deploy
 killed in between (SIGKILL, OOM, CI time-out, lost VM) leaves resources that exist in AWS but not
 in the state; the next apply tries to create them again and fails ("BucketAlreadyOwnedByYou",
-"Table already exists", "EntityAlreadyExists", ...). Most of the platform's resources have
-deterministic names in the synthesized configuration, so the ID ``terraform import`` needs can
-be computed: :func:`orphans_from_apply_output` finds them in the failed apply's output,
-:func:`import_id` computes each ID, :func:`write_import_blocks` writes terraform 1.5+ ``import``
-blocks (``tap-adopt.tf.json`` beside the stack's ``cdk.tf.json``) and the next apply adopts them
-in the same plan as everything else. What cannot be adopted is named by
+"Table already exists", "EntityAlreadyExists", ...). The same happens within one apply when a
+create call's response is lost and the provider retries it: the emulator, under load, loses
+responses now and then, and the retried AuthorizeSecurityGroupEgress of a security group rule
+is answered "InvalidPermission.Duplicate". Most of the platform's resources have deterministic
+names in the synthesized configuration, so the ID ``terraform import`` needs can be computed;
+a security group rule's ``sgr-`` ID is looked up in AWS by its group (whose ID comes from the
+state), direction, protocol, ports and peer (:mod:`.import_ids`).
+:func:`orphans_from_apply_output` finds them in the failed apply's output,
+:func:`.import_ids.import_id` computes each ID, :func:`write_import_blocks` writes terraform 1.5+
+``import`` blocks (``tap-adopt.tf.json`` beside the stack's ``cdk.tf.json``) and the next apply
+adopts them in the same plan as everything else. What cannot be adopted is named by
 :func:`unadoptable_message` with the command that fixes it.
 
-The error texts are the aws provider's (5.100.0) diagnostics, e.g.::
+The error texts are the aws provider's (5.100.0) diagnostics, the detail before the ``with``
+line, e.g.::
 
     Error: creating S3 Bucket (tap-data-dev): operation error S3: CreateBucket, https response
     error StatusCode: 409, RequestID: ..., BucketAlreadyOwnedByYou:
 
       with aws_s3_bucket.Storage_DataBucket_ABCD1234,
       on cdk.tf.json line 412, in resource.aws_s3_bucket.Storage_DataBucket_ABCD1234:
+
+or after it (and after the source line it points at), e.g.::
+
+    Error: creating VPC Security Group Rule
+
+      with aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE,
+      on cdk.tf.json line 696, in resource.aws_vpc_security_group_egress_rule.Network_...:
+     696:       },
+
+    operation error EC2: AuthorizeSecurityGroupEgress, https response error StatusCode: 400,
+    RequestID: ..., api error InvalidPermission.Duplicate: The specified rule already exists
 
 with or without colours and the ``│`` box terraform draws on a terminal.
 """
@@ -26,17 +43,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 __all__ = [
     "ADOPT_FILE",
-    "Boto3Resolver",
     "Orphan",
-    "Resolver",
-    "import_id",
     "orphans_from_apply_output",
     "remove_import_blocks",
     "unadoptable_message",
@@ -70,9 +83,11 @@ _SUMMARY = re.compile(r"^Error: (?:creating|putting) [^(:]*?(?: \((?P<name>[^)]*
 
 #: Error codes meaning "it already exists": (code, words that must come with a generic code,
 #: resource types for which the code alone is enough). S3, DynamoDB, IAM, CloudWatch Logs, SQS,
-#: KMS, Lambda, RDS, Secrets Manager, Route 53, API Gateway. SNS topics and CloudWatch alarms are
-#: created idempotently: never an error. Moto (the local target) answers a second CreateDBCluster
-#: with DBClusterSnapshotAlreadyExistsFault, AWS with DBClusterAlreadyExistsFault.
+#: KMS, Lambda, RDS, Secrets Manager, Route 53, API Gateway, EC2 security group rules (the
+#: provider's retry of a create whose response was lost; for a group's inline rules the code
+#: means something else). SNS topics and CloudWatch alarms are created idempotently: never an
+#: error. Moto (the local target) answers a second CreateDBCluster with
+#: DBClusterSnapshotAlreadyExistsFault, AWS with DBClusterAlreadyExistsFault.
 _EXISTS_CODES: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("BucketAlreadyOwnedByYou", "", frozenset()),
     ("BucketAlreadyExists", "", frozenset()),
@@ -96,6 +111,11 @@ _EXISTS_CODES: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("HostedZoneAlreadyExists", "", frozenset()),
     ("InvalidChangeBatch", "already exists", frozenset()),
     ("ConflictException", "already exist", frozenset({"aws_apigatewayv2_domain_name"})),
+    (
+        "InvalidPermission.Duplicate",
+        "\0",
+        frozenset({"aws_vpc_security_group_egress_rule", "aws_vpc_security_group_ingress_rule"}),
+    ),
 )
 
 
@@ -109,7 +129,7 @@ def _resource_type(address: str) -> str:
 
 def _exists_code(text: str, resource_type: str) -> str | None:
     for code, words, enough_for in _EXISTS_CODES:
-        if not re.search(rf"\b{code}\b", text):
+        if not re.search(rf"\b{re.escape(code)}\b", text):
             continue
         if not words or words in text.lower() or resource_type in enough_for:
             return code
@@ -117,21 +137,38 @@ def _exists_code(text: str, resource_type: str) -> str | None:
 
 
 def _diagnostics(output: str) -> Iterable[tuple[str, str]]:
-    """(text of an error diagnostic, the address of its ``with`` line) for each diagnostic."""
-    lines = [_BOX.sub("", _ANSI.sub("", raw)).rstrip() for raw in output.splitlines()]
+    """(text of an error diagnostic, the address of its first ``with`` line) for each error
+    diagnostic that has one.
+
+    A diagnostic runs from its ``Error: `` line to the next ``Error: ``/``Warning: `` line, the
+    end of its box or the end of the output. Its text leaves out the source context: the
+    ``with`` line and what follows it up to the next blank line (the ``on`` line and the source
+    lines it shows); the detail may come before or after that context.
+    """
     text: list[str] | None = None
-    for line in lines:
-        if line.startswith("Error: "):
-            text = [line]
+    address: str | None = None
+    in_context = False
+    for raw in output.splitlines():
+        plain = _ANSI.sub("", raw).rstrip()
+        line = _BOX.sub("", plain)
+        if line.startswith(("Error: ", "Warning: ")) or plain.strip() == "╵":
+            if text is not None and address is not None:
+                yield " ".join(text), address
+            text = [line] if line.startswith("Error: ") else None
+            address, in_context = None, False
             continue
         if text is None:
             continue
+        if not line.strip():
+            in_context = False
+            continue
         match = _WITH.match(line)
         if match:
-            yield " ".join(text), match[1]
-            text = None
-        elif line.strip():
+            address, in_context = address or match[1], True
+        elif not in_context:
             text.append(line.strip())
+    if text is not None and address is not None:
+        yield " ".join(text), address
 
 
 def orphans_from_apply_output(output: str) -> list[Orphan]:
@@ -150,217 +187,6 @@ def orphans_from_apply_output(output: str) -> list[Orphan]:
         message = text.removeprefix("Error: ")
         found[address] = Orphan(address, resource_type, code, name, message[:500])
     return list(found.values())
-
-
-# --------------------------------------------------------------------------- import IDs
-
-
-class Resolver(Protocol):
-    """Looks up the IDs terraform imports by that are not in the configuration (ARNs, URLs)."""
-
-    def queue_url(self, name: str) -> str | None: ...
-
-    def topic_arn(self, name: str) -> str | None: ...
-
-    def secret_arn(self, name: str) -> str | None: ...
-
-
-class Boto3Resolver:
-    """:class:`Resolver` through boto3: ``client(service)`` returns a client of the stack's
-    region (for the local target, one pointed at the emulator)."""
-
-    def __init__(self, client: Callable[[str], Any]) -> None:
-        self._client = client
-
-    @staticmethod
-    def _missing(exc: Exception) -> bool:
-        code = str((getattr(exc, "response", None) or {}).get("Error", {}).get("Code", ""))
-        return "NonExistent" in code or "NotFound" in code
-
-    def queue_url(self, name: str) -> str | None:
-        try:
-            return str(self._client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
-        except Exception as exc:
-            if self._missing(exc):
-                return None
-            raise
-
-    def topic_arn(self, name: str) -> str | None:
-        pages = self._client("sns").get_paginator("list_topics").paginate()
-        for page in pages:
-            for topic in page.get("Topics", []):
-                if str(topic["TopicArn"]).rsplit(":", 1)[-1] == name:
-                    return str(topic["TopicArn"])
-        return None
-
-    def secret_arn(self, name: str) -> str | None:
-        try:
-            return str(self._client("secretsmanager").describe_secret(SecretId=name)["ARN"])
-        except Exception as exc:
-            if self._missing(exc):
-                return None
-            raise
-
-
-#: Resource types whose import ID is one attribute of their configuration.
-_BY_ATTRIBUTE: dict[str, str] = {
-    "aws_s3_bucket": "bucket",
-    "aws_s3_bucket_versioning": "bucket",
-    "aws_s3_bucket_server_side_encryption_configuration": "bucket",
-    "aws_s3_bucket_public_access_block": "bucket",
-    "aws_s3_bucket_policy": "bucket",
-    "aws_s3_bucket_logging": "bucket",
-    "aws_s3_bucket_lifecycle_configuration": "bucket",
-    "aws_s3_bucket_notification": "bucket",
-    "aws_s3_bucket_ownership_controls": "bucket",
-    "aws_dynamodb_table": "name",
-    "aws_iam_role": "name",
-    "aws_cloudwatch_log_group": "name",
-    "aws_lambda_function": "function_name",
-    "aws_kms_alias": "name",
-    "aws_rds_cluster": "cluster_identifier",
-    "aws_rds_cluster_instance": "identifier",
-    "aws_db_instance": "identifier",
-    "aws_db_subnet_group": "name",
-    "aws_rds_cluster_parameter_group": "name",
-    "aws_db_parameter_group": "name",
-    "aws_rds_global_cluster": "global_cluster_identifier",
-    "aws_cloudwatch_metric_alarm": "alarm_name",
-    "aws_apigatewayv2_domain_name": "domain_name",
-}
-#: The attribute most resources are named by (a constant, so that the secret's entry below is
-#: not mistaken for a hard-coded secret by the secrets scan).
-_NAME = "name"
-#: Attribute-to-attribute aliases of references: ``${aws_s3_bucket.x.id}`` is the bucket name.
-_ID_IS: dict[str, str] = {
-    "aws_s3_bucket": "bucket",
-    "aws_dynamodb_table": "name",
-    "aws_iam_role": "name",
-    "aws_cloudwatch_log_group": "name",
-    "aws_lambda_function": "function_name",
-    "aws_kms_alias": "name",
-    "aws_rds_cluster": "cluster_identifier",
-    "aws_rds_cluster_instance": "identifier",
-    "aws_db_instance": "identifier",
-    "aws_db_subnet_group": "name",
-    "aws_rds_cluster_parameter_group": "name",
-    "aws_db_parameter_group": "name",
-    "aws_rds_global_cluster": "global_cluster_identifier",
-    "aws_cloudwatch_metric_alarm": "alarm_name",
-    "aws_apigatewayv2_domain_name": "domain_name",
-    "aws_sqs_queue": "name",  # only as the name of a queue (``.name``): its id is the URL
-    "aws_sns_topic": "name",
-    "aws_secretsmanager_secret": _NAME,
-}
-_REFERENCE = re.compile(r"\$\{([^{}]*)\}")
-_SIMPLE_REFERENCE = re.compile(r"^([a-z0-9_]+)\.([\w-]+)\.([a-z_]+)$")
-_ADDRESS = re.compile(r"^([a-z0-9_]+)\.([\w-]+)$")
-
-
-def _config(document: Mapping[str, Any], resource_type: str, name: str) -> Mapping[str, Any]:
-    config = ((document.get("resource") or {}).get(resource_type) or {}).get(name)
-    return config if isinstance(config, Mapping) else {}
-
-
-def _reference(document: Mapping[str, Any], expression: str, depth: int) -> str | None:
-    """The literal value of ``type.name.attribute`` in ``document`` (None: not a literal)."""
-    match = _SIMPLE_REFERENCE.match(expression.strip())
-    if match is None or match[1].startswith(("var", "local", "data", "module")):
-        return None
-    resource_type, name, attribute = match.groups()
-    if attribute in ("id", "name") and resource_type in _ID_IS:
-        if attribute == "id" and resource_type in ("aws_sqs_queue", "aws_sns_topic"):
-            return None  # their id is a URL / an ARN, not in the configuration
-        if attribute == "id" and resource_type == "aws_secretsmanager_secret":
-            return None
-        attribute = _ID_IS[resource_type]
-    config = _config(document, resource_type, name)
-    if attribute not in config:
-        return None
-    return _literal(document, config[attribute], depth + 1)
-
-
-def _literal(document: Mapping[str, Any], value: Any, depth: int = 0) -> str | None:
-    """``value`` as a literal string, references to other resources' literal attributes of
-    the same document resolved; None when it depends on anything else (variables, computed
-    attributes, functions) or is not a string."""
-    if depth > 8 or not isinstance(value, str | int) or isinstance(value, bool):
-        return None
-    text = str(value)
-    if "${" not in text:
-        return text if text else None
-    unresolved = False
-
-    def substitute(match: re.Match[str]) -> str:
-        nonlocal unresolved
-        resolved = _reference(document, match[1], depth)
-        if resolved is None:
-            unresolved = True
-            return ""
-        return resolved
-
-    result = _REFERENCE.sub(substitute, text)
-    return None if unresolved or "${" in result or not result else result
-
-
-def _special(
-    resource_type: str, config: Mapping[str, Any], document: Mapping[str, Any], resolve: Resolver
-) -> str | None:
-    """Import IDs composed of several attributes or looked up in AWS."""
-
-    def get(attribute: str) -> str | None:
-        return _literal(document, config.get(attribute))
-
-    if resource_type == "aws_iam_role_policy":
-        role, name = get("role"), get("name")
-        return f"{role}:{name}" if role and name else None
-    if resource_type == "aws_iam_role_policy_attachment":
-        role, arn = get("role"), get("policy_arn")
-        return f"{role}/{arn}" if role and arn else None
-    if resource_type == "aws_sqs_queue":
-        name = get("name")
-        if name and config.get("fifo_queue") is True and not name.endswith(".fifo"):
-            return None
-        return resolve.queue_url(name) if name else None
-    if resource_type == "aws_sns_topic":
-        name = get("name")
-        return resolve.topic_arn(name) if name else None
-    if resource_type == "aws_secretsmanager_secret":
-        name = get("name")
-        return resolve.secret_arn(name) if name else None
-    if resource_type == "aws_route53_record":
-        return _record_id(config, document)
-    return None
-
-
-def _record_id(config: Mapping[str, Any], document: Mapping[str, Any]) -> str | None:
-    """``<zone id>_<name>_<type>[_<set identifier>]`` of a Route 53 record."""
-    zone, name, kind = (_literal(document, config.get(a)) for a in ("zone_id", "name", "type"))
-    if not (zone and name and kind):
-        return None
-    identifier = _literal(document, config["set_identifier"]) if "set_identifier" in config else ""
-    if identifier is None:
-        return None
-    return "_".join(part for part in (zone, name.rstrip("."), kind, identifier) if part)
-
-
-def import_id(address: str, document: Mapping[str, Any], *, resolve: Resolver) -> str | None:
-    """The ID ``terraform import`` needs for ``address`` of the synthesized ``document``.
-
-    None when it is not deterministic (a name from a variable or a computed attribute, a
-    ``name_prefix``, ``count``/``for_each`` instances, modules) or the type is not supported.
-    """
-    match = _ADDRESS.match(address)
-    if match is None:
-        return None
-    resource_type, name = match.groups()
-    config = _config(document, resource_type, name)
-    if not config or "count" in config or "for_each" in config:
-        return None
-    attribute = _BY_ATTRIBUTE.get(resource_type)
-    if attribute is not None:
-        return _literal(document, config.get(attribute))
-    return _special(resource_type, config, document, resolve)
 
 
 # --------------------------------------------------------------------------- import blocks

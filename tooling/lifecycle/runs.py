@@ -10,9 +10,10 @@ Crash safety, per run: the state lock is checked and our holder record written f
 (:func:`.locks.holding`: a lock whose holder is provably gone is released, any other one is an
 error naming the unlock command); a run that hits an orphaned state lock of the local target is
 retried once (:mod:`.locks`); an apply that fails because resources exist that its state does
-not know (an interrupted earlier apply) adopts them with import blocks and applies again
-(:mod:`.adoption`); ``stops`` forwards an interruption to terraform (one SIGINT), and the run
-then ends with :class:`RunInterruptedError`.
+not know (an interrupted earlier apply, or a create retried after its response was lost) adopts
+them with import blocks and applies again (:mod:`.adoption`, :mod:`.import_ids`); ``stops``
+forwards an interruption to terraform (one SIGINT), and the run then ends with
+:class:`RunInterruptedError`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from tooling.lifecycle import adoption
+from tooling.lifecycle import adoption, import_ids
 from tooling.lifecycle.locks import LOCK_FAILURE, holding, locked_error, with_lock_recovery
 from tooling.lifecycle.session import DeployError, Session
 from tooling.terraform import StopSignals, TerraformError
@@ -259,6 +260,29 @@ def _stack_region(document: Mapping[str, Any]) -> str:
     return str(provider.get("region") or "us-east-1")
 
 
+def _state_attributes(
+    session: Session, stack_dir: Path, note: Callable[[str], None]
+) -> import_ids.StateAttributes:
+    """The attributes of the stack's resources in its current state (``terraform state pull``:
+    no lock, no provider), for the import IDs made of what only the state knows (a security
+    group rule's group ID). A state that cannot be read leaves them to the configuration alone,
+    with a note saying so."""
+    pulled = session.terraform(["state", "pull"], stack_dir, check=False)
+    if pulled.returncode == 0:
+        try:
+            return import_ids.state_attributes(pulled.stdout or "")
+        except ValueError as error:
+            reason = f"not a state ({error})"
+    else:
+        last = (pulled.stderr or "").strip().splitlines()[-1:]
+        reason = last[0] if last else f"exit {pulled.returncode}"
+    note(
+        f"{stack_dir.name}: could not read the state (terraform state pull: {reason}); "
+        "import IDs are computed from the configuration alone"
+    )
+    return {}
+
+
 def _adopt(
     session: Session,
     stack_dir: Path,
@@ -274,8 +298,12 @@ def _adopt(
         return False
     document = json.loads((stack_dir / "cdk.tf.json").read_text(encoding="utf-8"))
     region = _stack_region(document)
-    resolver = adoption.Boto3Resolver(lambda service: session.client(service, region))
-    ids = {o.address: adoption.import_id(o.address, document, resolve=resolver) for o in orphans}
+    resolver = import_ids.Boto3Resolver(lambda service: session.client(service, region))
+    state = _state_attributes(session, stack_dir, note)
+    ids = {
+        o.address: import_ids.import_id(o.address, document, resolve=resolver, state=state)
+        for o in orphans
+    }
     unadoptable = [o for o in orphans if ids[o.address] is None]
     if unadoptable:
         raise DeployError(
@@ -288,7 +316,8 @@ def _adopt(
     names = ", ".join(o.name or o.address for o in orphans)
     note(
         f"{stack_dir.name}: {len(orphans)} resource(s) exist but are missing from the state "
-        f"(an interrupted apply): adopting them with import blocks ({names}); applying again"
+        f"(an interrupted apply or a lost response): adopting them with import blocks ({names}); "
+        "applying again"
     )
     return True
 

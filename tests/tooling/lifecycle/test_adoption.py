@@ -15,14 +15,14 @@ from tests.tooling.conftest import reset_moto
 from tests.tooling.lifecycle import crash_support as crash
 from tooling.lifecycle.adoption import (
     ADOPT_FILE,
-    Boto3Resolver,
     Orphan,
-    import_id,
     orphans_from_apply_output,
     remove_import_blocks,
     unadoptable_message,
     write_import_blocks,
 )
+from tooling.lifecycle.import_ids import Boto3Resolver, import_id, state_attributes
+from tooling.terraform import run_terraform
 
 pytestmark = pytest.mark.moto
 
@@ -212,143 +212,94 @@ def test_the_parser_reads_terminal_output_and_skips_other_errors() -> None:
     assert orphans_from_apply_output("Apply complete! Resources: 3 added") == []
 
 
-# --------------------------------------------------------------------------- import IDs
+# A CI log of a deploy to the emulator (the box characters stripped): under load it lost the
+# response to the first AuthorizeSecurityGroupEgress, the provider retried and was answered
+# Duplicate. The detail comes after the ``with`` line and the source line.
+SG_RULE_DUPLICATE = """\
+Error: creating VPC Security Group Rule
+
+  with aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE,
+  on cdk.tf.json line 696, in resource.aws_vpc_security_group_egress_rule.\
+Network_LambdaToS3_136841EE:
+ 696:       },
+
+operation error EC2: AuthorizeSecurityGroupEgress, https response error
+StatusCode: 400, RequestID:
+KvKdgME7AvQDIT4Mpbv05Pevz3DBuKXLsAEbhopWWzdas13bysGZ, api error
+InvalidPermission.Duplicate: The specified rule already exists
+"""
 
 
-class FakeResolver:
-    def queue_url(self, name: str) -> str | None:
-        return f"https://sqs.eu-west-1.amazonaws.com/123456789012/{name}"
-
-    def topic_arn(self, name: str) -> str | None:
-        return f"arn:aws:sns:eu-west-1:123456789012:{name}"
-
-    def secret_arn(self, name: str) -> str | None:
-        return None if name == "missing" else f"arn:aws:secretsmanager:eu-west-1:1:secret:{name}-Ab"
-
-
-BUCKET_REF = "${aws_s3_bucket.Data.bucket}"
-DOCUMENT: dict[str, Any] = {
-    "variable": {"suffix": {"type": "string"}},
-    "resource": {
-        "aws_s3_bucket": {
-            "Data": {"bucket": "tap-data-dev"},
-            "FromVar": {"bucket": "tap-${var.suffix}"},
-            "Prefixed": {"bucket_prefix": "tap-"},
-            "Counted": {"bucket": "tap-x", "count": 2},
-        },
-        "aws_s3_bucket_versioning": {"V": {"bucket": BUCKET_REF}},
-        "aws_s3_bucket_server_side_encryption_configuration": {"E": {"bucket": BUCKET_REF}},
-        "aws_s3_bucket_public_access_block": {"P": {"bucket": "${aws_s3_bucket.Data.id}"}},
-        "aws_s3_bucket_policy": {"Po": {"bucket": BUCKET_REF}},
-        "aws_s3_bucket_logging": {"Lg": {"bucket": BUCKET_REF}},
-        "aws_s3_bucket_lifecycle_configuration": {"Lc": {"bucket": BUCKET_REF}},
-        "aws_s3_bucket_notification": {"N": {"bucket": BUCKET_REF}},
-        "aws_dynamodb_table": {"T": {"name": "tap-trades-dev"}},
-        "aws_iam_role": {"R": {"name": "tap-processor-dev"}},
-        "aws_iam_role_policy": {
-            "Rp": {"role": "${aws_iam_role.R.name}", "name": "tables"},
-            "ById": {"role": "${aws_iam_role.R.id}", "name": "queues"},
-            "Computed": {"role": "${aws_iam_role.R.unique_id}", "name": "x"},
-        },
-        "aws_cloudwatch_log_group": {"L": {"name": "/aws/lambda/tap-processor-dev"}},
-        "aws_lambda_function": {"F": {"function_name": "tap-processor-dev"}},
-        "aws_kms_alias": {"A": {"name": "alias/tap-data-dev"}},
-        "aws_rds_cluster": {"C": {"cluster_identifier": "tap-db-dev"}},
-        "aws_rds_cluster_instance": {"I": {"identifier": "tap-db-dev-1"}},
-        "aws_db_instance": {"Di": {"identifier": "tap-pg-dev"}},
-        "aws_db_subnet_group": {"G": {"name": "tap-db-dev"}},
-        "aws_rds_cluster_parameter_group": {"Cp": {"name": "tap-db-params-dev"}},
-        "aws_db_parameter_group": {"Dp": {"name": "tap-db-instance-params-dev"}},
-        "aws_secretsmanager_secret": {
-            "S": {"name": "tap/dev/api-access"},
-            "M": {"name": "missing"},
-        },
-        "aws_sqs_queue": {"Q": {"name": "tap-orders-dev"}},
-        "aws_sns_topic": {"Tp": {"name": "tap-alerts-dev"}},
-        "aws_cloudwatch_metric_alarm": {"Al": {"alarm_name": "tap-errors-dev"}},
-        "aws_apigatewayv2_domain_name": {"D": {"domain_name": "api.example.com"}},
-        "aws_route53_record": {
-            "Rec": {"zone_id": "Z123", "name": "api.example.com", "type": "A"},
-            "Weighted": {
-                "zone_id": "Z123",
-                "name": "api.example.com",
-                "type": "A",
-                "set_identifier": "primary",
-            },
-            "ZoneRef": {"zone_id": "${data.aws_route53_zone.z.zone_id}", "name": "a", "type": "A"},
-        },
-        "aws_kms_key": {"K": {"description": "data"}},
-    },
-}
-
-
-@pytest.mark.parametrize(
-    ("address", "expected"),
-    [
-        ("aws_s3_bucket.Data", "tap-data-dev"),
-        ("aws_s3_bucket_versioning.V", "tap-data-dev"),
-        ("aws_s3_bucket_server_side_encryption_configuration.E", "tap-data-dev"),
-        ("aws_s3_bucket_public_access_block.P", "tap-data-dev"),
-        ("aws_s3_bucket_policy.Po", "tap-data-dev"),
-        ("aws_s3_bucket_logging.Lg", "tap-data-dev"),
-        ("aws_s3_bucket_lifecycle_configuration.Lc", "tap-data-dev"),
-        ("aws_s3_bucket_notification.N", "tap-data-dev"),
-        ("aws_dynamodb_table.T", "tap-trades-dev"),
-        ("aws_iam_role.R", "tap-processor-dev"),
-        ("aws_iam_role_policy.Rp", "tap-processor-dev:tables"),
-        ("aws_iam_role_policy.ById", "tap-processor-dev:queues"),
-        ("aws_cloudwatch_log_group.L", "/aws/lambda/tap-processor-dev"),
-        ("aws_lambda_function.F", "tap-processor-dev"),
-        ("aws_kms_alias.A", "alias/tap-data-dev"),
-        ("aws_rds_cluster.C", "tap-db-dev"),
-        ("aws_rds_cluster_instance.I", "tap-db-dev-1"),
-        ("aws_db_instance.Di", "tap-pg-dev"),
-        ("aws_db_subnet_group.G", "tap-db-dev"),
-        ("aws_rds_cluster_parameter_group.Cp", "tap-db-params-dev"),
-        ("aws_db_parameter_group.Dp", "tap-db-instance-params-dev"),
+def test_the_parser_reads_the_detail_after_the_with_line() -> None:
+    orphans = orphans_from_apply_output(SG_RULE_DUPLICATE)
+    assert [(o.address, o.type, o.code, o.name) for o in orphans] == [
         (
-            "aws_secretsmanager_secret.S",
-            "arn:aws:secretsmanager:eu-west-1:1:secret:tap/dev/api-access-Ab",
-        ),
-        ("aws_sqs_queue.Q", "https://sqs.eu-west-1.amazonaws.com/123456789012/tap-orders-dev"),
-        ("aws_sns_topic.Tp", "arn:aws:sns:eu-west-1:123456789012:tap-alerts-dev"),
-        ("aws_cloudwatch_metric_alarm.Al", "tap-errors-dev"),
-        ("aws_apigatewayv2_domain_name.D", "api.example.com"),
-        ("aws_route53_record.Rec", "Z123_api.example.com_A"),
-        ("aws_route53_record.Weighted", "Z123_api.example.com_A_primary"),
-    ],
-)
-def test_import_id_of_each_supported_type(address: str, expected: str) -> None:
-    assert import_id(address, DOCUMENT, resolve=FakeResolver()) == expected
+            "aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE",
+            "aws_vpc_security_group_egress_rule",
+            "InvalidPermission.Duplicate",
+            "",
+        )
+    ]
+    assert orphans[0].message == (
+        "creating VPC Security Group Rule operation error EC2: AuthorizeSecurityGroupEgress, "
+        "https response error StatusCode: 400, RequestID: "
+        "KvKdgME7AvQDIT4Mpbv05Pevz3DBuKXLsAEbhopWWzdas13bysGZ, api error "
+        "InvalidPermission.Duplicate: The specified rule already exists"
+    )  # the source context (with, on and the source line) is not part of it
 
 
-@pytest.mark.parametrize(
-    "address",
-    [
-        "aws_s3_bucket.FromVar",  # from a variable
-        "aws_s3_bucket.Prefixed",  # a generated name
-        "aws_s3_bucket.Counted",  # count instances
-        "aws_iam_role_policy.Computed",  # a computed attribute
-        "aws_secretsmanager_secret.M",  # not found in AWS
-        "aws_route53_record.ZoneRef",  # a data source
-        "aws_kms_key.K",  # a random key ID
-        "aws_s3_bucket.Nope",  # not in the document
-        "module.m.aws_s3_bucket.Data",
-    ],
-)
-def test_import_id_is_none_when_not_deterministic(address: str) -> None:
-    assert import_id(address, DOCUMENT, resolve=FakeResolver()) is None
+def test_the_parser_reads_the_detail_after_the_with_line_in_a_coloured_box() -> None:
+    red, bold, reset = "\x1b[31m", "\x1b[1m", "\x1b[0m"
+    box = [f"{red}│{reset} {line}" for line in SG_RULE_DUPLICATE.splitlines()]
+    box[0] = f"{red}│{reset} {reset}{bold}{red}Error: {reset}{bold}creating VPC Security Group Rule"
+    output = "\n".join([f"{red}╷{reset}", *box, f"{red}╵{reset}"])
+    found = [(o.address, o.code) for o in orphans_from_apply_output(output)]
+    assert found == [
+        (
+            "aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE",
+            "InvalidPermission.Duplicate",
+        )
+    ]
 
 
-def test_boto3_resolver_looks_ids_up(endpoint: str) -> None:
-    reset_moto(endpoint)
-    resolver = Boto3Resolver(lambda service: crash.client(endpoint, service, REGION))
-    url = crash.client(endpoint, "sqs", REGION).create_queue(QueueName="tap-q")["QueueUrl"]
-    arn = crash.client(endpoint, "sns", REGION).create_topic(Name="tap-t")["TopicArn"]
-    secret = crash.client(endpoint, "secretsmanager", REGION).create_secret(Name="tap/s")["ARN"]
-    assert (resolver.queue_url("tap-q"), resolver.topic_arn("tap-t")) == (url, arn)
-    assert resolver.secret_arn("tap/s") == secret
-    assert resolver.queue_url("nope") is resolver.topic_arn("nope") is resolver.secret_arn("x")
+def test_a_duplicate_rule_is_an_orphan_only_for_a_rule_resource() -> None:
+    inline = SG_RULE_DUPLICATE.replace(
+        "aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE",
+        "aws_security_group.Network_LambdaSecurityGroup_48EE2139",
+    ).replace("creating VPC Security Group Rule", "updating Security Group egress rules")
+    assert orphans_from_apply_output(inline) == []  # a group in the state, its inline rules
+
+
+def _diagnostic(address: str, detail: str, *, after: bool) -> str:
+    context = f"  with {address},\n  on cdk.tf.json line 1, in resource.{address}:\n   1: {{}}\n"
+    if after:
+        return f"Error: creating a thing\n\n{context}\n{detail}\n"
+    return f"Error: creating a thing: {detail}\n\n{context}"
+
+
+@pytest.mark.parametrize("after", [True, False], ids=["detail-after-with", "detail-before-with"])
+def test_two_diagnostics_in_a_row_are_not_merged(after: bool) -> None:
+    exists = "api error InvalidPermission.Duplicate: The specified rule already exists"
+    denied = "api error UnauthorizedOperation: You are not authorized to perform this operation"
+    duplicate_first = _diagnostic("aws_vpc_security_group_egress_rule.A", exists, after=after)
+    denied_second = _diagnostic("aws_vpc_security_group_egress_rule.B", denied, after=after)
+    denied_first = _diagnostic("aws_vpc_security_group_egress_rule.C", denied, after=after)
+    duplicate_second = _diagnostic("aws_vpc_security_group_ingress_rule.D", exists, after=after)
+    output = "\n".join([duplicate_first, denied_second, denied_first, duplicate_second])
+    assert [o.address for o in orphans_from_apply_output(output)] == [
+        "aws_vpc_security_group_egress_rule.A",
+        "aws_vpc_security_group_ingress_rule.D",
+    ]
+
+
+def test_a_diagnostic_without_a_with_line_lends_its_code_to_no_other() -> None:
+    output = (
+        "Error: reading something: BucketAlreadyOwnedByYou: nothing to do with a resource\n\n"
+        "Warning: Argument is deprecated: BucketAlreadyExists\n\n"
+        "  with aws_s3_bucket.Warned,\n\n"
+        + _diagnostic("aws_s3_bucket.Denied", "api error AccessDenied: Access Denied", after=True)
+    )
+    assert orphans_from_apply_output(output) == []
 
 
 # --------------------------------------------------------------------------- files, messages
@@ -475,3 +426,108 @@ def test_real_terraform_adopts_what_an_interrupted_apply_left(
         "aws_s3_bucket.Storage_DataBucket_ABCD1234",
         "aws_s3_bucket_versioning.Storage_Versioning_1A2B",
     }
+
+
+def test_real_terraform_adopts_security_group_rules_it_was_told_are_duplicates(
+    endpoint: str, terraform_repo: Path, tmp_path: Path
+) -> None:
+    """Rules that exist in AWS but not in the state (as after a create whose response was lost)
+    are found by their group and peer, both read from the state, and adopted."""
+    reset_moto(endpoint)
+
+    def c(service: str) -> Any:
+        return crash.client(endpoint, service, REGION)
+
+    lambda_sg = "${aws_security_group.Network_LambdaSecurityGroup_48EE2139.id}"
+    https = {"from_port": 443, "ip_protocol": "tcp", "to_port": 443}
+    document = {
+        "terraform": {
+            "required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}}
+        },
+        "provider": {"aws": [crash.provider(endpoint, REGION)]},
+        "resource": {
+            "aws_vpc": {"Network_Vpc_1A2B3C4D": {"cidr_block": "10.0.0.0/16"}},
+            "aws_security_group": {
+                name: {
+                    "name": group,
+                    "description": group,
+                    "vpc_id": "${aws_vpc.Network_Vpc_1A2B3C4D.id}",
+                }
+                for name, group in (
+                    ("Network_LambdaSecurityGroup_48EE2139", "tap-adopt-lambda"),
+                    ("Network_EndpointSecurityGroup_7A30837F", "tap-adopt-endpoints"),
+                )
+            },
+            "aws_vpc_endpoint": {
+                "Network_S3GatewayEndpoint_013AB672": {
+                    "vpc_id": "${aws_vpc.Network_Vpc_1A2B3C4D.id}",
+                    "service_name": f"com.amazonaws.{REGION}.s3",
+                    "vpc_endpoint_type": "Gateway",
+                }
+            },
+            "aws_vpc_security_group_egress_rule": {
+                "Network_LambdaToS3_136841EE": {
+                    **https,
+                    "prefix_list_id": (
+                        "${aws_vpc_endpoint.Network_S3GatewayEndpoint_013AB672.prefix_list_id}"
+                    ),
+                    "security_group_id": lambda_sg,
+                }
+            },
+            "aws_vpc_security_group_ingress_rule": {
+                "Network_EndpointFromLambda_9E8F7A6B": {
+                    **https,
+                    "referenced_security_group_id": lambda_sg,
+                    "security_group_id": (
+                        "${aws_security_group.Network_EndpointSecurityGroup_7A30837F.id}"
+                    ),
+                }
+            },
+        },
+    }
+    rules = {
+        "aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE",
+        "aws_vpc_security_group_ingress_rule.Network_EndpointFromLambda_9E8F7A6B",
+    }
+    stack_dir = tmp_path / "tap-dev-eu-west-1-network"
+    crash.write_config(stack_dir, document)
+
+    def terraform(*args: str) -> Any:
+        return crash.terraform(list(args), stack_dir, terraform_repo, REGION)
+
+    assert terraform("init", "-input=false").returncode == 0
+    created = terraform("apply", "-auto-approve", "-input=false")
+    assert created.returncode == 0, created.stdout + created.stderr
+    # GIVEN the rules exist in AWS, the groups and the endpoint in the state, the rules not
+    forgotten = run_terraform(
+        ["state", "rm", *sorted(rules)],
+        cwd=stack_dir, repo_root=terraform_repo, env_extra=crash.aws_env(REGION), capture=True,
+    )  # fmt: skip
+    assert forgotten.returncode == 0, forgotten.stderr
+
+    # WHEN the apply fails for them, and their IDs are computed with the state's attributes
+    failed = terraform("apply", "-auto-approve", "-input=false")
+    assert failed.returncode == 1
+    orphans = orphans_from_apply_output(failed.stdout + failed.stderr)
+    assert {(o.address, o.code) for o in orphans} == {
+        (address, "InvalidPermission.Duplicate") for address in rules
+    }
+    pulled = run_terraform(
+        ["state", "pull"],
+        cwd=stack_dir, repo_root=terraform_repo, env_extra=crash.aws_env(REGION), capture=True,
+    )  # fmt: skip
+    state = state_attributes(pulled.stdout)
+    resolver = Boto3Resolver(c)
+    imports = {
+        o.address: import_id(o.address, document, resolve=resolver, state=state) for o in orphans
+    }
+    assert all(str(ident).startswith("sgr-") for ident in imports.values()), imports
+    write_import_blocks(stack_dir, {a: i for a, i in imports.items() if i is not None})
+
+    # THEN the next apply imports them, and the plan after it is empty
+    adopted = terraform("apply", "-auto-approve", "-input=false")
+    assert adopted.returncode == 0, adopted.stdout + adopted.stderr
+    assert "2 imported" in adopted.stdout
+    remove_import_blocks(stack_dir)
+    plan = terraform("plan", "-detailed-exitcode", "-input=false")
+    assert plan.returncode == 0, plan.stdout + plan.stderr

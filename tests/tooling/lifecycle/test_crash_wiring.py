@@ -46,6 +46,31 @@ error StatusCode: 409, RequestID: 1, BucketAlreadyOwnedByYou:
 EOF
   exit 1
 fi
+if [ "$1" = "apply" ] && [ -n "$FAKE_SG_DUPLICATE" ] && [ ! -f "$dir/tap-adopt.tf.json" ]; then
+  cat <<'EOF'
+Error: creating VPC Security Group Rule
+
+  with aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE,
+  on cdk.tf.json line 696, in resource.aws_vpc_security_group_egress_rule.\
+Network_LambdaToS3_136841EE:
+ 696:       },
+
+operation error EC2: AuthorizeSecurityGroupEgress, https response error
+StatusCode: 400, RequestID:
+KvKdgME7AvQDIT4Mpbv05Pevz3DBuKXLsAEbhopWWzdas13bysGZ, api error
+InvalidPermission.Duplicate: The specified rule already exists
+
+EOF
+  exit 1
+fi
+if [ "$1 $2" = "state pull" ] && [ -n "$FAKE_STATE" ]; then
+  cat "$FAKE_STATE"
+  exit 0
+fi
+if [ "$1 $2" = "state pull" ] && [ -n "$FAKE_STATE_FAILS" ]; then
+  echo "Error: Failed to load state: AccessDenied" >&2
+  exit 1
+fi
 if [ "$1" = "apply" ] && [ -n "$FAKE_UNKNOWN" ]; then
   cat <<'EOF'
 Error: creating IAM Role (x): EntityAlreadyExists: Role with name x already exists.
@@ -114,7 +139,13 @@ def stack(
     monkeypatch.setenv("TAP_TERRAFORM", str(fake))
     monkeypatch.setenv("FAKE_LOG", str(log))
     monkeypatch.delenv("TAP_TF_PROVIDER_MIRROR", raising=False)
-    for name in ("FAKE_EXISTS", "FAKE_UNKNOWN"):
+    for name in (
+        "FAKE_EXISTS",
+        "FAKE_UNKNOWN",
+        "FAKE_SG_DUPLICATE",
+        "FAKE_STATE",
+        "FAKE_STATE_FAILS",
+    ):
         monkeypatch.delenv(name, raising=False)
     return session, stack_dir, log
 
@@ -246,9 +277,12 @@ def test_an_apply_that_finds_existing_resources_adopts_them_and_applies_again(
     monkeypatch.setenv("FAKE_EXISTS", "1")
     notes: list[str] = []
     result = apply_stack(session, stack_dir, out=io.StringIO(), note=notes.append)
-    runs = log.read_text().splitlines()
-    assert runs[0].strip() == "apply"
-    assert runs[1] == 'apply {"import":[{"to":"aws_s3_bucket.data","id":"tap-data-dev"}]}'
+    runs = [run.strip() for run in log.read_text().splitlines()]
+    assert runs == [
+        "apply",
+        "state",  # state pull: the attributes of what exists (none here: an empty state)
+        'apply {"import":[{"to":"aws_s3_bucket.data","id":"tap-data-dev"}]}',
+    ]
     assert result.adopted == ["aws_s3_bucket.data"] and result.added == 1
     assert any("adopting them with import blocks (tap-data-dev)" in note for note in notes)
     assert not (stack_dir / ADOPT_FILE).exists()  # the blocks never outlive the adoption
@@ -264,6 +298,91 @@ def test_what_cannot_be_adopted_is_named_with_the_fix(
     message = str(error.value)
     assert "aws_iam_role.r (x): EntityAlreadyExists" in message
     assert f"terraform -chdir={stack_dir} import aws_iam_role.r <ID>" in message
+
+
+TO_S3 = "aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE"
+
+
+def _security_group_stack(session: Session, stack_dir: Path, tmp_path: Path) -> tuple[str, Path]:
+    """The rule of the CI log in AWS and in the stack's configuration, its group and endpoint
+    in a state file for the fake's ``state pull``; returns the rule's ID and the state file."""
+    ec2 = session.client("ec2", REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(GroupName="lambda", Description="l", VpcId=vpc)["GroupId"]
+    prefix_list = next(
+        p["PrefixListId"]
+        for p in ec2.describe_prefix_lists()["PrefixLists"]
+        if p["PrefixListName"] == f"com.amazonaws.{REGION}.s3"
+    )
+    rule_id = ec2.authorize_security_group_egress(
+        GroupId=group,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                        "PrefixListIds": [{"PrefixListId": prefix_list}]}],
+    )["SecurityGroupRules"][0]["SecurityGroupRuleId"]  # fmt: skip
+    config = stack_dir / "cdk.tf.json"
+    document = json.loads(config.read_text(encoding="utf-8"))
+    document["resource"]["aws_vpc_security_group_egress_rule"] = {
+        "Network_LambdaToS3_136841EE": {
+            "from_port": 443, "ip_protocol": "tcp", "to_port": 443,
+            "prefix_list_id": (
+                "${aws_vpc_endpoint.Network_S3GatewayEndpoint_013AB672.prefix_list_id}"
+            ),
+            "security_group_id": "${aws_security_group.Network_LambdaSecurityGroup_48EE2139.id}",
+        }
+    }  # fmt: skip
+    config.write_text(json.dumps(document), encoding="utf-8")
+    state = {
+        "version": 4,
+        "resources": [
+            {"mode": "managed", "type": "aws_security_group",
+             "name": "Network_LambdaSecurityGroup_48EE2139",
+             "instances": [{"schema_version": 1, "attributes": {"id": group}}]},
+            {"mode": "managed", "type": "aws_vpc_endpoint",
+             "name": "Network_S3GatewayEndpoint_013AB672",
+             "instances": [{"schema_version": 0,
+                            "attributes": {"id": "vpce-1", "prefix_list_id": prefix_list}}]},
+        ],
+    }  # fmt: skip
+    state_file = tmp_path / "pulled.tfstate"
+    state_file.write_text(json.dumps(state), encoding="utf-8")
+    return rule_id, state_file
+
+
+def test_a_duplicate_security_group_rule_is_adopted_by_its_id_found_with_the_state(
+    stack: tuple[Session, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a rule that exists, its group and endpoint in the state, an apply answered Duplicate
+    session, stack_dir, log = stack
+    rule_id, state_file = _security_group_stack(session, stack_dir, tmp_path)
+    monkeypatch.setenv("FAKE_SG_DUPLICATE", "1")
+    monkeypatch.setenv("FAKE_STATE", str(state_file))
+    # WHEN the stack is applied
+    notes: list[str] = []
+    result = apply_stack(session, stack_dir, out=io.StringIO(), note=notes.append)
+    # THEN the state was read and the rule adopted by its sgr- ID
+    runs = [run.strip() for run in log.read_text().splitlines()]
+    assert runs == ["apply", "state", f'apply {{"import":[{{"to":"{TO_S3}","id":"{rule_id}"}}]}}']
+    assert rule_id.startswith("sgr-")
+    assert result.adopted == [TO_S3]
+    assert any(f"adopting them with import blocks ({TO_S3})" in note for note in notes)
+
+
+def test_a_state_that_cannot_be_read_leaves_the_rule_unadoptable_and_says_why(
+    stack: tuple[Session, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session, stack_dir, _ = stack
+    _security_group_stack(session, stack_dir, tmp_path)
+    monkeypatch.setenv("FAKE_SG_DUPLICATE", "1")
+    monkeypatch.setenv("FAKE_STATE_FAILS", "1")
+    notes: list[str] = []
+    with pytest.raises(DeployError) as error:
+        apply_stack(session, stack_dir, out=io.StringIO(), note=notes.append)
+    assert f"{TO_S3}: InvalidPermission.Duplicate" in str(error.value)
+    assert f"terraform -chdir={stack_dir} import {TO_S3} <ID>" in str(error.value)
+    assert notes == [
+        "tap-dev-r-1-app: could not read the state (terraform state pull: Error: Failed to load "
+        "state: AccessDenied); import IDs are computed from the configuration alone"
+    ]
 
 
 def test_a_stale_import_file_is_removed_before_a_plan(stack: tuple[Session, Path, Path]) -> None:
