@@ -30,9 +30,14 @@ nox.options.default_venv_backend = "none"
 nox.options.sessions = ["lint", "unit", "moto", "synth", "security", "e2e", "processor",
                         "api_handler"]  # fmt: skip
 nox.options.error_on_missing_interpreters = True
-#: Sessions `./tap test --parallel` runs in a nox process of their own, beside the others (they
-#: mostly wait on deploys while the others compute: tooling/test_suite.py).
-SESSIONS_BESIDE = ("e2e",)
+#: How `./tap test --parallel` runs the suite: each chain a nox process, its sessions one after the
+#: other, the chains side by side (tooling/test_suite.py). e2e mostly waits on deploys; the other
+#: two chains take about as long as each other; synth and security share cdktf.out: one chain.
+SUITE_CHAINS = (
+    ("e2e",),
+    ("lint", "unit", "synth", "security"),
+    ("moto", "processor", "api_handler"),
+)
 
 PYTHON = sys.executable
 SERVICES = ("services/processor", "services/api_handler")
@@ -82,15 +87,16 @@ def synth(session: nox.Session) -> None:
 #: The e2e modules by lane, listed (not the whole of tests/e2e) so that a module is part of CI
 #: only once it is ready. With TAP_E2E_LANES=1 the lanes run side by side (tooling/e2e_lanes.py),
 #: each on an emulator of its own, a lane's modules one after the other; grouped so that the lanes
-#: take about as long as each other. Each module deploys what it tests and destroys it.
+#: take about as long as each other. Each lane deploys what it tests and destroys it.
 E2E_LANES = (
     Lane("global", ("tests/e2e/test_multi_region.py",)),  # three regions, global data, drift
     Lane("crash", ("tests/e2e/test_crash_recovery.py",)),  # killed mid-deploy/destroy, Ctrl-C
-    Lane(
+    Lane(  # one deployment of dev and prod (tests/e2e/conftest.py), these modules in this order
         "dev",
         (
-            "tests/e2e/test_platform.py",  # dev: ingest, API, controls, re-plan, locking, destroy
             "tests/e2e/test_environments.py",  # dev and prod side by side: names, profiles, state
+            "tests/e2e/test_platform.py",  # dev: ingest, API, controls, locking, re-plan, new code
+            "tests/e2e/test_destroy.py",  # destroying both leaves nothing of either
         ),
     ),
 )

@@ -1,16 +1,19 @@
-"""``./tap test --parallel``: every session of the suite, the e2e session beside the others.
+"""``./tap test --parallel``: every session of the suite, in chains that run side by side.
 
-Why beside: a deploy leaves a core idle much of its wall time (the AWS provider's waiters poll
-on fixed delays), which the other sessions (lint, unit, moto, synth, security, the two
-services) fill by computing. One after the other (``./tap test``, CI) the suite takes 47 min on
-this 2-core machine, side by side 27 min with both cores busy throughout; under that load the
-emulator now and then loses a response and a test fails for it, which is why CI does not run
-it this way (docs/testing.md, "Measured CI time").
+Why side by side: a deploy leaves a core idle much of its wall time (the AWS provider's waiters
+poll on fixed delays), which the other sessions (lint, unit, moto, synth, security, the two
+services) fill by computing; and those, each one process computing on one core, leave the other
+core to whatever runs beside them. One after the other (``./tap test``) the suite takes ~45 min
+on this 2-core machine; in chains both cores are busy throughout (figures in docs/testing.md,
+"Measured CI time").
 
-The suite is what the noxfile says: ``nox.options.sessions``, of which ``SESSIONS_BESIDE``
-(``e2e``) run in a nox process of their own. The Lambda zips are built first, once, so that no
-session builds them while another reads them. The e2e lines come prefixed with ``[e2e]`` (and
-their lane); the others as nox prints them. The exit status is 0 only when both passed.
+The suite is what the noxfile says: ``nox.options.sessions``, grouped by its ``SUITE_CHAINS``
+(each chain one nox process running its sessions one after the other; a session of the suite
+in no chain gets a chain of its own, so none is dropped). Sessions that write the same files
+belong in one chain (``synth`` and ``security`` both synthesize into ``cdktf.out``). The Lambda
+zips are built first, once, so that no session builds them while another reads them. Every line
+comes prefixed with its chain (``[e2e]``, ``[lint,unit,synth,security]``), whole: a line of one
+never lands inside a line of another. The exit status is 0 only when every chain passed.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -32,21 +35,28 @@ __all__ = ["Suite", "load_suite", "run_suite"]
 
 @dataclass(frozen=True)
 class Suite:
-    """The sessions run one after the other, and those run beside them."""
+    """The suite's sessions in chains: each chain's sessions one after the other, the chains
+    side by side."""
 
-    sequential: tuple[str, ...]
-    beside: tuple[str, ...]
+    chains: tuple[tuple[str, ...], ...]
+
+    @property
+    def sessions(self) -> tuple[str, ...]:
+        return tuple(session for chain in self.chains for session in chain)
 
 
 def load_suite(noxfile: Path, *, python: str) -> Suite:
-    """The suite of ``noxfile``: its default sessions, split by its ``SESSIONS_BESIDE``.
+    """The suite of ``noxfile``: its default sessions, grouped by its ``SUITE_CHAINS``.
 
     Read by ``python`` in a process of its own, as nox reads it: loading a noxfile registers its
-    sessions in nox's global registry, which this process must not share.
+    sessions in nox's global registry, which this process must not share. A chain keeps the
+    suite's sessions it names, in its own order; a name not in the suite is ignored; sessions in
+    no chain form one more chain, in the suite's order.
     """
     read = (
         "import json, runpy, sys; n = runpy.run_path(sys.argv[1]); "
-        "print(json.dumps([list(n['nox'].options.sessions or ()), list(n['SESSIONS_BESIDE'])]))"
+        "print(json.dumps([list(n['nox'].options.sessions or ()), "
+        "[list(c) for c in n.get('SUITE_CHAINS', ())]]))"
     )
     result = subprocess.run(
         [python, "-c", read, noxfile.name],
@@ -57,9 +67,18 @@ def load_suite(noxfile: Path, *, python: str) -> Suite:
     )
     if result.returncode != 0:
         raise RuntimeError(f"cannot read the suite of {noxfile}:\n{result.stderr[-2000:]}")
-    sessions, beside_names = json.loads(result.stdout.splitlines()[-1])
-    beside = tuple(name for name in beside_names if name in sessions)
-    return Suite(sequential=tuple(s for s in sessions if s not in beside), beside=beside)
+    sessions, declared = json.loads(result.stdout.splitlines()[-1])
+    chains: list[tuple[str, ...]] = []
+    placed: set[str] = set()
+    for names in declared:
+        chain = tuple(name for name in names if name in sessions and name not in placed)
+        placed.update(chain)
+        if chain:
+            chains.append(chain)
+    rest = tuple(session for session in sessions if session not in placed)
+    if rest:
+        chains.append(rest)
+    return Suite(chains=tuple(chains))
 
 
 def _nox(python: str, sessions: Sequence[str], root: Path) -> subprocess.Popen[str]:
@@ -67,30 +86,25 @@ def _nox(python: str, sessions: Sequence[str], root: Path) -> subprocess.Popen[s
 
 
 def run_suite(suite: Suite, *, python: str, root: Path, out: TextIO) -> int:
-    """Run ``suite.beside`` in one nox process and ``suite.sequential`` in another, at once.
+    """Run each chain of ``suite`` in a nox process of its own, all at once.
 
-    Both outputs go through this process a line at a time, so that a line of one never lands
-    inside a line of the other. Returns 0 when both passed, else the first non-zero status.
+    Every output goes through this process a line at a time, prefixed with its chain. Each
+    chain is reported when it ends. Returns 0 when every chain passed, else the first non-zero
+    status in the suite's order of chains.
     """
+    if not suite.chains:
+        return 0
     lock = threading.Lock()
     started = time.monotonic()
-    beside: Future[tuple[int, float]] | None = None
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="beside")
-    try:
-        if suite.beside:
-            prefix = f"[{','.join(suite.beside)}] "
-            beside = pool.submit(follow, prefix, _nox(python, suite.beside, root), out, lock)
-        sequential_code = 0
-        if suite.sequential:
-            sequential_code, ended = follow("", _nox(python, suite.sequential, root), out, lock)
-            _report(out, lock, suite.sequential, sequential_code, ended - started)
-        beside_code = 0
-        if beside is not None:
-            beside_code, ended = beside.result()
-            _report(out, lock, suite.beside, beside_code, ended - started)
-        return sequential_code or beside_code
-    finally:
-        pool.shutdown(wait=False)
+
+    def run(chain: tuple[str, ...]) -> int:
+        code, ended = follow(f"[{','.join(chain)}] ", _nox(python, chain, root), out, lock)
+        _report(out, lock, chain, code, ended - started)
+        return code
+
+    with ThreadPoolExecutor(max_workers=len(suite.chains), thread_name_prefix="chain") as pool:
+        codes = list(pool.map(run, suite.chains))
+    return next((code for code in codes if code), 0)
 
 
 def _report(

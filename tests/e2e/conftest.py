@@ -1,12 +1,16 @@
-"""The platform deployed once to the local emulator for the e2e tests (module scope).
+"""dev and prod deployed once to the local emulator for the e2e tests that share them.
 
-The fixture deploys ``dev`` with the same functions as ``./tap deploy`` (every stack of the
-environment, dependencies first) and hands the tests only what the flat outputs say (names,
-endpoint, region; ``cfn-outputs/flat-outputs.json``, or the lane's own ``TAP_OUTPUTS_FILE``);
-the stacks themselves (for plan and locking) come from the synthesized manifest, in deploy
-order, so no stack name is written here. It always destroys
-every stack and stops the emulator (by its recorded pid) afterwards, even when a test failed.
-Every endpoint is checked to be loopback first: nothing here can reach real AWS.
+The session-scoped ``deployment`` fixture deploys ``--env dev,prod`` with the same functions as
+``./tap deploy`` (every stack of both environments, dependencies first, side by side) and hands
+the tests only what the flat outputs say (names, endpoint, region; ``cfn-outputs/flat-
+outputs.json``, or the lane's own ``TAP_OUTPUTS_FILE``); the stacks themselves (for plan and
+locking) come from the synthesized manifest, in deploy order, so no stack name is written here.
+``test_environments`` checks the two side by side, ``test_platform`` exercises dev (the
+``deployed`` fixture: a view of one environment), ``test_destroy`` destroys both and checks that
+nothing is left. One deployment instead of one per module: a deploy and a destroy of dev less,
+about 3.5 minutes and two CPU minutes of every CI run. The fixture always destroys every stack
+and stops the emulator (by its recorded pid) afterwards, even when a test failed. Every endpoint
+is checked to be loopback first: nothing here can reach real AWS.
 
 The run synthesizes into its own directory (``TAP_CDKTF_OUTDIR``, default
 ``.build/e2e/cdktf.out``), so a concurrent ``synth --target aws`` (e.g. the security session)
@@ -32,6 +36,9 @@ import pytest
 from tooling.lifecycle.outputs import outputs_path
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The environments of the shared deployment; ``ENVIRONMENT`` is the one test_platform exercises.
+ENVIRONMENTS = ("dev", "prod")
+SELECTION = ",".join(ENVIRONMENTS)
 ENVIRONMENT = "dev"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 #: The run's flat outputs (``TAP_OUTPUTS_FILE``, so that e2e lanes side by side have their own).
@@ -81,18 +88,56 @@ def refuse_running_emulator(what: str) -> Any:
 
 
 @dataclass
-class Deployed:
-    """The deployed dev environment, as the outputs describe it."""
+class Deployment:
+    """dev and prod as the outputs describe them (the ``deployment`` fixture)."""
 
     outputs: dict[str, Any]
     session: Any
-    #: The environment's stacks in deploy order (tooling.lifecycle.graph.StackInfo).
+    #: Every stack of both environments, in deploy order (tooling.lifecycle.graph.StackInfo).
     stacks: list[Any]
     destroyed: bool = False
-    notes: dict[str, Any] = field(default_factory=dict)
+    #: Measured seconds the tests add, printed with :data:`TIMINGS` at the end of the run.
+    notes: dict[str, float] = field(default_factory=dict)
+
+    def out(self, environment: str, name: str) -> Any:
+        return self.outputs[f"{environment}_{name}"]
+
+    def client(self, environment: str, service: str) -> Any:
+        return self.session.client(service, str(self.out(environment, "aws_region")))
+
+    def stacks_of(self, environment: str) -> list[Any]:
+        return [stack for stack in self.stacks if stack.environment == environment]
+
+    def view(self, environment: str) -> Deployed:
+        return Deployed(self, environment)
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """One environment of the :class:`Deployment`: its outputs, stacks and clients."""
+
+    deployment: Deployment
+    environment: str = ENVIRONMENT
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return self.deployment.outputs
+
+    @property
+    def session(self) -> Any:
+        return self.deployment.session
+
+    @property
+    def stacks(self) -> list[Any]:
+        """The environment's stacks in deploy order."""
+        return self.deployment.stacks_of(self.environment)
+
+    @property
+    def notes(self) -> dict[str, float]:
+        return self.deployment.notes
 
     def out(self, name: str) -> Any:
-        return self.outputs[f"{ENVIRONMENT}_{name}"]
+        return self.deployment.out(self.environment, name)
 
     @property
     def region(self) -> str:
@@ -125,8 +170,10 @@ def _timed(name: str, per_stack: dict[str, float], started: float) -> None:
         TIMINGS[f"{name} {stack}"] = seconds
 
 
-@pytest.fixture(scope="module")
-def deployed() -> Iterator[Deployed]:
+@pytest.fixture(scope="session")
+def deployment() -> Iterator[Deployment]:
+    """dev and prod deployed side by side (prod's data protection lifted: deployed to be
+    destroyed), destroyed and the emulator stopped at the end of the session."""
     from tooling.emulator import process as emulator
     from tooling.lifecycle.orchestrate import (
         deploy_stacks,
@@ -135,31 +182,39 @@ def deployed() -> Iterator[Deployed]:
         session_for,
     )
 
-    refuse_running_emulator("what is deployed")
+    refuse_running_emulator("dev and prod")
     os.environ.setdefault("TAP_SERVE_QUIET", "1")
-    state: Deployed | None = None
-    try:
-        per_stack: dict[str, float] = {}
-        started = time.monotonic()
-        deploy_stacks(workspace(), ENVIRONMENT, timings=per_stack)
-        _timed("deploy", per_stack, started)
-        outputs = json.loads(OUTPUTS.read_text(encoding="utf-8"))
-        endpoint = outputs[f"{ENVIRONMENT}_emulator_endpoint"]
-        assert urlsplit(endpoint).hostname in LOOPBACK, endpoint
-        session = session_for(workspace(), start=False)
-        assert session.emulator is not None and session.emulator.endpoint == endpoint
-        stacks = ordered_stacks(workspace(), ENVIRONMENT)
-        assert stacks and {s.environment for s in stacks} == {ENVIRONMENT}
-        state = Deployed(outputs=outputs, session=session, stacks=stacks)
-        yield state
-    finally:
+    state: Deployment | None = None
+    with unprotected_data(SELECTION):
         try:
-            if state is None or not state.destroyed:
-                destroy_stacks(workspace(), ENVIRONMENT)
+            per_stack: dict[str, float] = {}
+            started = time.monotonic()
+            deploy_stacks(workspace(), SELECTION, timings=per_stack)
+            _timed(f"deploy {SELECTION}", per_stack, started)
+            outputs = json.loads(OUTPUTS.read_text(encoding="utf-8"))
+            session = session_for(workspace(), start=False)
+            for environment in ENVIRONMENTS:
+                endpoint = outputs[f"{environment}_emulator_endpoint"]
+                assert urlsplit(endpoint).hostname in LOOPBACK, endpoint
+                assert session.emulator is not None and session.emulator.endpoint == endpoint
+            stacks = ordered_stacks(workspace(), SELECTION)
+            assert {stack.environment for stack in stacks} == set(ENVIRONMENTS)
+            state = Deployment(outputs=outputs, session=session, stacks=stacks)
+            yield state
         finally:
-            emulator.stop(ROOT)
-            if state is not None:
-                TIMINGS.update(state.notes)
+            try:
+                if state is None or not state.destroyed:
+                    destroy_stacks(workspace(), SELECTION)
+            finally:
+                emulator.stop(ROOT)
+                if state is not None:
+                    TIMINGS.update(state.notes)
+
+
+@pytest.fixture(scope="module")
+def deployed(deployment: Deployment) -> Deployed:
+    """The dev environment of the shared deployment."""
+    return deployment.view(ENVIRONMENT)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -1,45 +1,26 @@
 """End-to-end: dev and prod deployed side by side to one local emulator.
 
-One module-scoped deployment (``environments`` fixture) of ``--env dev,prod`` through the same
-functions as ``./tap deploy`` / ``./tap destroy``. The tests read names only from
-``cfn-outputs/flat-outputs.json`` (``dev_*`` and ``prod_*`` keys) and check, through the AWS
-APIs of the emulator: no name collisions (every resource of both exists on its own), the
-profile differences of the README's Configuration table, one state object per stack under
-``<platform>/<environment>/`` in the state bucket, and, last, that destroying both leaves
-nothing of either.
-
-Like ``conftest.deployed``, the fixture refuses an emulator that already runs for the repository
-(``TAP_E2E_REUSE_EMULATOR=1`` lets it use that one) and always destroys both environments; it
-stops the emulator only if it started it.
+On the session's deployment of ``--env dev,prod`` (``conftest.deployment``, through the same
+functions as ``./tap deploy``), before ``test_platform`` changes anything of dev. The tests read
+names only from the flat outputs (``dev_*`` and ``prod_*`` keys) and check, through the AWS APIs
+of the emulator: no name collisions (every resource of both exists on its own), the profile
+differences of the README's Configuration table, and one state object per stack under
+``<platform>/<environment>/`` in the state bucket. ``test_destroy`` then checks that destroying
+both leaves nothing of either.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.e2e.black_box import call, wait_for
-from tests.e2e.conftest import (
-    LOOPBACK,
-    OUTPUTS,
-    ROOT,
-    TIMINGS,
-    refuse_running_emulator,
-    unprotected_data,
-    workspace,
-)
+from tests.e2e.conftest import ENVIRONMENTS, ROOT, Deployed, Deployment
 
 pytestmark = pytest.mark.e2e
-
-ENVIRONMENTS = ("dev", "prod")
-SELECTION = ",".join(ENVIRONMENTS)
 
 #: The profile differences (README "Configuration", infra/src/trading_infra/profiles.toml).
 EXPECTED: dict[str, dict[str, Any]] = {
@@ -91,44 +72,6 @@ NAMED_OUTPUTS = (
 FUNCTIONS = ("processor", "api_handler", "api_authorizer")
 
 
-@dataclass
-class Environments:
-    """dev and prod as the outputs describe them."""
-
-    outputs: dict[str, Any]
-    session: Any
-    #: Every stack of both environments, in deploy order (tooling.lifecycle.graph.StackInfo).
-    stacks: list[Any]
-    destroyed: bool = False
-    notes: dict[str, float] = field(default_factory=dict)
-
-    def out(self, environment: str, name: str) -> Any:
-        return self.outputs[f"{environment}_{name}"]
-
-    def client(self, environment: str, service: str) -> Any:
-        return self.session.client(service, str(self.out(environment, "aws_region")))
-
-    def stacks_of(self, environment: str) -> list[Any]:
-        return [stack for stack in self.stacks if stack.environment == environment]
-
-    def view(self, environment: str) -> View:
-        return View(self, environment)
-
-
-@dataclass(frozen=True)
-class View:
-    """One environment of :class:`Environments`: its outputs and clients of its region."""
-
-    all: Environments
-    name: str
-
-    def out(self, output: str) -> Any:
-        return self.all.out(self.name, output)
-
-    def client(self, service: str) -> Any:
-        return self.all.client(self.name, service)
-
-
 def _backend() -> Any:
     from tooling.lifecycle.backend import load_backend_spec
 
@@ -136,56 +79,15 @@ def _backend() -> Any:
 
 
 @pytest.fixture(scope="module")
-def unprotected() -> Iterator[None]:
-    """prod is protected (protect_data): lifted for this throwaway deployment, deploy to destroy."""
-    with unprotected_data(SELECTION):
-        yield
-
-
-@pytest.fixture(scope="module")
-def environments(unprotected: None) -> Iterator[Environments]:
-    from tooling.emulator import process as emulator
-    from tooling.lifecycle.orchestrate import (
-        deploy_stacks,
-        destroy_stacks,
-        ordered_stacks,
-        session_for,
-    )
-
-    running = refuse_running_emulator("dev and prod")
-    started_here = running is None
-    state: Environments | None = None
-    try:
-        per_stack: dict[str, float] = {}
-        started = time.monotonic()
-        deploy_stacks(workspace(), SELECTION, timings=per_stack)
-        TIMINGS[f"deploy {SELECTION} (total)"] = time.monotonic() - started
-        TIMINGS.update({f"deploy {name}": seconds for name, seconds in per_stack.items()})
-        outputs = json.loads(OUTPUTS.read_text(encoding="utf-8"))
-        session = session_for(workspace(), start=False)
-        for environment in ENVIRONMENTS:
-            endpoint = outputs[f"{environment}_emulator_endpoint"]
-            assert urlsplit(endpoint).hostname in LOOPBACK, endpoint
-            assert session.emulator is not None and endpoint == session.emulator.endpoint
-        stacks = ordered_stacks(workspace(), SELECTION)
-        assert {stack.environment for stack in stacks} == set(ENVIRONMENTS)
-        state = Environments(outputs=outputs, session=session, stacks=stacks)
-        yield state
-    finally:
-        try:
-            if state is None or not state.destroyed:
-                destroy_stacks(workspace(), SELECTION)
-        finally:
-            if started_here:
-                emulator.stop(ROOT)
-            if state is not None:
-                TIMINGS.update(state.notes)
+def environments(deployment: Deployment) -> Deployment:
+    """Both environments of the session's deployment."""
+    return deployment
 
 
 # --------------------------------------------------------------------------- (1) side by side
 
 
-def test_both_environments_deployed_without_name_collisions(environments: Environments) -> None:
+def test_both_environments_deployed_without_name_collisions(environments: Deployment) -> None:
     from trading_infra.config import load_config
 
     config = load_config(ROOT / "platform.toml")
@@ -223,14 +125,14 @@ def test_both_environments_deployed_without_name_collisions(environments: Enviro
         env.client("sns").get_topic_attributes(TopicArn=env.out("alarm_topic_arn"))
 
 
-def _cluster(env: View) -> dict[str, Any]:
+def _cluster(env: Deployed) -> dict[str, Any]:
     clusters = env.client("rds").describe_db_clusters()["DBClusters"]
     (cluster,) = [c for c in clusters if c["Endpoint"] == env.out("database_endpoint")]
     return dict(cluster)
 
 
 def test_each_environment_runs_its_own_functions_on_its_own_data(
-    environments: Environments,
+    environments: Deployment,
 ) -> None:
     """GIVEN dev and prod side by side WHEN a file lands in each one's bucket THEN each one's
     processor (from its own zip, with its own configuration) fills its own table only, and
@@ -261,7 +163,7 @@ def _stored(dynamodb: Any, table: str, trade_id: str) -> bool:
 # --------------------------------------------------------------------------- (2) profiles
 
 
-def _log_groups(env: View) -> list[str]:
+def _log_groups(env: Deployed) -> list[str]:
     """Every log group of the environment, found from its resources: the functions' log groups,
     the API stage's access logs, the VPC's flow logs."""
     names = []
@@ -288,7 +190,7 @@ def _capacity(table_or_index: dict[str, Any]) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_profile_differences_are_deployed(environments: Environments, environment: str) -> None:
+def test_profile_differences_are_deployed(environments: Deployment, environment: str) -> None:
     env, want = environments.view(environment), EXPECTED[environment]
 
     lam = env.client("lambda")
@@ -335,7 +237,7 @@ def test_profile_differences_are_deployed(environments: Environments, environmen
 # --------------------------------------------------------------------------- (3) state
 
 
-def _state_keys(environments: Environments, environment: str) -> list[str]:
+def _state_keys(environments: Deployment, environment: str) -> list[str]:
     """The object keys in ``environment``'s own state bucket."""
     spec = _backend()
     s3 = environments.session.client("s3", spec.region)
@@ -343,7 +245,7 @@ def _state_keys(environments: Environments, environment: str) -> list[str]:
     return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
 
-def _state_document(environments: Environments, environment: str, key: str) -> dict[str, Any]:
+def _state_document(environments: Deployment, environment: str, key: str) -> dict[str, Any]:
     spec = _backend()
     s3 = environments.session.client("s3", spec.region)
     body = s3.get_object(Bucket=spec.bucket_of(environment), Key=key)["Body"].read()
@@ -351,7 +253,7 @@ def _state_document(environments: Environments, environment: str, key: str) -> d
     return document
 
 
-def test_each_environment_has_its_own_state_objects(environments: Environments) -> None:
+def test_each_environment_has_its_own_state_objects(environments: Deployment) -> None:
     spec = _backend()
     assert len({spec.bucket_of(environment) for environment in ENVIRONMENTS}) == len(ENVIRONMENTS)
     owned = {}
@@ -376,32 +278,3 @@ def test_each_environment_has_its_own_state_objects(environments: Environments) 
             assert state["resources"], key
             text = json.dumps(state)
             assert not [name for name in foreign if name in text], key
-
-
-# --------------------------------------------------------------------------- (4) destroy
-
-
-def test_destroying_both_leaves_nothing_of_either(environments: Environments) -> None:
-    from tooling.lifecycle.leftovers import leftovers
-    from tooling.lifecycle.orchestrate import destroy_stacks
-
-    started = time.monotonic()
-    per_stack: dict[str, float] = {}
-    left = destroy_stacks(workspace(), SELECTION, timings=per_stack)
-    environments.destroyed = True
-    environments.notes[f"destroy {SELECTION} (total)"] = time.monotonic() - started
-    environments.notes.update({f"destroy {name}": seconds for name, seconds in per_stack.items()})
-    assert left == []
-
-    spec = _backend()
-    regions = {stack.region for stack in environments.stacks}
-    for environment in ENVIRONMENTS:  # each on its own, too
-        assert leftovers(environments.session, regions, spec, environments=[environment]) == []
-        for stack in environments.stacks_of(environment):
-            if stack.state is not None and stack.state[1] in _state_keys(environments, environment):
-                assert not _state_document(environments, environment, stack.state[1])["resources"]
-    lock_table = environments.session.client("dynamodb", spec.region)
-    items = lock_table.scan(TableName=spec.lock_table, ConsistentRead=True)["Items"]
-    assert not [item for item in items if "Info" in item], "a state lock is still held"
-    outputs = json.loads(OUTPUTS.read_text(encoding="utf-8"))
-    assert not [key for key in outputs if key.split("_", 1)[0] in ENVIRONMENTS]

@@ -2,9 +2,10 @@
 
 Black-box: the tests use AWS APIs and HTTP against what was deployed, never the handlers' code.
 The emulator runs the deployed functions from their zips on their real triggers (the bucket
-notification, the HTTP API, the async retry and dead-letter wiring). Runs in file order on one
-deployment (``deployed`` fixture): ingest, API, controls, re-plan, state locking, a handler
-change redeployed, and finally destroy.
+notification, the HTTP API, the async retry and dead-letter wiring). Runs in file order on the
+dev environment of the session's deployment (``deployed``, a view of ``conftest.deployment``):
+ingest, API, controls, re-plan, state locking, a handler change redeployed; ``test_destroy``
+destroys it afterwards.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.e2e.black_box import LOOPBACK, Response, call, file_summary, log_messages, wait_for
-from tests.e2e.conftest import ENVIRONMENT, OUTPUTS, ROOT, Deployed, workspace
+from tests.e2e.conftest import ENVIRONMENT, ROOT, Deployed, workspace
 
 if TYPE_CHECKING:
     from tooling.lifecycle.workspace import Workspace
@@ -699,29 +700,7 @@ def test_deployed_controls(deployed: Deployed) -> None:
         assert not [r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
 
 
-# --------------------------------------------------------------------------- (4) re-plan
-
-
-def _plan_every_stack(deployed: Deployed, label: str) -> dict[str, tuple[int, str]]:
-    from tooling.lifecycle.runs import plan_stack
-
-    results = {}
-    for stack in deployed.stacks:
-        started = time.monotonic()
-        results[stack.name] = plan_stack(deployed.session, stack.directory)
-        deployed.notes[f"{label} {stack.name}"] = time.monotonic() - started
-    return results
-
-
-def test_replan_after_apply_shows_no_changes(deployed: Deployed) -> None:
-    from tooling.lifecycle.runs import PLAN_NO_CHANGES
-
-    results = _plan_every_stack(deployed, "re-plan")
-    for name, (code, output) in results.items():
-        assert code == PLAN_NO_CHANGES, f"{name}:\n{output[-4000:]}"
-
-
-# --------------------------------------------------------------------------- (5) locking
+# --------------------------------------------------------------------------- (4) locking
 
 
 def _lock_items(deployed: Deployed) -> list[dict[str, Any]]:
@@ -779,10 +758,32 @@ def test_a_second_apply_is_refused_while_the_state_is_locked(deployed: Deployed)
             holder.wait()
     assert not _lock_items(deployed), "the lock was not released"
     assert _state_object(deployed, stack) == before, "the refused apply changed the state"
+    # That the resources are intact too is shown by the re-plan that follows (no changes).
+
+
+# --------------------------------------------------------------------------- (5) re-plan
+
+
+def _plan_every_stack(deployed: Deployed, label: str) -> dict[str, tuple[int, str]]:
+    from tooling.lifecycle.runs import plan_stack
+
+    results = {}
+    for stack in deployed.stacks:
+        started = time.monotonic()
+        results[stack.name] = plan_stack(deployed.session, stack.directory)
+        deployed.notes[f"{label} {stack.name}"] = time.monotonic() - started
+    return results
+
+
+def test_replan_after_apply_shows_no_changes(deployed: Deployed) -> None:
+    """GIVEN the deployment, after the refused apply of the locking test WHEN every stack is
+    planned again THEN none has changes: the apply converged and the refused one touched
+    nothing."""
     from tooling.lifecycle.runs import PLAN_NO_CHANGES
 
-    for name, (code, output) in _plan_every_stack(deployed, "plan after lock").items():
-        assert code == PLAN_NO_CHANGES, f"{name}:\n{output[-4000:]}"  # the state is intact
+    results = _plan_every_stack(deployed, "re-plan")
+    for name, (code, output) in results.items():
+        assert code == PLAN_NO_CHANGES, f"{name}:\n{output[-4000:]}"
 
 
 # --------------------------------------------------------------------------- (6) new code
@@ -826,21 +827,3 @@ def test_a_changed_handler_answers_after_deploy(
     deployed.notes["redeploy after a handler change"] = time.monotonic() - started
     answer = call(api + "/health", region=deployed.region)
     assert answer.json() == {"status": "ok", "build": "e2e-changed"}
-
-
-# --------------------------------------------------------------------------- (7) destroy
-
-
-def test_destroy_leaves_nothing(deployed: Deployed) -> None:
-    from tooling.lifecycle.orchestrate import destroy_stacks
-
-    started = time.monotonic()
-    per_stack: dict[str, float] = {}
-    left = destroy_stacks(workspace(), ENVIRONMENT, timings=per_stack)
-    deployed.destroyed = True
-    deployed.notes["destroy (total)"] = time.monotonic() - started
-    deployed.notes.update({f"destroy {name}": seconds for name, seconds in per_stack.items()})
-    assert left == []
-    assert not _lock_items(deployed)
-    outputs = json.loads(OUTPUTS.read_text(encoding="utf-8"))
-    assert not [key for key in outputs if key.startswith(f"{ENVIRONMENT}_")]

@@ -1,4 +1,4 @@
-"""tooling.test_suite: `./tap test` runs the noxfile's suite, e2e beside the other sessions."""
+"""tooling.test_suite: `./tap test --parallel` runs the noxfile's suite in chains side by side."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from tooling.test_suite import Suite, load_suite, run_suite
 ROOT = Path(__file__).resolve().parents[2]
 
 # Two sessions that each create their marker and wait (10 s at most) for the other's: they pass
-# only when they run at the same time. "late" runs after "early" in the sequential process.
+# only when they run at the same time. "late" runs after "meet_a" in its chain; "alone" is in no
+# chain, so it gets one of its own.
 _NOXFILE = """
 import pathlib, time
 import nox
 
 nox.options.default_venv_backend = "none"
-nox.options.sessions = ["early", "meet_a", "late", "meet_b"]
-SESSIONS_BESIDE = ("meet_b", "not_in_the_suite")
+nox.options.sessions = ["early", "meet_a", "late", "meet_b", "alone"]
+SUITE_CHAINS = (("meet_b", "not_in_the_suite"), ("early", "meet_a", "late"), ("early",))
 
 
 def _meet(session, mine, other, fail):
@@ -49,6 +50,11 @@ def late(session):
 
 
 @nox.session(python=False)
+def alone(session):
+    session.log("alone ran")
+
+
+@nox.session(python=False)
 def meet_b(session):
     _meet(session, "b", "a", pathlib.Path("b-fails").exists())
 """
@@ -61,28 +67,44 @@ def _repository(tmp_path: Path, *, beside_fails: bool) -> Path:
     return tmp_path
 
 
-def test_the_suite_is_the_noxfiles_default_sessions_split_by_sessions_beside() -> None:
-    assert load_suite(ROOT / "noxfile.py", python=sys.executable) == Suite(
-        sequential=("lint", "unit", "moto", "synth", "security", "processor", "api_handler"),
-        beside=("e2e",),
+def test_the_suite_is_the_noxfiles_default_sessions_in_its_chains() -> None:
+    suite = load_suite(ROOT / "noxfile.py", python=sys.executable)
+    assert suite == Suite(
+        chains=(
+            ("e2e",),
+            ("lint", "unit", "synth", "security"),
+            ("moto", "processor", "api_handler"),
+        )
     )
 
 
-def test_a_session_beside_runs_at_the_same_time_as_the_others(tmp_path: Path) -> None:
-    """GIVEN a session beside that can only pass while a sequential one runs WHEN the suite runs
-    THEN both pass, every sequential session ran, and the lines beside carry their prefix."""
+def test_every_session_is_in_exactly_one_chain(tmp_path: Path) -> None:
+    """GIVEN chains naming a session twice and one not in the suite, and a session in no chain
+    WHEN the suite is read THEN each session of the suite is in one chain, once."""
+    suite = load_suite(
+        _repository(tmp_path, beside_fails=False) / "noxfile.py", python=sys.executable
+    )
+    assert suite.chains == (("meet_b",), ("early", "meet_a", "late"), ("alone",))
+    assert sorted(suite.sessions) == sorted(["early", "meet_a", "late", "meet_b", "alone"])
+
+
+def test_the_chains_run_at_the_same_time(tmp_path: Path) -> None:
+    """GIVEN a session that can only pass while one of another chain runs WHEN the suite runs
+    THEN every chain passes, every session ran, and each line carries its chain's prefix."""
     root = _repository(tmp_path, beside_fails=False)
     suite = load_suite(root / "noxfile.py", python=sys.executable)
-    assert suite == Suite(sequential=("early", "meet_a", "late"), beside=("meet_b",))
     out = io.StringIO()
     assert run_suite(suite, python=sys.executable, root=root, out=out) == 0
     text = out.getvalue()
-    assert "early ran" in text and "late ran" in text
-    assert "nox > met a" in text and "[meet_b] nox > met b" in text
-    assert "test: early, meet_a, late: passed" in text and "test: meet_b: passed" in text
+    assert "[early,meet_a,late] nox > early ran" in text
+    assert "[early,meet_a,late] nox > late ran" in text
+    assert "[early,meet_a,late] nox > met a" in text and "[meet_b] nox > met b" in text
+    assert "[alone] nox > alone ran" in text
+    for chain in ("early, meet_a, late", "meet_b", "alone"):
+        assert f"test: {chain}: passed" in text
 
 
-def test_a_failing_session_beside_fails_the_suite(tmp_path: Path) -> None:
+def test_a_failing_chain_fails_the_suite_and_the_others_finish(tmp_path: Path) -> None:
     root = _repository(tmp_path, beside_fails=True)
     out = io.StringIO()
     assert run_suite(
@@ -93,3 +115,4 @@ def test_a_failing_session_beside_fails_the_suite(tmp_path: Path) -> None:
     )
     assert "test: meet_b: failed (exit 1)" in out.getvalue()  # nox's exit status for a failure
     assert "test: early, meet_a, late: passed" in out.getvalue()
+    assert "test: alone: passed" in out.getvalue()
