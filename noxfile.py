@@ -101,9 +101,9 @@ E2E_LANES = (
     ),
 )
 E2E_MODULES = tuple(module for lane in E2E_LANES for module in lane.modules)
-#: ``TAP_E2E_LANES=1`` runs the lanes side by side (``./tap test --parallel`` sets it). Without
-#: it, as in CI, every module runs in one pytest, one after the other: under the load of the
-#: lanes the emulator now and then loses a response, and a test fails for it (docs/testing.md).
+#: ``TAP_E2E_LANES=1`` runs the lanes side by side (``./tap test`` sets it, also for ``--session
+#: e2e``; ``./tap test --sequential`` does not). Without it every module runs in one pytest, one
+#: after the other.
 E2E_LANES_ENV = "TAP_E2E_LANES"
 
 

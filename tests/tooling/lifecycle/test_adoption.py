@@ -265,7 +265,7 @@ def test_the_parser_reads_the_detail_after_the_with_line_in_a_coloured_box() -> 
 def test_a_duplicate_rule_is_an_orphan_only_for_a_rule_resource() -> None:
     inline = SG_RULE_DUPLICATE.replace(
         "aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE",
-        "aws_security_group.Network_LambdaSecurityGroup_48EE2139",
+        "aws_security_group.Network_LambdaSecurityGroup_AAAA1111",
     ).replace("creating VPC Security Group Rule", "updating Security Group egress rules")
     assert orphans_from_apply_output(inline) == []  # a group in the state, its inline rules
 
@@ -438,7 +438,7 @@ def test_real_terraform_adopts_security_group_rules_it_was_told_are_duplicates(
     def c(service: str) -> Any:
         return crash.client(endpoint, service, REGION)
 
-    lambda_sg = "${aws_security_group.Network_LambdaSecurityGroup_48EE2139.id}"
+    lambda_sg = "${aws_security_group.Network_LambdaSecurityGroup_AAAA1111.id}"
     https = {"from_port": 443, "ip_protocol": "tcp", "to_port": 443}
     document = {
         "terraform": {
@@ -454,12 +454,12 @@ def test_real_terraform_adopts_security_group_rules_it_was_told_are_duplicates(
                     "vpc_id": "${aws_vpc.Network_Vpc_1A2B3C4D.id}",
                 }
                 for name, group in (
-                    ("Network_LambdaSecurityGroup_48EE2139", "tap-adopt-lambda"),
+                    ("Network_LambdaSecurityGroup_AAAA1111", "tap-adopt-lambda"),
                     ("Network_EndpointSecurityGroup_7A30837F", "tap-adopt-endpoints"),
                 )
             },
             "aws_vpc_endpoint": {
-                "Network_S3GatewayEndpoint_013AB672": {
+                "Network_S3GatewayEndpoint_BBBB2222": {
                     "vpc_id": "${aws_vpc.Network_Vpc_1A2B3C4D.id}",
                     "service_name": f"com.amazonaws.{REGION}.s3",
                     "vpc_endpoint_type": "Gateway",
@@ -469,7 +469,7 @@ def test_real_terraform_adopts_security_group_rules_it_was_told_are_duplicates(
                 "Network_LambdaToS3_136841EE": {
                     **https,
                     "prefix_list_id": (
-                        "${aws_vpc_endpoint.Network_S3GatewayEndpoint_013AB672.prefix_list_id}"
+                        "${aws_vpc_endpoint.Network_S3GatewayEndpoint_BBBB2222.prefix_list_id}"
                     ),
                     "security_group_id": lambda_sg,
                 }

@@ -325,9 +325,9 @@ def _security_group_stack(session: Session, stack_dir: Path, tmp_path: Path) -> 
         "Network_LambdaToS3_136841EE": {
             "from_port": 443, "ip_protocol": "tcp", "to_port": 443,
             "prefix_list_id": (
-                "${aws_vpc_endpoint.Network_S3GatewayEndpoint_013AB672.prefix_list_id}"
+                "${aws_vpc_endpoint.Network_S3GatewayEndpoint_BBBB2222.prefix_list_id}"
             ),
-            "security_group_id": "${aws_security_group.Network_LambdaSecurityGroup_48EE2139.id}",
+            "security_group_id": "${aws_security_group.Network_LambdaSecurityGroup_AAAA1111.id}",
         }
     }  # fmt: skip
     config.write_text(json.dumps(document), encoding="utf-8")
@@ -335,10 +335,10 @@ def _security_group_stack(session: Session, stack_dir: Path, tmp_path: Path) -> 
         "version": 4,
         "resources": [
             {"mode": "managed", "type": "aws_security_group",
-             "name": "Network_LambdaSecurityGroup_48EE2139",
+             "name": "Network_LambdaSecurityGroup_AAAA1111",
              "instances": [{"schema_version": 1, "attributes": {"id": group}}]},
             {"mode": "managed", "type": "aws_vpc_endpoint",
-             "name": "Network_S3GatewayEndpoint_013AB672",
+             "name": "Network_S3GatewayEndpoint_BBBB2222",
              "instances": [{"schema_version": 0,
                             "attributes": {"id": "vpce-1", "prefix_list_id": prefix_list}}]},
         ],

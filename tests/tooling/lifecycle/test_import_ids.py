@@ -159,13 +159,13 @@ def test_import_id_is_none_when_not_deterministic(address: str) -> None:
 
 # --------------------------------------------------------------------------- the state
 
-LAMBDA_SG = "aws_security_group.Network_LambdaSecurityGroup_48EE2139"
+LAMBDA_SG = "aws_security_group.Network_LambdaSecurityGroup_AAAA1111"
 ENDPOINT_SG = "aws_security_group.Network_EndpointSecurityGroup_7A30837F"
-S3_ENDPOINT = "aws_vpc_endpoint.Network_S3GatewayEndpoint_013AB672"
+S3_ENDPOINT = "aws_vpc_endpoint.Network_S3GatewayEndpoint_BBBB2222"
 TO_S3 = "aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE"
-TO_ENDPOINTS = "aws_vpc_security_group_egress_rule.Network_LambdaToEndpoints_5D1C2B3A"
+TO_ENDPOINTS = "aws_vpc_security_group_egress_rule.Network_LambdaToEndpoints_EEEE5555"
 FROM_LAMBDA = "aws_vpc_security_group_ingress_rule.Network_EndpointFromLambda_9E8F7A6B"
-ALL_OUT = "aws_vpc_security_group_egress_rule.Network_AllOut_1F2E3D4C"
+ALL_OUT = "aws_vpc_security_group_egress_rule.Network_AllOut_FFFF6666"
 
 STATE = {
     "version": 4,
@@ -177,7 +177,7 @@ STATE = {
         {
             "mode": "managed",
             "type": "aws_security_group",
-            "name": "Network_LambdaSecurityGroup_48EE2139",
+            "name": "Network_LambdaSecurityGroup_AAAA1111",
             "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
             "instances": [{"schema_version": 1, "attributes": {"id": "sg-0lambda", "vpc_id": "v"}}],
         },
@@ -191,7 +191,7 @@ STATE = {
         {
             "mode": "managed",
             "type": "aws_vpc_endpoint",
-            "name": "Network_S3GatewayEndpoint_013AB672",
+            "name": "Network_S3GatewayEndpoint_BBBB2222",
             "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
             "instances": [
                 {"schema_version": 0, "attributes": {"id": "vpce-1", "prefix_list_id": "pl-0s3"}}
@@ -278,8 +278,8 @@ TO_S3_CONFIG = {
     "from_port": 443,
     "ip_protocol": "tcp",
     "to_port": 443,
-    "prefix_list_id": "${aws_vpc_endpoint.Network_S3GatewayEndpoint_013AB672.prefix_list_id}",
-    "security_group_id": "${aws_security_group.Network_LambdaSecurityGroup_48EE2139.id}",
+    "prefix_list_id": "${aws_vpc_endpoint.Network_S3GatewayEndpoint_BBBB2222.prefix_list_id}",
+    "security_group_id": "${aws_security_group.Network_LambdaSecurityGroup_AAAA1111.id}",
 }
 TO_ENDPOINTS_CONFIG = {
     "from_port": 443,
@@ -288,15 +288,15 @@ TO_ENDPOINTS_CONFIG = {
     "referenced_security_group_id": (
         "${aws_security_group.Network_EndpointSecurityGroup_7A30837F.id}"
     ),
-    "security_group_id": "${aws_security_group.Network_LambdaSecurityGroup_48EE2139.id}",
+    "security_group_id": "${aws_security_group.Network_LambdaSecurityGroup_AAAA1111.id}",
 }
-LAMBDA_SG_ID = "${aws_security_group.Network_LambdaSecurityGroup_48EE2139.id}"
+LAMBDA_SG_ID = "${aws_security_group.Network_LambdaSecurityGroup_AAAA1111.id}"
 RULES_DOCUMENT: dict[str, Any] = {
     "resource": {
         "aws_vpc_security_group_egress_rule": {
             "Network_LambdaToS3_136841EE": TO_S3_CONFIG,
-            "Network_LambdaToEndpoints_5D1C2B3A": TO_ENDPOINTS_CONFIG,
-            "Network_AllOut_1F2E3D4C": {
+            "Network_LambdaToEndpoints_EEEE5555": TO_ENDPOINTS_CONFIG,
+            "Network_AllOut_FFFF6666": {
                 "ip_protocol": "-1",
                 "cidr_ipv4": "0.0.0.0/0",
                 "security_group_id": LAMBDA_SG_ID,
@@ -314,7 +314,7 @@ RULES_DOCUMENT: dict[str, Any] = {
                 "ip_protocol": "tcp",
                 "to_port": 443,
                 "referenced_security_group_id": (
-                    "${aws_security_group.Network_LambdaSecurityGroup_48EE2139.id}"
+                    "${aws_security_group.Network_LambdaSecurityGroup_AAAA1111.id}"
                 ),
                 "security_group_id": (
                     "${aws_security_group.Network_EndpointSecurityGroup_7A30837F.id}"
