@@ -201,17 +201,9 @@ def state_attributes(state: str) -> dict[str, Mapping[str, Any]]:
     return found
 
 
-#: Resource types whose import ID is one attribute of their configuration.
-_BY_ATTRIBUTE: dict[str, str] = {
+#: Resource types named by one attribute of their configuration, which is also their ``id``.
+_NAMED_BY: dict[str, str] = {
     "aws_s3_bucket": "bucket",
-    "aws_s3_bucket_versioning": "bucket",
-    "aws_s3_bucket_server_side_encryption_configuration": "bucket",
-    "aws_s3_bucket_public_access_block": "bucket",
-    "aws_s3_bucket_policy": "bucket",
-    "aws_s3_bucket_logging": "bucket",
-    "aws_s3_bucket_lifecycle_configuration": "bucket",
-    "aws_s3_bucket_notification": "bucket",
-    "aws_s3_bucket_ownership_controls": "bucket",
     "aws_dynamodb_table": "name",
     "aws_iam_role": "name",
     "aws_cloudwatch_log_group": "name",
@@ -227,26 +219,30 @@ _BY_ATTRIBUTE: dict[str, str] = {
     "aws_cloudwatch_metric_alarm": "alarm_name",
     "aws_apigatewayv2_domain_name": "domain_name",
 }
+#: Resource types whose import ID is one attribute of their configuration: the named ones and
+#: a bucket's sub-resources (imported by the bucket's name).
+_BY_ATTRIBUTE: dict[str, str] = {
+    **_NAMED_BY,
+    **{
+        f"aws_s3_bucket_{part}": "bucket"
+        for part in (
+            "versioning",
+            "server_side_encryption_configuration",
+            "public_access_block",
+            "policy",
+            "logging",
+            "lifecycle_configuration",
+            "notification",
+            "ownership_controls",
+        )
+    },
+}
 #: The attribute most resources are named by (a constant, so that the secret's entry below is
 #: not mistaken for a hard-coded secret by the secrets scan).
 _NAME = "name"
 #: Attribute-to-attribute aliases of references: ``${aws_s3_bucket.x.id}`` is the bucket name.
 _ID_IS: dict[str, str] = {
-    "aws_s3_bucket": "bucket",
-    "aws_dynamodb_table": "name",
-    "aws_iam_role": "name",
-    "aws_cloudwatch_log_group": "name",
-    "aws_lambda_function": "function_name",
-    "aws_kms_alias": "name",
-    "aws_rds_cluster": "cluster_identifier",
-    "aws_rds_cluster_instance": "identifier",
-    "aws_db_instance": "identifier",
-    "aws_db_subnet_group": "name",
-    "aws_rds_cluster_parameter_group": "name",
-    "aws_db_parameter_group": "name",
-    "aws_rds_global_cluster": "global_cluster_identifier",
-    "aws_cloudwatch_metric_alarm": "alarm_name",
-    "aws_apigatewayv2_domain_name": "domain_name",
+    **_NAMED_BY,
     "aws_sqs_queue": "name",  # only as the name of a queue (``.name``): its id is the URL
     "aws_sns_topic": "name",
     "aws_secretsmanager_secret": _NAME,

@@ -17,6 +17,23 @@ from tooling.terraform import run_terraform
 STATE_BUCKET = "tap-terraform-state-store"
 LOCK_TABLE = "tap-terraform-locks"
 
+# A CI log of a deploy to the emulator (the box characters stripped): under load it lost the
+# response to the first AuthorizeSecurityGroupEgress, the provider retried and was answered
+# Duplicate. The detail comes after the ``with`` line and the source line.
+SG_RULE_DUPLICATE = """\
+Error: creating VPC Security Group Rule
+
+  with aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE,
+  on cdk.tf.json line 696, in resource.aws_vpc_security_group_egress_rule.\
+Network_LambdaToS3_136841EE:
+ 696:       },
+
+operation error EC2: AuthorizeSecurityGroupEgress, https response error
+StatusCode: 400, RequestID:
+KvKdgME7AvQDIT4Mpbv05Pevz3DBuKXLsAEbhopWWzdas13bysGZ, api error
+InvalidPermission.Duplicate: The specified rule already exists
+"""
+
 
 def aws_env(region: str) -> dict[str, str]:
     """Fake credentials and no shared configuration: nothing can reach real AWS."""

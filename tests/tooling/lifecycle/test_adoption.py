@@ -212,22 +212,7 @@ def test_the_parser_reads_terminal_output_and_skips_other_errors() -> None:
     assert orphans_from_apply_output("Apply complete! Resources: 3 added") == []
 
 
-# A CI log of a deploy to the emulator (the box characters stripped): under load it lost the
-# response to the first AuthorizeSecurityGroupEgress, the provider retried and was answered
-# Duplicate. The detail comes after the ``with`` line and the source line.
-SG_RULE_DUPLICATE = """\
-Error: creating VPC Security Group Rule
-
-  with aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE,
-  on cdk.tf.json line 696, in resource.aws_vpc_security_group_egress_rule.\
-Network_LambdaToS3_136841EE:
- 696:       },
-
-operation error EC2: AuthorizeSecurityGroupEgress, https response error
-StatusCode: 400, RequestID:
-KvKdgME7AvQDIT4Mpbv05Pevz3DBuKXLsAEbhopWWzdas13bysGZ, api error
-InvalidPermission.Duplicate: The specified rule already exists
-"""
+SG_RULE_DUPLICATE = crash.SG_RULE_DUPLICATE
 
 
 def test_the_parser_reads_the_detail_after_the_with_line() -> None:

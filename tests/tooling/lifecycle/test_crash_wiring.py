@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.tooling.lifecycle import crash_support as crash
 from tooling.lifecycle import holders
 from tooling.lifecycle.adoption import ADOPT_FILE
 from tooling.lifecycle.interrupts import EmulatorWatchdog, Stopper
@@ -48,18 +49,7 @@ EOF
 fi
 if [ "$1" = "apply" ] && [ -n "$FAKE_SG_DUPLICATE" ] && [ ! -f "$dir/tap-adopt.tf.json" ]; then
   cat <<'EOF'
-Error: creating VPC Security Group Rule
-
-  with aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE,
-  on cdk.tf.json line 696, in resource.aws_vpc_security_group_egress_rule.\
-Network_LambdaToS3_136841EE:
- 696:       },
-
-operation error EC2: AuthorizeSecurityGroupEgress, https response error
-StatusCode: 400, RequestID:
-KvKdgME7AvQDIT4Mpbv05Pevz3DBuKXLsAEbhopWWzdas13bysGZ, api error
-InvalidPermission.Duplicate: The specified rule already exists
-
+@SG_RULE_DUPLICATE@
 EOF
   exit 1
 fi
@@ -86,6 +76,8 @@ apply) echo "Apply complete! Resources: 1 added, 0 changed, 0 destroyed." ;;
 plan) echo "No changes."; exit 0 ;;
 esac
 """
+#: The real diagnostic of a lost security group rule create (crash_support).
+FAKE = FAKE.replace("@SG_RULE_DUPLICATE@", crash.SG_RULE_DUPLICATE.rstrip("\n"))
 
 
 @pytest.fixture
