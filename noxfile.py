@@ -30,7 +30,7 @@ nox.options.default_venv_backend = "none"
 nox.options.sessions = ["lint", "unit", "moto", "synth", "security", "e2e", "processor",
                         "api_handler"]  # fmt: skip
 nox.options.error_on_missing_interpreters = True
-#: How `./tap test --parallel` runs the suite: each chain a nox process, its sessions one after the
+#: How `./tap test` (= CI) runs the suite: each chain a nox process, its sessions one after the
 #: other, the chains side by side (tooling/test_suite.py). e2e mostly waits on deploys; the other
 #: two chains take about as long as each other; synth and security share cdktf.out: one chain.
 SUITE_CHAINS = (

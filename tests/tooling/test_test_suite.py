@@ -1,4 +1,4 @@
-"""tooling.test_suite: `./tap test --parallel` runs the noxfile's suite in chains side by side."""
+"""tooling.test_suite: `./tap test` runs the noxfile's suite in chains side by side."""
 
 from __future__ import annotations
 
