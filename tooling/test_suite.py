@@ -3,7 +3,7 @@
 Why side by side: a deploy leaves a core idle much of its wall time (the AWS provider's waiters
 poll on fixed delays), which the other sessions (lint, unit, moto, synth, security, the two
 services) fill by computing; and those, each one process computing on one core, leave the other
-core to whatever runs beside them. One after the other (``--sequential``) the suite takes ~45 min
+core to whatever runs beside them. One after the other (``--sequential``) the suite takes ~40 min
 on this 2-core machine; in chains both cores are busy throughout (figures in docs/testing.md,
 "Measured CI time").
 
