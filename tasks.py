@@ -116,7 +116,7 @@ def clean(c: Context) -> None:
     help={
         "session": "run only this nox session (e.g. unit, lint)",
         "sequential": "every session and e2e module one after the other in one nox process "
-        "(~40 instead of ~17 min on 2 cores; docs/testing.md)",
+        "(~40 instead of 17-19 min on 2 cores; docs/testing.md)",
     }
 )
 def test(c: Context, session: str | None = None, sequential: bool = False) -> None:
