@@ -130,13 +130,18 @@ class Boto3Resolver:
         code = str((getattr(exc, "response", None) or {}).get("Error", {}).get("Code", ""))
         return "NonExistent" in code or "NotFound" in code
 
-    def queue_url(self, name: str) -> str | None:
+    def _unless_missing(self, look_up: Callable[[], Any]) -> str | None:
+        """``look_up()`` as a string; None when AWS says there is no such resource."""
         try:
-            return str(self._client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
+            return str(look_up())
         except Exception as exc:
             if self._missing(exc):
                 return None
             raise
+
+    def queue_url(self, name: str) -> str | None:
+        sqs = self._client("sqs")
+        return self._unless_missing(lambda: sqs.get_queue_url(QueueName=name)["QueueUrl"])
 
     def topic_arn(self, name: str) -> str | None:
         pages = self._client("sns").get_paginator("list_topics").paginate()
@@ -147,12 +152,8 @@ class Boto3Resolver:
         return None
 
     def secret_arn(self, name: str) -> str | None:
-        try:
-            return str(self._client("secretsmanager").describe_secret(SecretId=name)["ARN"])
-        except Exception as exc:
-            if self._missing(exc):
-                return None
-            raise
+        secrets = self._client("secretsmanager")
+        return self._unless_missing(lambda: secrets.describe_secret(SecretId=name)["ARN"])
 
     def security_group_rule_id(self, rule: SecurityGroupRule) -> str | None:
         """The ``sgr-`` ID of ``rule`` (None: no such rule or group, or more than one match)."""

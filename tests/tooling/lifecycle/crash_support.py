@@ -66,6 +66,17 @@ def provider(endpoint: str, region: str) -> dict[str, Any]:
     }
 
 
+def stack_document(endpoint: str, region: str, resources: Mapping[str, Any]) -> dict[str, Any]:
+    """A stack's configuration: the pinned aws provider pointed at ``endpoint``, ``resources``."""
+    return {
+        "terraform": {
+            "required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}}
+        },
+        "provider": {"aws": [provider(endpoint, region)]},
+        "resource": dict(resources),
+    }
+
+
 def backend(endpoint: str, key: str, region: str) -> dict[str, Any]:
     """An S3 backend like the synthesized stacks' (lock table and native S3 lock file)."""
     return {

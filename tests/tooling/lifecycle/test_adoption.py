@@ -345,12 +345,10 @@ def test_real_terraform_adopts_what_an_interrupted_apply_left(
         BillingMode="PAY_PER_REQUEST",
     )
     c("iam").create_role(RoleName="tap-adopt-processor-dev", AssumeRolePolicyDocument=TRUST)
-    document = {
-        "terraform": {
-            "required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}}
-        },
-        "provider": {"aws": [crash.provider(endpoint, REGION)]},
-        "resource": {
+    document = crash.stack_document(
+        endpoint,
+        REGION,
+        {
             "aws_s3_bucket": {"Storage_DataBucket_ABCD1234": {"bucket": "tap-adopt-data-dev"}},
             "aws_s3_bucket_versioning": {
                 "Storage_Versioning_1A2B": {
@@ -373,7 +371,7 @@ def test_real_terraform_adopts_what_an_interrupted_apply_left(
                 }
             },
         },
-    }
+    )
     stack_dir = tmp_path / "tap-dev-eu-west-1-app"
     crash.write_config(stack_dir, document)
     init = crash.terraform(["init", "-input=false"], stack_dir, terraform_repo, REGION)
@@ -425,12 +423,10 @@ def test_real_terraform_adopts_security_group_rules_it_was_told_are_duplicates(
 
     lambda_sg = "${aws_security_group.Network_LambdaSecurityGroup_AAAA1111.id}"
     https = {"from_port": 443, "ip_protocol": "tcp", "to_port": 443}
-    document = {
-        "terraform": {
-            "required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}}
-        },
-        "provider": {"aws": [crash.provider(endpoint, REGION)]},
-        "resource": {
+    document = crash.stack_document(
+        endpoint,
+        REGION,
+        {
             "aws_vpc": {"Network_Vpc_1A2B3C4D": {"cidr_block": "10.0.0.0/16"}},
             "aws_security_group": {
                 name: {
@@ -469,7 +465,7 @@ def test_real_terraform_adopts_security_group_rules_it_was_told_are_duplicates(
                 }
             },
         },
-    }
+    )
     rules = {
         "aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE",
         "aws_vpc_security_group_ingress_rule.Network_EndpointFromLambda_9E8F7A6B",
