@@ -145,12 +145,21 @@ def test(c: Context, session: str | None = None, sequential: bool = False) -> No
 
 @task(help={"target": "local (the emulator) or aws"})
 def bootstrap_backend(c: Context, target: str = "local") -> None:
-    """Create the Terraform state bucket and lock table (idempotent) of platform.toml [state]."""
+    """Create the state buckets, keys, lock table and key-admin role (idempotent, [state])."""
     from tooling.lifecycle.orchestrate import bootstrap, session_for
 
     with _exits():
         ws = _workspace(target)
         bootstrap(ws, session_for(ws))
+
+
+@task(help={"env": ENV_HELP, "target": "aws (the only target with an account to check)"})
+def preflight(c: Context, env: str | None = None, target: str = "aws") -> None:
+    """Check the AWS account before a deploy (read-only): every check and each failure's fix."""
+    from tooling.lifecycle.preflight import run_preflight
+
+    with _exits():
+        run_preflight(_workspace(target), env)
 
 
 @task(help={"env": "environment or 'all' (default: platform.default_environment)",
@@ -159,7 +168,7 @@ def bootstrap_backend(c: Context, target: str = "local") -> None:
 def deploy(
     c: Context, env: str | None = None, target: str = "local", parallel: int = PARALLEL
 ) -> None:
-    """Build, synth, bootstrap the state backend, apply every stack, write cfn-outputs."""
+    """Build, synth, (aws: preflight), bootstrap the state backend, apply, write cfn-outputs."""
     from tooling.lifecycle.orchestrate import deploy_stacks
 
     with _exits():

@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("dev", "prod")
 SELECTION = ",".join(ENVIRONMENTS)
 ENVIRONMENT = "dev"
+#: The environments of the shared deployment whose profile protects their data as shipped.
+PROTECTED = "prod"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 #: The run's flat outputs (``TAP_OUTPUTS_FILE``, so that e2e lanes side by side have their own).
 OUTPUTS = outputs_path(ROOT)
@@ -55,9 +57,8 @@ TIMINGS: dict[str, float] = {}
 @contextmanager
 def unprotected_data(selection: str) -> Iterator[None]:
     """Run with data protection lifted for ``selection`` (``TAP_UNPROTECTED_ENVIRONMENTS``, see
-    docs/configuration.md): a test deploys a protected environment (prod, global) only to
-    destroy it again, and ``destroy`` refuses a protected one. Held from before the deploy to
-    after the destroy, so that both see the same configuration; the previous value is restored.
+    docs/configuration.md). The e2e tests deploy prod and global as shipped, protection on, and
+    lift it only to destroy them (:func:`destroy_protected`); the previous value is restored.
     """
     from trading_infra.config import UNPROTECTED_ENVIRONMENTS_ENV
 
@@ -70,6 +71,21 @@ def unprotected_data(selection: str) -> Iterator[None]:
             os.environ.pop(UNPROTECTED_ENVIRONMENTS_ENV, None)
         else:
             os.environ[UNPROTECTED_ENVIRONMENTS_ENV] = previous
+
+
+def destroy_protected(
+    selection: str, protected: str, *, timings: dict[str, float] | None = None
+) -> list[Any]:
+    """Destroy ``selection`` the way docs/configuration.md ("Data protection") tells a user to
+    when ``protected`` (a subset of it) is deployed as shipped, with its data protection on:
+    lift the protection, deploy ``protected`` (terraform deletes with the settings in its
+    state, so deletion protection off, force_destroy on and the rest must be applied first),
+    then destroy. The leftovers the destroy reports are returned."""
+    from tooling.lifecycle.orchestrate import deploy_stacks, destroy_stacks
+
+    with unprotected_data(protected):
+        deploy_stacks(workspace(), protected)
+        return list(destroy_stacks(workspace(), selection, timings=timings))
 
 
 def refuse_running_emulator(what: str) -> Any:
@@ -172,12 +188,12 @@ def _timed(name: str, per_stack: dict[str, float], started: float) -> None:
 
 @pytest.fixture(scope="session")
 def deployment() -> Iterator[Deployment]:
-    """dev and prod deployed side by side (prod's data protection lifted: deployed to be
-    destroyed), destroyed and the emulator stopped at the end of the session."""
+    """dev and prod deployed side by side exactly as shipped (prod with its data protection on),
+    destroyed (prod's protection lifted first, as a user would) and the emulator stopped at the
+    end of the session."""
     from tooling.emulator import process as emulator
     from tooling.lifecycle.orchestrate import (
         deploy_stacks,
-        destroy_stacks,
         ordered_stacks,
         session_for,
     )
@@ -185,30 +201,29 @@ def deployment() -> Iterator[Deployment]:
     refuse_running_emulator("dev and prod")
     os.environ.setdefault("TAP_SERVE_QUIET", "1")
     state: Deployment | None = None
-    with unprotected_data(SELECTION):
+    try:
+        per_stack: dict[str, float] = {}
+        started = time.monotonic()
+        deploy_stacks(workspace(), SELECTION, timings=per_stack)
+        _timed(f"deploy {SELECTION}", per_stack, started)
+        outputs = json.loads(OUTPUTS.read_text(encoding="utf-8"))
+        session = session_for(workspace(), start=False)
+        for environment in ENVIRONMENTS:
+            endpoint = outputs[f"{environment}_emulator_endpoint"]
+            assert urlsplit(endpoint).hostname in LOOPBACK, endpoint
+            assert session.emulator is not None and session.emulator.endpoint == endpoint
+        stacks = ordered_stacks(workspace(), SELECTION)
+        assert {stack.environment for stack in stacks} == set(ENVIRONMENTS)
+        state = Deployment(outputs=outputs, session=session, stacks=stacks)
+        yield state
+    finally:
         try:
-            per_stack: dict[str, float] = {}
-            started = time.monotonic()
-            deploy_stacks(workspace(), SELECTION, timings=per_stack)
-            _timed(f"deploy {SELECTION}", per_stack, started)
-            outputs = json.loads(OUTPUTS.read_text(encoding="utf-8"))
-            session = session_for(workspace(), start=False)
-            for environment in ENVIRONMENTS:
-                endpoint = outputs[f"{environment}_emulator_endpoint"]
-                assert urlsplit(endpoint).hostname in LOOPBACK, endpoint
-                assert session.emulator is not None and session.emulator.endpoint == endpoint
-            stacks = ordered_stacks(workspace(), SELECTION)
-            assert {stack.environment for stack in stacks} == set(ENVIRONMENTS)
-            state = Deployment(outputs=outputs, session=session, stacks=stacks)
-            yield state
+            if state is None or not state.destroyed:
+                destroy_protected(SELECTION, PROTECTED)
         finally:
-            try:
-                if state is None or not state.destroyed:
-                    destroy_stacks(workspace(), SELECTION)
-            finally:
-                emulator.stop(ROOT)
-                if state is not None:
-                    TIMINGS.update(state.notes)
+            emulator.stop(ROOT)
+            if state is not None:
+                TIMINGS.update(state.notes)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,16 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ENVIRONMENTS, OUTPUTS, ROOT, SELECTION, Deployment, workspace
+from tests.e2e.conftest import (
+    ENVIRONMENTS,
+    OUTPUTS,
+    PROTECTED,
+    ROOT,
+    SELECTION,
+    Deployment,
+    destroy_protected,
+    workspace,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -40,15 +49,34 @@ def _state_documents(deployment: Deployment, environment: str) -> dict[str, dict
     return documents
 
 
-def test_destroying_both_leaves_nothing_of_either(deployment: Deployment) -> None:
-    """GIVEN dev and prod deployed side by side WHEN `./tap destroy --env dev,prod` runs THEN no
-    resource of either is left, their states are empty, no lock is held, no output is kept."""
-    from tooling.lifecycle.leftovers import leftovers
+def test_the_shipped_protection_refuses_the_destroy_and_touches_nothing(
+    deployment: Deployment,
+) -> None:
+    """GIVEN prod deployed as shipped (data protection on) WHEN `./tap destroy --env dev,prod`
+    runs THEN it is refused with exit code 2 before any terraform runs: every stack of both
+    environments still has its resources."""
     from tooling.lifecycle.orchestrate import destroy_stacks
+    from tooling.lifecycle.protection import ProtectedDataError
+
+    with pytest.raises(ProtectedDataError, match=r"data protection is on for prod\b") as refused:
+        destroy_stacks(workspace(), SELECTION)
+    assert refused.value.code == 2
+    for environment in ENVIRONMENTS:
+        documents = _state_documents(deployment, environment)
+        assert len(documents) == len(deployment.stacks_of(environment))
+        assert all(document["resources"] for document in documents.values())
+
+
+def test_destroying_both_leaves_nothing_of_either(deployment: Deployment) -> None:
+    """GIVEN dev and prod deployed side by side WHEN prod's protection is lifted as
+    docs/configuration.md says (deploy with it lifted) and `./tap destroy --env dev,prod` runs
+    THEN no resource of either is left, their states are empty, no lock is held, no output is
+    kept."""
+    from tooling.lifecycle.leftovers import leftovers
 
     started = time.monotonic()
     per_stack: dict[str, float] = {}
-    left = destroy_stacks(workspace(), SELECTION, timings=per_stack)
+    left = destroy_protected(SELECTION, PROTECTED, timings=per_stack)
     deployment.destroyed = True
     deployment.notes[f"destroy {SELECTION} (total)"] = time.monotonic() - started
     deployment.notes.update({f"destroy {name}": seconds for name, seconds in per_stack.items()})

@@ -29,8 +29,8 @@ from tests.e2e.conftest import (
     OUTPUTS,
     ROOT,
     TIMINGS,
+    destroy_protected,
     refuse_running_emulator,
-    unprotected_data,
     workspace,
 )
 
@@ -85,19 +85,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def unprotected() -> Iterator[None]:
-    """global is protected (protect_data): lifted for this throwaway deployment, deploy to
-    destroy."""
-    with unprotected_data(ENVIRONMENT):
-        yield
-
-
-@pytest.fixture(scope="module")
-def global_deployed(unprotected: None) -> Iterator[GlobalDeployment]:
+def global_deployed() -> Iterator[GlobalDeployment]:
+    """global deployed exactly as shipped (data protection on); destroyed at the end the way a
+    user must, lifting the protection first (:func:`destroy_protected`)."""
     from trading_infra.config import load_config
 
     from tooling.emulator import process as emulator
-    from tooling.lifecycle.orchestrate import deploy_stacks, destroy_stacks, session_for
+    from tooling.lifecycle.orchestrate import deploy_stacks, session_for
 
     refuse_running_emulator("what is deployed")
     previous_port = os.environ.get("TAP_EMULATOR_PORT")
@@ -127,7 +121,7 @@ def global_deployed(unprotected: None) -> Iterator[GlobalDeployment]:
     finally:
         try:
             if state is None or not state.destroyed:
-                destroy_stacks(workspace(), ENVIRONMENT)
+                destroy_protected(ENVIRONMENT, ENVIRONMENT)
         finally:
             emulator.stop(ROOT)
             if previous_port is None:
@@ -236,7 +230,7 @@ def test_alarms_per_region_including_the_drift_alarm(global_deployed: GlobalDepl
             drift_metric.DEPLOYMENT_DIMENSION: ENVIRONMENT,
             drift_metric.REGION_DIMENSION: region,
         }
-        assert drift["TreatMissingData"] == "breaching"
+        assert drift["TreatMissingData"] == "missing"
         assert drift["Period"] == drift_metric.CHECK_PERIOD_SECONDS
 
 
@@ -345,11 +339,11 @@ def test_a_manual_change_in_one_region_is_drift_of_that_region_only(
 
 
 def test_destroy_leaves_nothing_in_any_region(global_deployed: GlobalDeployment) -> None:
-    from tooling.lifecycle.orchestrate import destroy_stacks
-
+    """GIVEN global deployed as shipped WHEN its protection is lifted (deployed) and it is
+    destroyed THEN nothing is left in any region and no output is kept."""
     started = time.monotonic()
     per_stack: dict[str, float] = {}
-    left = destroy_stacks(workspace(), ENVIRONMENT, timings=per_stack)
+    left = destroy_protected(ENVIRONMENT, ENVIRONMENT, timings=per_stack)
     global_deployed.destroyed = True
     TIMINGS["global destroy (total)"] = time.monotonic() - started
     TIMINGS.update({f"global destroy {s}": t for s, t in per_stack.items()})

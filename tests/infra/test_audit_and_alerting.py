@@ -102,7 +102,7 @@ def postgres_dev(tmp_path_factory: pytest.TempPathFactory) -> Stack:
     changed = copy.deepcopy(document())
     changed["environments"] = {"dev": changed["environments"]["dev"]}
     changed["environments"]["dev"]["overrides"] = {
-        "database": {"engine": "postgres", "engine_version": "16.4",
+        "database": {"engine": "postgres", "engine_version": "16",
                      "instance_class": "db.t4g.micro"}
     }  # fmt: skip
     stacks = synth_to(tmp_path_factory.mktemp("synth-postgres"), parse_config(changed), "aws")

@@ -125,7 +125,130 @@ def test_unknown_profile_is_rejected_listing_the_built_in_ones(document: dict[st
 def test_provisioned_billing_without_capacity_is_rejected(document: dict[str, Any]) -> None:
     changed = copy.deepcopy(document)
     changed["environments"]["dev"]["overrides"] = {"dynamodb_billing_mode": "PROVISIONED"}
-    assert "dynamodb_read_capacity_units" in error_of(changed)
+    message = error_of(changed)
+    assert "dynamodb_read_capacity_units" in message
+    assert "dynamodb_max_write_capacity_units" in message
+    assert "dynamodb_target_utilization_percent" in message
+
+
+PROVISIONED = {
+    "dynamodb_billing_mode": "PROVISIONED",
+    "dynamodb_read_capacity_units": 5,
+    "dynamodb_write_capacity_units": 5,
+    "dynamodb_max_read_capacity_units": 50,
+    "dynamodb_max_write_capacity_units": 50,
+    "dynamodb_target_utilization_percent": 70,
+}
+
+
+def test_prod_auto_scales_its_provisioned_capacity(config: PlatformConfig) -> None:
+    capacity = config.environment("prod").profile.provisioned_capacity
+    assert capacity is not None
+    assert (capacity.units("read"), capacity.units("write")) == ((5, 50), (5, 50))
+    assert capacity.target_utilization_percent == 70
+    assert config.environment("dev").profile.provisioned_capacity is None
+
+
+def test_provisioned_billing_without_an_auto_scaling_maximum_is_rejected(
+    document: dict[str, Any],
+) -> None:
+    changed = copy.deepcopy(document)
+    overrides = {k: v for k, v in PROVISIONED.items() if k != "dynamodb_max_read_capacity_units"}
+    changed["environments"]["dev"]["overrides"] = overrides
+    message = error_of(changed)
+    assert "needs dynamodb_max_read_capacity_units" in message
+    assert "dynamodb_max_write_capacity_units" not in message
+
+
+def test_an_auto_scaling_maximum_below_the_capacity_is_rejected(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["dev"]["overrides"] = {
+        **PROVISIONED,
+        "dynamodb_max_write_capacity_units": 4,
+    }
+    assert "dynamodb_max_write_capacity_units = 4 is below dynamodb_write_capacity_units = 5" in (
+        error_of(changed)
+    )
+
+
+@pytest.mark.parametrize("percent", [19, 91])
+def test_a_target_utilization_outside_dynamodbs_20_to_90_percent_is_rejected(
+    document: dict[str, Any], percent: int
+) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["dev"]["overrides"] = {
+        **PROVISIONED,
+        "dynamodb_target_utilization_percent": percent,
+    }
+    assert "dynamodb_target_utilization_percent" in error_of(changed)
+
+
+def test_auto_scaling_settings_with_on_demand_billing_are_rejected(
+    document: dict[str, Any],
+) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["dev"]["overrides"] = {"dynamodb_max_read_capacity_units": 50}
+    message = error_of(changed)
+    assert "'dynamodb_max_read_capacity_units': 50" in message and "PAY_PER_REQUEST" in message
+
+
+def test_a_postgres_engine_version_is_its_major_version_only(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    database = {"engine": "postgres", "engine_version": "16.4", "instance_class": "db.t4g.micro"}
+    changed["environments"]["dev"]["overrides"] = {"database": database}
+    assert "engine_version = '16.4'" in error_of(changed) and "(e.g. '16')" in error_of(changed)
+    changed["environments"]["dev"]["overrides"]["database"]["engine_version"] = "16"
+    assert parse_config(changed).environment("dev").profile.database.engine_version == "16"
+
+
+def test_bucket_names_end_with_the_account_id_by_default(config: PlatformConfig) -> None:
+    assert config.platform.bucket_name_suffix == "account-id"
+
+
+@pytest.mark.parametrize("suffix", ["acme", "acmetrading2024x", "0123"])
+def test_a_literal_bucket_name_suffix_of_4_to_16_lowercase_letters_or_digits_is_accepted(
+    document: dict[str, Any], suffix: str
+) -> None:
+    changed = copy.deepcopy(document)
+    changed["platform"]["bucket_name_suffix"] = suffix
+    assert parse_config(changed).platform.bucket_name_suffix == suffix
+
+
+@pytest.mark.parametrize("suffix", ["abc", "acmetrading2024xy", "Acme", "acme-1", "account_id"])
+def test_any_other_bucket_name_suffix_is_rejected(document: dict[str, Any], suffix: str) -> None:
+    changed = copy.deepcopy(document)
+    changed["platform"]["bucket_name_suffix"] = suffix
+    message = error_of(changed)
+    assert f"bucket_name_suffix = {suffix!r}" in message and "'account-id'" in message
+
+
+def test_an_environment_may_name_its_account(document: dict[str, Any]) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["prod"]["account_id"] = "012345678901"
+    changed["environments"]["prod"]["aws_role_arn"] = "arn:aws:iam::012345678901:role/deployer"
+    assert parse_config(changed).environment("prod").account_id == "012345678901"
+    assert parse_config(document).environment("prod").account_id is None
+
+
+@pytest.mark.parametrize("account", ["12345678901", "1234567890123", "12345678901a"])
+def test_an_account_id_that_is_not_twelve_digits_is_rejected(
+    document: dict[str, Any], account: str
+) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["prod"]["account_id"] = account
+    assert f"account_id = {account!r} is not an AWS account id" in error_of(changed)
+
+
+@pytest.mark.parametrize("setting", ["aws_role_arn", "key_admin_role"])
+def test_a_role_of_another_account_than_account_id_is_rejected(
+    document: dict[str, Any], setting: str
+) -> None:
+    changed = copy.deepcopy(document)
+    changed["environments"]["prod"]["account_id"] = "111122223333"
+    changed["environments"]["prod"][setting] = "arn:aws:iam::444455556666:role/deployer"
+    message = error_of(changed)
+    assert f"{setting} = 'arn:aws:iam::444455556666:role/deployer' is in account" in message
+    assert "account_id = '111122223333'" in message
 
 
 def test_profile_value_can_be_overridden_per_environment(document: dict[str, Any]) -> None:

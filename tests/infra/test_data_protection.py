@@ -2,8 +2,9 @@
 
 Protected deployments (prod, the three-region global) guard their data against deletion in every
 region: deletion protection on the database and the tables, a final database snapshot, no
-``force_destroy`` bucket, a 30-day KMS deletion window and Object Lock (governance mode) on the
-access-log bucket. Unprotected ones (dev, staging) have none of it, so they can be destroyed.
+``force_destroy`` bucket, a 30-day KMS deletion window, and access logs kept as object versions
+(no Object Lock: S3 delivers no server access logs to a bucket with it). Unprotected ones (dev,
+staging) have none of it, so they can be destroyed.
 Lifting the protection (override ``protect_data = false``, or TAP_UNPROTECTED_ENVIRONMENTS)
 gives a protected deployment the unprotected shape.
 """
@@ -115,27 +116,39 @@ def test_kms_deletion_window_is_30_days_when_protected_else_7(
 
 
 @pytest.mark.parametrize(("environment", "region"), DEPLOYMENTS)
-def test_protected_access_logs_are_object_locked_in_governance_mode_while_kept(
+def test_the_access_log_bucket_has_no_object_lock_so_s3_delivers_the_logs(
+    aws_stacks: dict[str, Stack], local_stacks: dict[str, Stack], environment: str, region: str
+) -> None:
+    # "The destination bucket must not have a default retention period configuration"
+    # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html);
+    # "S3 buckets with Object Lock can't be used as destination buckets for server access logs"
+    # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html).
+    for stacks in (aws_stacks, local_stacks):
+        app = stack(stacks, environment, region)
+        assert app.by_path("aws_s3_bucket", "Storage/LogBucket")["object_lock_enabled"] is False
+        assert "object_lock_enabled" not in app.by_path("aws_s3_bucket", "Storage/DataBucket")
+        assert app.resources("aws_s3_bucket_object_lock_configuration") == {}
+
+
+@pytest.mark.parametrize(("environment", "region"), DEPLOYMENTS)
+def test_access_logs_overwritten_or_deleted_are_kept_as_long_as_logs_are_kept(
     aws_stacks: dict[str, Stack], config: PlatformConfig, environment: str, region: str
 ) -> None:
-    app = stack(aws_stacks, environment, region)
-    log_bucket = app.by_path("aws_s3_bucket", "Storage/LogBucket")
-    locks = app.resources("aws_s3_bucket_object_lock_configuration")
-    assert log_bucket["object_lock_enabled"] is PROTECTED[environment]
-    if not PROTECTED[environment]:
-        assert locks == {}
-        return
-    (lock,) = locks.values()
-    assert lock["bucket"] == "${" + app.address("aws_s3_bucket", "Storage/LogBucket") + ".id}"
+    lifecycle = stack(aws_stacks, environment, region).by_path(
+        "aws_s3_bucket_lifecycle_configuration", "Storage/LogBucketLifecycle"
+    )
     kept = config.environment(environment).profile.access_log_expiration_days
-    assert lock["rule"]["default_retention"] == {"mode": "GOVERNANCE", "days": kept}
+    (rule,) = lifecycle["rule"]
+    assert rule["expiration"] == [{"days": kept}]
+    assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": kept}]
+    assert kept == (365 if PROTECTED[environment] else 90)
 
 
 @pytest.mark.parametrize(("environment", "region"), DEPLOYMENTS)
 def test_a_protected_access_log_bucket_is_versioned(
     aws_stacks: dict[str, Stack], environment: str, region: str
 ) -> None:
-    # Object Lock works on versions only: S3 refuses a lock configuration without versioning.
+    # The kept logs are versions: an overwritten or deleted log stays as a noncurrent one.
     versioning = stack(aws_stacks, environment, region).by_path(
         "aws_s3_bucket_versioning", "Storage/LogBucketVersioning"
     )
@@ -147,7 +160,8 @@ def test_a_protected_access_log_bucket_is_versioned(
 def test_lifting_the_protection_never_replaces_the_access_log_bucket(
     aws_stacks: dict[str, Stack], environment: str, region: str
 ) -> None:
-    # object_lock_enabled forces a new bucket; S3 cannot turn Object Lock off anyway.
+    # object_lock_enabled forces a new bucket; S3 cannot turn Object Lock off anyway: a log
+    # bucket created with Object Lock is kept with its logs, not replaced.
     app = stack(aws_stacks, environment, region)
     log_bucket = app.by_path("aws_s3_bucket", "Storage/LogBucket")
     assert log_bucket["lifecycle"] == {"ignore_changes": ["object_lock_enabled"]}
@@ -158,7 +172,7 @@ def test_the_local_target_deploys_the_same_protection(
 ) -> None:
     for environment, region in DEPLOYMENTS:
         local, aws = (stack(s, environment, region) for s in (local_stacks, aws_stacks))
-        for kind in ("aws_s3_bucket_object_lock_configuration", *DATABASE_TYPES):
+        for kind in DATABASE_TYPES:
             assert local.resources(kind).keys() == aws.resources(kind).keys()
         assert [d["deletion_protection"] for d in databases(local)] == [
             d["deletion_protection"] for d in databases(aws)
@@ -184,7 +198,6 @@ def test_the_override_protect_data_false_lifts_every_protection(tmp_path: Path) 
     tables = app.resources("aws_dynamodb_table").values()
     assert {table["deletion_protection_enabled"] for table in tables} == {False}
     assert {b["force_destroy"] for b in app.resources("aws_s3_bucket").values()} == {True}
-    assert app.resources("aws_s3_bucket_object_lock_configuration") == {}
     keys = [*network.resources("aws_kms_key").values(), *app.resources("aws_kms_key").values()]
     assert {key["deletion_window_in_days"] for key in keys} == {7}
 

@@ -56,6 +56,85 @@ def test_dynamodb_billing_follows_the_profile(
             assert "read_capacity" not in table and "write_capacity" not in table
 
 
+def _scaling_of(stack: Stack) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each auto scaling target by (resource, dimension), its policy's settings beside it."""
+    policies = {
+        (p["resource_id"], p["scalable_dimension"]): p
+        for p in stack.resources("aws_appautoscaling_policy").values()
+    }
+    found = {}
+    for name, target in stack.resources("aws_appautoscaling_target").items():
+        address = f"${{aws_appautoscaling_target.{name}"
+        policy = policies[(f"{address}.resource_id}}", f"{address}.scalable_dimension}}")]
+        assert policy["service_namespace"] == f"{address}.service_namespace}}"
+        found[(target["resource_id"], target["scalable_dimension"])] = {
+            "namespace": target["service_namespace"],
+            "capacity": (target["min_capacity"], target["max_capacity"]),
+            "policy": policy["name"],
+            "type": policy["policy_type"],
+            "tracking": policy["target_tracking_scaling_policy_configuration"],
+        }
+    return found
+
+
+def test_provisioned_tables_and_their_index_auto_scale_read_and_write_capacity(
+    aws_stacks: dict[str, Stack], config: PlatformConfig
+) -> None:
+    # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/AutoScaling.html: a
+    # target per table or index and capacity, from the profile's units (5) to its maximum (50),
+    # tracking 70 % utilization.
+    stack = stack_of(aws_stacks, config, "prod")
+    sessions = "table/${" + stack.address("aws_dynamodb_table", "SessionsTable") + ".name}"
+    trades = "table/${" + stack.address("aws_dynamodb_table", "TradesTable") + ".name}"
+    index = f"{trades}/index/by-account-executed-at"
+
+    def tracking(direction: str) -> dict[str, Any]:
+        metric = f"DynamoDB{direction}CapacityUtilization"
+        return {"predefined_metric_specification": {"predefined_metric_type": metric},
+                "target_value": 70}  # fmt: skip
+
+    expected = {
+        (resource, f"dynamodb:{kind}:{direction}CapacityUnits"): {
+            "namespace": "dynamodb",
+            "capacity": (5, 50),
+            "policy": f"tap-{label}-{direction.lower()}-utilization-prod",
+            "type": "TargetTrackingScaling",
+            "tracking": tracking(direction),
+        }
+        for resource, kind, label in (
+            (sessions, "table", "sessions"),
+            (trades, "table", "trades"),
+            (index, "index", "trades-by-account-executed-at"),
+        )
+        for direction in ("Read", "Write")
+    }
+    assert _scaling_of(stack) == expected
+
+
+def test_auto_scaled_capacity_is_not_set_back_by_the_next_plan(
+    aws_stacks: dict[str, Stack], config: PlatformConfig
+) -> None:
+    stack = stack_of(aws_stacks, config, "prod")
+    sessions = stack.by_path("aws_dynamodb_table", "SessionsTable")
+    trades = stack.by_path("aws_dynamodb_table", "TradesTable")
+    assert sessions["lifecycle"] == {"ignore_changes": ["read_capacity", "write_capacity"]}
+    # An index's capacity is nested in global_secondary_index: only the whole block can be
+    # ignored.
+    assert trades["lifecycle"] == {
+        "ignore_changes": ["read_capacity", "write_capacity", "global_secondary_index"]
+    }
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging"])
+def test_on_demand_tables_have_no_auto_scaling(
+    aws_stacks: dict[str, Stack], config: PlatformConfig, environment: str
+) -> None:
+    stack = stack_of(aws_stacks, config, environment)
+    assert stack.resources("aws_appautoscaling_target") == {}
+    assert stack.resources("aws_appautoscaling_policy") == {}
+    assert all("lifecycle" not in t for t in stack.resources("aws_dynamodb_table").values())
+
+
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_s3_versioning_and_expiry_only_where_the_profile_enables_them(
     aws_stacks: dict[str, Stack], config: PlatformConfig, environment: str
@@ -131,6 +210,7 @@ PROFILE_SETTINGS = {
     "aws_dynamodb_table": {
         "billing_mode", "read_capacity", "write_capacity",
         "global_secondary_index.read_capacity", "global_secondary_index.write_capacity",
+        "lifecycle",  # provisioned capacity is auto scaled
         "deletion_protection_enabled",  # protect_data (tests/infra/test_data_protection.py)
     },
     "aws_kms_key": {"deletion_window_in_days"},  # protect_data
@@ -140,11 +220,13 @@ PROFILE_SETTINGS = {
         "deletion_protection", "final_snapshot_identifier", "skip_final_snapshot",  # protect_data
     },
     "aws_s3_bucket": {"force_destroy", "object_lock_enabled"},  # protect_data
-    "aws_s3_bucket_lifecycle_configuration": {"rule", "rule.expiration.days"},
+    "aws_s3_bucket_lifecycle_configuration": {
+        "rule", "rule.expiration.days", "rule.noncurrent_version_expiration.noncurrent_days",
+    },
     "aws_s3_bucket_versioning": {"versioning_configuration.status"},
 }  # fmt: skip
-#: Resource types only a profile setting creates: the access logs' Object Lock (protect_data).
-PROFILE_RESOURCES = {"aws_s3_bucket_object_lock_configuration"}
+#: Resource types only a profile setting creates: the auto scaling of provisioned tables.
+PROFILE_RESOURCES = {"aws_appautoscaling_policy", "aws_appautoscaling_target"}
 
 
 def _differences(left: Any, right: Any, path: str = "") -> list[str]:
@@ -204,13 +286,17 @@ def test_postgres_can_replace_aurora_per_environment(tmp_path: Path) -> None:
     document = tomllib.loads((ROOT / "platform.toml").read_text())
     changed = copy.deepcopy(document)
     changed["environments"]["prod"]["overrides"] = {
-        "database": {"engine": "postgres", "engine_version": "14.17",
+        "database": {"engine": "postgres", "engine_version": "14",
                      "instance_class": "db.t4g.medium"}
     }  # fmt: skip
     prod = synth_to(tmp_path, parse_config(changed), "aws")["tap-prod-ap-southeast-1-app"]
     assert prod.resources("aws_rds_cluster") == {}
     instance = prod.only("aws_db_instance")
-    assert (instance["engine"], instance["engine_version"]) == ("postgres", "14.17")
+    assert (instance["engine"], instance["engine_version"]) == ("postgres", "14")
+    # The major version only: the provider compares it with the running version's prefix,
+    # which automatic minor version upgrades move; no version is ignored.
+    assert instance["auto_minor_version_upgrade"] is True
+    assert "lifecycle" not in instance
     assert instance["storage_encrypted"] is True
     assert instance["manage_master_user_password"] is True
     assert instance["backup_retention_period"] == 30

@@ -247,7 +247,7 @@ def test_function_code_grants_hold_only_for_calls_from_the_function_itself(
 ) -> None:
     runtime_sids = {
         "WriteOwnLogs", "CreateNetworkInterfacesInPlatformSubnets",
-        "UsePlatformSubnetsAndSecurityGroups", "ManagePlatformNetworkInterfaces",
+        "UsePlatformSubnetsAndSecurityGroups", "ManageNetworkInterfaces",
         "DescribeVpcNetwork", "WriteTraces", "SendFailedEventsToDeadLetterQueue",
         "UseDataKeyThroughServices",
     }  # fmt: skip
@@ -262,18 +262,38 @@ def test_function_code_grants_hold_only_for_calls_from_the_function_itself(
                 }, f"{stack.name}: {owner}/{statement['Sid']}"
 
 
-def test_network_interfaces_are_managed_only_in_the_platform_private_subnets(
+def test_network_interfaces_are_created_only_in_the_platform_private_subnets(
     aws_stacks: dict[str, Stack],
 ) -> None:
-    subnets = sorted(SUBNETS)
+    # EC2 authorizes CreateNetworkInterface on the interface, its subnet and its security
+    # groups: naming only the platform's subnets confines the interfaces without a condition.
     for stack in application_stacks(aws_stacks):
+        subnets = {arn(stack, "ec2", f"subnet/{subnet}") for subnet in SUBNETS}
+        lambda_group = arn(stack, "ec2", "security-group/" + remote("lambda_security_group_id"))
+        interfaces = arn(stack, "ec2", "network-interface/*")
         for owner, policy in role_policies(stack).items():
-            interfaces = arn(stack, "ec2", "network-interface/*")
+            created_on = {r for a, r in grants(policy) if a == "ec2:CreateNetworkInterface"}
+            assert created_on == {interfaces, *subnets, lambda_group}, owner
+
+
+def test_network_interface_statements_carry_no_condition_lambdas_check_cannot_satisfy(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    # Lambda checks the execution role's ENI permissions when a function is created or
+    # updated, on network-interface/*: DeleteNetworkInterface must cover all interface IDs
+    # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html) and a subnet
+    # condition has no subnet to match there.
+    for stack in application_stacks(aws_stacks):
+        interfaces = arn(stack, "ec2", "network-interface/*")
+        for owner, policy in role_policies(stack).items():
             on_interfaces = [s for s in policy if interfaces in as_list(s["Resource"])]
-            assert len(on_interfaces) == 2, owner
-            for statement in on_interfaces:
-                allowed = statement["Condition"]["ArnEquals"]["ec2:Subnet"]
-                assert sorted(a.rsplit("subnet/", 1)[1] for a in allowed) == subnets, owner
+            assert [(s["Sid"], s["Resource"], "Condition" in s) for s in on_interfaces] == [
+                ("CreateNetworkInterfacesInPlatformSubnets", interfaces, False),
+                ("ManageNetworkInterfaces", interfaces, False),
+            ], owner
+            (describe,) = [s for s in policy if s["Sid"] == "DescribeVpcNetwork"]
+            assert describe["Resource"] == "*"
+            assert "Condition" not in describe
 
 
 def test_functions_use_the_data_key_only_through_the_services_they_call(

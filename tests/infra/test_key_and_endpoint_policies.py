@@ -217,6 +217,8 @@ def test_every_endpoint_admits_only_this_accounts_principals_on_its_resources(
         assert endpoints
         for endpoint in endpoints:
             service = endpoint["service_name"].rsplit(".", 1)[1]
+            if service == "lambda":
+                continue  # narrower still: the processor's invocations only (tests below)
             (statement,) = json.loads(endpoint["policy"])["Statement"]
             assert statement == {
                 "Sid": "OnlyThisAccountsPrincipalsAndResources",
@@ -231,6 +233,108 @@ def test_every_endpoint_admits_only_this_accounts_principals_on_its_resources(
                     }
                 },
             }, f"{stack.name}: {service}"
+
+
+# The Lambda API: the processor continues a large trade file by invoking itself asynchronously
+# (stacks.py ContinueOwnFiles) from private subnets without NAT, so every region needs a lambda
+# interface endpoint (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html,
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-endpoints.html).
+
+
+def _lambda_endpoint(stack: Stack) -> dict[str, Any]:
+    return stack.by_path("aws_vpc_endpoint", "Network/LambdaInterfaceEndpoint")
+
+
+def _processor_arn(stack: Stack) -> str:
+    environment = stack.name.split("-")[1]
+    return (
+        f"arn:{PARTITION}:lambda:{region_of(stack)}:{ACCOUNT}:function:tap-processor-{environment}"
+    )
+
+
+def test_every_region_has_a_private_dns_lambda_endpoint_in_its_private_subnets(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    stacks = network_stacks(aws_stacks)
+    assert len(stacks) == 6  # dev, staging, prod and global's three regions
+    for stack in stacks:
+        endpoint = _lambda_endpoint(stack)
+        assert {key: endpoint[key] for key in (
+            "service_name", "vpc_endpoint_type", "private_dns_enabled", "vpc_id", "subnet_ids",
+            "security_group_ids",
+        )} == {
+            "service_name": f"com.amazonaws.{region_of(stack)}.lambda",
+            "vpc_endpoint_type": "Interface",
+            "private_dns_enabled": True,
+            "vpc_id": "${" + stack.address("aws_vpc", "Network/Vpc") + ".id}",
+            "subnet_ids": [
+                "${" + stack.address("aws_subnet", f"Network/PrivateSubnet{i}") + ".id}"
+                for i in (1, 2, 3)
+            ],
+            "security_group_ids": [_group(stack, "EndpointSecurityGroup")],
+        }, stack.name  # fmt: skip
+
+
+def test_the_lambda_endpoint_admits_only_the_processor_invoking_itself_by_this_account(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    for stack in network_stacks(aws_stacks):
+        function = _processor_arn(stack)
+        assert json.loads(_lambda_endpoint(stack)["policy"]) == {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "OnlyTheProcessorInvokingItself",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "lambda:InvokeFunction",
+                    # Lambda endpoint policies need the unqualified and the qualified ARN.
+                    "Resource": [function, f"{function}:*"],
+                    "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}},
+                }
+            ],
+        }, stack.name
+
+
+def test_the_lambda_endpoint_policy_names_the_function_the_processor_invokes(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    for stack in network_stacks(aws_stacks):
+        application = aws_stacks[stack.name.removesuffix("-network") + "-app"]
+        processor = application.by_path("aws_lambda_function", "Processor/Function")
+        policy = application.by_path("aws_iam_role_policy", "Processor/Policy")
+        (own,) = [
+            s for s in json.loads(policy["policy"])["Statement"] if s["Sid"] == "ContinueOwnFiles"
+        ]
+        function = _processor_arn(stack)
+        assert function.endswith(":function:" + processor["function_name"])
+        assert own["Resource"] == function
+        assert json.loads(_lambda_endpoint(stack)["policy"])["Statement"][0]["Resource"][0] == (
+            function
+        )
+
+
+def test_the_lambda_group_and_the_endpoint_group_allow_each_other_https_only(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    for stack in network_stacks(aws_stacks):
+        lambdas, endpoints = (
+            _group(stack, "LambdaSecurityGroup"),
+            _group(stack, "EndpointSecurityGroup"),
+        )
+        egress = [
+            (r["ip_protocol"], r["from_port"], r["to_port"])
+            for r in _rules(stack, "egress")
+            if r["security_group_id"] == lambdas
+            and r.get("referenced_security_group_id") == endpoints
+        ]
+        assert egress == [("tcp", 443, 443)], stack.name
+        ingress = [
+            (r["ip_protocol"], r["from_port"], r["to_port"])
+            for r in _rules(stack, "ingress")
+            if r["security_group_id"] == endpoints and r["referenced_security_group_id"] == lambdas
+        ]
+        assert ingress == [("tcp", 443, 443)], stack.name
 
 
 # --- Security group rules ----------------------------------------------------------------------

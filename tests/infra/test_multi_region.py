@@ -122,6 +122,15 @@ def test_primary_password_comes_from_the_existing_secret_and_never_reaches_state
     assert rotation["rotation_lambda_arn"].endswith(":function:tap-global-aurora-rotation")
 
 
+def test_the_existing_secret_first_rotates_on_its_schedule_not_at_apply(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    # RotateSecret rotates at once unless RotateImmediately is false
+    # (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html).
+    rotation = app(aws_stacks, PRIMARY).only("aws_secretsmanager_secret_rotation")
+    assert rotation["rotate_immediately"] is False
+
+
 @pytest.mark.parametrize("region", SECONDARIES)
 def test_secondaries_join_the_global_cluster_read_from_the_primarys_state(
     aws_stacks: dict[str, Stack], region: str
@@ -135,6 +144,26 @@ def test_secondaries_join_the_global_cluster_read_from_the_primarys_state(
     assert "master_username" not in cluster and "master_password_wo" not in cluster
     remote_state = secondary.document["data"]["terraform_remote_state"]["PrimaryApplication"]
     assert remote_state["config"]["key"] == "tap/global/tap-global-ap-southeast-1-app.tfstate"
+
+
+def test_aws_keeps_the_engine_version_of_every_global_database_member(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    # Aurora upgrades minor versions itself; a plan back to the configured version would be a
+    # downgrade RDS refuses.
+    primary = app(aws_stacks, PRIMARY)
+    ignored = {"ignore_changes": ["engine_version"]}
+    assert primary.only("aws_rds_global_cluster")["lifecycle"] == ignored
+    assert primary.only("aws_rds_cluster")["lifecycle"] == ignored
+    for region in SECONDARIES:
+        assert app(aws_stacks, region).only("aws_rds_cluster")["lifecycle"] == {
+            "ignore_changes": ["engine_version", "replication_source_identifier"]
+        }
+    for region in REGIONS:
+        writer = app(aws_stacks, region).only("aws_rds_cluster_instance")
+        assert writer["engine_version"] == "8.0.mysql_aurora.3.08.0"
+        assert writer["auto_minor_version_upgrade"] is True
+        assert writer["lifecycle"] == ignored
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -225,6 +254,64 @@ def test_each_region_serves_the_api_name_with_its_own_certificate(
     assert mapping["stage"].startswith("${aws_apigatewayv2_stage.")
 
 
+def validation_records(stacks: dict[str, Stack]) -> dict[str, list[dict[str, Any]]]:
+    """The certificate validation records each of the six global stacks declares."""
+    return {
+        name: [
+            body
+            for body in stack.resources("aws_route53_record").values()
+            if body["//"]["metadata"]["path"].endswith("CertificateValidationRecord")
+        ]
+        for name, stack in sorted(stacks.items())
+        if name.startswith("tap-global-")
+    }
+
+
+def test_only_the_primary_application_stack_manages_the_certificate_validation_record(
+    aws_stacks: dict[str, Stack], local_stacks: dict[str, Stack]
+) -> None:
+    # ACM asks for the same CNAME in every region of the account
+    # (https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html): one owner, so
+    # destroying a region never deletes the record the others are validated and renewed with.
+    for stacks in (aws_stacks, local_stacks):
+        records = validation_records(stacks)
+        assert len(records) == 6
+        assert {name: len(found) for name, found in records.items()} == {
+            f"tap-global-{region}-{part}": int(region == PRIMARY and part == "app")
+            for region in REGIONS
+            for part in ("network", "app")
+        }
+        primary = app(stacks, PRIMARY)
+        (record,) = records[primary.name]
+        certificate = primary.address("aws_acm_certificate", "CustomDomain/Certificate")
+        option = f"tolist({certificate}.domain_validation_options).0"
+        (zone,) = primary.document["data"]["aws_route53_zone"]
+        assert {key: value for key, value in record.items() if key != "//"} == {
+            "zone_id": "${data.aws_route53_zone." + zone + ".zone_id}",
+            "name": "${" + option + ".resource_record_name}",
+            "type": "${" + option + ".resource_record_type}",
+            "records": ["${" + option + ".resource_record_value}"],
+            "ttl": 300,
+            "allow_overwrite": True,
+        }
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_every_region_waits_for_its_certificate_through_the_record_by_name(
+    aws_stacks: dict[str, Stack], region: str
+) -> None:
+    # The same in every region: its own certificate's validation record name, which the
+    # provider checks against the certificate, never a reference to the record resource.
+    stack = app(aws_stacks, region)
+    certificate = stack.address("aws_acm_certificate", "CustomDomain/Certificate")
+    validation = stack.only("aws_acm_certificate_validation")
+    assert validation["certificate_arn"] == "${" + certificate + ".arn}"
+    assert validation["validation_record_fqdns"] == [
+        "${tolist(" + certificate + ".domain_validation_options).0.resource_record_name}"
+    ]
+    assert "depends_on" not in validation
+
+
 @pytest.mark.parametrize("region", REGIONS)
 def test_latency_record_routes_to_the_region_only_while_it_is_healthy(
     aws_stacks: dict[str, Stack], region: str
@@ -248,7 +335,9 @@ def test_each_region_has_its_own_bucket_encrypted_with_its_own_key(
     aws_stacks: dict[str, Stack], region: str
 ) -> None:
     stack = app(aws_stacks, region)
-    assert stack.by_path("aws_s3_bucket", "DataBucket")["bucket"] == f"tap-data-global-{region}"
+    assert stack.by_path("aws_s3_bucket", "DataBucket")["bucket"] == (
+        f"tap-data-global-{region}-${{data.aws_caller_identity.CallerIdentity.account_id}}"
+    )
     encryption = stack.by_path(
         "aws_s3_bucket_server_side_encryption_configuration", "DataBucketEncryption"
     )
@@ -278,7 +367,7 @@ def test_stacks_deploy_in_dependency_order(tmp_path: Path, config: PlatformConfi
 def test_every_region_alarms_on_its_drift_metric(aws_stacks: dict[str, Stack], region: str) -> None:
     alarm = app(aws_stacks, region).by_path("aws_cloudwatch_metric_alarm", "Monitoring/Drift")
     assert alarm["dimensions"] == {"Deployment": "global", "Region": region}
-    assert alarm["treat_missing_data"] == "breaching"
+    assert alarm["treat_missing_data"] == "missing"
 
 
 def region_stacks(stacks: dict[str, Stack], config: PlatformConfig) -> list[RegionStack]:

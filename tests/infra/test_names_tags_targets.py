@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cdktf import App
 from cdktf import Testing as CdktfTesting
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
-from trading_infra.naming import Namer, NamingError, check_name
+from trading_infra.config import parse_config
+from trading_infra.naming import Namer, NamingError, UniqueSuffix, check_name
 from trading_infra.tagging import RequiredTagsAspect
 
-from tests.infra.conftest import Stack
+from tests.infra.conftest import Stack, synth_to
+
+ROOT = Path(__file__).resolve().parents[2]
+#: How a stack refers to the deploying account's id (its data.aws_caller_identity).
+ACCOUNT_ID = "${data.aws_caller_identity.CallerIdentity.account_id}"
 
 #: Resource types whose ``name`` is a DNS name, not a resource name.
 DNS_NAMED = {"aws_route53_record"}
@@ -29,10 +37,99 @@ def test_names_follow_platform_type_suffix() -> None:
     assert namer.name("data", kind="s3_bucket", regional=True) == "tap-data-dev-ap-southeast-1"
 
 
+def test_bucket_names_end_with_the_account_id_or_the_configured_literal() -> None:
+    # S3 bucket names are global across all accounts: the suffix makes them this account's.
+    namer = Namer("tap", "dev", "ap-southeast-1")
+    by_account = namer.bucket("data", unique=UniqueSuffix.account_id(ACCOUNT_ID))
+    assert by_account == f"tap-data-dev-ap-southeast-1-{ACCOUNT_ID}"
+    literal = namer.bucket("data", unique=UniqueSuffix.literal("acmetrading"))
+    assert literal == "tap-data-dev-ap-southeast-1-acmetrading"
+
+
+def test_a_bucket_name_is_checked_with_the_twelve_digits_of_the_account_id() -> None:
+    # 51 characters fit S3's 63, but not with "-" and the 12 digits the account id adds.
+    namer = Namer("tap", "a-longer-env-suffixx", "ap-southeast-1")
+    assert len(namer.name("access-logs", kind="s3_bucket", regional=True)) == 51
+    with pytest.raises(NamingError, match=r"'tap-access-logs-.*-000000000000' is 64 characters"):
+        namer.bucket("access-logs", unique=UniqueSuffix.account_id(ACCOUNT_ID))
+    fitting = Namer("tap", "a-longer-env-suffix", "ap-southeast-1")
+    assert len(fitting.bucket("access-logs", unique=UniqueSuffix.literal("0" * 12))) == 63
+
+
 def test_too_long_name_fails_at_synth_with_the_limit_and_the_fix() -> None:
     namer = Namer("tap", "a-long-suffix-x", "ap-southeast-1")
     with pytest.raises(NamingError, match=r"is 6\d characters, the limit is 63.*shorten"):
         namer.name("trade-file-access-logs-archive", kind="s3_bucket", regional=True)
+
+
+def test_synthesized_bucket_names_carry_the_deploying_account_id(
+    aws_stacks: dict[str, Stack], local_stacks: dict[str, Stack]
+) -> None:
+    for stacks in (aws_stacks, local_stacks):
+        for name, stack in stacks.items():
+            if not name.endswith("-app"):
+                continue
+            _, environment, region = name.removesuffix("-app").split("-", 2)
+            buckets = sorted(b["bucket"] for b in stack.resources("aws_s3_bucket").values())
+            assert buckets == [
+                f"tap-access-logs-{environment}-{region}-{ACCOUNT_ID}",
+                f"tap-data-{environment}-{region}-{ACCOUNT_ID}",
+            ]
+
+
+def test_every_stack_requires_terraform_1_11(
+    aws_stacks: dict[str, Stack], local_stacks: dict[str, Stack]
+) -> None:
+    # Ephemeral resources, write-only arguments and the backend's use_lockfile.
+    for stacks in (aws_stacks, local_stacks):
+        assert len(stacks) == 12
+        for stack in stacks.values():
+            assert stack.document["terraform"]["required_version"] == ">= 1.11.0", stack.name
+
+
+@pytest.fixture(scope="module")
+def pinned_prod(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """prod alone, with its account id and a literal bucket name suffix configured: its
+    application stack's provider and buckets, per target."""
+    document = tomllib.loads((ROOT / "platform.toml").read_text())
+    changed = copy.deepcopy(document)
+    changed["platform"]["bucket_name_suffix"] = "acmetrading"
+    changed["platform"]["default_environment"] = "prod"
+    prod = changed["environments"]["prod"]
+    prod["account_id"] = "111122223333"
+    prod["aws_role_arn"] = "arn:aws:iam::111122223333:role/tap-deployer"
+    changed["environments"] = {"prod": prod}
+    config = parse_config(changed)
+    found = {}
+    for target in ("aws", "local"):
+        stack = synth_to(tmp_path_factory.mktemp(f"pinned-{target}"), config, target)[
+            "tap-prod-ap-southeast-1-app"
+        ]
+        (provider,) = stack.document["provider"]["aws"]
+        buckets = sorted(b["bucket"] for b in stack.resources("aws_s3_bucket").values())
+        found[target] = {"provider": provider, "buckets": buckets}
+    return found
+
+
+def test_the_aws_provider_refuses_any_account_but_the_configured_one(
+    pinned_prod: dict[str, dict[str, Any]], aws_stacks: dict[str, Stack]
+) -> None:
+    assert pinned_prod["aws"]["provider"]["allowed_account_ids"] == ["111122223333"]
+    # Not locally (the emulator's account is its own), nor without a configured account id.
+    assert "allowed_account_ids" not in pinned_prod["local"]["provider"]
+    for stack in aws_stacks.values():
+        (provider,) = stack.document["provider"]["aws"]
+        assert "allowed_account_ids" not in provider, stack.name
+
+
+def test_a_literal_bucket_name_suffix_replaces_the_account_id(
+    pinned_prod: dict[str, dict[str, Any]],
+) -> None:
+    for target in ("aws", "local"):
+        assert pinned_prod[target]["buckets"] == [
+            "tap-access-logs-prod-ap-southeast-1-acmetrading",
+            "tap-data-prod-ap-southeast-1-acmetrading",
+        ]
 
 
 def test_name_with_forbidden_characters_is_rejected() -> None:

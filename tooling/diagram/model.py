@@ -355,8 +355,8 @@ class _Extractor:
                     self.function_of_role[(stack.name, role.group(1))] = node_id
         self._table_nodes(stack, top)
         for name, body in stack.resources("aws_s3_bucket"):
-            node_id = self.node(stack, "bucket", f"S3 {body['bucket']}", top, [(
-                "aws_s3_bucket", name)])  # fmt: skip
+            label = f"S3 {_ACCOUNT_ID.sub('ACCOUNT_ID', str(body['bucket']))}"
+            node_id = self.node(stack, "bucket", label, top, [("aws_s3_bucket", name)])
             self.named[("bucket", region, str(body["bucket"]))] = node_id
         for name, body in stack.resources("aws_sqs_queue"):
             node_id = self.node(stack, "queue", f"SQS {body['name']}", top, [(
@@ -630,10 +630,13 @@ class _Extractor:
 
 #: Secrets Manager's display name (a constant: the scan reads a quoted value as a secret).
 _SM_LABEL = "Secrets Manager"
+#: The deploying account's id as the synthesized JSON writes it (bucket names end with it).
+_ACCOUNT_ID = re.compile(r"\$\{data\.aws_caller_identity\.[A-Za-z0-9_]+\.account_id\}")
 _SERVICE_NAMES = {
     "s3": "S3",
     "dynamodb": "DynamoDB",
     "logs": "CloudWatch Logs",
+    "lambda": "Lambda",
     "secretsmanager": _SM_LABEL,
 }
 _AUTHORIZATION_TITLES = {

@@ -31,6 +31,10 @@ PRIMARY_ONLY: tuple[tuple[str, str], ...] = (
     ("aws_secretsmanager_secret_version", "read ephemerally by the primary's writer cluster"),
     ("aws_dynamodb_table.Tables_SessionsTable", "the global table's owner; replicas elsewhere"),
     (
+        "aws_route53_record.CustomDomain_CertificateValidationRecord",
+        "ACM's validation CNAME is the same in every region: the primary's stack manages it",
+    ),
+    (
         "aws_caller_identity.ReplicaKeyCheck",
         "the owner checks each replica's key read from that region's network state",
     ),

@@ -179,6 +179,16 @@ def prepare(session: Any, fixtures: AccountFixtures) -> list[str]:
                 Code={"ZipFile": _rotation_zip()},
                 Description="Secrets Manager rotation (account fixture, local target)",
             )
+            # What the account's rotation function has on AWS (preflight checks it): Secrets
+            # Manager may invoke it, from this account only
+            # (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html).
+            aws_lambda.add_permission(
+                FunctionName=function,
+                StatementId="SecretsManagerRotation",
+                Action="lambda:InvokeFunction",
+                Principal="secretsmanager.amazonaws.com",
+                SourceAccount=MOTO_ACCOUNT_ID,
+            )
             done.append(f"function {function} ({region}): created")
         else:
             done.append(f"function {function} ({region}): exists")

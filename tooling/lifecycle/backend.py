@@ -3,7 +3,8 @@
 Every environment has its own state bucket, encrypted with its own customer-managed KMS key
 (``PlatformConfig.state_of``); the lock table is shared. The keys, buckets and the lock table
 must exist before the first ``terraform init``; they are created here with boto3
-(idempotently), because a stack cannot hold the backend it is stored in.
+(idempotently), because a stack cannot hold the backend it is stored in. So is the key
+administrator every key policy names (:mod:`.key_admin`), where the platform may create it.
 """
 
 from __future__ import annotations
@@ -15,12 +16,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tooling.lifecycle.errors import LifecycleError
+from tooling.lifecycle.key_admin import KeyAdminRole, ensure_key_admin_role, key_admin_role_name
+
 if TYPE_CHECKING:
     from trading_infra.config import PlatformConfig
 
     from tooling.lifecycle.session import Session
 
-__all__ = ["BackendSpec", "StateBucket", "backend_spec", "bootstrap_backend", "load_backend_spec"]
+__all__ = [
+    "BackendError",
+    "BackendSpec",
+    "StateBucket",
+    "backend_spec",
+    "bootstrap_backend",
+    "bucket_is_ours",
+    "create_bucket_request",
+    "load_backend_spec",
+]
+
+#: The one region where CreateBucket takes no LocationConstraint: AWS refuses
+#: ``LocationConstraint=us-east-1`` (InvalidLocationConstraint), a bucket created without one
+#: is in us-east-1 (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html).
+_DEFAULT_BUCKET_REGION = "us-east-1"
+
+
+class BackendError(LifecycleError):
+    """The state backend cannot be bootstrapped as configured; the message says what to change."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +63,12 @@ class BackendSpec:
     platform: str
     cost_center: str = ""
     state_buckets: tuple[StateBucket, ...] = ()
+    #: The key administrators the platform creates when missing (:mod:`.key_admin`).
+    key_admin_roles: tuple[KeyAdminRole, ...] = ()
+    #: The ``ManagedBy`` tag of what bootstrap creates outside any stack (the key-admin role).
+    managed_by: str = ""
+    #: ``[state] bucket_prefix``, named in the fix of a state bucket another account owns.
+    bucket_prefix: str = ""
 
     @property
     def buckets(self) -> frozenset[str]:
@@ -59,6 +87,7 @@ class BackendSpec:
         return dataclasses.replace(
             self,
             state_buckets=tuple(s for s in self.state_buckets if s.environment in environments),
+            key_admin_roles=tuple(r for r in self.key_admin_roles if r.environment in environments),
         )
 
     def bucket_of(self, environment: str) -> str:
@@ -72,6 +101,7 @@ class BackendSpec:
 def backend_spec(config: PlatformConfig) -> BackendSpec:
     """The state backends (and the platform's name and cost center) of a validated config."""
     locations = [(e.name, config.state_of(e)) for e in config.environments]
+    roles = [(e.name, key_admin_role_name(config.platform, e)) for e in config.environments]
     return BackendSpec(
         lock_table=config.state.lock_table,
         region=config.state.region,
@@ -81,6 +111,9 @@ def backend_spec(config: PlatformConfig) -> BackendSpec:
             StateBucket(environment=name, bucket=location.bucket, kms_key=location.kms_key)
             for name, location in locations
         ),
+        key_admin_roles=tuple(KeyAdminRole(env, role) for env, role in roles if role is not None),
+        managed_by=config.platform.managed_by,
+        bucket_prefix=config.state.bucket_prefix,
     )
 
 
@@ -105,19 +138,21 @@ def _ignore(error_codes: Iterable[str], call: Callable[[], Any]) -> bool:
 
 
 def bootstrap_backend(session: Session, spec: BackendSpec) -> list[str]:
-    """Create (idempotently) every environment's state key and bucket, and the lock table;
-    return what was done.
+    """Create (idempotently) every environment's state key and bucket, the lock table and the
+    key administrators the platform may create; return what was done.
 
     Key (per environment, when named by alias): symmetric, rotation on, the alias pointing at
     it. Bucket: versioning, default SSE-KMS with that key (bucket key on), public access
-    block, TLS-only policy. Table: ``LockID`` (S) hash key, on-demand, PITR, SSE. Existing ones
+    block, TLS-only policy; a name another account owns is a :class:`BackendError` naming
+    the setting to change. Table: ``LockID`` (S) hash key, on-demand, PITR, SSE. Existing ones
     are brought to these settings (every setting call is idempotent). A key given as an ARN
-    must exist already (it belongs to the account's key administrators).
+    must exist already (it belongs to the account's key administrators). Key-administrator
+    role: created when missing (:func:`.key_admin.ensure_key_admin_role`), never changed.
     """
     done: list[str] = []
     for state in spec.state_buckets:
         key_id = _state_key(session, spec, state, done)
-        _state_bucket(session, spec.region, state.bucket, key_id, done)
+        _state_bucket(session, spec, state, key_id, done)
     dynamodb = session.client("dynamodb", spec.region)
     created = _ignore(
         ("ResourceInUseException",),
@@ -137,7 +172,29 @@ def bootstrap_backend(session: Session, spec: BackendSpec) -> list[str]:
         TableName=spec.lock_table,
         PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
     )
+    _key_admin_roles(session, spec, done)
     return done
+
+
+def _key_admin_roles(session: Session, spec: BackendSpec, done: list[str]) -> None:
+    """Each distinct key-administrator role of ``spec``, created when missing."""
+    names = list(dict.fromkeys(role.name for role in spec.key_admin_roles))
+    if not names:
+        return
+    identity = session.client("sts", spec.region).get_caller_identity()
+    partition = str(identity["Arn"]).split(":")[1]
+    root = f"arn:{partition}:iam::{identity['Account']}:root"
+    iam = session.client("iam", spec.region)
+    tags = {"CostCenter": spec.cost_center, "ManagedBy": spec.managed_by}
+    for name in names:
+        created = ensure_key_admin_role(
+            iam,
+            name,
+            account_root_arn=root,
+            platform=spec.platform,
+            tags={key: value for key, value in tags.items() if value},
+        )
+        done.append(f"role {name}: {'created' if created else 'exists'}")
 
 
 def _state_key(session: Session, spec: BackendSpec, state: StateBucket, done: list[str]) -> str:
@@ -168,16 +225,47 @@ def _state_key(session: Session, spec: BackendSpec, state: StateBucket, done: li
     return arn
 
 
+def create_bucket_request(bucket: str, region: str) -> dict[str, Any]:
+    """The CreateBucket arguments of ``bucket`` in ``region``: a LocationConstraint everywhere
+    but us-east-1, where AWS refuses one (see :data:`_DEFAULT_BUCKET_REGION`)."""
+    if region == _DEFAULT_BUCKET_REGION:
+        return {"Bucket": bucket}
+    return {"Bucket": bucket, "CreateBucketConfiguration": {"LocationConstraint": region}}
+
+
+def bucket_is_ours(s3: Any, bucket: str) -> bool:
+    """Whether this account owns ``bucket``: ListBuckets lists exactly the caller's own buckets
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html), whereas
+    HeadBucket also answers 200 for a bucket of another account that grants access to it."""
+    listed = s3.list_buckets(Prefix=bucket).get("Buckets", [])
+    return any(found["Name"] == bucket for found in listed)
+
+
 def _state_bucket(
-    session: Session, region: str, bucket: str, key_arn: str, done: list[str]
+    session: Session, spec: BackendSpec, state: StateBucket, key_arn: str, done: list[str]
 ) -> None:
+    """Create ``state``'s bucket unless this account owns it, then apply its settings.
+
+    Ownership is read before CreateBucket, because CreateBucket does not say it: in us-east-1
+    it answers 200 OK for a bucket the caller already owns (and resets its ACLs), elsewhere
+    BucketAlreadyOwnedByYou; BucketAlreadyExists means another account owns the name
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html).
+    """
+    from botocore.exceptions import ClientError
+
+    bucket, region = state.bucket, spec.region
     s3 = session.client("s3", region)
-    created = _ignore(
-        ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"),
-        lambda: s3.create_bucket(
-            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
-        ),
-    )
+    created = False
+    if not bucket_is_ours(s3, bucket):
+        try:
+            s3.create_bucket(**create_bucket_request(bucket, region))
+            created = True
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code == "BucketAlreadyExists":
+                raise _foreign_state_bucket(session, spec, state) from None
+            if code != "BucketAlreadyOwnedByYou":  # created since the listing: ours
+                raise
     done.append(f"bucket {bucket}: {'created' if created else 'exists'}")
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_encryption(
@@ -221,4 +309,18 @@ def _state_bucket(
                 ],
             }
         ),
+    )
+
+
+def _foreign_state_bucket(session: Session, spec: BackendSpec, state: StateBucket) -> BackendError:
+    """The error for a state bucket name another account owns, with the settings to change."""
+    account = str(session.client("sts", spec.region).get_caller_identity()["Account"])
+    prefix = f"{spec.bucket_prefix}-{account}" if spec.bucket_prefix else f"<prefix>-{account}"
+    return BackendError(
+        f"state bucket {state.bucket} (environment {state.environment}) belongs to another AWS "
+        "account: S3 bucket names are shared by all accounts, and CreateBucket answered "
+        "BucketAlreadyExists. Name a bucket of this account in platform.toml: add the account "
+        f'id to [state] bucket_prefix (bucket_prefix = "{prefix}"; each environment\'s bucket '
+        f'is <bucket_prefix>-<environment>), or set state_bucket = "{state.bucket}-{account}" '
+        f"in [environments.{state.environment}]."
     )

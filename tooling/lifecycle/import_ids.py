@@ -7,8 +7,11 @@ composed of several (``role:policy``, a Route 53 record's ``zone_name_type``), s
 (a queue's URL, a topic's or a secret's ARN, a security group rule's ``sgr-`` ID: the
 :class:`Resolver`), and some attributes they are made of are known only once the resource they
 belong to exists (a security group's ID): those are read from the stack's current state
-(:func:`state_attributes`, the output of ``terraform state pull``). Everything here is pure
-except :class:`Boto3Resolver`: the configuration and the state come in as data.
+(:func:`state_attributes`, the output of ``terraform state pull``), as are the attributes of the
+data sources names are made of (a bucket named after the account:
+``${data.aws_caller_identity.X.account_id}``), which terraform records in the state once it has
+read them. Everything here is pure except :class:`Boto3Resolver`: the configuration and the
+state come in as data.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ __all__ = [
     "state_attributes",
 ]
 
-#: The attributes of each resource of a stack's state, by address (``aws_s3_bucket.x``).
+#: The attributes of each resource and data source of a stack's state, by address
+#: (``aws_s3_bucket.x``, ``data.aws_caller_identity.x``).
 StateAttributes = Mapping[str, Mapping[str, Any]]
 
 #: The peers a ``aws_vpc_security_group_{egress,ingress}_rule`` can have (exactly one of them).
@@ -176,17 +180,23 @@ class Boto3Resolver:
         return found[0] if len(found) == 1 else None
 
 
+#: How the address of each mode of resource of the state begins.
+_MODE_PREFIX = {"managed": "", "data": "data."}
+
+
 def state_attributes(state: str) -> dict[str, Mapping[str, Any]]:
     """The attributes of each resource of a state (v4 JSON, as ``terraform state pull`` prints
-    it), by address: managed resources outside modules with one instance without an index key
-    (what :func:`import_id` supports). An empty state (no state yet) has none."""
+    it), by address: managed resources (``type.name``) and data sources (``data.type.name``:
+    terraform records the values it read, mode ``data``) outside modules with one instance
+    without an index key (what :func:`import_id` supports). An empty state (no state yet) has
+    none; a data source not read yet is not in it."""
     if not state.strip():
         return {}
     document = json.loads(state)
     found: dict[str, Mapping[str, Any]] = {}
     resources = document.get("resources") if isinstance(document, Mapping) else None
     for resource in resources if isinstance(resources, list) else []:
-        if not isinstance(resource, Mapping) or resource.get("mode") != "managed":
+        if not isinstance(resource, Mapping) or resource.get("mode") not in _MODE_PREFIX:
             continue
         if resource.get("module"):
             continue
@@ -198,7 +208,8 @@ def state_attributes(state: str) -> dict[str, Mapping[str, Any]]:
             continue
         attributes = instance.get("attributes")
         if isinstance(attributes, Mapping):
-            found[f"{resource.get('type')}.{resource.get('name')}"] = attributes
+            prefix = _MODE_PREFIX[str(resource["mode"])]
+            found[f"{prefix}{resource.get('type')}.{resource.get('name')}"] = attributes
     return found
 
 
@@ -255,6 +266,11 @@ _SG_RULES: dict[str, bool] = {
 }
 _REFERENCE = re.compile(r"\$\{([^{}]*)\}")
 _SIMPLE_REFERENCE = re.compile(r"^([a-z0-9_]+)\.([\w-]+)\.([a-z_][a-z0-9_]*)$")
+_DATA_REFERENCE = re.compile(r"^data\.([a-z0-9_]+)\.([\w-]+)\.([a-z_][a-z0-9_]*)$")
+#: The first words of references that are not ``type.name.attribute`` of a managed resource.
+_NOT_RESOURCES = frozenset(
+    {"var", "local", "data", "module", "path", "terraform", "self", "each", "count"}
+)
 _ADDRESS = re.compile(r"^([a-z0-9_]+)\.([\w-]+)$")
 
 
@@ -297,10 +313,16 @@ def _stated(values: _Values, address: str, attribute: str) -> str | None:
 
 
 def _reference(values: _Values, expression: str, depth: int) -> str | None:
-    """The value of ``type.name.attribute``: a literal of the configuration, else the state's
-    (None: neither)."""
-    match = _SIMPLE_REFERENCE.match(expression.strip())
-    if match is None or match[1].startswith(("var", "local", "data", "module")):
+    """The value of ``type.name.attribute``: a literal of the configuration, else the state's;
+    of ``data.type.name.attribute``: the state's, what terraform last read (its arguments in
+    the configuration are not its attributes). None: not known."""
+    expression = expression.strip()
+    data = _DATA_REFERENCE.match(expression)
+    if data is not None:
+        resource_type, name, attribute = data.groups()
+        return _stated(values, f"data.{resource_type}.{name}", attribute)
+    match = _SIMPLE_REFERENCE.match(expression)
+    if match is None or match[1] in _NOT_RESOURCES:
         return None
     resource_type, name, attribute = match.groups()
     configured = _configured(values, resource_type, name, attribute, depth)
@@ -405,7 +427,8 @@ def _security_group_rule_id(
         return None
     managed = any(
         found in (attributes.get("security_group_rule_id"), attributes.get("id"))
-        for attributes in values.state.values()
+        for address, attributes in values.state.items()
+        if not address.startswith("data.")
     )
     return None if managed else found
 
@@ -420,8 +443,9 @@ def import_id(
     """The ID ``terraform import`` needs for ``address`` of the synthesized ``document``.
 
     References to other resources resolve to their literal attributes in ``document``, else to
-    their attributes in ``state`` (:func:`state_attributes` of the stack's current state).
-    None when it is not deterministic (a name from a variable or a computed attribute not in
+    their attributes in ``state`` (:func:`state_attributes` of the stack's current state);
+    references to data sources resolve to their attributes in ``state`` only. None when it is
+    not deterministic (a name from a variable, or a computed attribute or a data source not in
     the state, a ``name_prefix``, ``count``/``for_each`` instances, modules), not found in AWS,
     or the type is not supported.
     """

@@ -258,7 +258,12 @@ def leftovers(
         found += _global_data(session, region, owner)
     found += _route53(session, spec.region, owner, set(dns_names))
     roles = session.client("iam", spec.region).list_roles()["Roles"]
+    # The key administrators are the account's, made by bootstrap like the state buckets: they
+    # outlive every destroy (the next deploy's key policies name them again).
+    key_admins = {role.name for role in spec.key_admin_roles}
     found += [
-        Leftover("global iam role", r["RoleName"]) for r in roles if owner.named(r["RoleName"])
+        Leftover("global iam role", r["RoleName"])
+        for r in roles
+        if owner.named(r["RoleName"]) and r["RoleName"] not in key_admins
     ]
     return found

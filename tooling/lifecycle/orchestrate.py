@@ -37,6 +37,7 @@ from tooling.lifecycle.outputs import (
     write_flat_outputs,
 )
 from tooling.lifecycle.plan_report import StackPlan, stack_plan, summary_lines, write_reports
+from tooling.lifecycle.preflight import require_preflight
 from tooling.lifecycle.protection import refuse_protected_destroy
 from tooling.lifecycle.runs import (
     RunInterruptedError,
@@ -375,6 +376,8 @@ def deploy_stacks(
     outputs. ``timings`` gets each stack's apply seconds. A failed stack skips its dependents,
     the others finish, then this raises (exit 1; 130 when interrupted by a signal or ``stop``)."""
     stacks = ordered_stacks(ws, env)
+    if ws.target == "aws":
+        require_preflight(ws, stacks)  # read-only checks; a failure stops before any change
     session = session_for(ws)
     bootstrap(ws, session, {stack.environment for stack in stacks})
     _local_fixtures(ws, session, sorted({stack.environment for stack in stacks}))

@@ -104,15 +104,21 @@ def synth_stacks(ws: Workspace, env: str | None, *, force: bool = False) -> list
 
     shutil.rmtree(ws.outdir / "stacks", ignore_errors=True)
     ws.outdir.mkdir(parents=True, exist_ok=True)
-    stacks = synthesize(
-        SynthRequest(
-            config=config,
-            environments=tuple(selection),
-            target=DeployTarget(kind=cast("TargetKind", ws.target), emulator_port=ws.port),
-            artifacts=artifacts_from_dist(ws.dist),
-            outdir=ws.outdir,
+    from trading_infra.checks.reachability import ReachabilityError
+
+    try:
+        stacks = synthesize(
+            SynthRequest(
+                config=config,
+                environments=tuple(selection),
+                target=DeployTarget(kind=cast("TargetKind", ws.target), emulator_port=ws.port),
+                artifacts=artifacts_from_dist(ws.dist),
+                outdir=ws.outdir,
+            )
         )
-    )
+    except ReachabilityError as error:
+        # The stacks are written but refused: no stamp, so nothing reuses them.
+        raise LifecycleError(f"synth refused: {error}", code=2) from None
     synth_stamp.write(ws.outdir, stamp, stacks)
     elapsed = time.perf_counter() - started
     ws.echo(f"synth: {len(stacks)} stack(s) in {elapsed:.1f} s: {', '.join(stacks)}")

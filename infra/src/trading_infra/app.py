@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,8 @@ provider_loader.install()  # before anything imports the provider bindings
 
 from cdktf import App  # noqa: E402
 
+from trading_infra.checks.reachability import RegionStacks, require_reachable  # noqa: E402
+from trading_infra.checks.synthesized import SynthesizedStack  # noqa: E402
 from trading_infra.components.functions import LambdaArtifact  # noqa: E402
 from trading_infra.config import PlatformConfig, load_config  # noqa: E402
 from trading_infra.stacks import (  # noqa: E402
@@ -101,12 +103,33 @@ def build_app(request: SynthRequest) -> App:
 
 
 def synthesize(request: SynthRequest) -> list[str]:
-    """Write ``<outdir>/stacks/<stack>/cdk.tf.json`` for every stack; return the stack names."""
+    """Write ``<outdir>/stacks/<stack>/cdk.tf.json`` for every stack; return the stack names.
+
+    Raises :class:`~trading_infra.checks.reachability.ReachabilityError` when a function's code
+    calls an AWS API that its subnets cannot reach (checked over the written JSON).
+    """
     app = build_app(request)
     app.synth()
+    require_reachable(_synthesized_regions(request))
     return sorted(
         stack.node.id for stack in app.node.children if stack.node.id != "" and _is_stack(stack)
     )
+
+
+def _synthesized_regions(request: SynthRequest) -> Iterator[RegionStacks]:
+    """The written network and application stacks of every environment and region."""
+    for name in request.environments:
+        environment = request.config.environment(name)
+        for region in environment.regions:
+            network, application = (
+                stack_name(request.config, environment, region, part)
+                for part in (NETWORK_STACK_SUFFIX, APPLICATION_STACK_SUFFIX)
+            )
+            yield RegionStacks(
+                environment=environment.name,
+                network=SynthesizedStack.read(request.outdir, network),
+                application=SynthesizedStack.read(request.outdir, application),
+            )
 
 
 def _is_stack(construct: object) -> bool:

@@ -12,6 +12,7 @@ METRIC_NAME = "ResourcesToChange"
 #: Dimensions: which deployment (environment) and which region the count belongs to.
 DEPLOYMENT_DIMENSION = "Deployment"
 REGION_DIMENSION = "Region"
-#: How often the drift check is expected to run; a period without a data point counts as
-#: breaching, so a drift check that stopped running alarms too.
+#: How often the drift check is expected to run: the alarm's period. A period without a data
+#: point leaves the alarm in INSUFFICIENT_DATA (treat_missing_data = "missing"), so a fresh
+#: deployment that no drift check has seen yet pages nobody.
 CHECK_PERIOD_SECONDS = 6 * 3600

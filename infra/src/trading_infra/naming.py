@@ -1,4 +1,5 @@
-"""Resource names: ``{platform}-{resource-type}-{environment-suffix}[-{region}]``.
+"""Resource names: ``{platform}-{resource-type}-{environment-suffix}[-{region}]``, and for
+buckets (names global across all accounts) ``...-{region}-{unique suffix}``.
 
 Each AWS service has its own length and character rules; they live in :data:`NAME_RULES` as
 data, and a name that breaks them is an error at synth time (not at apply time).
@@ -46,6 +47,32 @@ NAME_RULES: dict[str, NameRule] = {
 }
 
 
+#: An AWS account id is 12 digits.
+ACCOUNT_ID_DIGITS = 12
+
+
+@dataclass(frozen=True)
+class UniqueSuffix:
+    """What ends a globally unique name (an S3 bucket's) so that no other account holds it.
+
+    ``value`` goes into the name; ``checked_as`` stands in for it when the name's rules are
+    checked at synth time: the account id is a Terraform token until apply, so its 12 digits
+    are checked as 12 characters.
+    """
+
+    value: str
+    checked_as: str
+
+    @classmethod
+    def account_id(cls, token: str) -> UniqueSuffix:
+        """The deploying account's id (``data.aws_caller_identity``): 12 digits."""
+        return cls(token, checked_as="0" * ACCOUNT_ID_DIGITS)
+
+    @classmethod
+    def literal(cls, suffix: str) -> UniqueSuffix:
+        return cls(suffix, checked_as=suffix)
+
+
 @dataclass(frozen=True)
 class Namer:
     """Builds every resource name of one environment in one region."""
@@ -60,6 +87,14 @@ class Namer:
         if regional:
             parts.append(self.region)
         return check_name("-".join(parts), kind)
+
+    def bucket(self, resource_type: str, *, unique: UniqueSuffix) -> str:
+        """``{platform}-{resource_type}-{suffix}-{region}-{unique}``: bucket names are global
+        across all AWS accounts, so each ends with what makes it this deployment's alone.
+        The rules are checked on the name as it will be (``unique.checked_as``)."""
+        base = self.name(resource_type, regional=True)
+        check_name(f"{base}-{unique.checked_as}", "s3_bucket")
+        return f"{base}-{unique.value}"
 
     def log_group(self, path: str) -> str:
         return check_name(f"/{self.platform}/{self.suffix}/{path}", "log_group")

@@ -70,6 +70,9 @@ HANDLERS: Mapping[str, str] = {
 }
 
 
+#: The Terraform versions the synthesized JSON works with.
+TERRAFORM_REQUIRED_VERSION = ">= 1.11.0"
+
 NETWORK_STACK_SUFFIX = "network"
 APPLICATION_STACK_SUFFIX = "app"
 #: Outputs of the network stack that the application stack reads through remote state.
@@ -134,11 +137,18 @@ class _RegionalStack(TerraformStack):
             ]
         if not target.is_local and environment.aws_profile:
             provider_args["profile"] = environment.aws_profile
+        if not target.is_local and environment.account_id:
+            # Credentials of any other account fail the plan instead of deploying there.
+            provider_args["allowed_account_ids"] = [environment.account_id]
         AwsProvider(self, "aws", **provider_args)
         S3Backend(self, **self.state_settings(id_))
         # Terraform 1.11's native S3 lock file, beside the DynamoDB lock (the migration path:
         # drop dynamodb_table once every user runs >= 1.11). Not yet a field of cdktf 0.21.
         self.add_override("terraform.backend.s3.use_lockfile", True)
+        # The JSON needs Terraform 1.11: ephemeral resources (1.10), write-only arguments (1.11)
+        # and the backend's use_lockfile. An older Terraform then refuses the configuration by
+        # its version instead of failing on the first construct it does not know.
+        self.add_override("terraform.required_version", TERRAFORM_REQUIRED_VERSION)
 
         identity = DataAwsCallerIdentity(self, "CallerIdentity")
         partition = DataAwsPartition(self, "Partition")

@@ -15,10 +15,11 @@ from typing import Any, Literal
 
 TargetKind = Literal["local", "aws"]
 
-#: AWS provider ``endpoints`` arguments the platform's resources use (provider 5.100.0 names).
+#: AWS provider ``endpoints`` arguments the platform's resources use (provider 5.100.0 names;
+#: ``appautoscaling`` is Application Auto Scaling, ``applicationautoscaling`` its alias).
 EMULATED_SERVICES: tuple[str, ...] = (
-    "acm", "apigatewayv2", "cloudwatch", "dynamodb", "ec2", "iam", "kms", "lambda", "logs",
-    "rds", "route53", "s3", "secretsmanager", "sns", "sqs", "sts",
+    "acm", "apigatewayv2", "appautoscaling", "cloudwatch", "dynamodb", "ec2", "iam", "kms",
+    "lambda", "logs", "rds", "route53", "s3", "secretsmanager", "sns", "sqs", "sts",
 )  # fmt: skip
 
 #: moto accepts any credentials; these are its documented fake values, not a secret.

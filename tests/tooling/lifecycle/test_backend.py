@@ -1,24 +1,57 @@
 """tooling.lifecycle.backend: the state backend read from the validated configuration, and its
-idempotent bootstrap (on an in-process moto)."""
+idempotent bootstrap (on an in-process moto), including the key administrator it may create."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
+import boto3
+import pytest
 from trading_infra.config import load_config
 
 from tests.tooling.conftest import reset_moto
 from tooling.emulator.process import Emulator
 from tooling.lifecycle.backend import (
+    BackendError,
     BackendSpec,
     StateBucket,
     backend_spec,
     bootstrap_backend,
+    create_bucket_request,
     load_backend_spec,
 )
+from tooling.lifecycle.key_admin import KeyAdminRole, key_admin_role_name
 from tooling.lifecycle.session import Session
 
 ROOT = Path(__file__).resolve().parents[3]
+#: The account moto serves when a request names none (tooling.emulator.process.MOTO_ACCOUNT_ID).
+ACCOUNT = "123456789012"
+OTHER_ACCOUNT = "444455556666"
+
+
+def _session(endpoint: str, tmp_path: Path) -> Session:
+    reset_moto(endpoint)
+    port = int(endpoint.rsplit(":", 1)[1])
+    emulator = Emulator(endpoint=endpoint, port=port, pid=0, state_dir=tmp_path)
+    return Session(root=tmp_path, target="local", emulator=emulator)
+
+
+def _other_account_s3(endpoint: str, region: str) -> Any:
+    """An S3 client of another account on the same moto server (moto's account header)."""
+    client = boto3.client(
+        "s3",
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.meta.events.register(
+        "before-sign.s3.*",
+        lambda request, **_: request.headers.__setitem__("x-moto-account-id", OTHER_ACCOUNT),
+    )
+    return client
 
 
 def test_the_spec_comes_from_platform_toml() -> None:
@@ -34,6 +67,57 @@ def test_the_spec_comes_from_platform_toml() -> None:
         assert StateBucket(environment.name, location.bucket, location.kms_key) in (
             spec.state_buckets
         )
+
+
+def test_the_spec_names_the_key_administrator_bootstrap_creates() -> None:
+    spec = load_backend_spec(ROOT / "platform.toml")
+    assert spec.key_admin_roles == (
+        KeyAdminRole("dev", "tap-deployer"),
+        KeyAdminRole("staging", "tap-deployer"),
+        KeyAdminRole("prod", "tap-deployer"),
+        KeyAdminRole("global", "tap-deployer"),
+    )
+    assert (spec.managed_by, spec.bucket_prefix) == ("cdktf", "tap-terraform-state")
+    assert spec.for_environments({"prod"}).key_admin_roles == (
+        KeyAdminRole("prod", "tap-deployer"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("update", "expected"),
+    [
+        ({}, "tap-deployer"),  # the default: <platform>-deployer of the deploying account
+        ({"key_admin_role": "security-admin"}, "security-admin"),
+        # Given as an ARN, the role belongs to whoever wrote it: never created.
+        ({"key_admin_role": "arn:aws:iam::111122223333:role/kms/admin"}, None),
+        ({"aws_role_arn": "arn:aws:iam::111122223333:role/tap-deployer"}, None),
+    ],
+)
+def test_the_creatable_key_administrator_is_the_role_the_key_policies_name_by_name(
+    update: dict[str, str], expected: str | None
+) -> None:
+    config = load_config(ROOT / "platform.toml")
+    environment = config.environment("dev").model_copy(update=update)
+    assert key_admin_role_name(config.platform, environment) == expected
+
+
+def test_no_key_administrator_when_every_region_uses_an_existing_key() -> None:
+    config = load_config(ROOT / "platform.toml")
+    environment = config.environment("dev")
+    key = "arn:aws:kms:ap-southeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    regions = tuple(r.model_copy(update={"kms_key_arn": key}) for r in environment.regions)
+    assert (
+        key_admin_role_name(config.platform, environment.model_copy(update={"regions": regions}))
+        is None
+    )
+
+
+def test_create_bucket_sends_a_location_constraint_except_in_us_east_1() -> None:
+    assert create_bucket_request("b", "us-east-1") == {"Bucket": "b"}
+    assert create_bucket_request("b", "eu-west-1") == {
+        "Bucket": "b",
+        "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1"},
+    }
 
 
 def test_every_environment_has_its_own_state_bucket_and_key() -> None:
@@ -139,3 +223,115 @@ def test_state_buckets_and_keys_are_never_leftovers(endpoint: str, tmp_path: Pat
     for environments in ([], ["dev"]):
         found = leftovers(session, [spec.region], spec, environments=environments)
         assert [(f.kind, f.name) for f in found] == [("s3 bucket", "tap-data-dev")]
+
+
+def test_bootstrap_creates_the_key_administrator_once(endpoint: str, tmp_path: Path) -> None:
+    session = _session(endpoint, tmp_path)
+    spec = BackendSpec(
+        "tap-locks-test",
+        "ap-southeast-1",
+        "tap",
+        "CC-1",
+        key_admin_roles=(KeyAdminRole("dev", "tap-deployer"), KeyAdminRole("prod", "tap-deployer")),
+        managed_by="cdktf",
+    )
+    # One role for both environments: created once, then found.
+    assert bootstrap_backend(session, spec) == [
+        "table tap-locks-test: created",
+        "role tap-deployer: created",
+    ]
+    assert bootstrap_backend(session, spec) == [
+        "table tap-locks-test: exists",
+        "role tap-deployer: exists",
+    ]
+    iam = session.client("iam", spec.region)
+    role = iam.get_role(RoleName="tap-deployer")["Role"]
+    # Trusted by the account itself: its administrators decide who may assume it.
+    assert role["AssumeRolePolicyDocument"] == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    assert role["Description"] == (
+        "Administers the KMS keys of tap (named in their key policies; no encrypt or decrypt). "
+        "Created by ./tap bootstrap-backend."
+    )
+    tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName="tap-deployer")["Tags"]}
+    assert tags == {"CostCenter": "CC-1", "ManagedBy": "cdktf"}
+    # No permissions of its own: the key policies grant key administration.
+    assert iam.list_role_policies(RoleName="tap-deployer")["PolicyNames"] == []
+    assert iam.list_attached_role_policies(RoleName="tap-deployer")["AttachedPolicies"] == []
+
+
+def test_an_existing_key_administrator_is_left_as_it_is(endpoint: str, tmp_path: Path) -> None:
+    session = _session(endpoint, tmp_path)
+    iam = session.client("iam", "ap-southeast-1")
+    trust = {"Version": "2012-10-17", "Statement": []}
+    iam.create_role(RoleName="security-admin", AssumeRolePolicyDocument=json.dumps(trust))
+    spec = BackendSpec(
+        "tap-locks-test",
+        "ap-southeast-1",
+        "tap",
+        "CC-1",
+        key_admin_roles=(KeyAdminRole("dev", "security-admin"),),
+    )
+    assert bootstrap_backend(session, spec)[-1] == "role security-admin: exists"
+    assert iam.get_role(RoleName="security-admin")["Role"]["AssumeRolePolicyDocument"] == trust
+
+
+def test_a_state_bucket_in_us_east_1_is_created_without_location_and_then_found(
+    endpoint: str, tmp_path: Path
+) -> None:
+    # In us-east-1 CreateBucket answers 200 for a bucket the caller owns: only the ownership
+    # read before it tells "exists" from "created".
+    session = _session(endpoint, tmp_path)
+    spec = BackendSpec(
+        "tap-locks-test",
+        "us-east-1",
+        "tap",
+        "CC-1",
+        state_buckets=(StateBucket("dev", "tap-state-test-dev", "alias/tap-state-test-dev"),),
+    )
+    assert bootstrap_backend(session, spec)[1] == "bucket tap-state-test-dev: created"
+    assert bootstrap_backend(session, spec)[1] == "bucket tap-state-test-dev: exists"
+    s3 = session.client("s3", "us-east-1")
+    assert s3.get_bucket_location(Bucket="tap-state-test-dev")["LocationConstraint"] is None
+
+
+def test_a_state_bucket_of_another_account_is_refused_with_the_setting_to_change(
+    endpoint: str, tmp_path: Path
+) -> None:
+    session = _session(endpoint, tmp_path)
+    _other_account_s3(endpoint, "ap-southeast-1").create_bucket(
+        Bucket="tap-terraform-state-dev",
+        CreateBucketConfiguration={"LocationConstraint": "ap-southeast-1"},
+    )
+    spec = BackendSpec(
+        "tap-locks-test",
+        "ap-southeast-1",
+        "tap",
+        "CC-1",
+        state_buckets=(
+            StateBucket("dev", "tap-terraform-state-dev", "alias/tap-terraform-state-dev"),
+        ),
+        bucket_prefix="tap-terraform-state",
+    )
+    with pytest.raises(BackendError) as refused:
+        bootstrap_backend(session, spec)
+    assert str(refused.value) == (
+        "state bucket tap-terraform-state-dev (environment dev) belongs to another AWS account: "
+        "S3 bucket names are shared by all accounts, and CreateBucket answered "
+        "BucketAlreadyExists. Name a bucket of this account in platform.toml: add the account id "
+        'to [state] bucket_prefix (bucket_prefix = "tap-terraform-state-123456789012"; each '
+        "environment's bucket is <bucket_prefix>-<environment>), or set state_bucket = "
+        '"tap-terraform-state-dev-123456789012" in [environments.dev].'
+    )
+    assert refused.value.code == 1
+    # Nothing was written to the other account's bucket.
+    s3 = session.client("s3", spec.region)
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == []

@@ -212,9 +212,53 @@ STATE = {
         {
             "mode": "data",
             "type": "aws_caller_identity",
-            "name": "current",
+            "name": "CallerIdentity",
             "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
-            "instances": [{"schema_version": 0, "attributes": {"id": "123456789012"}}],
+            "instances": [
+                {
+                    "schema_version": 0,
+                    "attributes": {
+                        "account_id": "123456789012",
+                        "arn": "arn:aws:iam::123456789012:user/deployer",
+                        "id": "123456789012",
+                        "user_id": "AIDAEXAMPLE",
+                    },
+                    "sensitive_attributes": [],
+                }
+            ],
+        },
+        {
+            "mode": "data",
+            "type": "aws_partition",
+            "name": "Partition",
+            "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
+            "instances": [
+                {
+                    "schema_version": 0,
+                    "attributes": {
+                        "dns_suffix": "amazonaws.com",
+                        "id": "aws",
+                        "partition": "aws",
+                        "reverse_dns_prefix": "com.amazonaws",
+                    },
+                    "sensitive_attributes": [],
+                }
+            ],
+        },
+        {
+            "mode": "data",
+            "type": "aws_availability_zones",
+            "name": "Counted",
+            "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
+            "instances": [{"index_key": 0, "schema_version": 0, "attributes": {"id": "r"}}],
+        },
+        {
+            "module": "module.m",
+            "mode": "data",
+            "type": "aws_caller_identity",
+            "name": "Inner",
+            "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
+            "instances": [{"schema_version": 0, "attributes": {"account_id": "210987654321"}}],
         },
         {
             "module": "module.m",
@@ -238,7 +282,7 @@ STATE = {
 }
 
 
-def test_state_attributes_are_those_of_managed_single_resources_outside_modules() -> None:
+def test_state_attributes_are_those_of_single_resources_and_data_sources_outside_modules() -> None:
     attributes = state_attributes(json.dumps(STATE))
     assert sorted(attributes) == sorted(
         [
@@ -246,9 +290,12 @@ def test_state_attributes_are_those_of_managed_single_resources_outside_modules(
             ENDPOINT_SG,
             S3_ENDPOINT,
             "aws_vpc_security_group_egress_rule.Network_AlreadyManaged_0A0B0C0D",
+            "data.aws_caller_identity.CallerIdentity",
+            "data.aws_partition.Partition",
         ]
-    )  # no data source, nothing of a module, no count/for_each instance
+    )  # nothing of a module, no count/for_each instance
     assert attributes[S3_ENDPOINT]["prefix_list_id"] == "pl-0s3"
+    assert attributes["data.aws_caller_identity.CallerIdentity"]["account_id"] == "123456789012"
 
 
 @pytest.mark.parametrize("pulled", ["", "\n", "{}", '{"version": 4, "resources": []}'])
@@ -270,6 +317,142 @@ def test_references_resolve_from_the_configuration_first_then_from_the_state() -
     # THEN a literal of the configuration wins; what it does not have comes from the state
     assert ident("aws_s3_bucket_versioning.V") == "tap-data-dev"
     assert ident("aws_iam_role_policy.Computed") == "AROAEXAMPLE:x"
+
+
+# --------------------------------------------------------------------------- data sources
+
+ACCOUNT_ID = "${data.aws_caller_identity.CallerIdentity.account_id}"
+NAMED_AFTER_THE_ACCOUNT: dict[str, Any] = {
+    "data": {"aws_route53_zone": {"Zone": {"name": "example.com"}}},
+    "resource": {
+        "aws_s3_bucket": {
+            "Storage_DataBucket_19F1E604": {"bucket": f"tap-data-dev-ap-southeast-1-{ACCOUNT_ID}"}
+        },
+        "aws_s3_bucket_versioning": {
+            "Storage_DataBucketVersioning_1A2B3C4D": {
+                "bucket": "${aws_s3_bucket.Storage_DataBucket_19F1E604.id}"
+            }
+        },
+        "aws_iam_role": {"Database_MonitoringRole_73427386": {"name": "tap-db-monitoring-dev"}},
+        "aws_iam_role_policy_attachment": {
+            "Database_MonitoringPolicy_2F2DD9FB": {
+                "role": "${aws_iam_role.Database_MonitoringRole_73427386.name}",
+                "policy_arn": (
+                    "arn:${data.aws_partition.Partition.partition}:iam::aws:policy/"
+                    "service-role/AmazonRDSEnhancedMonitoringRole"
+                ),
+            }
+        },
+        "aws_route53_record": {
+            "Api": {"zone_id": "${data.aws_route53_zone.Zone.zone_id}", "name": "api", "type": "A"},
+            "ByZoneName": {
+                "zone_id": "Z0EXAMPLE",
+                "name": "api.${data.aws_route53_zone.Zone.name}",
+                "type": "A",
+            },
+        },
+        "aws_sqs_queue": {
+            "Remote": {"name": "tap-${data.terraform_remote_state.Network.outputs.suffix}"}
+        },
+    },
+}
+DATA_BUCKET = "aws_s3_bucket.Storage_DataBucket_19F1E604"
+DATA_BUCKET_VERSIONING = "aws_s3_bucket_versioning.Storage_DataBucketVersioning_1A2B3C4D"
+MONITORING_POLICY = "aws_iam_role_policy_attachment.Database_MonitoringPolicy_2F2DD9FB"
+
+
+def _data_source(resource_type: str, name: str, attributes: dict[str, Any]) -> dict[str, Any]:
+    """A data source as the state records it once terraform has read it."""
+    return {
+        "mode": "data",
+        "type": resource_type,
+        "name": name,
+        "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
+        "instances": [{"schema_version": 0, "attributes": attributes, "sensitive_attributes": []}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        (DATA_BUCKET, "tap-data-dev-ap-southeast-1-123456789012"),
+        # the bucket's name, itself made of the data source, through the bucket's configuration
+        (DATA_BUCKET_VERSIONING, "tap-data-dev-ap-southeast-1-123456789012"),
+        (
+            MONITORING_POLICY,
+            "tap-db-monitoring-dev/arn:aws:iam::aws:policy/service-role/"
+            "AmazonRDSEnhancedMonitoringRole",
+        ),
+    ],
+)
+def test_a_name_made_of_the_accounts_data_sources_resolves_from_the_state(
+    address: str, expected: str
+) -> None:
+    # GIVEN the state of an apply that read the caller identity and the partition
+    state = STATE_ATTRIBUTES
+    # THEN their attributes complete the names of the configuration
+    assert import_id(address, NAMED_AFTER_THE_ACCOUNT, resolve=FakeResolver(), state=state) == (
+        expected
+    )
+
+
+def test_any_data_source_attribute_recorded_in_the_state_resolves() -> None:
+    state = state_attributes(
+        json.dumps(
+            {
+                "version": 4,
+                "resources": [
+                    _data_source("aws_partition", "Partition", {"partition": "aws-cn"}),
+                    _data_source("aws_route53_zone", "Zone", {"zone_id": "Z0EX", "name": "ex.com"}),
+                ],
+            }
+        )
+    )
+
+    def ident(address: str) -> str | None:
+        return import_id(address, NAMED_AFTER_THE_ACCOUNT, resolve=FakeResolver(), state=state)
+
+    assert ident("aws_route53_record.Api") == "Z0EX_api_A"
+    assert ident("aws_route53_record.ByZoneName") == "Z0EXAMPLE_api.ex.com_A"
+    assert ident(MONITORING_POLICY) == (
+        "tap-db-monitoring-dev/arn:aws-cn:iam::aws:policy/service-role/"
+        "AmazonRDSEnhancedMonitoringRole"
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "address"),
+    [
+        # no state yet: an apply killed before its first state snapshot
+        ({}, DATA_BUCKET),
+        ({}, DATA_BUCKET_VERSIONING),
+        # a state without the data sources
+        ({LAMBDA_SG: {"id": "sg-0lambda"}}, DATA_BUCKET),
+        ({LAMBDA_SG: {"id": "sg-0lambda"}}, MONITORING_POLICY),
+        # the data source without the attribute, or with an empty one
+        ({"data.aws_caller_identity.CallerIdentity": {"id": "123456789012"}}, DATA_BUCKET),
+        ({"data.aws_caller_identity.CallerIdentity": {"account_id": ""}}, DATA_BUCKET),
+        # a managed resource of the same type and name is not the data source
+        ({"aws_caller_identity.CallerIdentity": {"account_id": "123456789012"}}, DATA_BUCKET),
+        # a data source's arguments in the configuration are not what it read
+        ({}, "aws_route53_record.ByZoneName"),
+        # an attribute inside one of a data source's attributes (a remote state's output,
+        # recorded with its type)
+        (
+            {
+                "data.terraform_remote_state.Network": {
+                    "outputs": {"value": {"suffix": "x"}, "type": ["object", {"suffix": "string"}]}
+                }
+            },
+            "aws_sqs_queue.Remote",
+        ),
+    ],
+)
+def test_a_data_source_not_read_into_the_state_leaves_the_id_unknown(
+    state: dict[str, dict[str, Any]], address: str
+) -> None:
+    resolver = FakeResolver()
+    assert import_id(address, NAMED_AFTER_THE_ACCOUNT, resolve=resolver, state=state) is None
 
 
 # --------------------------------------------------------------------------- security group rules
@@ -390,6 +573,24 @@ def test_a_rule_found_is_not_adopted_when_another_address_manages_it() -> None:
     # THEN it is not an orphan (the same rule configured twice): no import ID
     found = import_id(TO_ENDPOINTS, RULES_DOCUMENT, resolve=resolver, state=STATE_ATTRIBUTES)
     assert (found, resolver.asked) == (None, [wanted])
+
+
+def test_a_rule_a_data_source_reads_is_still_adopted() -> None:
+    # GIVEN a data source of the state that reads the rule AWS answers with
+    wanted = SecurityGroupRule(
+        "sg-0lambda", True, "tcp", 443, 443, "referenced_security_group_id", "sg-0endpoint"
+    )
+    resolver = FakeResolver({wanted: "sgr-0read"})
+    state = {
+        **STATE_ATTRIBUTES,
+        "data.aws_vpc_security_group_rule.Existing": {
+            "id": "sgr-0read",
+            "security_group_rule_id": "sgr-0read",
+        },
+    }
+    # THEN reading it does not manage it: its ID is the import ID
+    found = import_id(TO_ENDPOINTS, RULES_DOCUMENT, resolve=resolver, state=state)
+    assert found == "sgr-0read"
 
 
 def _described(**fields: Any) -> dict[str, Any]:

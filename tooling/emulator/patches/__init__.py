@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 from tooling.emulator.patches import (
     apigatewayv2,
+    applicationautoscaling,
     dynamodb,
     ec2,
     iam,
@@ -43,6 +44,7 @@ PATCHES: tuple[CompatPatch, ...] = (
     *secretsmanager.PATCHES,
     *iam.PATCHES,
     *dynamodb.PATCHES,
+    *applicationautoscaling.PATCHES,
 )
 
 

@@ -1,4 +1,4 @@
-"""Compatibility patches of moto's KMS: key rotation."""
+"""Compatibility patches of moto's KMS: key rotation, key policy principals."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from tooling.emulator.patches.base import CompatPatch, Undo, compat_patch, replace, undo_all
 
-__all__ = ["PATCHES", "rotation_period"]
+__all__ = ["INVALID_PRINCIPALS", "PATCHES", "key_policy_principals_exist", "rotation_period"]
 
 
 @compat_patch("kms-rotation-period", gap="4")
@@ -54,5 +54,64 @@ def rotation_period() -> Undo:
     )
 
 
+#: KMS's answer to a key policy naming a principal that does not exist (MalformedPolicyDocument).
+INVALID_PRINCIPALS = "Policy contains a statement with one or more invalid principals."
+
+
+@compat_patch("kms-key-policy-principals-exist", gap="R1")
+def key_policy_principals_exist() -> Undo:
+    """docs/emulator.md, gap R1: KMS refuses a key policy whose principals do not exist.
+
+    AWS documents for the ``Policy`` of CreateKey and PutKeyPolicy: "The principals in the key
+    policy must exist and be visible to AWS KMS", and refuses a policy that breaks this with
+    400 ``MalformedPolicyDocumentException`` "Policy contains a statement with one or more
+    invalid principals." (https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html,
+    https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html,
+    https://repost.aws/knowledge-center/kms-policy-error-invalid-principals).
+    ``BypassPolicyLockoutSafetyCheck`` skips only the lockout safety check, not this one.
+    moto stores any key policy. The patch refuses, before moto sees it, a policy naming an IAM
+    user or role ARN (of the request's partition) that moto's IAM does not have
+    (:func:`tooling.emulator.principals.missing_principals`); account, ``"*"`` and service
+    principals pass as before. PutKeyPolicy on a key that does not exist still answers
+    NotFoundException first.
+    """
+    from moto.core.exceptions import JsonRESTError
+    from moto.kms.responses import KmsResponse
+    from moto.utilities.utils import get_partition
+
+    from tooling.emulator.principals import missing_principals
+
+    def refuse_missing_principals(response: KmsResponse) -> None:
+        policy = response._get_param("Policy")
+        if isinstance(policy, str) and missing_principals(
+            policy, partition=get_partition(response.region)
+        ):
+            raise JsonRESTError("MalformedPolicyDocumentException", INVALID_PRINCIPALS)
+
+    def make_create(original: Callable[..., str]) -> Callable[..., str]:
+        @functools.wraps(original)
+        def create_key(self: KmsResponse) -> str:
+            refuse_missing_principals(self)
+            return original(self)
+
+        return create_key
+
+    def make_put(original: Callable[..., str]) -> Callable[..., str]:
+        @functools.wraps(original)
+        def put_key_policy(self: KmsResponse) -> str:
+            self._validate_cmk_id(self._get_param("KeyId"))
+            refuse_missing_principals(self)
+            return original(self)
+
+        return put_key_policy
+
+    return undo_all(
+        [
+            replace(KmsResponse, "create_key", make_create),
+            replace(KmsResponse, "put_key_policy", make_put),
+        ]
+    )
+
+
 #: KMS's patches, in the order they are applied.
-PATCHES: tuple[CompatPatch, ...] = (rotation_period,)
+PATCHES: tuple[CompatPatch, ...] = (rotation_period, key_policy_principals_exist)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -106,6 +107,11 @@ def dead_letter_config() -> Undo:
     )
 
 
+#: The result the local runtime answered to this thread's synchronous invocation, when it is no
+#: function error (see :func:`invoke_in_local_runtime`: moto's Invoke response must keep it).
+_ANSWERED = threading.local()
+
+
 def _lambda_error(code: int, error_type: str, message: str) -> Exception:
     """A Lambda service error as moto answers it (JSON body, ``x-amzn-errortype``)."""
     from moto.core.exceptions import JsonRESTError
@@ -128,8 +134,19 @@ def invoke_in_local_runtime() -> Undo:
     answered 202, ``DryRun`` runs nothing. A request over Lambda's payload limits answers 413
     ``RequestEntityTooLargeException``; a runtime without an interpreter on this machine answers
     500 naming it.
+
+    Lambda's limits (docs/emulator.md, rule R4;
+    https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html,
+    https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html): 6 MB for a
+    synchronous request and its response, 1 MB for an asynchronous request. The runtime enforces
+    the response limit exactly (a larger result is the ``Function.ResponseSizeTooLarge`` function
+    error, whose message names 6,291,556 bytes); moto's Invoke response
+    (``LambdaResponse.invoke``) checks ``sys.getsizeof`` of the result against 6,000,000 and so
+    replaces results of about 6,000,000 to 6,291,556 bytes, which Lambda returns, by that error.
+    The patch gives such a result back.
     """
     from moto.awslambda.models import LambdaFunction
+    from moto.awslambda.responses import LambdaResponse
 
     def make_invoke(original: Callable[..., str | bytes]) -> Callable[..., str | bytes]:
         @functools.wraps(original)
@@ -159,11 +176,42 @@ def invoke_in_local_runtime() -> Undo:
             response_headers["x-amz-log-result"] = invocations.log_result_header(result)
             if result.function_error:
                 response_headers["x-amz-function-error"] = result.function_error
+            else:
+                _ANSWERED.payload = result.payload
             return result.payload
 
         return invoke
 
-    return replace(LambdaFunction, "invoke", make_invoke)
+    return undo_all(
+        [
+            replace(LambdaFunction, "invoke", make_invoke),
+            replace(LambdaResponse, "invoke", _response_keeping_the_result),
+        ]
+    )
+
+
+def _response_keeping_the_result(original: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's Invoke response (``LambdaResponse.invoke``), but answering the result the runtime
+    returned (:data:`_ANSWERED`) where moto's own size check replaced it by an error."""
+    from moto.awslambda.responses import LambdaResponse
+    from moto.utilities.aws_headers import gen_amz_crc32
+
+    @functools.wraps(original)
+    def invoke(self: LambdaResponse) -> tuple[Any, dict[str, Any], str | bytes]:
+        _ANSWERED.payload = None
+        try:
+            status, headers, body = original(self)
+            answered = _ANSWERED.payload
+        finally:
+            _ANSWERED.payload = None
+        if answered is None or body == answered:
+            return status, headers, body
+        dropped = {"content-length", "x-amz-function-error"}
+        headers = {k: v for k, v in headers.items() if k.lower() not in dropped}
+        gen_amz_crc32(answered, headers)  # the checksum moto computed was the error's
+        return status, headers, answered
+
+    return invoke
 
 
 #: Lambda's patches, in the order they are applied.

@@ -1,4 +1,4 @@
-"""Compatibility patches of moto's S3: bucket policies."""
+"""Compatibility patches of moto's S3: bucket policies, access logging, notifications."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from urllib.parse import quote_plus
 from tooling.emulator.patches.base import CompatPatch, Undo, compat_patch, replace, undo_all
 
 __all__ = [
+    "INVALID_PRINCIPAL",
     "PATCHES",
+    "bucket_policy_principals_exist",
     "bucket_policy_secure_transport",
     "logging_policy_with_wildcard_principal",
     "notifications_invoke_lambda_asynchronously",
@@ -222,9 +224,47 @@ def notifications_invoke_lambda_asynchronously() -> Undo:
     )
 
 
+#: S3's answer to a bucket policy naming a principal that does not exist (MalformedPolicy).
+INVALID_PRINCIPAL = "Invalid principal in policy"
+
+
+@compat_patch("s3-bucket-policy-principals-exist", gap="R5")
+def bucket_policy_principals_exist() -> Undo:
+    """docs/emulator.md, gap R5: S3 refuses a bucket policy whose principals do not exist.
+
+    AWS answers PutBucketPolicy with 400 ``MalformedPolicy`` "Invalid principal in policy" when a
+    ``Principal`` is not valid, among others when it names an IAM user or role that does not
+    exist (https://repost.aws/knowledge-center/s3-invalid-principal-in-policy-error; the
+    principal forms:
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-bucket-user-policy-specifying-principal-intro.html).
+    moto stores any bucket policy (``S3Backend.put_bucket_policy``). The patch refuses a policy
+    naming an IAM user or role ARN of the bucket's partition that moto's IAM does not have (the
+    check KMS key policies get: :func:`tooling.emulator.principals.missing_principals`);
+    ``"*"``, account and service principals pass as before. A missing bucket still answers
+    NoSuchBucket first.
+    """
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.models import S3Backend
+
+    from tooling.emulator.principals import missing_principals
+
+    def make_put(original: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(original)
+        def put_bucket_policy(self: S3Backend, bucket_name: str, policy: bytes) -> None:
+            bucket = self.get_bucket(bucket_name)
+            if missing_principals(policy, partition=bucket.partition):
+                raise S3ClientError("MalformedPolicy", INVALID_PRINCIPAL)
+            original(self, bucket_name, policy)
+
+        return put_bucket_policy
+
+    return replace(S3Backend, "put_bucket_policy", make_put)
+
+
 #: S3's patches, in the order they are applied.
 PATCHES: tuple[CompatPatch, ...] = (
     bucket_policy_secure_transport,
     logging_policy_with_wildcard_principal,
     notifications_invoke_lambda_asynchronously,
+    bucket_policy_principals_exist,
 )

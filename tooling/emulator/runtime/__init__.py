@@ -4,14 +4,18 @@ The emulator calls :class:`LambdaRuntime` when a function is invoked. Each execu
 environment is a process of the runtime's CPython (``python3.12`` → CPython 3.12) with the
 runtime's own boto3 (``<runtime>-runtime.txt``), the function's unpacked zip as task root and
 only the environment variables Lambda gives; it is kept warm between invocations. Errors,
-limits and log records mirror AWS Lambda's. Independent of moto: the emulator supplies a
-:class:`FunctionSpec` and a :class:`LogSink`.
+limits and log records mirror AWS Lambda's. The emulator supplies a :class:`FunctionSpec` and
+a :class:`LogSink`; by default the runtime reads two things from moto, as Lambda reads them from
+AWS: the network a VPC function can reach and its execution role's credentials.
 
 Modules, one concern each: ``model`` (spec, result, sink, errors, limits), ``interpreters``
 (finding CPython), ``environment`` (the runtime's site-packages), ``code_store`` (task roots),
 ``variables`` (the worker's environment), ``bootstrap`` (the worker process), ``worker`` (its
 parent side), ``pool`` (warm reuse), ``logs`` (Lambda's log lines), ``runtime`` (invoke),
-``benchmark`` (cold start and overhead figures).
+``reachability`` (the services a VPC function's subnets and security groups reach),
+``service_endpoints`` (the worker's per-service endpoints: reachable ones to moto, the rest to a
+black hole), ``role_credentials`` (the worker's execution-role credentials), ``benchmark``
+(cold start and overhead figures).
 """
 
 from tooling.emulator.runtime.environment import ensure_runtime_environment

@@ -15,14 +15,17 @@ them as Lambda's Python runtime does.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+import weakref
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from tooling.emulator.blackhole import black_hole_url
 from tooling.emulator.runtime import logs
 from tooling.emulator.runtime.code_store import CodeStore
 from tooling.emulator.runtime.environment import (
@@ -41,6 +44,19 @@ from tooling.emulator.runtime.model import (
     RequestTooLargeError,
 )
 from tooling.emulator.runtime.pool import Lease, WarmPool
+from tooling.emulator.runtime.reachability import (
+    NOT_IN_A_VPC,
+    Reachability,
+    ReachabilityLookup,
+    enforced,
+    moto_reachability,
+)
+from tooling.emulator.runtime.role_credentials import (
+    Credentials,
+    CredentialSource,
+    ExecutionRoleCredentials,
+)
+from tooling.emulator.runtime.service_endpoints import Endpoints, endpoints_for
 from tooling.emulator.runtime.variables import worker_environment
 from tooling.emulator.runtime.worker import (
     InitOutcome,
@@ -99,6 +115,17 @@ class LambdaRuntime:
     ``work_dir`` holds the task roots (``code/``) and, unless ``runtimes_dir`` names a shared
     place (``<repo>/.build/lambda-runtimes``), the runtime environments. ``endpoint_url`` is
     the emulator's, given to functions as ``AWS_ENDPOINT_URL``.
+
+    A function attached to a VPC reaches only the services its network lets it reach
+    (``reachability``, by default read from moto's EC2: :mod:`.reachability`); its calls to
+    the others hang like dropped packets (:mod:`.service_endpoints`). The network is read at
+    every invocation and is part of a warm worker's key: a network change replaces the warm
+    workers whose reach it changes. ``TAP_EMULATOR_VPC_REACHABILITY=off`` lifts the rule
+    (more lenient than AWS; for debugging only).
+
+    Each worker signs its AWS calls with credentials of the function's execution role
+    (``credentials``, by default a fresh session from moto's STS: :mod:`.role_credentials`); a
+    warm worker whose credentials no longer hold is replaced.
     """
 
     def __init__(
@@ -112,8 +139,15 @@ class LambdaRuntime:
         runtimes_dir: Path | None = None,
         idle_seconds_before_reap: float = DEFAULT_IDLE_SECONDS_BEFORE_REAP,
         init_timeout_seconds: float = INIT_TIMEOUT_SECONDS,
+        reachability: ReachabilityLookup = moto_reachability,
+        credentials: CredentialSource | None = None,
     ) -> None:
         self._endpoint_url = endpoint_url
+        self._credentials = credentials or ExecutionRoleCredentials()
+        self._worker_credentials: weakref.WeakKeyDictionary[Worker, Credentials] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._reachability = reachability
         self._sink = log_sink
         self._interpreters = interpreters
         self._runtimes_dir = runtimes_dir or work_dir / "runtimes"
@@ -147,13 +181,14 @@ class LambdaRuntime:
         environment, interpreter_version = self._runtime_environment(spec.runtime)
         task_root = self._code.task_root(spec)
         record = _Record(request_id, spec)
-        lease = self._pool.acquire(spec.function_arn, spec.configuration_key())
+        endpoints = self._endpoints(spec)
+        lease = self._acquire(spec, (spec.configuration_key(), endpoints.key()))
         worker = lease.worker
         reusable = False
         try:
             if worker is None:
                 init_started_ms = _epoch_ms()
-                worker, init = self._start(spec, lease, environment, task_root)
+                worker, init = self._start(spec, lease, environment, task_root, endpoints)
                 record.add(
                     logs.init_start_line(spec.runtime, interpreter_version, spec.region),
                     init_started_ms,
@@ -214,10 +249,35 @@ class LambdaRuntime:
                 known = self._environments[runtime] = (environment, _venv_version(environment))
             return known
 
+    def _acquire(self, spec: FunctionSpec, key: Hashable) -> Lease:
+        """A lease from the pool whose warm worker, if any, still has usable credentials."""
+        while True:
+            lease = self._pool.acquire(spec.function_arn, key)
+            worker = lease.worker
+            credentials = None if worker is None else self._worker_credentials.get(worker)
+            if worker is None or (
+                credentials is not None and self._credentials.usable(spec, credentials)
+            ):
+                return lease
+            self._pool.release(lease, worker, reusable=False)
+
+    def _endpoints(self, spec: FunctionSpec) -> Endpoints:
+        """Where the function's SDK calls go, from its network as it is now."""
+        reach = Reachability(in_vpc=False, others=NOT_IN_A_VPC)
+        if enforced(os.environ):
+            reach = self._reachability(spec.function_arn, spec.account_id, spec.region)
+        return endpoints_for(reach, emulator_url=self._endpoint_url, unreachable_url=black_hole_url)
+
     def _start(
-        self, spec: FunctionSpec, lease: Lease, environment: RuntimeEnvironment, task_root: Path
+        self,
+        spec: FunctionSpec,
+        lease: Lease,
+        environment: RuntimeEnvironment,
+        task_root: Path,
+        endpoints: Endpoints,
     ) -> tuple[Worker, InitOutcome]:
         stream_name = logs.log_stream_name(spec.version)
+        credentials = self._credentials.issue(spec)
         worker = Worker(
             python=environment.python,
             task_root=task_root,
@@ -226,11 +286,14 @@ class LambdaRuntime:
                 task_root=task_root,
                 runtime_dir=environment.site_packages,
                 interpreter_bin_dir=environment.python.parent,
-                endpoint_url=self._endpoint_url,
+                endpoint_url=endpoints.default,
+                service_endpoint_urls=endpoints.services,
                 log_stream_name=stream_name,
+                credentials=credentials,
             ),
             log_stream_name=stream_name,
         )
+        self._worker_credentials[worker] = credentials
         self._pool.track(worker)
         return worker, worker.start(self._init_timeout_seconds)
 

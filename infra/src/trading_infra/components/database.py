@@ -7,6 +7,13 @@ no value in code or in Terraform state) with a rotation schedule set here. With 
 ``protect_data`` (prod, multi-region) the database (and the global cluster) has deletion
 protection and a deletion takes a final snapshot; without it (dev, staging, or lifted to
 destroy) neither, so the environment can be destroyed.
+
+Automatic minor version upgrades are on, so the database's engine version moves after it is
+created, and a plan back to the configured version would be a downgrade RDS refuses. Aurora:
+the cluster, its writer and the global cluster ignore later changes of ``engine_version``
+(:data:`ENGINE_VERSION_MANAGED_BY_AWS`); a deliberate upgrade is made with RDS (console,
+CLI), not by editing the profile. PostgreSQL: the profile gives the major version only, which
+the provider compares with the running version's prefix (config validation).
 """
 
 from __future__ import annotations
@@ -51,6 +58,15 @@ AURORA_AUDIT_EVENTS = "CONNECT,QUERY_DCL,QUERY_DDL"
 #: DDL (log_statement classes CREATE/ALTER/DROP and GRANT/REVOKE/CREATE ROLE as ``ddl``).
 POSTGRES_LOGGED_STATEMENTS = "ddl"
 
+
+#: Why the Aurora resources ignore later changes of ``engine_version``: with automatic minor
+#: version upgrades on, Aurora upgrades the cluster to a newer minor version in the maintenance
+#: window (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraMySQL.Updates.AMVU.html),
+#: and even without them RDS applies required upgrades; the next plan would then "change" the
+#: version back to the configured, older one, a downgrade RDS refuses. The provider documents
+#: ignore_changes on the instances' engine_version when the cluster manages it
+#: (https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/rds_cluster_instance#engine_version).
+ENGINE_VERSION_MANAGED_BY_AWS = ("engine_version",)
 
 #: The ephemeral resource that reads an existing master-password secret (Terraform >= 1.10):
 #: its value reaches RDS through the write-only ``master_password_wo`` and never the state.
@@ -146,6 +162,7 @@ class Database(Construct):
                     engine_version=database.engine_version,
                     storage_encrypted=True,
                     deletion_protection=protect,
+                    lifecycle=_ignore_changes(),
                 )
                 self.global_cluster_identifier = global_cluster.id
                 cluster_args["global_cluster_identifier"] = global_cluster.id
@@ -154,13 +171,14 @@ class Database(Construct):
                 cluster_args["global_cluster_identifier"] = self.global_cluster_identifier
                 # A secondary is created as a replica of the primary: the provider reports the
                 # replication source it was given by RDS, not by us.
-                cluster_args["lifecycle"] = {"ignore_changes": ["replication_source_identifier"]}
+                cluster_args["lifecycle"] = _ignore_changes("replication_source_identifier")
             if not secondary:
                 cluster_args.update(
                     database_name=DATABASE_NAME,
                     master_username=MASTER_USERNAME,
                     **self._credentials(database.master_password_secret, secrets_key_arn),
                 )
+            cluster_args.setdefault("lifecycle", _ignore_changes())
             cluster_identifier = namer.name("aurora", kind="rds_identifier")
             cluster = RdsCluster(
                 self,
@@ -192,6 +210,7 @@ class Database(Construct):
                 performance_insights_enabled=True,
                 performance_insights_kms_key_id=key_arn,
                 apply_immediately=True,
+                lifecycle=_ignore_changes(),
                 **monitoring,
             )
             self.identifier = cluster.cluster_identifier
@@ -253,11 +272,19 @@ class Database(Construct):
             rotation["rotation_lambda_arn"] = context.arn(
                 "lambda", f"function:{database.rotation_function_name}"
             )
+        # The first rotation on the schedule, not at apply: RotateSecret rotates at once unless
+        # RotateImmediately is false, in which case Secrets Manager only runs the rotation
+        # function's testSecret step
+        # (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html).
+        # Rotating at once would change an existing secret's password while the deploy runs
+        # (and fail the apply if the function cannot rotate yet); for a password RDS has just
+        # generated it gains nothing.
         SecretsmanagerSecretRotation(
             self,
             "MasterSecretRotation",
             secret_id=self.master_secret_arn,
             rotation_rules={"automatically_after_days": database.secret_rotation_days},
+            rotate_immediately=False,
             **rotation,
         )
 
@@ -345,6 +372,11 @@ def postgres_parameters(database: DatabaseConfig) -> dict[str, str]:
         "log_statement": POSTGRES_LOGGED_STATEMENTS,
         "log_min_duration_statement": str(round(database.slow_query_threshold_seconds * 1000)),
     }
+
+
+def _ignore_changes(*attributes: str) -> dict[str, list[str]]:
+    """An Aurora resource's lifecycle: AWS moves its engine version (and ``attributes``)."""
+    return {"ignore_changes": [*ENGINE_VERSION_MANAGED_BY_AWS, *attributes]}
 
 
 def _instance_identifier(context: RegionContext) -> str:

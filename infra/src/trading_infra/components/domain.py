@@ -45,7 +45,9 @@ class ApiCustomDomain(Construct):
         super().__init__(scope, id_)
         region = context.region.name
         zone = DataAwsRoute53Zone(self, "Zone", name=dns.zone_name, private_zone=False)
-        self.certificate_arn = context.region.certificate_arn or self._certificate(dns, zone)
+        self.certificate_arn = context.region.certificate_arn or self._certificate(
+            context, dns, zone
+        )
         self.domain_name = Apigatewayv2DomainName(
             self,
             "DomainName",
@@ -87,8 +89,24 @@ class ApiCustomDomain(Construct):
             },
         )
 
-    def _certificate(self, dns: DnsConfig, zone: DataAwsRoute53Zone) -> str:
-        """Request a regional certificate for the API name, validated through the zone."""
+    def _certificate(self, context: RegionContext, dns: DnsConfig, zone: DataAwsRoute53Zone) -> str:
+        """Request a regional certificate for the API name, validated through the zone.
+
+        ACM's validation CNAME is "created specifically for your domain and your account", and
+        "since the CNAME validation token works for any AWS Region, you can re-create the same
+        certificate in multiple Regions"; ACM renews a certificate "as long as the certificate
+        is in use and your CNAME record remains in place"
+        (https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html). So every region
+        asks for the same record, and exactly one stack manages it: the primary region's
+        application stack. Were each region to write it, destroying one region would delete
+        the record the others' certificates are validated and renewed with. The other regions
+        wait for their certificate's validation through the same record without managing it;
+        their stacks deploy after the primary's (they read its state) and are destroyed before
+        it. Every region names the record in ``validation_record_fqdns`` the same way, from its
+        own certificate's validation option (the provider checks the names against the
+        certificate's), so the regions' stacks differ by the record alone
+        (``invoke drift --static``).
+        """
         certificate = AcmCertificate(
             self,
             "Certificate",
@@ -97,22 +115,22 @@ class ApiCustomDomain(Construct):
             lifecycle={"create_before_destroy": True},
         )
         option = certificate.domain_validation_options.get(0)
-        # ACM asks for the same validation record in every region: each regional stack may
-        # write it, none owns it exclusively.
-        record = Route53Record(
-            self,
-            "CertificateValidationRecord",
-            zone_id=zone.zone_id,
-            name=option.resource_record_name,
-            type=option.resource_record_type,
-            records=[option.resource_record_value],
-            ttl=VALIDATION_RECORD_TTL_SECONDS,
-            allow_overwrite=True,
-        )
+        if context.environment.is_primary(context.region):
+            Route53Record(
+                self,
+                "CertificateValidationRecord",
+                zone_id=zone.zone_id,
+                name=option.resource_record_name,
+                type=option.resource_record_type,
+                records=[option.resource_record_value],
+                ttl=VALIDATION_RECORD_TTL_SECONDS,
+                # A record written before one stack owned it is adopted, not refused.
+                allow_overwrite=True,
+            )
         validation = AcmCertificateValidation(
             self,
             "CertificateValidation",
             certificate_arn=certificate.arn,
-            validation_record_fqdns=[record.fqdn],
+            validation_record_fqdns=[option.resource_record_name],
         )
         return validation.certificate_arn

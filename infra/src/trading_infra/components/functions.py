@@ -203,10 +203,36 @@ class ServiceFunction(Construct):
         network: _NetworkPlacement,
         used_services: frozenset[str],
     ) -> list[dict[str, Any]]:
-        """What every function needs to run: its logs, VPC ENIs, traces, DLQ and data key."""
+        """What every function needs to run: its logs, VPC ENIs, traces, DLQ and data key.
+
+        The VPC network interfaces follow what Lambda documents for an execution role of
+        one's own (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html,
+        "Required IAM permissions"; the actions of the AWS managed policy
+        AWSLambdaVPCAccessExecutionRole,
+        https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html):
+
+        * ``ec2:DescribeNetworkInterfaces`` "only works if it's allowed on all resources"
+          (``"Resource": "*"``), and EC2 ``Describe*`` actions have no resource types:
+          ``ec2:DescribeSubnets`` is on ``*`` too (:data:`UNSCOPED_ACTIONS`);
+        * ``ec2:DeleteNetworkInterface``: "If you don't specify a resource ID ... your
+          function may not be able to access the VPC. Either specify a unique resource ID, or
+          include all resource IDs"; the interfaces' IDs are Lambda's to choose, so all network
+          interfaces of the account and region, without conditions. The documentation names no
+          condition key Lambda's permission check (at CreateFunction and
+          UpdateFunctionConfiguration) can satisfy, and a role whose network-interface
+          statements carried ``ec2:Subnet`` conditions has been reported to fail that check
+          (the check is made on ``network-interface/*``): no statement here has one.
+          ``AssignPrivateIpAddresses`` and ``UnassignPrivateIpAddresses`` act on the same
+          interfaces and are granted alike;
+        * ``ec2:CreateNetworkInterface`` is evaluated against the new interface, its subnet
+          and its security groups, each of which must be allowed (Service Authorization
+          Reference, Amazon EC2): the interface on ``network-interface/*``, and only the
+          platform's private subnets and the functions' security groups, by ARN. That keeps
+          the interfaces in the platform's subnets without a condition key.
+        """
         subnet_arns = [context.arn("ec2", f"subnet/{subnet}") for subnet in network.subnets]
         group_arns = [context.arn("ec2", f"security-group/{group}") for group in network.groups]
-        in_platform_subnets = {"ArnEquals": {"ec2:Subnet": subnet_arns}}
+        network_interfaces = context.arn("ec2", "network-interface/*")
         log_group_arn = self.log_group.arn
         # The data key is used by AWS services on the function's behalf, never directly:
         # Lambda (environment variables), SQS (the dead-letter queue) and the services the
@@ -220,14 +246,11 @@ class ServiceFunction(Construct):
                 "Resource": [log_group_arn, f"{log_group_arn}:*"],
             },
             {
-                # EC2 evaluates CreateNetworkInterface against the new interface, its subnet and
-                # its security groups: each must be allowed, so the subnets and groups are named
-                # and the interface itself must be in one of the platform's private subnets.
+                # With the next statement: the new interface, in a platform subnet only.
                 "Sid": "CreateNetworkInterfacesInPlatformSubnets",
                 "Effect": "Allow",
                 "Action": "ec2:CreateNetworkInterface",
-                "Resource": context.arn("ec2", "network-interface/*"),
-                "Condition": in_platform_subnets,
+                "Resource": network_interfaces,
             },
             {
                 "Sid": "UsePlatformSubnetsAndSecurityGroups",
@@ -236,15 +259,14 @@ class ServiceFunction(Construct):
                 "Resource": [*subnet_arns, *group_arns],
             },
             {
-                "Sid": "ManagePlatformNetworkInterfaces",
+                "Sid": "ManageNetworkInterfaces",
                 "Effect": "Allow",
                 "Action": [
                     "ec2:AssignPrivateIpAddresses",
                     "ec2:DeleteNetworkInterface",
                     "ec2:UnassignPrivateIpAddresses",
                 ],
-                "Resource": context.arn("ec2", "network-interface/*"),
-                "Condition": in_platform_subnets,
+                "Resource": network_interfaces,
             },
             {
                 "Sid": "DescribeVpcNetwork",

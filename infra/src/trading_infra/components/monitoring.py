@@ -130,21 +130,7 @@ class Alarms(Construct):
                 statistic="Maximum",
                 threshold=1,
             )
-        self._alarm(
-            "Drift",
-            "drift",
-            "Resources that differ from the code (invoke drift); no data means the check stopped",
-            namespace=drift_metric.NAMESPACE,
-            metric_name=drift_metric.METRIC_NAME,
-            dimensions={
-                drift_metric.DEPLOYMENT_DIMENSION: context.environment.name,
-                drift_metric.REGION_DIMENSION: context.region.name,
-            },
-            statistic="Maximum",
-            threshold=1,
-            period=drift_metric.CHECK_PERIOD_SECONDS,
-            treat_missing_data="breaching",
-        )
+        self._drift_alarm(context)
         api_dimensions = {"ApiId": watched.api_id, "Stage": watched.api_stage}
         self._alarm(
             "Api5xxRate",
@@ -161,6 +147,35 @@ class Alarms(Construct):
                 _metric_query("errors", "AWS/ApiGateway", "5xx", api_dimensions),
                 _metric_query("requests", "AWS/ApiGateway", "Count", api_dimensions),
             ],
+        )
+
+    def _drift_alarm(self, context: RegionContext) -> None:
+        """Alarms when ``./tap drift`` counted resources that differ from the code.
+
+        Missing data is ``missing``: nothing runs the drift check on a schedule yet (it runs
+        when someone runs ``./tap drift``), so a period without a data point is the normal
+        state, above all right after a deploy. Treated as breaching it would page from the
+        first deploy on; treated as not breaching it would report OK for a check that never
+        ran. With ``missing`` ("if all data points in the alarm evaluation range are missing,
+        the alarm transitions to INSUFFICIENT_DATA",
+        https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html)
+        nobody is paged and the alarm says honestly that nothing is known. Once the check runs on
+        a schedule, ``breaching`` would also catch a check that stopped (docs/platform.md).
+        """
+        self._alarm(
+            "Drift",
+            "drift",
+            "Resources that differ from the code (./tap drift); no data: no check has reported",
+            namespace=drift_metric.NAMESPACE,
+            metric_name=drift_metric.METRIC_NAME,
+            dimensions={
+                drift_metric.DEPLOYMENT_DIMENSION: context.environment.name,
+                drift_metric.REGION_DIMENSION: context.region.name,
+            },
+            statistic="Maximum",
+            threshold=1,
+            period=drift_metric.CHECK_PERIOD_SECONDS,
+            treat_missing_data="missing",
         )
 
     def _topic_policy(self, context: RegionContext) -> None:

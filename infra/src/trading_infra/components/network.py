@@ -6,11 +6,16 @@ the internet.
 
 Every endpoint has a policy that lets only this account's principals reach this account's
 resources through it (``aws:PrincipalAccount``, ``aws:ResourceAccount``): stolen credentials
-of another account, or a copy of data into another account's bucket, cannot use the path.
+of another account, or a copy of data into another account's bucket, cannot use the path. The
+Lambda API endpoint is narrower still: only the processor's invocations of itself pass.
+
+Which endpoints a region needs follows from what its functions' code calls: synth refuses
+stacks where a call has no path (trading_infra.checks.reachability).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -38,6 +43,9 @@ GATEWAY_ENDPOINT_SERVICES = ("s3", "dynamodb")
 #: Interface endpoint services whose actions have no resource (X-Ray trace uploads): there is
 #: no resource account to check, so their endpoint policy checks the principal's account only.
 RESOURCELESS_SERVICES = frozenset({"xray"})
+#: The function whose code calls the Lambda API: the processor continues a trade file too large
+#: for one invocation by invoking itself asynchronously (``ContinueOwnFiles`` in stacks.py).
+SELF_INVOKING_FUNCTION = "processor"
 
 
 def endpoint_policy(context: RegionContext, service: str) -> str:
@@ -58,6 +66,38 @@ def endpoint_policy(context: RegionContext, service: str) -> str:
             "Condition": {"StringEquals": condition},
         }
     )
+
+
+def lambda_endpoint_policy(context: RegionContext) -> str:
+    """The policy of the Lambda API endpoint: ``lambda:InvokeFunction`` of this platform's
+    processor only, by principals of this account. Lambda's endpoint policies name a function by
+    its unqualified and its qualified ARN (``:*``), both needed: "You need to include both the
+    qualified and the unqualified function ARN in the resource"
+    (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-endpoints.html#vpc-endpoint-policy).
+    The ARN is built from the function's name like the processor's own statement: the network
+    stack is deployed before the function exists."""
+    name = context.namer.name(SELF_INVOKING_FUNCTION, kind="lambda_function")
+    function_arn = context.arn("lambda", f"function:{name}")
+    return policy_document(
+        {
+            "Sid": "OnlyTheProcessorInvokingItself",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "lambda:InvokeFunction",
+            "Resource": [function_arn, f"{function_arn}:*"],
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": context.account_id}},
+        }
+    )
+
+
+#: Interface endpoints of every region, whatever its profile lists, each with its own policy:
+#: the platform's own code calls these services in every environment. A function in a VPC
+#: without NAT reaches the Lambda API only through a ``lambda`` interface endpoint
+#: (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html,
+#: https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-endpoints.html).
+PLATFORM_INTERFACE_ENDPOINTS: dict[str, Callable[[RegionContext], str]] = {
+    "lambda": lambda_endpoint_policy,
+}
 
 
 class Network(Construct):
@@ -251,9 +291,13 @@ class Network(Construct):
         )
 
     def _interface_endpoints(self, context: RegionContext) -> None:
-        services = context.environment.profile.interface_endpoints
-        if not services:
-            return
+        policies: dict[str, str] = {
+            service: endpoint_policy(context, service)
+            for service in context.environment.profile.interface_endpoints
+        }
+        policies.update(
+            (service, policy(context)) for service, policy in PLATFORM_INTERFACE_ENDPOINTS.items()
+        )
         namer = context.namer
         endpoint_group = SecurityGroup(
             self,
@@ -280,7 +324,7 @@ class Network(Construct):
                 egress_id="RotationToEndpoints",
                 what="HTTPS to the interface endpoints",
             )
-        for service in services:
+        for service, policy in policies.items():
             VpcEndpoint(
                 self,
                 f"{service.capitalize()}InterfaceEndpoint",
@@ -290,7 +334,7 @@ class Network(Construct):
                 private_dns_enabled=True,
                 subnet_ids=[subnet.id for subnet in self.private_subnets],
                 security_group_ids=[endpoint_group.id],
-                policy=endpoint_policy(context, service),
+                policy=policy,
                 tags={"Name": namer.name(f"{service}-endpoint")},
             )
 

@@ -14,11 +14,6 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
 )
 from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
-from cdktf_cdktf_provider_aws.s3_bucket_object_lock_configuration import (
-    S3BucketObjectLockConfigurationA,
-    S3BucketObjectLockConfigurationRuleA,
-    S3BucketObjectLockConfigurationRuleDefaultRetentionA,
-)
 from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import S3BucketOwnershipControls
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
 from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
@@ -30,7 +25,9 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA
 from constructs import Construct
 
+from trading_infra.config.platform import ACCOUNT_ID_BUCKET_SUFFIX
 from trading_infra.context import RegionContext, policy_document
+from trading_infra.naming import UniqueSuffix
 
 #: Where clients upload trade files; the processor is notified for this prefix only.
 INCOMING_PREFIX = "incoming/"
@@ -58,12 +55,27 @@ def _deny_insecure_transport(bucket: S3Bucket) -> dict[str, Any]:
 class DataStorage(Construct):
     """Encrypted, private, logged buckets; versioning and expiry follow the environment profile.
 
+    Bucket names end with the deploying account's id (or the configured literal,
+    ``platform.bucket_name_suffix``): S3 bucket names are global across all accounts.
+
     With the profile's ``protect_data`` no bucket is ``force_destroy`` (a destroy fails on a
-    bucket holding objects instead of deleting them) and the access-log bucket has Object Lock:
-    every log object is retained in governance mode for ``access_log_expiration_days``, as long
-    as the logs are kept. Governance, not compliance: lifting the protection
-    (``protect_data = false``, deployed) turns ``force_destroy`` back on, and the provider's
-    emptying of a force_destroy bucket deletes locked objects with the governance bypass.
+    bucket holding objects instead of deleting them), and the access logs are kept as evidence
+    by versioning: the log bucket is versioned (``protect_data`` requires versioning), so a log
+    object that is overwritten or deleted stays as a noncurrent version, and the lifecycle keeps
+    noncurrent versions for ``access_log_expiration_days`` too, as long as logs are kept at all.
+    Only a principal allowed ``s3:DeleteObjectVersion`` (none of the platform's function roles
+    is) removes a log early.
+
+    The log bucket has no S3 Object Lock, neither a default retention nor Object Lock enabled
+    for legal holds: S3 delivers no server access logs to a bucket with a default retention
+    ("The destination bucket must not have a default retention period configuration",
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html),
+    and the Object Lock pages go further: "S3 buckets with Object Lock can't be used as
+    destination buckets for server access logs"
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html). Nothing
+    here calls PutObjectLockConfiguration either, which an emulator refuses on a bucket that
+    already holds objects (the log bucket receives logs from its first minutes on). The data
+    bucket has no Object Lock either.
 
     Attributes:
         bucket: the data bucket (SSE-KMS with the platform key, bucket key on).
@@ -74,6 +86,7 @@ class DataStorage(Construct):
         super().__init__(scope, id_)
         namer = context.namer
         profile = context.environment.profile
+        unique = _unique_suffix(context)
 
         protect = profile.protect_data
         # Server access logs can only be delivered to a bucket encrypted with SSE-S3 (AWS
@@ -81,13 +94,13 @@ class DataStorage(Construct):
         self.log_bucket = S3Bucket(
             self,
             "LogBucket",
-            bucket=namer.name("access-logs", kind="s3_bucket", regional=True),
+            bucket=namer.bucket("access-logs", unique=unique),
             force_destroy=not protect,
-            object_lock_enabled=protect,
+            object_lock_enabled=False,
             # object_lock_enabled forces a new bucket, and S3 never disables Object Lock on an
-            # existing one: lifting the protection must not replace (delete) the bucket of
-            # locked logs, and turning it on for an existing bucket is done by the lock
-            # configuration below (S3 enables Object Lock on a versioned bucket).
+            # existing one: a log bucket that was created with Object Lock is kept, not
+            # replaced with the logs it holds (docs/configuration.md "Data protection" says
+            # how to move off it).
             lifecycle={"ignore_changes": ["object_lock_enabled"]},
         )
         self._harden(self.log_bucket, "LogBucket", sse_kms_key_arn=None)
@@ -103,6 +116,12 @@ class DataStorage(Construct):
                     expiration=[
                         S3BucketLifecycleConfigurationRuleExpiration(
                             days=profile.access_log_expiration_days
+                        )
+                    ],
+                    # An overwritten or deleted log stays recoverable as long as logs are kept.
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=profile.access_log_expiration_days
                         )
                     ],
                     abort_incomplete_multipart_upload=[_ABORT_INCOMPLETE_UPLOADS],
@@ -131,7 +150,7 @@ class DataStorage(Construct):
         self.bucket = S3Bucket(
             self,
             "DataBucket",
-            bucket=namer.name("data", kind="s3_bucket", regional=True),
+            bucket=namer.bucket("data", unique=unique),
             force_destroy=not protect,
         )
         self._harden(self.bucket, "DataBucket", sse_kms_key_arn=key_arn)
@@ -149,27 +168,14 @@ class DataStorage(Construct):
             target_prefix="data-bucket/",
             depends_on=[log_bucket_policy],
         )
-        # Object Lock works on versions: protect_data requires versioning (config validation).
+        # The kept logs are versions: protect_data requires versioning (config validation).
         versioning = "Enabled" if profile.data_versioning_and_lifecycle else "Disabled"
-        versionings = {}
         for bucket_id, bucket in (("DataBucket", self.bucket), ("LogBucket", self.log_bucket)):
-            versionings[bucket_id] = S3BucketVersioningA(
+            S3BucketVersioningA(
                 self,
                 f"{bucket_id}Versioning",
                 bucket=bucket.id,
                 versioning_configuration={"status": versioning},
-            )
-        if protect:
-            S3BucketObjectLockConfigurationA(
-                self,
-                "LogBucketObjectLock",
-                bucket=self.log_bucket.id,
-                rule=S3BucketObjectLockConfigurationRuleA(
-                    default_retention=S3BucketObjectLockConfigurationRuleDefaultRetentionA(
-                        mode="GOVERNANCE", days=profile.access_log_expiration_days
-                    )
-                ),
-                depends_on=[versionings["LogBucket"]],
             )
         # Abandoned multipart uploads are never data: always cleaned up. Expiry of trade files
         # and of old versions follows the profile (PCI scope: prod keeps versions, then expires).
@@ -239,3 +245,12 @@ class DataStorage(Construct):
                 )
             ],
         )
+
+
+def _unique_suffix(context: RegionContext) -> UniqueSuffix:
+    """What ends the bucket names: the account id (a token of ``data.aws_caller_identity``) or
+    the literal configured in ``platform.bucket_name_suffix``."""
+    configured = context.platform.bucket_name_suffix
+    if configured == ACCOUNT_ID_BUCKET_SUFFIX:
+        return UniqueSuffix.account_id(context.account_id)
+    return UniqueSuffix.literal(configured)

@@ -1,10 +1,28 @@
-"""DynamoDB tables of the services: sessions (with TTL) and trades (with the account index)."""
+"""DynamoDB tables of the services: sessions (with TTL) and trades (with the account index).
+
+Provisioned tables (profile ``dynamodb_billing_mode = "PROVISIONED"``) auto scale: every table
+and global secondary index has an Application Auto Scaling target per read and write capacity,
+from the profile's capacity units (the minimum) to its maximum, with a target-tracking policy
+on the profile's utilization
+(https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/AutoScaling.html).
+Application Auto Scaling creates the service-linked role it scales DynamoDB with
+(AWSServiceRoleForApplicationAutoScaling_DynamoDBTable) on the first RegisterScalableTarget
+(https://docs.aws.amazon.com/autoscaling/application/userguide/services-that-can-integrate-dynamodb.html),
+so no role is declared here; the deploying principal needs ``iam:CreateServiceLinkedRole`` for
+it once per account.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (
+    AppautoscalingPolicy,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
+)
+from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTable,
     DynamodbTableAttribute,
@@ -13,12 +31,30 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 )
 from constructs import Construct
 
+from trading_infra.config import ProvisionedCapacity
 from trading_infra.context import RegionContext
 
 #: The trades table's index for "trades of an account, newest first" (api_handler's listing).
 TRADES_BY_ACCOUNT_INDEX = "by-account-executed-at"
 #: Epoch seconds after which DynamoDB deletes a session (api_handler writes it).
 SESSION_TTL_ATTRIBUTE = "expires_at"
+#: Application Auto Scaling's namespace of DynamoDB tables and indexes.
+SCALING_NAMESPACE = "dynamodb"
+
+
+@dataclass(frozen=True)
+class _Capacity:
+    """One auto scaled capacity: read or write, its scalable dimension and tracked metric."""
+
+    direction: Literal["read", "write"]
+    units: str  # ReadCapacityUnits | WriteCapacityUnits
+    metric: str  # the predefined metric target tracking follows
+
+
+_CAPACITIES = (
+    _Capacity("read", "ReadCapacityUnits", "DynamoDBReadCapacityUtilization"),
+    _Capacity("write", "WriteCapacityUnits", "DynamoDBWriteCapacityUtilization"),
+)
 
 
 @dataclass(frozen=True)
@@ -55,13 +91,10 @@ class DataTables(Construct):
         super().__init__(scope, id_)
         namer = context.namer
         profile = context.environment.profile
-        provisioned = profile.dynamodb_billing_mode == "PROVISIONED"
+        provisioned = profile.provisioned_capacity
         capacity: dict[str, Any] = (
-            {
-                "read_capacity": profile.dynamodb_read_capacity_units,
-                "write_capacity": profile.dynamodb_write_capacity_units,
-            }
-            if provisioned
+            {"read_capacity": provisioned.read_units, "write_capacity": provisioned.write_units}
+            if provisioned is not None
             else {}
         )
         common: dict[str, Any] = {
@@ -71,6 +104,7 @@ class DataTables(Construct):
             "deletion_protection_enabled": profile.protect_data,
             **capacity,
         }
+        self._namer = namer
         # Name and ARN are built, not referenced: the same in every region whether the table is
         # created here or replicated here, so that regions stay identical (drift --static).
         self.sessions_name = namer.name("sessions", kind="dynamodb_table")
@@ -102,7 +136,10 @@ class DataTables(Construct):
                 ttl={"attribute_name": SESSION_TTL_ATTRIBUTE, "enabled": True},
                 **replication,
                 **common,
+                **_autoscaled(provisioned, has_indexes=False),
             )
+            if provisioned is not None:
+                self._autoscale(provisioned, "Sessions", "sessions", self.sessions)
 
         self.trades = DynamodbTable(
             self,
@@ -123,4 +160,76 @@ class DataTables(Construct):
                 )
             ],
             **common,
+            **_autoscaled(provisioned, has_indexes=True),
         )
+        if provisioned is not None:
+            self._autoscale(provisioned, "Trades", "trades", self.trades)
+            self._autoscale(
+                provisioned,
+                "TradesByAccount",
+                f"trades-{TRADES_BY_ACCOUNT_INDEX}",
+                self.trades,
+                index=TRADES_BY_ACCOUNT_INDEX,
+            )
+
+    def _autoscale(
+        self,
+        provisioned: ProvisionedCapacity,
+        id_: str,
+        label: str,
+        table: DynamodbTable,
+        *,
+        index: str | None = None,
+    ) -> None:
+        """A target and a target-tracking policy per read and write capacity of ``table`` (or
+        of its global secondary index ``index``), from the profile's capacity units to its
+        maximum. ``resource_id`` refers to the table's name, so the table exists first."""
+        resource_id = f"table/{table.name}" + (f"/index/{index}" if index else "")
+        kind = "index" if index else "table"
+        for capacity in _CAPACITIES:
+            direction = capacity.direction
+            minimum, maximum = provisioned.units(direction)
+            target = AppautoscalingTarget(
+                self,
+                f"{id_}{direction.capitalize()}Capacity",
+                service_namespace=SCALING_NAMESPACE,
+                resource_id=resource_id,
+                scalable_dimension=f"dynamodb:{kind}:{capacity.units}",
+                min_capacity=minimum,
+                max_capacity=maximum,
+            )
+            AppautoscalingPolicy(
+                self,
+                f"{id_}{direction.capitalize()}Utilization",
+                name=self._namer.name(f"{label}-{direction}-utilization"),
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                resource_id=target.resource_id,
+                scalable_dimension=target.scalable_dimension,
+                target_tracking_scaling_policy_configuration=(
+                    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                        target_value=provisioned.target_utilization_percent,
+                        predefined_metric_specification=(
+                            AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                                predefined_metric_type=capacity.metric
+                            )
+                        ),
+                    )
+                ),
+            )
+
+
+def _autoscaled(provisioned: ProvisionedCapacity | None, *, has_indexes: bool) -> dict[str, Any]:
+    """An auto scaled table's lifecycle: Application Auto Scaling moves its capacity, so the
+    plan must not set it back to the minimum (the provider recommends ignore_changes on
+    read_capacity/write_capacity of a table with an auto scaling policy,
+    https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/dynamodb_table).
+    An index's capacity is nested in ``global_secondary_index``, which the provider can only
+    ignore whole: while a table is auto scaled, a change of its index definitions is not
+    applied by Terraform (a new index needs the ignore lifted for that apply)."""
+    if provisioned is None:
+        return {}
+    ignored = ["read_capacity", "write_capacity"]
+    if has_indexes:
+        ignored.append("global_secondary_index")
+    return {"lifecycle": {"ignore_changes": ignored}}

@@ -17,7 +17,7 @@ from trading_infra.config._base import ConfigError
 from trading_infra.config.environment import AlarmSubscription, DnsConfig, Environment
 from trading_infra.config.loader import UNPROTECTED_ENVIRONMENTS_ENV, load_config, parse_config
 from trading_infra.config.platform import PlatformConfig, PlatformSettings
-from trading_infra.config.profile import DatabaseConfig, EnvironmentProfile
+from trading_infra.config.profile import DatabaseConfig, EnvironmentProfile, ProvisionedCapacity
 from trading_infra.config.region import AZ_COUNT, KNOWN_REGIONS, RegionConfig
 from trading_infra.config.residency import REGION_JURISDICTIONS
 
@@ -34,6 +34,7 @@ __all__ = [
     "EnvironmentProfile",
     "PlatformConfig",
     "PlatformSettings",
+    "ProvisionedCapacity",
     "RegionConfig",
     "load_config",
     "parse_config",

@@ -22,6 +22,7 @@ _ROLE_ARN = re.compile(
     r"(?:[A-Za-z0-9+=,.@_-]+/)*(?P<name>[A-Za-z0-9+=,.@_-]{1,64})$"
 )
 
+_ACCOUNT_ID = re.compile(r"\d{12}")
 _EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
@@ -85,6 +86,11 @@ class Environment(_Frozen):
     dns: DnsConfig | None = None
     aws_role_arn: str | None = None
     aws_profile: str | None = None
+    #: The AWS account this environment deploys into (12 digits). When set, the aws target's
+    #: provider refuses to act in any other account (``allowed_account_ids``), so credentials
+    #: of the wrong account fail the plan instead of deploying there. Must be the account of
+    #: ``aws_role_arn`` (and of an ARN ``key_admin_role``) when those are set.
+    account_id: str | None = None
     #: The IAM role that administers the environment's KMS keys (key policies: create, describe,
     #: enable/disable, rotate, tag, schedule/cancel deletion; never encrypt or decrypt). A role
     #: name in the deploying account, or a role ARN. Default: ``aws_role_arn`` when set, else the
@@ -152,6 +158,31 @@ class Environment(_Frozen):
                 f"environment {self.name!r} deploys into account {deployer['account']} "
                 f"(aws_role_arn); name a role of {deployer['account']}, or just its name"
             )
+        return self
+
+    @field_validator("account_id")
+    @classmethod
+    def _twelve_digits(cls, value: str | None) -> str | None:
+        if value is None or _ACCOUNT_ID.fullmatch(value):
+            return value
+        raise ValueError(
+            f"account_id = {value!r} is not an AWS account id; write its 12 digits as a string, "
+            'e.g. account_id = "123456789012" (quoted: TOML would drop leading zeros)'
+        )
+
+    @model_validator(mode="after")
+    def _roles_in_the_configured_account(self) -> Environment:
+        if self.account_id is None:
+            return self
+        for setting in ("aws_role_arn", "key_admin_role"):
+            value = getattr(self, setting)
+            match = _ROLE_ARN.match(value or "")
+            if match and match["account"] != self.account_id:
+                raise ValueError(
+                    f"{setting} = {value!r} is in account {match['account']}, but environment "
+                    f"{self.name!r} sets account_id = {self.account_id!r}; name a role of "
+                    f"{self.account_id} or correct account_id"
+                )
         return self
 
     @field_validator("name", "suffix")

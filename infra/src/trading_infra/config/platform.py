@@ -11,6 +11,10 @@ from trading_infra.config._base import _ARN, ConfigError, _Frozen
 from trading_infra.config.environment import Environment
 from trading_infra.config.state import StateBackend, StateLocation
 
+#: ``bucket_name_suffix`` keyword: every bucket name ends with the deploying account's id.
+ACCOUNT_ID_BUCKET_SUFFIX = "account-id"
+_LITERAL_BUCKET_SUFFIX = re.compile(r"[a-z0-9]{4,16}")
+
 
 class PlatformSettings(_Frozen):
     name: str
@@ -18,6 +22,12 @@ class PlatformSettings(_Frozen):
     managed_by: str = Field(default="cdktf", min_length=1)
     default_environment: str
     lambda_architecture: Literal["x86_64", "arm64"] = "x86_64"
+    #: What ends every bucket name, so that it is unique: S3 bucket names are global across all
+    #: accounts (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html),
+    #: and a name another account holds cannot be created. ``"account-id"`` (default): the
+    #: deploying account's id, unique by construction; or a literal of 4-16 lowercase letters
+    #: and digits that the user guarantees nobody else uses.
+    bucket_name_suffix: str = ACCOUNT_ID_BUCKET_SUFFIX
 
     @field_validator("name")
     @classmethod
@@ -28,6 +38,17 @@ class PlatformSettings(_Frozen):
                 "starting with a letter (it prefixes every resource name)"
             )
         return value
+
+    @field_validator("bucket_name_suffix")
+    @classmethod
+    def _bucket_suffix(cls, value: str) -> str:
+        if value == ACCOUNT_ID_BUCKET_SUFFIX or _LITERAL_BUCKET_SUFFIX.fullmatch(value):
+            return value
+        raise ValueError(
+            f"platform.bucket_name_suffix = {value!r}; use 'account-id' (the deploying "
+            "account's id ends every bucket name) or 4-16 lowercase letters and digits that no "
+            "other AWS account uses in its bucket names, e.g. 'acmetrading'"
+        )
 
 
 class PlatformConfig(_Frozen):

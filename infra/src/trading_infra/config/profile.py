@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -13,6 +14,12 @@ class DatabaseConfig(_Frozen):
     """The relational database of a region: Aurora MySQL cluster or RDS PostgreSQL instance."""
 
     engine: Literal["aurora-mysql", "postgres"] = "aurora-mysql"
+    #: Automatic minor version upgrades are always on, so this is the version a database is
+    #: created with, not one it is held at. Aurora MySQL: the full version (e.g.
+    #: "8.0.mysql_aurora.3.08.0"); later changes to it are ignored (components/database.py).
+    #: PostgreSQL: the major version only (e.g. "16"): RDS then picks the current minor version
+    #: and the provider compares it with the running version's prefix
+    #: (https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/db_instance#engine_version).
     engine_version: str = Field(min_length=1)
     instance_class: str = Field(pattern=r"^db\.[a-z0-9]+(\.[a-z0-9]+)?$")
     backup_retention_days: int = Field(ge=1, le=35)
@@ -39,6 +46,14 @@ class DatabaseConfig(_Frozen):
             raise ValueError(
                 "database.instance_class = 'db.serverless' only exists for Aurora; "
                 "for engine = 'postgres' use an instance class such as 'db.t4g.micro'"
+            )
+        if self.engine == "postgres" and not self.engine_version.isdigit():
+            major = self.engine_version.split(".")[0]
+            raise ValueError(
+                f"database.engine_version = {self.engine_version!r}; for engine = 'postgres' give "
+                f"the major version only (e.g. {major!r}): automatic minor version upgrades move "
+                "the minor version, and a pinned one would make the next plan a downgrade that "
+                "RDS refuses"
             )
         if (self.master_password_secret is None) != (self.rotation_function_name is None):
             raise ValueError(
@@ -69,6 +84,35 @@ class DatabaseConfig(_Frozen):
         return ("postgresql", "upgrade")
 
 
+@dataclass(frozen=True)
+class ProvisionedCapacity:
+    """A provisioned table's (and each index's) capacity: where it starts and the auto scaling
+    minimum, the auto scaling maximum, and the consumed share auto scaling keeps."""
+
+    read_units: int
+    write_units: int
+    max_read_units: int
+    max_write_units: int
+    target_utilization_percent: float
+
+    def units(self, direction: Literal["read", "write"]) -> tuple[int, int]:
+        """(minimum, maximum) capacity units of ``direction``."""
+        if direction == "read":
+            return self.read_units, self.max_read_units
+        return self.write_units, self.max_write_units
+
+
+#: What a provisioned table needs: its capacity (the auto scaling minimum), the auto scaling
+#: maximum and the target utilization.
+_PROVISIONED_CAPACITY_SETTINGS = (
+    "dynamodb_read_capacity_units",
+    "dynamodb_write_capacity_units",
+    "dynamodb_max_read_capacity_units",
+    "dynamodb_max_write_capacity_units",
+    "dynamodb_target_utilization_percent",
+)
+
+
 class EnvironmentProfile(_Frozen):
     """Sizing and retention of one environment tier (see profiles.toml)."""
 
@@ -82,8 +126,17 @@ class EnvironmentProfile(_Frozen):
     data_expiration_days: int = Field(ge=1)
     access_log_expiration_days: int = Field(ge=1)
     dynamodb_billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"]
+    #: Provisioned tables: the capacity a table and each of its indexes start with and never
+    #: go below (the auto scaling minimum) ...
     dynamodb_read_capacity_units: int | None = Field(default=None, ge=1)
     dynamodb_write_capacity_units: int | None = Field(default=None, ge=1)
+    #: ... the most auto scaling may provision ...
+    dynamodb_max_read_capacity_units: int | None = Field(default=None, ge=1)
+    dynamodb_max_write_capacity_units: int | None = Field(default=None, ge=1)
+    #: ... and the share of the provisioned capacity that auto scaling keeps consumed. DynamoDB
+    #: auto scaling accepts a target utilization between 20 and 90 percent
+    #: (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/AutoScaling.html).
+    dynamodb_target_utilization_percent: float | None = Field(default=None, ge=20, le=90)
     api_throttling_rate_limit_rps: float = Field(gt=0)
     api_throttling_burst_limit: int = Field(gt=0)
     #: ``GET /health``'s own, smaller throttle: it is open to anyone and invokes the same
@@ -94,28 +147,39 @@ class EnvironmentProfile(_Frozen):
     interface_endpoints: tuple[Literal["logs", "secretsmanager", "xray", "kms", "sqs"], ...] = ()
     #: Guard the environment's data against deletion: deletion protection on the database and
     #: the tables, a final database snapshot, no force_destroy on the buckets, a 30-day KMS
-    #: deletion window and Object Lock (governance mode, access_log_expiration_days) on the
-    #: access-log bucket; ``./tap destroy`` refuses while it is on. Lifted per environment with
-    #: the override ``protect_data = false`` (or TAP_UNPROTECTED_ENVIRONMENTS, see
-    #: :func:`load_config`).
+    #: deletion window, and the access logs kept as object versions (a deleted or overwritten
+    #: log stays for access_log_expiration_days); ``./tap destroy`` refuses while it is on.
+    #: Lifted per environment with the override ``protect_data = false`` (or
+    #: TAP_UNPROTECTED_ENVIRONMENTS, see :func:`load_config`).
     protect_data: bool
     database: DatabaseConfig
 
     @model_validator(mode="after")
     def _capacity_matches_billing(self) -> EnvironmentProfile:
         provisioned = self.dynamodb_billing_mode == "PROVISIONED"
-        has_units = (self.dynamodb_read_capacity_units, self.dynamodb_write_capacity_units)
-        if provisioned and None in has_units:
+        capacity = {name: getattr(self, name) for name in _PROVISIONED_CAPACITY_SETTINGS}
+        if provisioned and None in capacity.values():
+            missing = [name for name, value in capacity.items() if value is None]
             raise ValueError(
-                "dynamodb_billing_mode = 'PROVISIONED' needs dynamodb_read_capacity_units and "
-                "dynamodb_write_capacity_units; set both (e.g. 5 and 5)"
+                f"dynamodb_billing_mode = 'PROVISIONED' needs {', '.join(missing)}; set the "
+                "capacity units, the auto scaling maxima and the target utilization (e.g. 5 and "
+                "5, 50 and 50, 70)"
             )
-        if not provisioned and has_units != (None, None):
+        if not provisioned and any(value is not None for value in capacity.values()):
+            given = {name: value for name, value in capacity.items() if value is not None}
             raise ValueError(
-                f"dynamodb read/write capacity units {has_units} are set but "
-                "dynamodb_billing_mode = 'PAY_PER_REQUEST' ignores them; remove them or use "
-                "'PROVISIONED'"
+                f"{given} are set but dynamodb_billing_mode = 'PAY_PER_REQUEST' ignores them; "
+                "remove them or use 'PROVISIONED'"
             )
+        for direction in ("read", "write"):
+            minimum = getattr(self, f"dynamodb_{direction}_capacity_units")
+            maximum = getattr(self, f"dynamodb_max_{direction}_capacity_units")
+            if minimum is not None and maximum is not None and maximum < minimum:
+                raise ValueError(
+                    f"dynamodb_max_{direction}_capacity_units = {maximum} is below "
+                    f"dynamodb_{direction}_capacity_units = {minimum} (the auto scaling "
+                    "minimum); raise the maximum or lower the capacity units"
+                )
         return self
 
     @model_validator(mode="after")
@@ -136,14 +200,24 @@ class EnvironmentProfile(_Frozen):
 
     @model_validator(mode="after")
     def _protected_data_is_versioned(self) -> EnvironmentProfile:
-        # Object Lock keeps versions, and S3 never turns versioning off again on a bucket that
-        # had it: versioning must not depend on the protection, or lifting it could not deploy.
+        # The kept access logs are versions, and S3 never turns versioning off again on a bucket
+        # that had it: versioning must not depend on the protection, or lifting it could not
+        # deploy.
         if self.protect_data and not self.data_versioning_and_lifecycle:
             raise ValueError(
-                "protect_data = true needs data_versioning_and_lifecycle = true (Object Lock on "
-                "the access logs works on object versions); set both, or protect_data = false"
+                "protect_data = true needs data_versioning_and_lifecycle = true (the access logs "
+                "are kept as object versions); set both, or protect_data = false"
             )
         return self
+
+    @property
+    def provisioned_capacity(self) -> ProvisionedCapacity | None:
+        """The capacity settings of ``PROVISIONED`` billing (validated complete); None for
+        ``PAY_PER_REQUEST``."""
+        values = [getattr(self, name) for name in _PROVISIONED_CAPACITY_SETTINGS]
+        if self.dynamodb_billing_mode != "PROVISIONED" or None in values:
+            return None
+        return ProvisionedCapacity(*values)
 
     @property
     def kms_deletion_window_days(self) -> int:

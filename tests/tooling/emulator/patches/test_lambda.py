@@ -1,6 +1,7 @@
-"""tooling.emulator.patches.lambda_: the patch is needed (unpatched moto has the gap of
+"""tooling.emulator.patches.lambda_: each patch is needed (unpatched moto has the gap of
 docs/emulator.md) and closes it, seen through boto3 against moto's in-process server (gap 4: a
-function's DeadLetterConfig and LoggingConfig are not returned)."""
+function's DeadLetterConfig and LoggingConfig are not returned; gap 5: Invoke needs Docker; rule
+R4: Lambda's payload limits, which unpatched moto does not enforce)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
@@ -225,16 +227,105 @@ def test_gap5_patch_refuses_a_request_over_lambdas_limit(
             awslambda.invoke(FunctionName="fn", Payload=big)
 
 
+# --------------------------------------------------------------------------- rule R4 (limits)
+
+RESPONDER = "def handler(event, context):\n    return 'x' * (event['respond_bytes'] - 2)\n"
+
+
+def _event_of_size(size: int) -> bytes:
+    """A JSON event of exactly ``size`` bytes."""
+    skeleton = len(json.dumps({"data": ""}))
+    return json.dumps({"data": "x" * (size - skeleton)}).encode()
+
+
+#: Over Lambda's request limits by one byte: 6 MB synchronous, 1 MB asynchronous.
+OVER_THE_LIMITS = [("RequestResponse", 6_291_457), ("Event", 1_048_577)]
+
+
+@pytest.mark.parametrize(("invocation_type", "size"), OVER_THE_LIMITS)
+def test_r4_unpatched_moto_accepts_requests_over_lambdas_limits(
+    aws: Clients, invocation_type: str, size: int
+) -> None:
+    answer = _deploy(aws, ECHO).invoke(
+        FunctionName="fn", Payload=_event_of_size(size), InvocationType=invocation_type
+    )
+    assert answer["StatusCode"] == {"RequestResponse": 200, "Event": 202}[invocation_type]
+
+
+@pytest.mark.parametrize(("invocation_type", "size"), OVER_THE_LIMITS)
+def test_r4_patch_refuses_requests_over_lambdas_limits_with_413(
+    aws: Clients, lambda_service: LambdaService, invocation_type: str, size: int
+) -> None:
+    with patched(named("lambda-invoke-local-runtime")):
+        awslambda = _deploy(aws, ECHO)
+        with pytest.raises(awslambda.exceptions.ClientError) as raised:
+            awslambda.invoke(
+                FunctionName="fn", Payload=_event_of_size(size), InvocationType=invocation_type
+            )
+    response = raised.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 413
+    assert response["Error"]["Code"] == "RequestEntityTooLargeException"
+    assert lambda_service.wait_idle(10)
+    logs = aws("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/fn")["logGroups"]
+    assert logs == []  # refused before anything ran
+
+
+def test_r4_patch_queues_an_event_of_exactly_1_mb(
+    aws: Clients, lambda_service: LambdaService
+) -> None:
+    with patched(named("lambda-invoke-local-runtime")):
+        answer = _deploy(aws, ECHO).invoke(
+            FunctionName="fn", Payload=_event_of_size(1_048_576), InvocationType="Event"
+        )
+        assert lambda_service.wait_idle(30)
+    assert answer["StatusCode"] == 202
+
+
+def test_r4_unpatched_moto_replaces_a_result_under_lambdas_response_limit(aws: Clients) -> None:
+    """moto's Invoke response checks ``sys.getsizeof(result) > 6000000``: a result of 6,100,000
+    bytes, which Lambda returns (its limit is 6,291,556 bytes), becomes an error document."""
+    from moto.awslambda.models import LambdaFunction
+
+    awslambda = _deploy(aws, ECHO)
+    result = b'"' + b"x" * 6_099_998 + b'"'  # what the function returned, without Docker
+    with patch.object(LambdaFunction, "invoke", lambda *_args: result):
+        answer = awslambda.invoke(FunctionName="fn", Payload=b"{}")
+    assert answer["FunctionError"] == "Unhandled"
+    assert json.loads(answer["Payload"].read())["errorType"] == "Function.ResponseSizeTooLarge"
+
+
+def test_r4_patch_answers_a_response_over_6_mb_as_a_function_error(
+    aws: Clients, lambda_service: LambdaService
+) -> None:
+    with patched(named("lambda-invoke-local-runtime")):
+        awslambda = _deploy(aws, RESPONDER)
+        too_large = awslambda.invoke(FunctionName="fn", Payload=b'{"respond_bytes": 6291557}')
+        largest = awslambda.invoke(FunctionName="fn", Payload=b'{"respond_bytes": 6291556}')
+    assert too_large["StatusCode"] == 200
+    assert too_large["FunctionError"] == "Unhandled"
+    assert json.loads(too_large["Payload"].read()) == {
+        "errorMessage": "Response payload size exceeded maximum allowed payload size "
+        "(6291556 bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
+    assert "FunctionError" not in largest
+    assert len(largest["Payload"].read()) == 6_291_556
+
+
 # --------------------------------------------------------------------------- reversibility
 
 
 def test_the_lambda_patches_are_undone() -> None:
     from moto.awslambda.models import LambdaFunction
+    from moto.awslambda.responses import LambdaResponse
 
     from tooling.emulator.patches import lambda_
 
     names = ("__init__", "update_configuration", "get_configuration", "invoke")
     originals = {name: LambdaFunction.__dict__[name] for name in names}
+    response_invoke = LambdaResponse.__dict__["invoke"]
     with patched(lambda_.PATCHES):
         assert all(LambdaFunction.__dict__[name] is not fn for name, fn in originals.items())
+        assert LambdaResponse.__dict__["invoke"] is not response_invoke
     assert all(LambdaFunction.__dict__[name] is fn for name, fn in originals.items())
+    assert LambdaResponse.__dict__["invoke"] is response_invoke

@@ -1,7 +1,9 @@
 """tooling.emulator.patches.s3: each patch is needed (unpatched moto has the gap of
 docs/emulator.md) and closes it, seen through boto3 against moto's in-process server (gap 7:
 TLS-only bucket policies deny everything; gap 6: the logging check crashes on a ``"*"``
-principal)."""
+principal; gap 5: notifications; gap R5: a bucket policy naming an IAM principal that does not
+exist is accepted). Rules R2 and R3 of docs/emulator.md need no patch: moto already answers as
+AWS does, and the tests here pin that."""
 
 from __future__ import annotations
 
@@ -246,8 +248,202 @@ def test_gap5_later_events_have_greater_sequencers() -> None:
     assert int(first, 16) < int(second, 16) < int(third, 16)
 
 
+# --------------------------------------------------------------------------- gap R5 (principals)
+
+ACCOUNT = "123456789012"
+DEPLOYER = f"arn:aws:iam::{ACCOUNT}:role/tap-deployer"
+#: What AWS answers (400) to a bucket policy naming a principal that does not exist.
+INVALID_PRINCIPAL = {"Code": "MalformedPolicy", "Message": "Invalid principal in policy"}
+
+
+def _read_only_for(*principals: Any) -> str:
+    """A bucket policy letting each ``Principal`` value read the bucket's objects."""
+    statements = [
+        {"Sid": f"Read{n}", "Effect": "Allow", "Principal": principal, "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{BUCKET}/*"}
+        for n, principal in enumerate(principals)
+    ]  # fmt: skip
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def _refusal(call: Any, **kwargs: Any) -> tuple[int, dict[str, str]]:
+    """The HTTP status and the error (code, message) with which ``call(**kwargs)`` fails."""
+    with pytest.raises(ClientError) as raised:
+        call(**kwargs)
+    response = raised.value.response
+    error = response["Error"]
+    status = response["ResponseMetadata"]["HTTPStatusCode"]
+    return status, {"Code": str(error.get("Code")), "Message": str(error.get("Message"))}
+
+
+def _new_bucket(s3: Any, name: str = BUCKET) -> None:
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+
+
+def test_r5_unpatched_moto_accepts_a_bucket_policy_naming_a_missing_role(endpoint: str) -> None:
+    s3 = _client(endpoint, "s3")
+    _new_bucket(s3)
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=_read_only_for({"AWS": DEPLOYER}))
+    assert DEPLOYER in s3.get_bucket_policy(Bucket=BUCKET)["Policy"]
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        {"AWS": DEPLOYER},
+        {"AWS": f"arn:aws:iam::{ACCOUNT}:user/operator"},
+        {"AWS": [f"arn:aws:iam::{ACCOUNT}:root", DEPLOYER]},  # one missing is enough
+    ],
+)
+def test_r5_patch_refuses_a_bucket_policy_naming_a_missing_principal(
+    endpoint: str, principal: dict[str, Any]
+) -> None:
+    with patched(named("s3-bucket-policy-principals-exist")):
+        s3 = _client(endpoint, "s3")
+        _new_bucket(s3)
+        refusal = _refusal(s3.put_bucket_policy, Bucket=BUCKET, Policy=_read_only_for(principal))
+        kept = _refusal(s3.get_bucket_policy, Bucket=BUCKET)
+    assert refusal == (400, INVALID_PRINCIPAL)
+    assert (kept[0], kept[1]["Code"]) == (404, "NoSuchBucketPolicy")
+
+
+def test_r5_patch_accepts_principals_that_exist_and_those_it_does_not_resolve(
+    endpoint: str,
+) -> None:
+    policy = _read_only_for(
+        {"AWS": DEPLOYER},
+        {"AWS": [f"arn:aws:iam::{ACCOUNT}:root", ACCOUNT]},
+        {"Service": "logging.s3.amazonaws.com"},
+        "*",
+    )
+    with patched(named("s3-bucket-policy-principals-exist")):
+        iam = _client(endpoint, "iam")
+        iam.create_role(RoleName="tap-deployer", AssumeRolePolicyDocument="{}")
+        s3 = client(endpoint, "s3", region=REGION, reset=False)
+        # both buckets, the log bucket with the platform's policy: a "*" deny and the grant to
+        # the logging service
+        _logging_setup(s3)
+        s3.put_bucket_policy(Bucket=BUCKET, Policy=policy)
+        stored = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    assert stored == json.loads(policy)
+
+
+def test_r5_patch_answers_a_missing_bucket_before_its_policy(endpoint: str) -> None:
+    with patched(named("s3-bucket-policy-principals-exist")):
+        s3 = _client(endpoint, "s3")
+        status, error = _refusal(
+            s3.put_bucket_policy, Bucket=BUCKET, Policy=_read_only_for({"AWS": DEPLOYER})
+        )
+    assert (status, error["Code"]) == (404, "NoSuchBucket")
+
+
+# --------------------------------------------------------------------------- rule R3 (location)
+
+
+@pytest.mark.parametrize(
+    ("region", "configuration", "expected"),
+    [
+        (
+            "us-east-1",
+            {"LocationConstraint": "us-east-1"},
+            {"Code": "InvalidLocationConstraint",
+             "Message": "The specified location-constraint is not valid"},
+        ),
+        (
+            REGION,
+            None,
+            {"Code": "IllegalLocationConstraintException",
+             "Message": "The unspecified location constraint is incompatible for the region "
+             "specific endpoint this request was sent to."},
+        ),
+        (
+            REGION,
+            {"LocationConstraint": "eu-west-1"},
+            {"Code": "IllegalLocationConstraintException",
+             "Message": "The eu-west-1 location constraint is incompatible for the region "
+             "specific endpoint this request was sent to."},
+        ),
+    ],
+)  # fmt: skip
+def test_r3_moto_already_refuses_a_location_constraint_aws_refuses(
+    endpoint: str, region: str, configuration: dict[str, str] | None, expected: dict[str, str]
+) -> None:
+    s3 = client(endpoint, "s3", region=region, reset=True)
+    extra = {} if configuration is None else {"CreateBucketConfiguration": configuration}
+    assert _refusal(s3.create_bucket, Bucket=BUCKET, **extra) == (400, expected)
+    assert s3.list_buckets()["Buckets"] == []
+
+
+@pytest.mark.parametrize(
+    ("region", "configuration"),
+    [("us-east-1", None), (REGION, {"LocationConstraint": REGION})],
+)
+def test_r3_moto_creates_a_bucket_with_the_location_aws_accepts(
+    endpoint: str, region: str, configuration: dict[str, str] | None
+) -> None:
+    s3 = client(endpoint, "s3", region=region, reset=True)
+    extra = {} if configuration is None else {"CreateBucketConfiguration": configuration}
+    s3.create_bucket(Bucket=BUCKET, **extra)
+    # GetBucketLocation answers null for us-east-1, as S3 does
+    assert s3.get_bucket_location(Bucket=BUCKET).get("LocationConstraint") == (
+        None if region == "us-east-1" else region
+    )
+
+
+# --------------------------------------------------------------------------- rule R2 (Object Lock)
+
+
+DEFAULT_RETENTION = {
+    "ObjectLockEnabled": "Enabled",
+    "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 30}},
+}
+
+
+def _logs_grant(s3: Any) -> None:
+    """The log bucket's grant to the logging service (what PutBucketLogging checks)."""
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{LOGS}/*",
+    }
+    s3.put_bucket_policy(
+        Bucket=LOGS, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
+
+
+@pytest.mark.parametrize("retention_first", [True, False], ids=["retention-first", "logging-first"])
+def test_r2_moto_accepts_logging_to_a_bucket_with_default_retention_as_aws_does(
+    endpoint: str, retention_first: bool
+) -> None:
+    """AWS documents that such a target receives no logs, not that PutBucketLogging or
+    PutObjectLockConfiguration refuse it (docs/emulator.md, rule R2): the emulator accepts both
+    orders too, and nothing is patched."""
+    s3 = _client(endpoint, "s3")
+    _new_bucket(s3)
+    s3.create_bucket(
+        Bucket=LOGS,
+        CreateBucketConfiguration={"LocationConstraint": REGION},
+        ObjectLockEnabledForBucket=True,
+    )
+    _logs_grant(s3)
+    if retention_first:
+        s3.put_object_lock_configuration(Bucket=LOGS, ObjectLockConfiguration=DEFAULT_RETENTION)
+    _enable_logging(s3)
+    if not retention_first:
+        s3.put_object_lock_configuration(Bucket=LOGS, ObjectLockConfiguration=DEFAULT_RETENTION)
+    retention = s3.get_object_lock_configuration(Bucket=LOGS)["ObjectLockConfiguration"]["Rule"][
+        "DefaultRetention"
+    ]
+    assert (retention["Mode"], retention["Days"]) == ("GOVERNANCE", 30)
+    assert s3.get_bucket_logging(Bucket=BUCKET)["LoggingEnabled"]["TargetBucket"] == LOGS
+
+
+# --------------------------------------------------------------------------- reversibility
+
+
 def test_the_s3_patches_are_undone() -> None:
-    from moto.s3.models import FakeBucket
+    from moto.s3.models import FakeBucket, S3Backend
 
     from tooling.emulator.patches import s3
 
@@ -257,8 +453,11 @@ def test_the_s3_patches_are_undone() -> None:
 
     functions = ("_get_s3_event", "_invoke_awslambda")
     module_originals = {name: notifications.__dict__[name] for name in functions}
+    put_bucket_policy = S3Backend.__dict__["put_bucket_policy"]
     with patched(s3.PATCHES):
         assert all(FakeBucket.__dict__[name] is not fn for name, fn in originals.items())
         assert all(notifications.__dict__[n] is not fn for n, fn in module_originals.items())
+        assert S3Backend.__dict__["put_bucket_policy"] is not put_bucket_policy
     assert all(FakeBucket.__dict__[name] is fn for name, fn in originals.items())
     assert all(notifications.__dict__[n] is fn for n, fn in module_originals.items())
+    assert S3Backend.__dict__["put_bucket_policy"] is put_bucket_policy

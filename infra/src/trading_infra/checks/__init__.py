@@ -1,0 +1,1 @@
+"""Rules checked over the synthesized Terraform JSON (the contract) on every synth."""
