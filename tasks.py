@@ -143,14 +143,14 @@ def test(c: Context, session: str | None = None, sequential: bool = False) -> No
 # --------------------------------------------------------------------------- deploy lifecycle
 
 
-@task(help={"target": "local (the emulator) or aws"})
-def bootstrap_backend(c: Context, target: str = "local") -> None:
+@task(help={"env": "environment, list (dev,prod) or 'all' (default: all)",
+            "target": "local (the emulator) or aws"})  # fmt: skip
+def bootstrap_backend(c: Context, env: str = "all", target: str = "local") -> None:
     """Create the state buckets, keys, lock table and key-admin role (idempotent, [state])."""
-    from tooling.lifecycle.orchestrate import bootstrap, session_for
+    from tooling.lifecycle.orchestrate import bootstrap_environments
 
     with _exits():
-        ws = _workspace(target)
-        bootstrap(ws, session_for(ws))
+        bootstrap_environments(_workspace(target), env)
 
 
 @task(help={"env": ENV_HELP, "target": "aws (the only target with an account to check)"})

@@ -1,7 +1,8 @@
 """The Terraform state backends of platform.toml ``[state]``: their description and bootstrap.
 
 Every environment has its own state bucket, encrypted with its own customer-managed KMS key
-(``PlatformConfig.state_of``); the lock table is shared. The keys, buckets and the lock table
+(``PlatformConfig.state_of``) in the account the environment deploys into; the lock table is
+shared by the environments of an account. The keys, buckets and the lock table
 must exist before the first ``terraform init``; they are created here with boto3
 (idempotently), because a stack cannot hold the backend it is stored in. So is the key
 administrator every key policy names (:mod:`.key_admin`), where the platform may create it.
@@ -12,10 +13,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tooling.lifecycle.account_clients import AccountAccess, Clients, access_of, account_clients
 from tooling.lifecycle.errors import LifecycleError
 from tooling.lifecycle.key_admin import KeyAdminRole, ensure_key_admin_role, key_admin_role_name
 
@@ -47,11 +49,13 @@ class BackendError(LifecycleError):
 
 @dataclass(frozen=True)
 class StateBucket:
-    """One environment's state bucket and the KMS key (alias or ARN) that encrypts it."""
+    """One environment's state bucket, the KMS key (alias or ARN) that encrypts it, and how the
+    environment reaches its account (where bootstrap creates them)."""
 
     environment: str
     bucket: str
     kms_key: str
+    access: AccountAccess = field(default_factory=AccountAccess)
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ class BackendSpec:
 
 def backend_spec(config: PlatformConfig) -> BackendSpec:
     """The state backends (and the platform's name and cost center) of a validated config."""
-    locations = [(e.name, config.state_of(e)) for e in config.environments]
+    locations = [(e, config.state_of(e)) for e in config.environments]
     roles = [(e.name, key_admin_role_name(config.platform, e)) for e in config.environments]
     return BackendSpec(
         lock_table=config.state.lock_table,
@@ -108,8 +112,13 @@ def backend_spec(config: PlatformConfig) -> BackendSpec:
         platform=config.platform.name,
         cost_center=config.platform.cost_center,
         state_buckets=tuple(
-            StateBucket(environment=name, bucket=location.bucket, kms_key=location.kms_key)
-            for name, location in locations
+            StateBucket(
+                environment=environment.name,
+                bucket=location.bucket,
+                kms_key=location.kms_key,
+                access=access_of(environment),
+            )
+            for environment, location in locations
         ),
         key_admin_roles=tuple(KeyAdminRole(env, role) for env, role in roles if role is not None),
         managed_by=config.platform.managed_by,
@@ -150,10 +159,27 @@ def bootstrap_backend(session: Session, spec: BackendSpec) -> list[str]:
     role: created when missing (:func:`.key_admin.ensure_key_admin_role`), never changed.
     """
     done: list[str] = []
+    # Each account gets what its environments need, made with the credentials Terraform uses
+    # for them: state keys and buckets, the lock table (the backend's DynamoDB lock is read in
+    # the account of the role it assumes), the key administrators.
+    known = {state.environment: state.access for state in spec.state_buckets}
+    environments = [*known, *(role.environment for role in spec.key_admin_roles)]
+    access = {name: known.get(name, AccountAccess()) for name in environments}
+    for account in dict.fromkeys(access.values()):
+        names = {name for name in environments if access[name] == account}
+        clients = account_clients(
+            session, account, region=spec.region, session_name="tap-bootstrap"
+        )
+        _bootstrap_account(clients, spec.for_environments(names), done)
+    return done
+
+
+def _bootstrap_account(clients: Clients, spec: BackendSpec, done: list[str]) -> None:
+    """What :func:`bootstrap_backend` creates in one account (``spec``: its environments)."""
     for state in spec.state_buckets:
-        key_id = _state_key(session, spec, state, done)
-        _state_bucket(session, spec, state, key_id, done)
-    dynamodb = session.client("dynamodb", spec.region)
+        key_id = _state_key(clients, spec, state, done)
+        _state_bucket(clients, spec, state, key_id, done)
+    dynamodb = clients("dynamodb", spec.region)
     created = _ignore(
         ("ResourceInUseException",),
         lambda: dynamodb.create_table(
@@ -172,19 +198,18 @@ def bootstrap_backend(session: Session, spec: BackendSpec) -> list[str]:
         TableName=spec.lock_table,
         PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
     )
-    _key_admin_roles(session, spec, done)
-    return done
+    _key_admin_roles(clients, spec, done)
 
 
-def _key_admin_roles(session: Session, spec: BackendSpec, done: list[str]) -> None:
+def _key_admin_roles(clients: Clients, spec: BackendSpec, done: list[str]) -> None:
     """Each distinct key-administrator role of ``spec``, created when missing."""
     names = list(dict.fromkeys(role.name for role in spec.key_admin_roles))
     if not names:
         return
-    identity = session.client("sts", spec.region).get_caller_identity()
+    identity = clients("sts", spec.region).get_caller_identity()
     partition = str(identity["Arn"]).split(":")[1]
     root = f"arn:{partition}:iam::{identity['Account']}:root"
-    iam = session.client("iam", spec.region)
+    iam = clients("iam", spec.region)
     tags = {"CostCenter": spec.cost_center, "ManagedBy": spec.managed_by}
     for name in names:
         created = ensure_key_admin_role(
@@ -197,11 +222,11 @@ def _key_admin_roles(session: Session, spec: BackendSpec, done: list[str]) -> No
         done.append(f"role {name}: {'created' if created else 'exists'}")
 
 
-def _state_key(session: Session, spec: BackendSpec, state: StateBucket, done: list[str]) -> str:
+def _state_key(clients: Clients, spec: BackendSpec, state: StateBucket, done: list[str]) -> str:
     """The ARN of ``state``'s KMS key, created (with its alias) when it is missing."""
     from botocore.exceptions import ClientError
 
-    kms = session.client("kms", spec.region)
+    kms = clients("kms", spec.region)
     try:
         arn = str(kms.describe_key(KeyId=state.kms_key)["KeyMetadata"]["Arn"])
         created = False
@@ -242,7 +267,7 @@ def bucket_is_ours(s3: Any, bucket: str) -> bool:
 
 
 def _state_bucket(
-    session: Session, spec: BackendSpec, state: StateBucket, key_arn: str, done: list[str]
+    clients: Clients, spec: BackendSpec, state: StateBucket, key_arn: str, done: list[str]
 ) -> None:
     """Create ``state``'s bucket unless this account owns it, then apply its settings.
 
@@ -254,7 +279,7 @@ def _state_bucket(
     from botocore.exceptions import ClientError
 
     bucket, region = state.bucket, spec.region
-    s3 = session.client("s3", region)
+    s3 = clients("s3", region)
     created = False
     if not bucket_is_ours(s3, bucket):
         try:
@@ -263,7 +288,7 @@ def _state_bucket(
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code == "BucketAlreadyExists":
-                raise _foreign_state_bucket(session, spec, state) from None
+                raise _foreign_state_bucket(clients, spec, state) from None
             if code != "BucketAlreadyOwnedByYou":  # created since the listing: ours
                 raise
     done.append(f"bucket {bucket}: {'created' if created else 'exists'}")
@@ -312,9 +337,9 @@ def _state_bucket(
     )
 
 
-def _foreign_state_bucket(session: Session, spec: BackendSpec, state: StateBucket) -> BackendError:
+def _foreign_state_bucket(clients: Clients, spec: BackendSpec, state: StateBucket) -> BackendError:
     """The error for a state bucket name another account owns, with the settings to change."""
-    account = str(session.client("sts", spec.region).get_caller_identity()["Account"])
+    account = str(clients("sts", spec.region).get_caller_identity()["Account"])
     prefix = f"{spec.bucket_prefix}-{account}" if spec.bucket_prefix else f"<prefix>-{account}"
     return BackendError(
         f"state bucket {state.bucket} (environment {state.environment}) belongs to another AWS "

@@ -28,11 +28,6 @@ __all__ = [
     "trust_policy",
 ]
 
-#: Two account ids that differ, to tell an ARN built from the account (a role given by name)
-#: from one written in the configuration (which no account id changes).
-_PROBE_ACCOUNTS = ("000000000000", "999999999999")
-
-
 @dataclass(frozen=True)
 class KeyAdminRole:
     """A key-administrator role the platform creates when it is missing: the role named (or
@@ -65,15 +60,14 @@ def key_admin_role_name(platform: PlatformSettings, environment: Environment) ->
     None when every region uses an existing key (``kms_key_arn``: no key policy is written) or
     when the configuration gives the administrator as an ARN (``key_admin_role`` or
     ``aws_role_arn``): that role belongs to whoever wrote the ARN. Otherwise the role is in the
-    deploying account and its ARN is built from that account's id, which is how it is told
-    apart here.
+    deploying account, named without an ARN.
     """
+    from trading_infra.context import key_admin_role
+
     if all(region.kms_key_arn is not None for region in environment.regions):
         return None
-    arns = {key_admin_arn(platform, environment, account, "aws") for account in _PROBE_ACCOUNTS}
-    if len(arns) == 1:
-        return None
-    return role_name_of(arns.pop())
+    role = key_admin_role(platform, environment)
+    return None if role.startswith("arn:") else role
 
 
 def role_name_of(role_arn: str) -> str:

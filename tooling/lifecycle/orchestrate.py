@@ -100,6 +100,12 @@ def session_for(ws: Workspace, *, start: bool = True) -> Session:
     return open_session(ws.root, ws.target, port=ws.port, start=start)
 
 
+def bootstrap_environments(ws: Workspace, env: str) -> None:
+    """``./tap bootstrap-backend``: the state backends of the environments ``env`` selects, and
+    their key administrators, each in the account its environment deploys into."""
+    bootstrap(ws, session_for(ws), select_environments(ws.config(), env))
+
+
 def bootstrap(ws: Workspace, session: Session, environments: Collection[str] | None = None) -> None:
     """Create the Terraform state buckets (of ``environments``; None: every environment) and
     the lock table of platform.toml ``[state]``."""
@@ -114,7 +120,8 @@ def bootstrap(ws: Workspace, session: Session, environments: Collection[str] | N
     except (ClientError, BotoCoreError) as error:
         raise LifecycleError(
             f"bootstrap-backend failed: {error}. For --target aws check your AWS credentials "
-            "and permissions (s3:CreateBucket, dynamodb:CreateTable, ...)."
+            "and permissions (sts:GetCallerIdentity, s3:ListAllMyBuckets, s3:CreateBucket, "
+            "kms:CreateKey, dynamodb:CreateTable, iam:GetRole, iam:CreateRole, ...)."
         ) from None
 
 

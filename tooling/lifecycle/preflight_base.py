@@ -6,17 +6,15 @@ with what the synthesized stacks and the configuration need (:mod:`.preflight`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tooling.lifecycle.account_clients import Clients
 
 if TYPE_CHECKING:
     from trading_infra.config import Environment, PlatformConfig
 
 __all__ = ["Account", "Check", "Clients", "error_code"]
-
-#: A boto3 client of ``service`` in ``region``, with the credentials the checks run as.
-Clients = Callable[[str, str], Any]
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@ whether the key administrator its key policies name exists there."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tooling.lifecycle.account_clients import access_of, assumed_clients, base_clients
 from tooling.lifecycle.key_admin import key_admin_arn, key_admin_role_name, role_name_of
-from tooling.lifecycle.preflight_base import Account, Check, Clients, error_code
+from tooling.lifecycle.preflight_base import Account, Check, error_code
 
 if TYPE_CHECKING:
     from trading_infra.config import Environment, PlatformConfig
@@ -16,39 +17,6 @@ if TYPE_CHECKING:
 __all__ = ["connect", "key_admin_check"]
 
 GLOBAL = "global"
-
-
-def _base_clients(session: Session, environment: Environment) -> Clients:
-    """The session's clients, or those of the environment's ``aws_profile`` (as its provider)."""
-    if environment.aws_profile is None or session.emulator is not None:
-        return session.client
-    import boto3
-
-    profile = boto3.session.Session(profile_name=environment.aws_profile)
-
-    def client(service: str, region: str) -> Any:
-        return profile.client(service, region_name=region)  # type: ignore[call-overload]
-
-    return client
-
-
-def _assumed(base: Clients, role_arn: str, region: str) -> Clients:
-    """Clients with the credentials of ``role_arn``, assumed as the provider assumes it."""
-    import boto3
-
-    credentials = base("sts", region).assume_role(
-        RoleArn=role_arn, RoleSessionName="tap-preflight"
-    )["Credentials"]
-    assumed = boto3.session.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
-
-    def client(service: str, region: str) -> Any:
-        return assumed.client(service, region_name=region)  # type: ignore[call-overload]
-
-    return client
 
 
 def _configured_account(environment: Environment) -> tuple[str | None, str]:
@@ -70,7 +38,7 @@ def connect(
     name, region = environment.name, environment.primary_region.name
     checks: list[Check] = []
     try:
-        clients = _base_clients(session, environment)
+        clients = base_clients(session, access_of(environment))
         identity = clients("sts", region).get_caller_identity()
     except (BotoCoreError, ClientError) as error:
         fix = (
@@ -86,7 +54,7 @@ def connect(
     if environment.aws_role_arn is not None:
         role = environment.aws_role_arn
         try:
-            clients = _assumed(clients, role, region)
+            clients = assumed_clients(clients, role, region, session_name="tap-preflight")
             identity = clients("sts", region).get_caller_identity()
         except (BotoCoreError, ClientError) as error:
             fix = (

@@ -30,13 +30,8 @@ class RegionContext:
 
     @property
     def key_admin_arn(self) -> str:
-        """The principal administering the environment's KMS keys (``key_admin_role``)."""
-        environment = self.environment
-        role = environment.key_admin_role
-        if role is None and environment.aws_role_arn is not None:
-            return environment.aws_role_arn
-        if role is None:
-            role = f"{self.platform.name}-deployer"
+        """The principal administering the environment's KMS keys (:func:`key_admin_role`)."""
+        role = key_admin_role(self.platform, self.environment)
         if role.startswith("arn:"):
             return role
         return f"arn:{self.partition}:iam::{self.account_id}:role/{role}"
@@ -67,3 +62,14 @@ class RegionContext:
 def policy_document(*statements: dict[str, Any]) -> str:
     """An IAM policy JSON string; Terraform references inside stay as ``${...}`` tokens."""
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
+
+
+def key_admin_role(platform: PlatformSettings, environment: Environment) -> str:
+    """Who administers ``environment``'s KMS keys: its ``key_admin_role`` (a role name or ARN),
+    else its ``aws_role_arn``, else the role ``<platform>-deployer``. A name (no ``arn:``) is
+    a role of the deploying account, which ``./tap bootstrap-backend`` creates when missing."""
+    if environment.key_admin_role is not None:
+        return environment.key_admin_role
+    if environment.aws_role_arn is not None:
+        return environment.aws_role_arn
+    return f"{platform.name}-deployer"

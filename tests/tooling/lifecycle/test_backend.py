@@ -13,6 +13,7 @@ from trading_infra.config import load_config
 
 from tests.tooling.conftest import reset_moto
 from tooling.emulator.process import Emulator
+from tooling.lifecycle.account_clients import AccountAccess
 from tooling.lifecycle.backend import (
     BackendError,
     BackendSpec,
@@ -335,3 +336,54 @@ def test_a_state_bucket_of_another_account_is_refused_with_the_setting_to_change
     # Nothing was written to the other account's bucket.
     s3 = session.client("s3", spec.region)
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == []
+
+
+def test_an_environment_of_another_account_is_bootstrapped_in_that_account(
+    endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """GIVEN prod deploying into another account through its aws_role_arn WHEN bootstrap runs
+    with the shell's credentials THEN prod's state bucket and a lock table are made in prod's
+    account, with the role assumed as Terraform's backend assumes it, and dev's in the shell's."""
+    reset_moto(endpoint)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MOTO_ACCOUNT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    role = f"arn:aws:iam::{OTHER_ACCOUNT}:role/tap-deployment"
+    spec = BackendSpec(
+        "tap-locks-test",
+        "ap-southeast-1",
+        "tap",
+        "CC-1",
+        state_buckets=(
+            StateBucket("dev", "tap-state-test-dev", "alias/tap-state-test-dev"),
+            StateBucket(
+                "prod",
+                "tap-state-test-prod",
+                "alias/tap-state-test-prod",
+                AccountAccess(role_arn=role),
+            ),
+        ),
+    )
+    bootstrap_backend(Session(root=tmp_path, target="aws"), spec)
+    own = boto3.client("s3", region_name="ap-southeast-1")
+    assert [b["Name"] for b in own.list_buckets()["Buckets"]] == ["tap-state-test-dev"]
+    other = _other_account_s3(endpoint, "ap-southeast-1")
+    assert [b["Name"] for b in other.list_buckets()["Buckets"]] == ["tap-state-test-prod"]
+    own_tables = boto3.client("dynamodb", region_name="ap-southeast-1").list_tables()
+    assert own_tables["TableNames"] == ["tap-locks-test"]
+    credentials = boto3.client("sts", region_name="ap-southeast-1").assume_role(
+        RoleArn=role, RoleSessionName="check"
+    )["Credentials"]
+    other_tables = boto3.client(
+        "dynamodb",
+        region_name="ap-southeast-1",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    ).list_tables()
+    assert other_tables["TableNames"] == ["tap-locks-test"]
