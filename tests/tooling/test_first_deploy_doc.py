@@ -123,7 +123,9 @@ def _with_page_settings(tmp_path: Path) -> PlatformConfig:
                 continue
             key = line.split("=", 1)[0].strip()
             start = lines.index(table) + 1
-            end = next((i for i in range(start, len(lines)) if lines[i].startswith("[")), len(lines))
+            end = next(
+                (i for i in range(start, len(lines)) if lines[i].startswith("[")), len(lines)
+            )
             same = [i for i in range(start, end) if lines[i].split("=", 1)[0].strip() == key]
             if same:
                 lines[same[0]] = line

@@ -28,6 +28,7 @@ __all__ = [
     "trust_policy",
 ]
 
+
 @dataclass(frozen=True)
 class KeyAdminRole:
     """A key-administrator role the platform creates when it is missing: the role named (or
