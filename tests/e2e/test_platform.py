@@ -285,11 +285,31 @@ def test_a_failing_event_reaches_the_dead_letter_queue_after_the_retries(
     )
 
 
+def test_the_emulator_under_the_deployment_refuses_what_aws_refuses(deployed: Deployed) -> None:
+    """The deployment these tests exercise runs on the strict emulator: key and bucket policy
+    principals must exist, functions call AWS with their own role's credentials under IAM, and
+    a VPC function reaches only what its network reaches (docs/emulator.md, R1, R5-R7)."""
+    status = call(f"{deployed.endpoint}/_tap/emulator", region=deployed.region).json()
+    names = {patch["name"] for patch in status["patches"]}
+    assert {
+        "kms-key-policy-principals-exist",
+        "s3-bucket-policy-principals-exist",
+        "iam-execution-role-policies",
+    } <= names
+    assert status["vpc_reachability"] is True
+
+
 def test_a_file_larger_than_one_invocation_is_continued_to_the_end(deployed: Deployed) -> None:
     """GIVEN the processor's timeout lowered through the Lambda API (each invocation keeps a
     6 s reserve to hand over) WHEN a file needing several invocations is uploaded THEN the
     processor continues it in new invocations of itself until every line is accounted for,
     with no double write, and the last part logs the totals of all parts.
+
+    The handover is a call of the Lambda API from inside the VPC, under the processor's own
+    role: the emulator lets a VPC function reach only what its subnets and security groups
+    reach and authorizes its calls against its execution role (docs/emulator.md, R6 and R7), so
+    this passes only because the network has a Lambda interface endpoint that admits the call
+    and the role allows it, as on AWS.
 
     Lambda runs asynchronous invocations at least once: a part that runs out of time (on a
     machine so loaded that draining its writes outlasts the reserve) is retried from its
@@ -303,7 +323,9 @@ def test_a_file_larger_than_one_invocation_is_continued_to_the_end(deployed: Dep
     key = "incoming/e2e/large.csv"
     lines = 5000
     body = "\n".join([HEADER, *(_csv_line(f"BIG-{i}", "acc-big") for i in range(lines))]) + "\n"
-    original = lambda_.get_function_configuration(FunctionName=name)["Timeout"]
+    configuration = lambda_.get_function_configuration(FunctionName=name)
+    assert len(configuration["VpcConfig"]["SubnetIds"]) == 3  # in the private subnets
+    original = configuration["Timeout"]
     timed_out_before = len(log_messages(logs, group, contains="Task timed out"))
     started = time.monotonic()
     try:

@@ -25,8 +25,8 @@ from typing import Any
 import boto3
 import botocore.session
 import pytest
-from botocore.model import OperationModel
 from botocore import xform_name
+from botocore.model import OperationModel
 from trading_infra.app import SynthRequest, synthesize
 from trading_infra.config import PlatformConfig, load_config
 from trading_infra.target import DeployTarget

@@ -23,6 +23,7 @@ from types import FrameType
 from typing import Any
 
 from tooling.emulator.patches import PATCHES, CompatPatch, apply_patches
+from tooling.emulator.runtime import reachability
 
 __all__ = ["STATUS_PATH", "WsgiApp", "build_app", "main"]
 
@@ -62,6 +63,8 @@ def build_app(patches: Sequence[CompatPatch]) -> WsgiApp:
             "pid": os.getpid(),
             "moto_version": moto.__version__,
             "patches": [{"name": p.name, "gap": p.gap} for p in patches],
+            # Not a patch: the runtime's rule (docs/emulator.md, R6), read once at start.
+            "vpc_reachability": reachability.enforced(os.environ),
         }
     ).encode()
 

@@ -1,7 +1,7 @@
 """The deploy lifecycle of the synthesized stacks, one concern per module.
 
-What ``./tap deploy|plan|destroy|drift|validate|bootstrap-backend`` (``tasks.py``, a thin shell)
-and the e2e tests call. Nothing here imports ``tasks`` or invoke; failures are
+What ``./tap deploy|plan|destroy|drift|validate|bootstrap-backend|preflight`` (``tasks.py``, a
+thin shell) and the e2e tests call. Nothing here imports ``tasks`` or invoke; failures are
 :class:`errors.LifecycleError` carrying the exit code a command line should end with.
 
 ==============  ===========================================================================
@@ -11,7 +11,12 @@ errors          ``LifecycleError``: the message to show and the exit code
 workspace       ``Workspace``: repository, synth directory, target, port and output of a run
 selection       which environments ``--env`` selects (``TF_WORKSPACE`` pins a run to one)
 session         ``Session``: where terraform and boto3 run (local: the emulator, loopback only)
-backend         the Terraform state bucket and lock table of platform.toml ``[state]``
+account_clients the boto3 clients of an environment's account (its profile, its role assumed)
+backend         the Terraform state bucket and lock table of platform.toml ``[state]``, made
+                in each environment's account, and the key administrators (``key_admin``)
+key_admin       the role the KMS key policies name as key administrator, created when missing
+preflight/      ``./tap preflight``: read-only checks of an AWS account before any apply (a
+                package: identity, account prerequisites, bucket names, quotas, the runner)
 synth           build the Lambda zips and synthesize the stacks (both incremental)
 graph           ``StackInfo`` and the dependency edges between stacks (``depends_on``), in order
 runs            terraform init / apply / destroy / plan of one stack, with streamed progress

@@ -36,8 +36,8 @@ from tooling.lifecycle.preflight import (
     run_preflight,
     terraform_check,
 )
-from tooling.lifecycle.preflight_account import reserved_domain
-from tooling.lifecycle.preflight_base import Check
+from tooling.lifecycle.preflight.account import reserved_domain
+from tooling.lifecycle.preflight.base import Check
 from tooling.lifecycle.session import Session
 from tooling.lifecycle.workspace import Workspace
 
@@ -486,7 +486,7 @@ def test_a_read_the_account_refuses_fails_its_check_and_the_others_run(
     from botocore.exceptions import ClientError
 
     from tooling.lifecycle.preflight import _guarded
-    from tooling.lifecycle.preflight_base import Account
+    from tooling.lifecycle.preflight.base import Account
 
     config, _ = owned
     account = Account(config, config.environment("dev"), ACCOUNT, "aws", lambda s, r: None)

@@ -7,13 +7,13 @@ boto3, so an emulator or a plain moto server can play the account) and compare i
 configuration and the synthesized stacks need:
 
 * credentials work and reach the configured account (``account_id``, or the account of
-  ``aws_role_arn``): :mod:`.preflight_identity`;
+  ``aws_role_arn``): :mod:`.identity`;
 * the key administrator the key policies name exists (bootstrap creates it where it may);
 * the hosted zone of ``dns.zone_name`` is public and its name can be delegated, the master
   secret and its rotation function (with Secrets Manager allowed to invoke it) exist, the state
   bucket, lock table and the stacks' bucket names are free or this account's:
-  :mod:`.preflight_account`, :mod:`.preflight_names`;
-* the service quotas of each region: :mod:`.preflight_quotas`;
+  :mod:`.account`, :mod:`.names`;
+* the service quotas of each region: :mod:`.quotas`;
 * the Terraform on PATH is 1.11 or later.
 
 Nothing here writes to the account. ``./tap deploy --target aws`` runs it first and stops on a
@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, TextIO
 
 from tooling.lifecycle.backend import backend_spec
 from tooling.lifecycle.errors import LifecycleError
-from tooling.lifecycle.preflight_account import database_checks, dns_checks
-from tooling.lifecycle.preflight_base import Account, Check
-from tooling.lifecycle.preflight_identity import connect, key_admin_check
-from tooling.lifecycle.preflight_names import bucket_checks, state_checks
-from tooling.lifecycle.preflight_needs import region_needs
-from tooling.lifecycle.preflight_quotas import quota_checks
+from tooling.lifecycle.preflight.account import database_checks, dns_checks
+from tooling.lifecycle.preflight.base import Account, Check
+from tooling.lifecycle.preflight.identity import connect, key_admin_check
+from tooling.lifecycle.preflight.names import bucket_checks, state_checks
+from tooling.lifecycle.preflight.needs import region_needs
+from tooling.lifecycle.preflight.quotas import quota_checks
 
 if TYPE_CHECKING:
     from trading_infra.config import PlatformConfig

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tooling.lifecycle.preflight_base import Account, Check, error_code
-from tooling.lifecycle.preflight_needs import RegionNeeds
+from tooling.lifecycle.preflight.base import Account, Check, error_code
+from tooling.lifecycle.preflight.needs import RegionNeeds
 
 __all__ = [
     "ELASTIC_IPS",

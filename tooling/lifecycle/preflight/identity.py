@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from tooling.lifecycle.account_clients import access_of, assumed_clients, base_clients
 from tooling.lifecycle.key_admin import key_admin_arn, key_admin_role_name, role_name_of
-from tooling.lifecycle.preflight_base import Account, Check, error_code
+from tooling.lifecycle.preflight.base import Account, Check, error_code
 
 if TYPE_CHECKING:
     from trading_infra.config import Environment, PlatformConfig

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from tooling.lifecycle.backend import BackendSpec, bucket_is_ours
-from tooling.lifecycle.preflight_base import Account, Check, error_code
-from tooling.lifecycle.preflight_needs import RegionNeeds, resolve_name
+from tooling.lifecycle.preflight.base import Account, Check, error_code
+from tooling.lifecycle.preflight.needs import RegionNeeds, resolve_name
 
 __all__ = ["bucket_checks", "state_checks"]
 
@@ -119,7 +119,7 @@ def bucket_checks(account: Account, needs: RegionNeeds) -> list[Check]:
                     label,
                     False,
                     "the name is known only at apply time: preflight cannot check it",
-                    "resolve the reference in tooling/lifecycle/preflight_needs.py resolve_name",
+                    "resolve the reference in tooling/lifecycle/preflight/needs.py resolve_name",
                 )
             )
             continue

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tooling.lifecycle.preflight_base import Account, Check, error_code
+from tooling.lifecycle.preflight.base import Account, Check, error_code
 
 __all__ = ["RESERVED_DOMAINS", "database_checks", "dns_checks", "reserved_domain"]
 
