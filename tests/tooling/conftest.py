@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.toolchain import missing_toolchain
+from tooling.lifecycle.session import Session
 from tooling.terraform import MIRROR_ENV, find_provider_mirror
 
 
@@ -72,3 +73,26 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
     return poisoned
+
+
+@pytest.fixture
+def bare_account(endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Session:
+    """An empty account on the moto server at ``endpoint``, reached as the aws target reaches
+    AWS: boto3's default credential chain (nothing of the developer's) and AWS_ENDPOINT_URL."""
+    import boto3
+
+    reset_moto(endpoint)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MOTO_ACCOUNT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    # moto answers an operation it does not implement (GetAWSDefaultServiceQuota) with HTTP
+    # 500, which botocore would retry with back-off before preflight falls back to the default.
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setattr("tooling.terraform.terraform_version", lambda: "1.11.4")
+    # boto3's default session keeps the credentials it resolved first: each test starts anew.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    return Session(root=tmp_path, target="aws")

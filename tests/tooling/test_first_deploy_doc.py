@@ -22,7 +22,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import boto3
 import botocore.session
 import pytest
 from botocore import xform_name
@@ -32,7 +31,6 @@ from trading_infra.config import PlatformConfig, load_config
 from trading_infra.target import DeployTarget
 
 from tests.infra.conftest import fake_artifacts
-from tests.tooling.conftest import reset_moto
 from tooling.lifecycle.backend import backend_spec, bootstrap_backend
 from tooling.lifecycle.graph import StackInfo, read_stacks
 from tooling.lifecycle.preflight import PreflightError, require_preflight
@@ -74,6 +72,7 @@ def _operation(argv: list[str]) -> tuple[OperationModel, dict[str, str], str | N
     model = botocore.session.get_session().get_service_model(service)
     operations = {xform_name(name, "-"): name for name in model.operation_names}
     op = model.operation_model(operations[operation])
+    assert op.input_shape is not None, f"{service} {operation} takes no parameters"
     members = {xform_name(name, "-"): name for name in op.input_shape.members}
     parameters: dict[str, str] = {}
     region = None
@@ -97,6 +96,7 @@ def test_the_page_shows_aws_commands() -> None:
 @pytest.mark.parametrize("argv", _commands("aws"), ids=lambda argv: " ".join(argv[1:3]))
 def test_every_aws_command_is_an_operation_with_its_required_parameters(argv: list[str]) -> None:
     op, parameters, _ = _operation(argv)
+    assert op.input_shape is not None
     assert set(op.input_shape.required_members) <= set(parameters)
 
 
@@ -104,6 +104,7 @@ def _call(session: Session, argv: list[str]) -> Any:
     """Make the API call an ``aws`` line names, with moto's account for the page's."""
     op, parameters, region = _operation([word.replace(DOC_ACCOUNT, ACCOUNT) for word in argv])
     arguments: dict[str, Any] = {}
+    assert op.input_shape is not None
     for name, value in parameters.items():
         shape = op.input_shape.members[name]
         arguments[name] = json.loads(value) if shape.type_name in ("structure", "list") else value
@@ -116,7 +117,7 @@ def _with_page_settings(tmp_path: Path) -> PlatformConfig:
     account for the page's)."""
     lines = (ROOT / "platform.toml").read_text(encoding="utf-8").splitlines()
     for block in _blocks("toml"):
-        table = None
+        table = ""
         for line in block.replace(DOC_ACCOUNT, ACCOUNT).splitlines():
             if line.startswith("["):
                 table = line.strip()
@@ -161,25 +162,6 @@ def _stand_in_rotation_function(session: Session) -> None:
     )
 
 
-@pytest.fixture
-def account(endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Session:
-    """A bare account on the moto server, reached as the aws target reaches AWS."""
-    reset_moto(endpoint)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MOTO_ACCOUNT_ID"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    # moto answers the Service Quotas calls it lacks with HTTP 500: no retries, preflight then
-    # uses the documented default.
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    monkeypatch.setattr("tooling.terraform.terraform_version", lambda: "1.11.4")
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-    return Session(root=tmp_path, target="aws")
-
-
 def _preflight(session: Session, config: PlatformConfig, stacks: list[StackInfo]) -> list[str]:
     """What ``./tap preflight`` fails on (``where: check``); empty when it passes."""
     ws = Workspace(
@@ -200,8 +182,9 @@ def _bootstrap(session: Session, config: PlatformConfig, argv: list[str]) -> Non
 
 
 def test_the_documented_steps_take_a_bare_account_to_a_passing_preflight(
-    account: Session, tmp_path: Path
+    bare_account: Session, tmp_path: Path
 ) -> None:
+    account = bare_account
     config = _with_page_settings(tmp_path)
     names = synthesize(
         SynthRequest(

@@ -339,20 +339,11 @@ def test_a_state_bucket_of_another_account_is_refused_with_the_setting_to_change
 
 
 def test_an_environment_of_another_account_is_bootstrapped_in_that_account(
-    endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    endpoint: str, bare_account: Session
 ) -> None:
     """GIVEN prod deploying into another account through its aws_role_arn WHEN bootstrap runs
     with the shell's credentials THEN prod's state bucket and a lock table are made in prod's
     account, with the role assumed as Terraform's backend assumes it, and dev's in the shell's."""
-    reset_moto(endpoint)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MOTO_ACCOUNT_ID"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     role = f"arn:aws:iam::{OTHER_ACCOUNT}:role/tap-deployment"
     spec = BackendSpec(
         "tap-locks-test",
@@ -369,7 +360,7 @@ def test_an_environment_of_another_account_is_bootstrapped_in_that_account(
             ),
         ),
     )
-    bootstrap_backend(Session(root=tmp_path, target="aws"), spec)
+    bootstrap_backend(bare_account, spec)
     own = boto3.client("s3", region_name="ap-southeast-1")
     assert [b["Name"] for b in own.list_buckets()["Buckets"]] == ["tap-state-test-dev"]
     other = _other_account_s3(endpoint, "ap-southeast-1")

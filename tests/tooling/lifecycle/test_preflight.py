@@ -17,14 +17,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from trading_infra.app import SynthRequest, synthesize
 from trading_infra.config import PlatformConfig, load_config
 from trading_infra.target import DeployTarget
 
 from tests.infra.conftest import fake_artifacts
-from tests.tooling.conftest import reset_moto
 from tooling.lifecycle import orchestrate
 from tooling.lifecycle.backend import backend_spec, bootstrap_backend
 from tooling.lifecycle.errors import LifecycleError
@@ -90,23 +88,9 @@ def owned(tmp_path_factory: pytest.TempPathFactory) -> tuple[PlatformConfig, lis
 
 
 @pytest.fixture
-def aws(endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Session:
+def aws(bare_account: Session) -> Session:
     """An empty account on the moto server, reached as the aws target reaches AWS."""
-    reset_moto(endpoint)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MOTO_ACCOUNT_ID"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    # moto answers an operation it does not implement (GetAWSDefaultServiceQuota) with HTTP
-    # 500, which botocore would retry with back-off before preflight falls back to the default.
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    monkeypatch.setattr("tooling.terraform.terraform_version", lambda: "1.11.4")
-    # boto3's default session keeps the credentials it resolved first: each test starts anew.
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-    return Session(root=tmp_path, target="aws")
+    return bare_account
 
 
 def _environment(
