@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -351,9 +352,41 @@ def offline_env() -> dict[str, str]:
     return env
 
 
+def checkov_input(stacks_dir: Path, into: Path) -> Path:
+    """A copy of the synthesized stacks (``<stack>/cdk.tf.json``) that checkov can parse.
+
+    checkov's terraform_json parser reads every attribute of the ``terraform`` block as a
+    nested block and fails on a string: the stacks' ``required_version`` makes it give up the
+    whole file, which it reports as a parsing error and scans nothing of
+    (https://github.com/bridgecrewio/checkov/issues/7454). The copy leaves out exactly that
+    constraint on the Terraform CLI, which holds no resource and is in no check; every resource,
+    provider and backend setting is scanned as synthesized.
+    """
+    shutil.rmtree(into, ignore_errors=True)
+    for source in sorted(stacks_dir.glob("*/cdk.tf.json")):
+        document = json.loads(source.read_text(encoding="utf-8"))
+        document.get("terraform", {}).pop("required_version", None)
+        target = into / source.parent.name / source.name
+        target.parent.mkdir(parents=True)
+        target.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    return into
+
+
+def parsing_errors(raw: Any) -> list[str]:
+    """The files checkov could not parse, and so did not scan at all."""
+    return sorted(
+        str(path)
+        for report in _reports(raw)
+        for path in report.get("results", {}).get("parsing_errors", [])
+    )
+
+
 def run_checkov(bindir: Path, stacks_dir: Path, report: Path) -> Any:
+    """checkov's JSON report on the stacks; SystemExit when it crashed or could not parse a file
+    (an unparsed file would pass the gate with none of its resources checked)."""
+    scanned = checkov_input(stacks_dir, report.parent / "checkov-input")
     command = [
-        str(bindir / "checkov"), "--directory", str(stacks_dir), "--framework", "terraform_json",
+        str(bindir / "checkov"), "--directory", str(scanned), "--framework", "terraform_json",
         "--skip-download", "--skip-results-upload", "--output", "json", "--compact",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, env=offline_env(), check=False)
@@ -364,6 +397,9 @@ def run_checkov(bindir: Path, stacks_dir: Path, report: Path) -> Any:
         sys.stderr.write(result.stderr)
     raw = json.loads(result.stdout)
     report.write_text(json.dumps(raw, indent=1), encoding="utf-8")
+    unparsed = parsing_errors(raw)
+    if unparsed:
+        raise SystemExit(f"checkov could not parse, so scanned nothing of: {', '.join(unparsed)}")
     return raw
 
 

@@ -230,7 +230,7 @@ def test_an_environment_may_name_its_account(document: dict[str, Any]) -> None:
     assert parse_config(document).environment("prod").account_id is None
 
 
-@pytest.mark.parametrize("account", ["12345678901", "1234567890123", "12345678901a"])
+@pytest.mark.parametrize("account", ["12345678901", "1234567890123", "12345678901x"])
 def test_an_account_id_that_is_not_twelve_digits_is_rejected(
     document: dict[str, Any], account: str
 ) -> None:

@@ -1,22 +1,31 @@
 """Shared pieces of the emulator tests: boto3 clients of the in-process moto server (the
-``endpoint`` fixture of tests/tooling/conftest.py) with moto's fake credentials, and patch
-selection by name. Test modules import these functions (``tests.tooling.emulator.conftest``)."""
+``endpoint`` fixture of tests/tooling/conftest.py) with moto's fake credentials, patch
+selection by name, the error of a refused call, functions of one python module, and the
+emulator's Lambda service running them in local workers (the ``lambda_service`` fixture).
+Test modules import these functions (``tests.tooling.emulator.conftest``)."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.tooling.conftest import reset_moto
+from tooling.emulator import invocations
+from tooling.emulator.invocations import LambdaService, MotoLogSink
 from tooling.emulator.patches import PATCHES, CompatPatch
 from tooling.emulator.process import FAKE_CREDENTIALS
 from tooling.emulator.runtime import (
     FunctionSpec,
     InvocationResult,
+    LambdaRuntime,
     RuntimeUnavailableError,
     ensure_runtime_environment,
 )
@@ -24,7 +33,7 @@ from tooling.emulator.runtime.environment import DEFAULT_ROOT
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
-__all__ = ["FakeRuntime", "client", "named"]
+__all__ = ["FakeRuntime", "client", "create_python_function", "named", "refusal_of"]
 
 
 def client(endpoint: str, service: str, *, region: str, reset: bool) -> Any:
@@ -53,6 +62,35 @@ def named(*names: str) -> list[CompatPatch]:
     return selected
 
 
+def refusal_of(call: Callable[..., Any], **kwargs: Any) -> tuple[int, dict[str, str]]:
+    """The HTTP status and the error (code, message) with which ``call(**kwargs)`` fails."""
+    with pytest.raises(ClientError) as raised:
+        call(**kwargs)
+    response = raised.value.response
+    error = response["Error"]
+    status = response["ResponseMetadata"]["HTTPStatusCode"]
+    return status, {"Code": str(error.get("Code")), "Message": str(error.get("Message"))}
+
+
+def create_python_function(
+    awslambda: Any, name: str, role: str, source: str, **options: Any
+) -> None:
+    """Creates function ``name`` with the Lambda client ``awslambda``: python3.12, its code
+    ``source`` as ``index.py`` and its handler ``index.handler``; ``options`` are further
+    CreateFunction parameters."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", source)
+    awslambda.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": buffer.getvalue()},
+        **options,
+    )
+
+
 @pytest.fixture(scope="session")
 def runtimes_dir() -> Path:
     """``<repo>/.build/lambda-runtimes`` with the python3.12 environment installed (as ./tap
@@ -63,6 +101,23 @@ def runtimes_dir() -> Path:
     except RuntimeUnavailableError as error:
         pytest.fail(f"the python3.12 Lambda runtime is needed: {error}")
     return root
+
+
+@pytest.fixture
+def lambda_service(endpoint: str, runtimes_dir: Path, tmp_path: Path) -> Iterator[LambdaService]:
+    """The emulator's Lambda service as the server makes it (the default network lookup), its
+    workers calling back into the in-process server at ``endpoint``: the service the
+    ``lambda-invoke-local-runtime`` patch invokes through during the test."""
+    runtime = LambdaRuntime(
+        work_dir=tmp_path, endpoint_url=endpoint, log_sink=MotoLogSink(), runtimes_dir=runtimes_dir
+    )
+    service = LambdaService(runtime, retry_delays=(0.0,))
+    previous = invocations.configure(service)
+    try:
+        yield service
+    finally:
+        invocations.configure(previous)
+        service.shutdown()
 
 
 @dataclass

@@ -12,6 +12,7 @@ import pytest
 from trading_infra.config import load_config
 
 from tests.tooling.conftest import reset_moto
+from tooling.emulator.credentials import FAKE_CREDENTIALS
 from tooling.emulator.process import Emulator
 from tooling.lifecycle.account_clients import AccountAccess
 from tooling.lifecycle.backend import (
@@ -45,8 +46,8 @@ def _other_account_s3(endpoint: str, region: str) -> Any:
         "s3",
         region_name=region,
         endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id=FAKE_CREDENTIALS.access_key_id,
+        aws_secret_access_key=FAKE_CREDENTIALS.secret_access_key,
     )
     client.meta.events.register(
         "before-sign.s3.*",

@@ -356,7 +356,8 @@ def test_a_complete_account_passes_global(
     found = {c.name: c.detail for c in checks}
     assert found["dns zone name"] == f"{OWNED_ZONE} can be delegated"
     assert found["hosted zone"].startswith("public zone ")
-    assert found["master secret"] == "tap/global/aurora-master, encrypted with aws/secretsmanager"
+    master = found["master secret"]
+    assert master == "tap/global/aurora-master, encrypted with aws/secretsmanager"
     assert found["rotation function"] == "tap-global-aurora-rotation exists"
     assert found["rotation permission"] == (
         "secretsmanager.amazonaws.com may invoke tap-global-aurora-rotation"

@@ -10,9 +10,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
-from tests.tooling.emulator.conftest import client, named
+from tests.tooling.emulator.conftest import client, named, refusal_of
 from tooling.emulator.patches import patched
 from tooling.emulator.process import FAKE_CREDENTIALS
 
@@ -40,7 +39,7 @@ ARN_PATTERN = r"^arn:.+:application-autoscaling:.+:[0-9]+:scalable-target\/[a-zA
 #: A well-formed scalable target ARN that names no target.
 UNKNOWN_ARN = (
     f"arn:aws:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/"
-    "1234abcd56ab78cd901ef1234567890ab123"
+    "no-such-scalable-target-in-this-account"
 )
 #: AWS's error (400) for an ARN that names no scalable target; the message is the API
 #: reference's description of the error.
@@ -54,16 +53,6 @@ def _register(aas: Any, **extra: Any) -> str:
     """Register ``TABLE_READS`` (1 to 10 units) with ``extra``; its ScalableTargetARN."""
     answer = aas.register_scalable_target(**TABLE_READS, MinCapacity=1, MaxCapacity=10, **extra)
     return str(answer["ScalableTargetARN"])
-
-
-def _refusal(call: Any, **kwargs: Any) -> tuple[int, dict[str, str]]:
-    """The HTTP status and the error (code, message) with which ``call(**kwargs)`` fails."""
-    with pytest.raises(ClientError) as raised:
-        call(**kwargs)
-    response = raised.value.response
-    error = response["Error"]
-    status = response["ResponseMetadata"]["HTTPStatusCode"]
-    return status, {"Code": str(error.get("Code")), "Message": str(error.get("Message"))}
 
 
 # --------------------------------------------------------------------------- gap 12 (tags)
@@ -81,7 +70,7 @@ def test_gap12_unpatched_moto_cannot_list_the_tags_of_a_scalable_target(endpoint
     )
     arn = _register(once, Tags=TAGS)
     # moto raises NotImplementedError inside the server: an HTML error page, not an AWS error
-    status, error = _refusal(once.list_tags_for_resource, ResourceARN=arn)
+    status, error = refusal_of(once.list_tags_for_resource, ResourceARN=arn)
     assert (status, error["Code"]) == (500, "500")
     assert "500 Internal Server Error" in error["Message"]
 
@@ -146,7 +135,7 @@ def test_gap12_patch_answers_resource_not_found_for_an_unknown_arn(
     with patched(named("applicationautoscaling-tags")):
         aas = _client(endpoint)
         _register(aas, Tags=TAGS)
-        refusal = _refusal(getattr(aas, operation), ResourceARN=UNKNOWN_ARN, **arguments)
+        refusal = refusal_of(getattr(aas, operation), ResourceARN=UNKNOWN_ARN, **arguments)
     assert refusal == (400, NOT_FOUND)
 
 
@@ -154,7 +143,7 @@ def test_gap12_patch_answers_resource_not_found_in_another_region(endpoint: str)
     with patched(named("applicationautoscaling-tags")):
         arn = _register(_client(endpoint), Tags=TAGS)
         elsewhere = client(endpoint, "application-autoscaling", region="us-east-1", reset=False)
-        refusal = _refusal(elsewhere.list_tags_for_resource, ResourceARN=arn)
+        refusal = refusal_of(elsewhere.list_tags_for_resource, ResourceARN=arn)
     assert refusal == (400, NOT_FOUND)
 
 
@@ -163,7 +152,7 @@ def test_gap12_patch_forgets_the_tags_of_a_deregistered_target(endpoint: str) ->
         aas = _client(endpoint)
         arn = _register(aas, Tags=TAGS)
         aas.deregister_scalable_target(**TABLE_READS)
-        refusal = _refusal(aas.list_tags_for_resource, ResourceARN=arn)
+        refusal = refusal_of(aas.list_tags_for_resource, ResourceARN=arn)
         registered_again = _register(aas)
         tags_again = aas.list_tags_for_resource(ResourceARN=registered_again)["Tags"]
     assert refusal == (400, NOT_FOUND)

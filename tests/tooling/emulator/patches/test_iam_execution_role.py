@@ -3,28 +3,29 @@ deployed function's AWS calls are authorized against its execution role's polici
 unpatched moto lets them do anything. Seen through boto3 against moto's in-process server: in
 the function's own worker (its credentials, its handler's calls), and with the credentials the
 runtime issues used directly, which is quicker for the finer points (resources, conditions,
-bucket policies, error shapes) and for the platform's own policies."""
+bucket policies, error shapes) and for the platform's own policies (read from dev's application
+stack as synthesized, so that a statement changed in infra/ changes what is enforced here)."""
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from trading_infra.app import SynthRequest, synthesize
+from trading_infra.config import load_config
+from trading_infra.target import DeployTarget
 
+from tests.infra.conftest import Stack, fake_artifacts, stack_of
 from tests.tooling.conftest import reset_moto
-from tests.tooling.emulator.conftest import client, named
-from tooling.emulator import invocations
-from tooling.emulator.invocations import LambdaService, MotoLogSink, function_spec
+from tests.tooling.emulator.conftest import REPO_ROOT, client, create_python_function, named
+from tooling.emulator.invocations import LambdaService, function_spec
 from tooling.emulator.patches import patched
-from tooling.emulator.runtime import LambdaRuntime
 from tooling.emulator.runtime.role_credentials import Credentials, ExecutionRoleCredentials
 
 pytestmark = pytest.mark.moto
@@ -54,13 +55,6 @@ def aws(endpoint: str) -> Clients:
     return partial(client, endpoint, region=REGION, reset=False)
 
 
-def _zip(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", source)
-    return buffer.getvalue()
-
-
 def _policy(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
@@ -84,14 +78,7 @@ def _function(
     source: str = "def handler(e, c):\n    return e\n",
     **options: Any,
 ) -> None:
-    aws("lambda").create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=role_arn,
-        Handler="index.handler",
-        Code={"ZipFile": _zip(source)},
-        **options,
-    )
+    create_python_function(aws("lambda"), name, role_arn, source, **options)
 
 
 def _credentials_of(name: str) -> Credentials:
@@ -242,21 +229,6 @@ def handler(event, context):
         "caller": boto3.client("sts").get_caller_identity()["Arn"],
     }
 """
-
-
-@pytest.fixture
-def lambda_service(endpoint: str, runtimes_dir: Path, tmp_path: Path) -> Iterator[LambdaService]:
-    """The emulator's Lambda service, its workers calling back into the in-process server."""
-    runtime = LambdaRuntime(
-        work_dir=tmp_path, endpoint_url=endpoint, log_sink=MotoLogSink(), runtimes_dir=runtimes_dir
-    )
-    service = LambdaService(runtime, retry_delays=(0.0,))
-    previous = invocations.configure(service)
-    try:
-        yield service
-    finally:
-        invocations.configure(previous)
-        service.shutdown()
 
 
 def _invoke(aws: Clients, name: str) -> Any:
@@ -781,208 +753,185 @@ def _arn(service: str, resource: str) -> str:
     return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
 
 
-def _runtime_statements(
-    function: str, dead_letter_queue: str, key_services: list[str]
-) -> list[dict[str, Any]]:
-    """The statements every function of the platform has (infra/.../components/functions.py,
-    ``_runtime_statements``), as synthesized for dev."""
-    log_group = _arn("logs", f"log-group:/aws/lambda/{function}")
-    interfaces = _arn("ec2", "network-interface/*")
-    return [
-        {
-            "Sid": "WriteOwnLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": [log_group, f"{log_group}:*"],
+#: What the app stack reads from the network stack's state (``terraform_remote_state``): these
+#: tests create neither the network nor the data key, so any well-formed identifiers do.
+NETWORK_OUTPUTS: dict[str, str | list[str]] = {
+    "private_subnet_ids": ["subnet-0a", "subnet-0b", "subnet-0c"],
+    "lambda_security_group_id": "sg-0a",
+    "kms_key_arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/data-key",
+}
+#: For each resource type the policies refer to: the attribute naming a resource, and the ARN
+#: (Terraform's ``arn`` attribute) of a resource of that name in moto.
+ARNS: dict[str, tuple[str, Callable[[str], str]]] = {
+    "aws_cloudwatch_log_group": ("name", lambda name: _arn("logs", f"log-group:{name}")),
+    "aws_dynamodb_table": ("name", lambda name: _arn("dynamodb", f"table/{name}")),
+    "aws_s3_bucket": ("bucket", lambda name: f"arn:aws:s3:::{name}"),
+    "aws_sqs_queue": ("name", lambda name: _arn("sqs", name)),
+}
+REFERENCE = re.compile(r"\$\{[^{}]*\}")
+
+
+@pytest.fixture(scope="module")
+def dev_app(tmp_path_factory: pytest.TempPathFactory) -> Stack:
+    """dev's application stack as ``./tap synth`` writes it for the local target (with stand-in
+    zips for the functions' code)."""
+    config = load_config(REPO_ROOT / "platform.toml", environ={})
+    outdir = tmp_path_factory.mktemp("synth-dev")
+    names = synthesize(
+        SynthRequest(
+            config=config,
+            environments=("dev",),
+            target=DeployTarget(kind="local", emulator_port=4566),
+            artifacts=fake_artifacts(outdir / "artifacts"),
+            outdir=outdir,
+        )
+    )
+    stacks = {
+        name: Stack(name, json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text()))
+        for name in names
+    }
+    return stack_of(stacks, config, "dev")
+
+
+def _references(app: Stack) -> dict[str, str]:
+    """Each ``${...}`` reference of ``app`` these tests can resolve, and its value: the data
+    sources' partition and account, the network stack's outputs (:data:`NETWORK_OUTPUTS`), and
+    the ARN of every resource of a type of :data:`ARNS`, by the name ``app`` gives it."""
+    data = app.document.get("data", {})
+    references = {
+        **{
+            f"${{data.aws_partition.{name}.partition}}": "aws"
+            for name in data.get("aws_partition", {})
         },
-        {
-            "Sid": "CreateNetworkInterfacesInPlatformSubnets",
-            "Effect": "Allow",
-            "Action": "ec2:CreateNetworkInterface",
-            "Resource": interfaces,
+        **{
+            f"${{data.aws_caller_identity.{name}.account_id}}": ACCOUNT
+            for name in data.get("aws_caller_identity", {})
         },
-        {
-            "Sid": "UsePlatformSubnetsAndSecurityGroups",
-            "Effect": "Allow",
-            "Action": "ec2:CreateNetworkInterface",
-            "Resource": [_arn("ec2", "subnet/subnet-1"), _arn("ec2", "security-group/sg-1")],
-        },
-        {
-            "Sid": "ManageNetworkInterfaces",
-            "Effect": "Allow",
-            "Action": [
-                "ec2:AssignPrivateIpAddresses",
-                "ec2:DeleteNetworkInterface",
-                "ec2:UnassignPrivateIpAddresses",
-            ],
-            "Resource": interfaces,
-        },
-        {
-            "Sid": "DescribeVpcNetwork",
-            "Effect": "Allow",
-            "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
-            "Resource": "*",
-        },
-        {
-            "Sid": "WriteTraces",
-            "Effect": "Allow",
-            "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
-            "Resource": "*",
-        },
-        {
-            "Sid": "SendFailedEventsToDeadLetterQueue",
-            "Effect": "Allow",
-            "Action": "sqs:SendMessage",
-            "Resource": _arn("sqs", dead_letter_queue),
-        },
-        {
-            "Sid": "UseDataKeyThroughServices",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": _arn("kms", "key/data-key"),
-            "Condition": {
-                "StringEquals": {
-                    "kms:ViaService": [f"{s}.{REGION}.amazonaws.com" for s in key_services]
-                }
-            },
-        },
+    }
+    for state in data.get("terraform_remote_state", {}):
+        outputs = f"data.terraform_remote_state.{state}.outputs"
+        for output, value in NETWORK_OUTPUTS.items():
+            if isinstance(value, str):
+                references[f"${{{outputs}.{output}}}"] = value
+            else:
+                for index, element in enumerate(value):
+                    references[f"${{element({outputs}.{output}, {index})}}"] = element
+    for resource_type, (attribute, arn) in ARNS.items():
+        for name, resource in app.resources(resource_type).items():
+            references[f"${{{resource_type}.{name}.arn}}"] = arn(
+                _resolved(resource[attribute], references)
+            )
+    return references
+
+
+def _resolved(text: str, references: dict[str, str]) -> str:
+    """``text`` with each ``${...}`` reference replaced by its value; fails, listing them, if
+    some have none (a statement naming them would otherwise be enforced on the wrong
+    resource, or not at all)."""
+    resolved = REFERENCE.sub(lambda match: references.get(match[0], match[0]), text)
+    if "${" in resolved:
+        unresolved = sorted(set(re.findall(r"\$\{[^}]*\}?", resolved)))
+        pytest.fail(f"references these tests do not resolve: {unresolved}")
+    return resolved
+
+
+def _create_table(aws: Clients, table: dict[str, Any], references: dict[str, str]) -> None:
+    """``table`` (an ``aws_dynamodb_table`` of the stack) in moto, with its keys and global
+    secondary indexes."""
+
+    def keys(spec: dict[str, Any]) -> list[dict[str, str]]:
+        ranges = [spec["range_key"]] if "range_key" in spec else []
+        return [{"AttributeName": spec["hash_key"], "KeyType": "HASH"}] + [
+            {"AttributeName": key, "KeyType": "RANGE"} for key in ranges
+        ]
+
+    request: dict[str, Any] = {
+        "TableName": _resolved(table["name"], references),
+        "KeySchema": keys(table),
+        "AttributeDefinitions": [
+            {"AttributeName": a["name"], "AttributeType": a["type"]} for a in table["attribute"]
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    indexes = table.get("global_secondary_index", [])
+    if indexes:
+        request["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index["name"],
+                "KeySchema": keys(index),
+                "Projection": {"ProjectionType": index["projection_type"]},
+            }
+            for index in indexes
+        ]
+    aws("dynamodb").create_table(**request)
+
+
+def _execution_role(app: Stack, function: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """The name of ``function``'s execution role and its inline policies (name → document) in
+    ``app``; fails if anything else gives the role permissions (these tests would not see it)."""
+    linked = re.fullmatch(r"\$\{aws_iam_role\.([^.}]+)\.arn\}", function["role"])
+    assert linked, f"{function['function_name']}'s role is not a role of the stack"
+    role = app.resources("aws_iam_role")[linked[1]]
+    address = f"aws_iam_role.{linked[1]}"
+    of_role = {f"${{{address}.id}}", f"${{{address}.name}}"}
+    policies = {
+        policy["name"]: policy["policy"]
+        for policy in app.resources("aws_iam_role_policy").values()
+        if policy["role"] in of_role
+    }
+    unseen = [
+        *(f"{address}.{key}" for key in ("inline_policy", "managed_policy_arns") if key in role),
+        *(
+            f"aws_iam_role_policy_attachment.{name}"
+            for name, attachment in app.resources("aws_iam_role_policy_attachment").items()
+            if attachment["role"] in of_role
+        ),
     ]
-
-
-def _own_code(function: str, *statements: dict[str, Any]) -> list[dict[str, Any]]:
-    """The statements of a function's code, limited to it (``_from_own_code``)."""
-    condition = {"ArnEquals": {"lambda:SourceFunctionArn": _arn("lambda", f"function:{function}")}}
-    return [{**statement, "Condition": condition} for statement in statements]
+    if unseen or not policies:
+        pytest.fail(f"{address}: policies {sorted(policies)}, not modelled here: {unseen}")
+    return str(role["name"]), policies
 
 
 @pytest.fixture
-def platform(aws: Clients) -> dict[str, str]:
-    """The dev deployment's tables, bucket, functions and roles with the policies
-    ``infra/src/trading_infra/stacks.py`` (``_compose``) gives each function."""
+def platform(aws: Clients, dev_app: Stack) -> dict[str, str]:
+    """The dev deployment's tables, data bucket with its bucket policy, and functions with
+    their execution roles and the roles' inline policies, each named and written as
+    synthesized (:func:`dev_app`), its references resolved (:func:`_references`); the names of
+    the bucket and tables."""
+    references = _references(dev_app)
+    for table in dev_app.resources("aws_dynamodb_table").values():
+        _create_table(aws, table, references)
+    bucket_address = dev_app.address("aws_s3_bucket", "Storage/DataBucket")
+    bucket = _resolved(dev_app.by_path("aws_s3_bucket", "Storage/DataBucket")["bucket"], references)
+    (bucket_policy,) = (
+        policy["policy"]
+        for policy in dev_app.resources("aws_s3_bucket_policy").values()
+        if policy["bucket"] == f"${{{bucket_address}.id}}"
+    )
     s3 = aws("s3")
-    s3.create_bucket(
-        Bucket="tap-data-dev", CreateBucketConfiguration={"LocationConstraint": REGION}
-    )
-    s3.put_bucket_versioning(Bucket="tap-data-dev", VersioningConfiguration={"Status": "Enabled"})
-    dynamodb = aws("dynamodb")
-    dynamodb.create_table(
-        TableName="tap-trades-dev",
-        KeySchema=[{"AttributeName": "trade_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "trade_id", "AttributeType": "S"},
-            {"AttributeName": "account_id", "AttributeType": "S"},
-            {"AttributeName": "executed_at", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-account-executed-at",
-                "KeySchema": [
-                    {"AttributeName": "account_id", "KeyType": "HASH"},
-                    {"AttributeName": "executed_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    _table(aws, "tap-sessions-dev")
-    bucket = "arn:aws:s3:::tap-data-dev"
-    trades, sessions = (
-        _arn("dynamodb", "table/tap-trades-dev"),
-        _arn("dynamodb", "table/tap-sessions-dev"),
-    )
-    roles = {
-        "tap-processor-dev": [
-            *_runtime_statements(
-                "tap-processor-dev", "tap-processor-dlq-dev", ["dynamodb", "lambda", "s3", "sqs"]
-            ),
-            *_own_code(
-                "tap-processor-dev",
-                {
-                    "Sid": "ReadIncomingTradeFiles",
-                    "Effect": "Allow",
-                    "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                    "Resource": f"{bucket}/incoming/*",
-                },
-                {
-                    "Sid": "WriteQuarantine",
-                    "Effect": "Allow",
-                    "Action": "s3:PutObject",
-                    "Resource": f"{bucket}/quarantine/*",
-                },
-                {
-                    "Sid": "IngestTrades",
-                    "Effect": "Allow",
-                    "Action": ["dynamodb:BatchGetItem", "dynamodb:PutItem"],
-                    "Resource": trades,
-                },
-                {
-                    "Sid": "ContinueOwnFiles",
-                    "Effect": "Allow",
-                    "Action": "lambda:InvokeFunction",
-                    "Resource": _arn("lambda", "function:tap-processor-dev"),
-                },
-            ),
-        ],
-        "tap-api-handler-dev": [
-            *_runtime_statements(
-                "tap-api-handler-dev", "tap-api-handler-dlq-dev", ["dynamodb", "lambda", "sqs"]
-            ),
-            *_own_code(
-                "tap-api-handler-dev",
-                {
-                    "Sid": "ManageSessions",
-                    "Effect": "Allow",
-                    "Action": ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"],
-                    "Resource": sessions,
-                },
-                {
-                    "Sid": "ReadTrades",
-                    "Effect": "Allow",
-                    "Action": "dynamodb:GetItem",
-                    "Resource": trades,
-                },
-                {
-                    "Sid": "ListTradesOfAccount",
-                    "Effect": "Allow",
-                    "Action": "dynamodb:Query",
-                    "Resource": f"{trades}/index/by-account-executed-at",
-                },
-            ),
-        ],
-        "tap-api-authorizer-dev": [
-            *_runtime_statements(
-                "tap-api-authorizer-dev",
-                "tap-api-authorizer-dlq-dev",
-                ["dynamodb", "lambda", "sqs"],
-            ),
-            *_own_code(
-                "tap-api-authorizer-dev",
-                {
-                    "Sid": "ReadSessions",
-                    "Effect": "Allow",
-                    "Action": "dynamodb:GetItem",
-                    "Resource": sessions,
-                },
-            ),
-        ],
-    }
-    for function, statements in roles.items():
-        _function(aws, function, _role(aws, function, *statements))
-    s3.put_bucket_policy(
-        Bucket="tap-data-dev",
-        Policy=_policy(
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket, f"{bucket}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    # Versioned, whatever dev's profile says: the processor reads the version an event names
+    # when there is one, and that read needs its own action (s3:GetObjectVersion).
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_policy(Bucket=bucket, Policy=_resolved(bucket_policy, references))
+    iam = aws("iam")
+    for function in dev_app.resources("aws_lambda_function").values():
+        role, policies = _execution_role(dev_app, function)
+        arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        for name, document in policies.items():
+            iam.put_role_policy(
+                RoleName=role, PolicyName=name, PolicyDocument=_resolved(document, references)
+            )
+        _function(aws, function["function_name"], arn)
+    return {
+        "bucket": bucket,
+        "trades": _resolved(
+            dev_app.by_path("aws_dynamodb_table", "Tables/TradesTable")["name"], references
         ),
-    )
-    return {"bucket": "tap-data-dev", "trades": "tap-trades-dev", "sessions": "tap-sessions-dev"}
+        "sessions": _resolved(
+            dev_app.by_path("aws_dynamodb_table", "Tables/SessionsTable")["name"], references
+        ),
+    }
 
 
 PLATFORM_PATCHES = (ENFORCEMENT, "s3-bucket-policy-secure-transport")
@@ -1077,13 +1026,18 @@ def test_r7_the_api_functions_roles_allow_every_call_of_their_code_and_nothing_e
     with patched(named(*PLATFORM_PATCHES)):
         handler = _as(endpoint, _credentials_of("tap-api-handler-dev"), "dynamodb")
         authorizer = _as(endpoint, _credentials_of("tap-api-authorizer-dev"), "dynamodb")
-        session = {"id": {"S": "hash"}}
+        session = {"session_id": {"S": "hash"}}
 
         # Each call as services/api_handler/src/api_handler/adapters/dynamodb.py makes it.
         handler.put_item(
             TableName=names["sessions"],
-            Item={**session, "account_id": {"S": "acc-1"}},
-            ConditionExpression="attribute_not_exists(id)",
+            Item={
+                **session,
+                "account_id": {"S": "acc-1"},
+                "created_at": {"S": "2026-01-01T00:00:00Z"},
+                "expires_at": {"N": "1767229200"},
+            },
+            ConditionExpression="attribute_not_exists(session_id)",
         )
         handler.get_item(TableName=names["sessions"], Key=session, ConsistentRead=True)
         authorizer.get_item(TableName=names["sessions"], Key=session, ConsistentRead=True)
@@ -1101,7 +1055,10 @@ def test_r7_the_api_functions_roles_allow_every_call_of_their_code_and_nothing_e
             Limit=10,
         )
         handler.delete_item(
-            TableName=names["sessions"], Key=session, ConditionExpression="attribute_exists(id)"
+            TableName=names["sessions"],
+            Key=session,
+            ConditionExpression="attribute_exists(session_id) AND expires_at > :now",
+            ExpressionAttributeValues={":now": {"N": "1767225600"}},
         )
 
         refused = [

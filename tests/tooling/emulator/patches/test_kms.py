@@ -10,9 +10,8 @@ from functools import partial
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
-from tests.tooling.emulator.conftest import client, named
+from tests.tooling.emulator.conftest import client, named, refusal_of
 from tooling.emulator.patches import patched
 
 pytestmark = pytest.mark.moto
@@ -61,16 +60,6 @@ def _key_policy(*principals: Any) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def _refusal(call: Any, **kwargs: Any) -> tuple[int, dict[str, str]]:
-    """The HTTP status and the error (code, message) with which ``call(**kwargs)`` fails."""
-    with pytest.raises(ClientError) as raised:
-        call(**kwargs)
-    response = raised.value.response
-    error = response["Error"]
-    status = response["ResponseMetadata"]["HTTPStatusCode"]
-    return status, {"Code": str(error.get("Code")), "Message": str(error.get("Message"))}
-
-
 def test_r1_unpatched_moto_accepts_key_policies_naming_missing_principals(
     endpoint: str,
 ) -> None:
@@ -95,7 +84,7 @@ def test_r1_patch_refuses_create_key_naming_a_missing_principal(
 ) -> None:
     with patched(named("kms-key-policy-principals-exist")):
         kms = _client(endpoint, "kms")
-        refusal = _refusal(kms.create_key, Policy=_key_policy(principal))
+        refusal = refusal_of(kms.create_key, Policy=_key_policy(principal))
         assert kms.list_keys()["Keys"] == []
     assert refusal == (400, INVALID_PRINCIPALS)
 
@@ -105,7 +94,7 @@ def test_r1_patch_refuses_put_key_policy_naming_a_missing_principal(endpoint: st
         kms = _client(endpoint, "kms")
         key = kms.create_key()["KeyMetadata"]["KeyId"]
         before = kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"]
-        refusal = _refusal(
+        refusal = refusal_of(
             kms.put_key_policy,
             KeyId=key,
             PolicyName="default",
@@ -145,12 +134,12 @@ def test_r1_patch_refuses_a_principal_only_until_it_exists(endpoint: str) -> Non
     policy = _key_policy({"AWS": DEPLOYER})
     with patched(named("kms-key-policy-principals-exist")):
         kms = _client(endpoint, "kms")
-        refused = _refusal(kms.create_key, Policy=policy)
+        refused = refusal_of(kms.create_key, Policy=policy)
         iam = client(endpoint, "iam", region=REGION, reset=False)
         iam.create_role(RoleName="tap-deployer", AssumeRolePolicyDocument="{}")
         created = kms.create_key(Policy=policy)["KeyMetadata"]
         iam.delete_role(RoleName="tap-deployer")
-        refused_again = _refusal(
+        refused_again = refusal_of(
             kms.put_key_policy, KeyId=created["KeyId"], PolicyName="default", Policy=policy
         )
     assert refused == refused_again == (400, INVALID_PRINCIPALS)
@@ -161,7 +150,7 @@ def test_r1_patch_answers_a_missing_key_before_its_policy(endpoint: str) -> None
     missing_key = "11111111-2222-3333-4444-555555555555"
     with patched(named("kms-key-policy-principals-exist")):
         kms = _client(endpoint, "kms")
-        status, error = _refusal(
+        status, error = refusal_of(
             kms.put_key_policy,
             KeyId=missing_key,
             PolicyName="default",

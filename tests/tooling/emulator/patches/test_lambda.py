@@ -9,20 +9,17 @@ import base64
 import io
 import json
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
 import pytest
 
 from tests.tooling.conftest import reset_moto
-from tests.tooling.emulator.conftest import client, named
-from tooling.emulator import invocations
-from tooling.emulator.invocations import LambdaService, MotoLogSink
+from tests.tooling.emulator.conftest import client, create_python_function, named
+from tooling.emulator.invocations import LambdaService
 from tooling.emulator.patches import patched
-from tooling.emulator.runtime import LambdaRuntime
 
 pytestmark = pytest.mark.moto
 
@@ -138,38 +135,11 @@ ECHO = (
 FAILING = "def handler(event, context):\n    raise ValueError('bad trade file')\n"
 
 
-def _code(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", source)
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def lambda_service(endpoint: str, runtimes_dir: Path, tmp_path: Path) -> Iterator[LambdaService]:
-    """The emulator's Lambda service, its workers calling back into the in-process server."""
-    runtime = LambdaRuntime(
-        work_dir=tmp_path, endpoint_url=endpoint, log_sink=MotoLogSink(), runtimes_dir=runtimes_dir
-    )
-    service = LambdaService(runtime, retry_delays=(0.0,))
-    previous = invocations.configure(service)
-    try:
-        yield service
-    finally:
-        invocations.configure(previous)
-        service.shutdown()
-
-
 def _deploy(aws: Clients, source: str) -> Any:
     role = aws("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     awslambda = aws("lambda")
-    awslambda.create_function(
-        FunctionName="fn",
-        Runtime="python3.12",
-        Role=role,
-        Handler="index.handler",
-        Code={"ZipFile": _code(source)},
-        Environment={"Variables": {"TABLE": "trades"}},
+    create_python_function(
+        awslambda, "fn", role, source, Environment={"Variables": {"TABLE": "trades"}}
     )
     return awslambda
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.tooling.emulator.conftest import FakeRuntime, client, named
+from tests.tooling.emulator.conftest import FakeRuntime, client, named, refusal_of
 from tooling.emulator import invocations
 from tooling.emulator.invocations import LambdaService
 from tooling.emulator.patches import patched
@@ -266,16 +266,6 @@ def _read_only_for(*principals: Any) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def _refusal(call: Any, **kwargs: Any) -> tuple[int, dict[str, str]]:
-    """The HTTP status and the error (code, message) with which ``call(**kwargs)`` fails."""
-    with pytest.raises(ClientError) as raised:
-        call(**kwargs)
-    response = raised.value.response
-    error = response["Error"]
-    status = response["ResponseMetadata"]["HTTPStatusCode"]
-    return status, {"Code": str(error.get("Code")), "Message": str(error.get("Message"))}
-
-
 def _new_bucket(s3: Any, name: str = BUCKET) -> None:
     s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
 
@@ -301,8 +291,8 @@ def test_r5_patch_refuses_a_bucket_policy_naming_a_missing_principal(
     with patched(named("s3-bucket-policy-principals-exist")):
         s3 = _client(endpoint, "s3")
         _new_bucket(s3)
-        refusal = _refusal(s3.put_bucket_policy, Bucket=BUCKET, Policy=_read_only_for(principal))
-        kept = _refusal(s3.get_bucket_policy, Bucket=BUCKET)
+        refusal = refusal_of(s3.put_bucket_policy, Bucket=BUCKET, Policy=_read_only_for(principal))
+        kept = refusal_of(s3.get_bucket_policy, Bucket=BUCKET)
     assert refusal == (400, INVALID_PRINCIPAL)
     assert (kept[0], kept[1]["Code"]) == (404, "NoSuchBucketPolicy")
 
@@ -331,7 +321,7 @@ def test_r5_patch_accepts_principals_that_exist_and_those_it_does_not_resolve(
 def test_r5_patch_answers_a_missing_bucket_before_its_policy(endpoint: str) -> None:
     with patched(named("s3-bucket-policy-principals-exist")):
         s3 = _client(endpoint, "s3")
-        status, error = _refusal(
+        status, error = refusal_of(
             s3.put_bucket_policy, Bucket=BUCKET, Policy=_read_only_for({"AWS": DEPLOYER})
         )
     assert (status, error["Code"]) == (404, "NoSuchBucket")
@@ -370,7 +360,7 @@ def test_r3_moto_already_refuses_a_location_constraint_aws_refuses(
 ) -> None:
     s3 = client(endpoint, "s3", region=region, reset=True)
     extra = {} if configuration is None else {"CreateBucketConfiguration": configuration}
-    assert _refusal(s3.create_bucket, Bucket=BUCKET, **extra) == (400, expected)
+    assert refusal_of(s3.create_bucket, Bucket=BUCKET, **extra) == (400, expected)
     assert s3.list_buckets()["Buckets"] == []
 
 

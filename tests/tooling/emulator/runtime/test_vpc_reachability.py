@@ -8,23 +8,18 @@ security group whose only rule is HTTPS out to DynamoDB's prefix list (the platf
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.tooling.conftest import reset_moto
-from tests.tooling.emulator.conftest import client, named
-from tooling.emulator import invocations
-from tooling.emulator.invocations import LambdaService, MotoLogSink
+from tests.tooling.emulator.conftest import client, create_python_function, named
+from tooling.emulator.invocations import LambdaService
 from tooling.emulator.patches import patched
-from tooling.emulator.runtime import LambdaRuntime
 from tooling.emulator.runtime.reachability import (
     ENFORCEMENT_ENV,
     Rule,
@@ -73,21 +68,6 @@ def aws(endpoint: str) -> Clients:
     """boto3 clients of a freshly reset in-process moto server."""
     reset_moto(endpoint)
     return partial(client, endpoint, region=REGION, reset=False)
-
-
-@pytest.fixture
-def lambda_service(endpoint: str, runtimes_dir: Path, tmp_path: Path) -> Iterator[LambdaService]:
-    """The emulator's Lambda service as the server makes it (the default network lookup)."""
-    runtime = LambdaRuntime(
-        work_dir=tmp_path, endpoint_url=endpoint, log_sink=MotoLogSink(), runtimes_dir=runtimes_dir
-    )
-    service = LambdaService(runtime, retry_delays=(0.0,))
-    previous = invocations.configure(service)
-    try:
-        yield service
-    finally:
-        invocations.configure(previous)
-        service.shutdown()
 
 
 @dataclass(frozen=True)
@@ -168,22 +148,14 @@ def _add_lambda_interface_endpoint(aws: Clients, network: PrivateNetwork) -> Non
     )
 
 
-def _code(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", source)
-    return buffer.getvalue()
-
-
 def _deploy(aws: Clients, source: str, network: PrivateNetwork) -> Any:
     role = aws("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     awslambda = aws("lambda")
-    awslambda.create_function(
-        FunctionName="fn",
-        Runtime="python3.12",
-        Role=role,
-        Handler="index.handler",
-        Code={"ZipFile": _code(source)},
+    create_python_function(
+        awslambda,
+        "fn",
+        role,
+        source,
         Timeout=3,
         VpcConfig={"SubnetIds": [network.subnet_id], "SecurityGroupIds": [network.lambda_group_id]},
     )
