@@ -334,9 +334,11 @@ def test_real_terraform_adopts_what_an_interrupted_apply_left(
     def c(service: str) -> Any:
         return crash.client(endpoint, service, REGION)
 
-    # what the killed apply had created, never written to the state
+    # what the killed apply had created, never written to the state; the bucket is named as
+    # the platform names its buckets, after the account (read by a data source)
     c("s3").create_bucket(
-        Bucket="tap-adopt-data-dev", CreateBucketConfiguration={"LocationConstraint": REGION}
+        Bucket="tap-adopt-data-dev-eu-west-1-123456789012",
+        CreateBucketConfiguration={"LocationConstraint": REGION},
     )
     c("dynamodb").create_table(
         TableName="tap-adopt-trades-dev",
@@ -349,7 +351,14 @@ def test_real_terraform_adopts_what_an_interrupted_apply_left(
         endpoint,
         REGION,
         {
-            "aws_s3_bucket": {"Storage_DataBucket_ABCD1234": {"bucket": "tap-adopt-data-dev"}},
+            "aws_s3_bucket": {
+                "Storage_DataBucket_ABCD1234": {
+                    "bucket": (
+                        "tap-adopt-data-dev-eu-west-1-"
+                        "${data.aws_caller_identity.CallerIdentity.account_id}"
+                    )
+                }
+            },
             "aws_s3_bucket_versioning": {
                 "Storage_Versioning_1A2B": {
                     "bucket": "${aws_s3_bucket.Storage_DataBucket_ABCD1234.bucket}",
@@ -372,6 +381,7 @@ def test_real_terraform_adopts_what_an_interrupted_apply_left(
             },
         },
     )
+    document["data"] = {"aws_caller_identity": {"CallerIdentity": {}}}
     stack_dir = tmp_path / "tap-dev-eu-west-1-app"
     crash.write_config(stack_dir, document)
     init = crash.terraform(["init", "-input=false"], stack_dir, terraform_repo, REGION)
@@ -388,7 +398,19 @@ def test_real_terraform_adopts_what_an_interrupted_apply_left(
         ("aws_iam_role.Compute_Role_9A8B", "EntityAlreadyExists"),
     }
     resolver = Boto3Resolver(c)
-    imports = {o.address: import_id(o.address, document, resolve=resolver) for o in orphans}
+    # The account id in the bucket's name is what the data source read into the state of the
+    # failed apply: without that state the ID cannot be computed.
+    bucket = "aws_s3_bucket.Storage_DataBucket_ABCD1234"
+    assert import_id(bucket, document, resolve=resolver) is None
+    pulled = run_terraform(
+        ["state", "pull"],
+        cwd=stack_dir, repo_root=terraform_repo, env_extra=crash.aws_env(REGION), capture=True,
+    )  # fmt: skip
+    recorded = state_attributes(pulled.stdout)
+    imports = {
+        o.address: import_id(o.address, document, resolve=resolver, state=recorded) for o in orphans
+    }
+    assert imports[bucket] == "tap-adopt-data-dev-eu-west-1-123456789012"
     assert None not in imports.values()
     write_import_blocks(stack_dir, {a: i for a, i in imports.items() if i is not None})
 
@@ -404,80 +426,12 @@ def test_real_terraform_adopts_what_an_interrupted_apply_left(
     assert plan.returncode == 0, plan.stdout + plan.stderr
     state = crash.terraform(["state", "list"], stack_dir, terraform_repo, REGION)
     assert set(state.stdout.split()) == {
+        "data.aws_caller_identity.CallerIdentity",
         "aws_dynamodb_table.Data_Trades_5E6F",
         "aws_iam_role.Compute_Role_9A8B",
         "aws_s3_bucket.Storage_DataBucket_ABCD1234",
         "aws_s3_bucket_versioning.Storage_Versioning_1A2B",
     }
-
-
-def test_real_terraform_adopts_a_bucket_named_after_the_account_read_into_the_state(
-    endpoint: str, terraform_repo: Path, tmp_path: Path
-) -> None:
-    """The platform's buckets end with the account's id, a reference to the caller identity
-    data source: the failed apply records what that data source read in the state, and the
-    bucket's import ID is completed with it."""
-    reset_moto(endpoint)
-
-    def c(service: str) -> Any:
-        return crash.client(endpoint, service, REGION)
-
-    # GIVEN the bucket a killed first apply had created, and no state
-    c("s3").create_bucket(
-        Bucket="tap-adopt-data-dev-eu-west-1-123456789012",
-        CreateBucketConfiguration={"LocationConstraint": REGION},
-    )
-    bucket = "aws_s3_bucket.Storage_DataBucket_19F1E604"
-    document = crash.stack_document(
-        endpoint,
-        REGION,
-        {
-            "aws_s3_bucket": {
-                "Storage_DataBucket_19F1E604": {
-                    "bucket": (
-                        "tap-adopt-data-dev-eu-west-1-"
-                        "${data.aws_caller_identity.CallerIdentity.account_id}"
-                    )
-                }
-            },
-            "aws_s3_bucket_versioning": {
-                "Storage_DataBucketVersioning_1A2B3C4D": {
-                    "bucket": "${aws_s3_bucket.Storage_DataBucket_19F1E604.id}",
-                    "versioning_configuration": {"status": "Enabled"},
-                }
-            },
-        },
-    )
-    document["data"] = {"aws_caller_identity": {"CallerIdentity": {}}}
-    stack_dir = tmp_path / "tap-dev-eu-west-1-app"
-    crash.write_config(stack_dir, document)
-
-    def terraform(*args: str) -> Any:
-        return crash.terraform(list(args), stack_dir, terraform_repo, REGION)
-
-    assert terraform("init", "-input=false").returncode == 0
-    # WHEN the apply fails for it, and its ID is computed with the state's attributes
-    failed = terraform("apply", "-auto-approve", "-input=false")
-    assert failed.returncode == 1
-    orphans = orphans_from_apply_output(failed.stdout + failed.stderr)
-    assert [(o.address, o.code) for o in orphans] == [(bucket, "BucketAlreadyOwnedByYou")]
-    pulled = run_terraform(
-        ["state", "pull"],
-        cwd=stack_dir, repo_root=terraform_repo, env_extra=crash.aws_env(REGION), capture=True,
-    )  # fmt: skip
-    state = state_attributes(pulled.stdout)
-    assert import_id(bucket, document, resolve=Boto3Resolver(c)) is None  # without the state
-    ident = import_id(bucket, document, resolve=Boto3Resolver(c), state=state)
-    assert ident == "tap-adopt-data-dev-eu-west-1-123456789012"
-    write_import_blocks(stack_dir, {bucket: ident})
-
-    # THEN the next apply imports it, and the plan after it is empty
-    adopted = terraform("apply", "-auto-approve", "-input=false")
-    assert adopted.returncode == 0, adopted.stdout + adopted.stderr
-    assert "1 imported" in adopted.stdout
-    remove_import_blocks(stack_dir)
-    plan = terraform("plan", "-detailed-exitcode", "-input=false")
-    assert plan.returncode == 0, plan.stdout + plan.stderr
 
 
 def test_real_terraform_adopts_security_group_rules_it_was_told_are_duplicates(
