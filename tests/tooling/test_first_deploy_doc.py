@@ -55,14 +55,19 @@ def _blocks(language: str) -> list[str]:
     return [textwrap.dedent(m.group(3)) for m in FENCE.finditer(text) if m.group(2) == language]
 
 
+#: ``NAME=$(command)``: a command whose output the page keeps in a shell variable.
+CAPTURED = re.compile(r"^[A-Z_]+=\$\((?P<command>.*)\)$")
+
+
 def _commands(program: str) -> list[list[str]]:
-    """The page's ``program`` command lines, in order, split as the shell splits them."""
-    return [
-        shlex.split(line)
-        for block in _blocks("bash")
-        for line in block.splitlines()
-        if line.startswith(program + " ")
-    ]
+    """The page's ``program`` command lines (also those captured into a variable), in order,
+    split as the shell splits them."""
+    lines = []
+    for block in _blocks("bash"):
+        for line in block.splitlines():
+            captured = CAPTURED.match(line)
+            lines.append(captured["command"] if captured else line)
+    return [shlex.split(line) for line in lines if line.startswith(program + " ")]
 
 
 def _operation(argv: list[str]) -> tuple[OperationModel, dict[str, str], str | None]:
@@ -76,7 +81,13 @@ def _operation(argv: list[str]) -> tuple[OperationModel, dict[str, str], str | N
     members = {xform_name(name, "-"): name for name in op.input_shape.members}
     parameters: dict[str, str] = {}
     region = None
-    for option, value in zip(rest[::2], rest[1::2], strict=True):
+    words = iter(rest)
+    for option in words:
+        member = members.get(option.removeprefix("--"))
+        if member is not None and op.input_shape.members[member].type_name == "boolean":
+            parameters[member] = "true"  # a flag: --exclude-punctuation
+            continue
+        value = next(words)
         if option == "--region":
             region = value
         elif option not in CLI_OPTIONS:
@@ -88,6 +99,7 @@ def test_the_page_shows_aws_commands() -> None:
     assert [argv[1:3] for argv in _commands("aws")] == [
         ["sts", "get-caller-identity"],
         ["route53", "create-hosted-zone"],
+        ["secretsmanager", "get-random-password"],
         ["secretsmanager", "create-secret"],
         ["lambda", "add-permission"],
     ]
@@ -107,7 +119,10 @@ def _call(session: Session, argv: list[str]) -> Any:
     assert op.input_shape is not None
     for name, value in parameters.items():
         shape = op.input_shape.members[name]
-        arguments[name] = json.loads(value) if shape.type_name in ("structure", "list") else value
+        if shape.type_name in ("structure", "list", "boolean", "integer", "long"):
+            arguments[name] = json.loads(value)
+        else:
+            arguments[name] = value
     client = session.client(op.service_model.service_name, region or PRIMARY)
     return getattr(client, xform_name(op.name))(**arguments)
 
@@ -200,10 +215,10 @@ def test_the_documented_steps_take_a_bare_account_to_a_passing_preflight(
     global_ = [stack for stack in stacks if stack.environment == "global"]
     bootstraps = [argv for argv in _commands("./tap") if argv[1] == "bootstrap-backend"]
     assert [argv[5] for argv in bootstraps] == ["dev", "global"]
-    aws = _commands("aws")
+    aws = {" ".join(argv[1:3]): argv for argv in _commands("aws")}
 
     assert _preflight(account, config, dev) == ["global: key administrator"]
-    assert _call(account, aws[0])["Account"] == ACCOUNT  # step 1: whose credentials
+    assert _call(account, aws["sts get-caller-identity"])["Account"] == ACCOUNT  # step 1
     _bootstrap(account, config, bootstraps[0])  # step 2
     assert _preflight(account, config, dev) == []  # step 3
 
@@ -213,9 +228,11 @@ def test_the_documented_steps_take_a_bare_account_to_a_passing_preflight(
         "ap-southeast-1: rotation permission",
         "global: hosted zone",
     ]
-    for argv in aws[1:3]:  # the hosted zone, the master secret
-        _call(account, argv)
+    _call(account, aws["route53 create-hosted-zone"])
+    password = _call(account, aws["secretsmanager get-random-password"])["RandomPassword"]
+    assert len(password) == 32
+    _call(account, aws["secretsmanager create-secret"])
     _stand_in_rotation_function(account)
-    _call(account, aws[3])  # Secrets Manager may invoke it
+    _call(account, aws["lambda add-permission"])  # Secrets Manager may invoke it
     _bootstrap(account, config, bootstraps[1])
     assert _preflight(account, config, global_) == []

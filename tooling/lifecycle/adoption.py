@@ -50,6 +50,7 @@ from pathlib import Path
 __all__ = [
     "ADOPT_FILE",
     "Orphan",
+    "already_gone_from_apply_output",
     "orphans_from_apply_output",
     "remove_import_blocks",
     "unadoptable_message",
@@ -187,6 +188,34 @@ def orphans_from_apply_output(output: str) -> list[Orphan]:
         message = text.removeprefix("Error: ")
         found[address] = Orphan(address, resource_type, code, name, message[:500])
     return list(found.values())
+
+
+#: (error code, words the diagnostic must contain): a removal the provider repeated after a
+#: lost response, answered "not found" because its first attempt had already removed the thing.
+#: Only rules a resource manages inside another one (the rules ``aws_default_security_group``
+#: revokes): the resource's desired state is reached, the next apply reads it and moves on.
+_ALREADY_GONE_CODES: tuple[tuple[str, str], ...] = (
+    ("InvalidPermission.NotFound", "revoking security group"),
+)
+
+
+def already_gone_from_apply_output(output: str) -> list[str]:
+    """The addresses whose failed apply only repeated a removal that had already happened.
+
+    Under load the emulator loses a response now and then, and the provider retries the call:
+    a retried RevokeSecurityGroupEgress of the default security group's rule is answered
+    "InvalidPermission.NotFound" (the first attempt revoked it). Applying again converges: the
+    provider reads the group without the rule and has nothing left to revoke.
+    """
+    found: list[str] = []
+    for text, address in _diagnostics(output):
+        lowered = text.lower()
+        if address not in found and any(
+            re.search(rf"\b{re.escape(code)}\b", text) and words in lowered
+            for code, words in _ALREADY_GONE_CODES
+        ):
+            found.append(address)
+    return found
 
 
 # --------------------------------------------------------------------------- import blocks

@@ -338,13 +338,16 @@ def apply_stack(
 
     Guarded by :func:`.locks.holding`; retried once after an orphaned state lock (local
     target); resources that exist but are missing from the state are adopted (``adopt``) and
-    the apply repeated, up to :data:`ADOPTION_ROUNDS` times. ``note`` receives what was done
+    the apply repeated, up to :data:`ADOPTION_ROUNDS` times; a removal repeated after a lost
+    response that found nothing left (:func:`.adoption.already_gone_from_apply_output`) is
+    followed by one more apply per address. ``note`` receives what was done
     about locks and adoption (default: written to ``out``).
     """
     args = ["apply", "-auto-approve", "-input=false", "-no-color", *extra]
     stream = out if out is not None else sys.stdout
     notes = note if note is not None else _writer(stream)
     adopted: dict[str, str] = {}
+    retried: set[str] = set()  # addresses applied again once after a repeated removal
     adoption.remove_import_blocks(stack_dir)  # a crashed adoption's blocks must not linger
     with holding(session, stack_dir, "deploy", notes):
         try:
@@ -357,10 +360,19 @@ def apply_stack(
                     attempt.result.adopted = sorted(adopted)
                     return attempt.result
                 _check_failed(session, stack_dir, "apply", attempt)
-                if not adopt or not _adopt(
-                    session, stack_dir, "\n".join(attempt.lines), adopted, notes
-                ):
+                output = "\n".join(attempt.lines)
+                if adopt and _adopt(session, stack_dir, output, adopted, notes):
+                    continue
+                gone = [
+                    a for a in adoption.already_gone_from_apply_output(output) if a not in retried
+                ]
+                if not gone:
                     break
+                retried.update(gone)
+                notes(
+                    f"{stack_dir.name}: {', '.join(gone)}: a removal was repeated after a lost "
+                    "response and found nothing left to remove; applying again"
+                )
         finally:
             if adopted:
                 adoption.remove_import_blocks(stack_dir)

@@ -34,6 +34,20 @@ KvKdgME7AvQDIT4Mpbv05Pevz3DBuKXLsAEbhopWWzdas13bysGZ, api error
 InvalidPermission.Duplicate: The specified rule already exists
 """
 
+#: What a CI run's global deploy printed when the emulator lost the response to the revoke of the
+#: default security group's egress rule and the provider's retry found it gone.
+DEFAULT_SG_RULE_GONE = """\
+Error: revoking Security Group (sg-934e5fafa130a58b4) Rule (sgr-3fb669213c66dc621): operation \
+error EC2: RevokeSecurityGroupEgress, https response error StatusCode: 400, RequestID: \
+NPJQzcHy2upM4Nsm9CzgdsUCl4LNuZcwGoqFXMp3burZNQ9eArM3, api error InvalidPermission.NotFound: \
+The specified rule does not exist in this security group
+
+  with aws_default_security_group.Network_DefaultSecurityGroup_6811E764,
+  on cdk.tf.json line 157, in resource.aws_default_security_group.\
+Network_DefaultSecurityGroup_6811E764:
+ 157:       }
+"""
+
 
 def aws_env(region: str) -> dict[str, str]:
     """Fake credentials and no shared configuration: nothing can reach real AWS."""

@@ -16,6 +16,7 @@ from tests.tooling.lifecycle import crash_support as crash
 from tooling.lifecycle.adoption import (
     ADOPT_FILE,
     Orphan,
+    already_gone_from_apply_output,
     orphans_from_apply_output,
     remove_import_blocks,
     unadoptable_message,
@@ -213,6 +214,23 @@ def test_the_parser_reads_terminal_output_and_skips_other_errors() -> None:
 
 
 SG_RULE_DUPLICATE = crash.SG_RULE_DUPLICATE
+
+
+def test_a_repeated_revoke_that_found_its_rule_gone_is_read_as_already_done() -> None:
+    assert already_gone_from_apply_output(crash.DEFAULT_SG_RULE_GONE) == [
+        "aws_default_security_group.Network_DefaultSecurityGroup_6811E764"
+    ]
+    assert orphans_from_apply_output(crash.DEFAULT_SG_RULE_GONE) == []  # nothing to import
+    # A rule that is missing when it is being authorized is no lost response of a removal.
+    assert already_gone_from_apply_output(SG_RULE_DUPLICATE) == []
+    assert (
+        already_gone_from_apply_output(
+            crash.DEFAULT_SG_RULE_GONE.replace(
+                "revoking Security Group", "authorizing Security Group"
+            )
+        )
+        == []
+    )
 
 
 def test_the_parser_reads_the_detail_after_the_with_line() -> None:

@@ -53,6 +53,13 @@ if [ "$1" = "apply" ] && [ -n "$FAKE_SG_DUPLICATE" ] && [ ! -f "$dir/tap-adopt.t
 EOF
   exit 1
 fi
+if [ "$1" = "apply" ] && [ -n "$FAKE_GONE" ] && [ ! -f "$dir/.gone-once" ]; then
+  touch "$dir/.gone-once"
+  cat <<'EOF'
+@DEFAULT_SG_RULE_GONE@
+EOF
+  exit 1
+fi
 if [ "$1 $2" = "state pull" ] && [ -n "$FAKE_STATE" ]; then
   cat "$FAKE_STATE"
   exit 0
@@ -78,6 +85,7 @@ esac
 """
 #: The real diagnostic of a lost security group rule create (crash_support).
 FAKE = FAKE.replace("@SG_RULE_DUPLICATE@", crash.SG_RULE_DUPLICATE.rstrip("\n"))
+FAKE = FAKE.replace("@DEFAULT_SG_RULE_GONE@", crash.DEFAULT_SG_RULE_GONE.rstrip("\n"))
 
 
 @pytest.fixture
@@ -133,6 +141,7 @@ def stack(
     monkeypatch.delenv("TAP_TF_PROVIDER_MIRROR", raising=False)
     for name in (
         "FAKE_EXISTS",
+        "FAKE_GONE",
         "FAKE_UNKNOWN",
         "FAKE_SG_DUPLICATE",
         "FAKE_STATE",
@@ -278,6 +287,25 @@ def test_an_apply_that_finds_existing_resources_adopts_them_and_applies_again(
     assert result.adopted == ["aws_s3_bucket.data"] and result.added == 1
     assert any("adopting them with import blocks (tap-data-dev)" in note for note in notes)
     assert not (stack_dir / ADOPT_FILE).exists()  # the blocks never outlive the adoption
+
+
+def test_an_apply_that_repeated_a_removal_already_done_applies_again_once(
+    stack: tuple[Session, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN an apply failing because a retried revoke found its rule already revoked (the
+    emulator lost the first response) WHEN apply_stack runs THEN it says so and applies again,
+    which converges; nothing is imported."""
+    session, stack_dir, log = stack
+    monkeypatch.setenv("FAKE_GONE", "1")
+    notes: list[str] = []
+    result = apply_stack(session, stack_dir, out=io.StringIO(), note=notes.append)
+    assert [run.strip() for run in log.read_text().splitlines()] == ["apply", "apply"]
+    assert result.adopted == []
+    assert notes == [
+        "tap-dev-r-1-app: aws_default_security_group.Network_DefaultSecurityGroup_6811E764: a "
+        "removal was repeated after a lost response and found nothing left to remove; applying "
+        "again"
+    ]
 
 
 def test_what_cannot_be_adopted_is_named_with_the_fix(
