@@ -65,8 +65,8 @@ def _free_port() -> int:
 
 
 def lane_environment(lane: Lane, base: Mapping[str, str], *, port: int) -> dict[str, str]:
-    """``base`` with the lane's own emulator, synth directory and outputs file (relative to the
-    repository, as the lifecycle reads them)."""
+    """``base`` with the lane's own emulator, synth directory, outputs file and Terraform plugin
+    cache (relative to the repository, as the lifecycle reads them)."""
     home = LANES_DIR / lane.name
     env = dict(base)
     env.update(
@@ -74,6 +74,8 @@ def lane_environment(lane: Lane, base: Mapping[str, str], *, port: int) -> dict[
         TAP_EMULATOR_DIR=str(home / "emulator"),
         TAP_CDKTF_OUTDIR=str(home / "cdktf.out"),
         TAP_OUTPUTS_FILE=str(home / "flat-outputs.json"),
+        # A plugin cache of its own: the crash lane kills terraform mid-run on purpose.
+        TAP_TERRAFORM_DIR=str(home / "terraform"),
     )
     return env
 

@@ -265,14 +265,27 @@ def write_cli_config(
     return dest
 
 
+#: Another directory for the CLI configuration and the plugin cache (relative to the repository
+#: or absolute): processes that must not share one cache, such as the e2e lanes, where a
+#: ``terraform init`` killed on purpose in one lane can leave a cache entry that the next init
+#: re-extracts while another lane's terraform is starting the provider from it.
+TERRAFORM_DIR_ENV = "TAP_TERRAFORM_DIR"
+
+
+def _terraform_dir(repo_root: Path) -> Path:
+    chosen = os.environ.get(TERRAFORM_DIR_ENV, "").strip()
+    return repo_root.resolve() / (Path(chosen) if chosen else _BUILD_DIR)
+
+
 def cli_config_path(repo_root: Path) -> Path:
     """Where the project's Terraform CLI configuration is written."""
-    return repo_root.resolve() / _BUILD_DIR / "terraformrc"
+    return _terraform_dir(repo_root) / "terraformrc"
 
 
 def plugin_cache_path(repo_root: Path) -> Path:
-    """The provider plugin cache shared by every terraform working directory of the repository."""
-    return repo_root.resolve() / _BUILD_DIR / "plugin-cache"
+    """The provider plugin cache shared by every terraform working directory of the repository
+    (of one ``TAP_TERRAFORM_DIR``)."""
+    return _terraform_dir(repo_root) / "plugin-cache"
 
 
 @contextlib.contextmanager

@@ -26,14 +26,21 @@ sys.exit(code)
 """
 
 
-def test_each_lane_has_its_own_emulator_synth_directory_and_outputs() -> None:
+def test_each_lane_has_its_own_emulator_synth_directory_outputs_and_plugin_cache() -> None:
     base = {"PATH": "/bin", "TAP_EMULATOR_PORT": "4566"}
     one = lane_environment(Lane("one", ("a.py",)), base, port=40001)
     two = lane_environment(Lane("two", ("b.py",)), base, port=40002)
-    keys = ("TAP_EMULATOR_PORT", "TAP_EMULATOR_DIR", "TAP_CDKTF_OUTDIR", "TAP_OUTPUTS_FILE")
+    keys = (
+        "TAP_EMULATOR_PORT",
+        "TAP_EMULATOR_DIR",
+        "TAP_CDKTF_OUTDIR",
+        "TAP_OUTPUTS_FILE",
+        "TAP_TERRAFORM_DIR",
+    )
     assert all(one[key] != two[key] for key in keys)
     assert one["TAP_EMULATOR_PORT"] == "40001" and one["PATH"] == "/bin"
     assert one["TAP_OUTPUTS_FILE"] == str(LANES_DIR / "one" / "flat-outputs.json")
+    assert one["TAP_TERRAFORM_DIR"] == str(LANES_DIR / "one" / "terraform")
     assert not any(Path(one[key]).is_absolute() for key in keys[1:])  # relative to the repo
     assert base == {"PATH": "/bin", "TAP_EMULATOR_PORT": "4566"}  # the caller's copy unchanged
 

@@ -290,3 +290,22 @@ def test_stream_terraform_forwards_one_sigint_and_runs_in_its_own_group(tmp_path
     lines = record.read_text(encoding="utf-8").split()
     assert lines.count("INT") == 1
     assert lines[1] != str(os.getpgrp())
+
+
+def test_a_terraform_directory_of_its_own_moves_the_configuration_and_the_plugin_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN TAP_TERRAFORM_DIR (an e2e lane's) WHEN terraform runs THEN its CLI configuration
+    and plugin cache are there, relative to the repository, so lanes never share a cache."""
+    from tooling.terraform import TERRAFORM_DIR_ENV, cli_config_path, plugin_cache_path
+
+    monkeypatch.setenv(TERRAFORM_DIR_ENV, ".build/e2e/lanes/crash/terraform")
+    repo = tmp_path / "repo"
+    lane = repo / ".build/e2e/lanes/crash/terraform"
+    assert cli_config_path(repo) == lane / "terraformrc"
+    assert plugin_cache_path(repo) == lane / "plugin-cache"
+    env = terraform_env(repo, {"PATH": os.environ["PATH"]})
+    assert env["TF_PLUGIN_CACHE_DIR"] == str(lane / "plugin-cache")
+    assert env["TF_CLI_CONFIG_FILE"] == str(lane / "terraformrc")
+    monkeypatch.delenv(TERRAFORM_DIR_ENV)
+    assert plugin_cache_path(repo) == repo / ".build/terraform/plugin-cache"
