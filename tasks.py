@@ -321,6 +321,47 @@ def logs(
 
 @task(
     help={
+        "file": "the trade file to upload (relative to the repository: ./tap runs from there)",
+        "env": "environment (default: the default environment)",
+        "key": "object key (default: incoming/<file name>; ending in /: that folder)",
+        "wait": "follow the processor until the whole file is accounted for (exit 1 if it fails)",
+        "timeout": "--wait: seconds to wait for the file's final summary (default 900)",
+        "region": "region of a multi-region deployment (default: its primary region)",
+        "target": TARGET_HELP,
+    }
+)
+def upload(
+    c: Context, file: str, env: str | None = None, key: str | None = None, wait: bool = False,
+    timeout: int = 900, region: str | None = None, target: str = "local",
+) -> None:  # fmt: skip
+    """Put a trade file into the deployed data bucket (like aws s3 cp); --wait follows it."""
+    from tooling import upload as uploader
+    from tooling.lifecycle.orchestrate import session_for
+    from tooling.lifecycle.outputs import read_outputs, region_key
+
+    environment = _one_environment(env, "upload")
+    prefix = environment if region is None else f"{environment}_{region_key(region)}"
+    with _exits():
+        outputs = read_outputs(ROOT, environment)
+        session = session_for(_workspace(target), start=False)
+    try:
+        deployment = uploader.Deployment.from_outputs(outputs, prefix)
+        uploader.run(
+            lambda service: session.client(service, deployment.region),
+            deployment,
+            Path(file),
+            key=key,
+            wait=wait,
+            timeout_seconds=timeout,
+        )
+    except uploader.UploadError as error:
+        raise Exit(f"upload: {error}", code=error.code) from None
+    except KeyboardInterrupt:
+        raise Exit("upload: interrupted (an uploaded file is still processed).", 130) from None
+
+
+@task(
+    help={
         "repeat": "runs per synth figure (the median is reported)",
         "emulator": "measure the emulator running a locally deployed environment instead",
         "env": "the deployed environment --emulator measures (default: the default one); "

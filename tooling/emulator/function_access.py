@@ -115,7 +115,13 @@ def authorize(
     if (service, operation) == ("sts", "GetCallerIdentity"):
         return  # needs no permission, and cannot be denied
     role = _role(session)
+    decided: set[tuple[str, str | None, tuple[tuple[str, tuple[str, ...]], ...]]] = set()
     for check in checks(response, service, operation, resource, session.partition):
+        # A 100-item TransactWriteItems into one table needs one decision, not 100.
+        key = (check.action, check.resource, tuple(sorted(check.context.items())))
+        if key in decided:
+            continue
+        decided.add(key)
         decision = _decide(check, session, role, response, service)
         if not decision.allowed:
             raise _denied(service, response, check, session, decision)

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from tooling.emulator.patches import (
     apigatewayv2,
     applicationautoscaling,
+    core,
     dynamodb,
     ec2,
     iam,
@@ -35,6 +36,7 @@ __all__ = ["PATCHES", "CompatPatch", "Undo", "apply_patches", "patched"]
 
 #: Every compatibility patch the emulator applies, in the order it applies them.
 PATCHES: tuple[CompatPatch, ...] = (
+    *core.PATCHES,
     *rds.PATCHES,
     *lambda_.PATCHES,
     *apigatewayv2.PATCHES,

@@ -11,7 +11,8 @@ AWS: the network a VPC function can reach and its execution role's credentials.
 Modules, one concern each: ``model`` (spec, result, sink, errors, limits), ``interpreters``
 (finding CPython), ``environment`` (the runtime's site-packages), ``code_store`` (task roots),
 ``variables`` (the worker's environment), ``bootstrap`` (the worker process), ``worker`` (its
-parent side), ``pool`` (warm reuse), ``logs`` (Lambda's log lines), ``runtime`` (invoke),
+parent side), ``memory`` (the worker's memory: measured, and limited to the function's memory
+size), ``pool`` (warm reuse), ``logs`` (Lambda's log lines), ``runtime`` (invoke),
 ``reachability`` (the services a VPC function's subnets and security groups reach),
 ``service_endpoints`` (the worker's per-service endpoints: reachable ones to moto, the rest to a
 black hole), ``role_credentials`` (the worker's execution-role credentials), ``benchmark``

@@ -12,7 +12,9 @@ a frame is a 4-byte big-endian length and that many bytes. The worker first send
 ``{"type": "init", "error": <error document or null>}``; after an init error it exits with
 status 1, as Lambda's runtime does. For each ``{"request_id", "deadline_ms",
 "invoked_function_arn"}`` + event it answers ``{"type": "result", "error": bool,
-"duration_ms", "max_rss_kib"}`` + the JSON result or the error document.
+"duration_ms"}`` + the JSON result or the error document. Its memory is measured (and limited)
+by the parent, from ``/proc``: the process's own ``getrusage`` high-water mark would include that
+of the process that spawned it (see :mod:`tooling.emulator.runtime.memory`).
 
 The function's own output (fd 1 and 2, merged by the parent) is its log. After the init phase
 and after each invocation the bootstrap flushes and writes a sentinel line ``NUL TOKEN ID`` to
@@ -33,7 +35,6 @@ import json
 import logging
 import math
 import os
-import resource
 import socket
 import struct
 import sys
@@ -286,12 +287,7 @@ def invoke(handler: Handler, header: dict[str, Any], body: bytes) -> tuple[dict[
     except Exception as error:
         document = _exception_document(error, error.__traceback__, request_id)
     duration_ms = (time.perf_counter() - started) * 1000
-    response = {
-        "type": "result",
-        "error": document is not None,
-        "duration_ms": duration_ms,
-        "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    }
+    response = {"type": "result", "error": document is not None, "duration_ms": duration_ms}
     if document is not None:
         payload = json.dumps(document).encode("utf-8")
     return response, payload

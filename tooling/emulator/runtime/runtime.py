@@ -7,9 +7,10 @@ API's answer (payload, ``FunctionError``, log tail) and hand the log events to t
 
 Failures of the environment are reported as Lambda reports them, and the worker is replaced
 on the next invocation: a timeout (``Sandbox.Timedout``), a process that exited
-(``Runtime.ExitError``), a response over the limit (``Function.ResponseSizeTooLarge``, the
-worker stays warm). Errors of the handler or its import come from the bootstrap, which builds
-them as Lambda's Python runtime does.
+(``Runtime.ExitError``), one killed for going over the function's memory size, in the init phase
+or in an invocation (``Runtime.OutOfMemory``), a response over the limit
+(``Function.ResponseSizeTooLarge``, the worker stays warm). Errors of the handler or its import
+come from the bootstrap, which builds them as Lambda's Python runtime does.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from tooling.emulator.runtime.environment import (
     runtime_environment,
 )
 from tooling.emulator.runtime.interpreters import InterpreterFinder
+from tooling.emulator.runtime.memory import peak_memory_mib
 from tooling.emulator.runtime.model import (
     REQUEST_PAYLOAD_LIMIT_BYTES,
     RESPONSE_PAYLOAD_LIMIT_BYTES,
@@ -58,13 +60,7 @@ from tooling.emulator.runtime.role_credentials import (
 )
 from tooling.emulator.runtime.service_endpoints import Endpoints, endpoints_for
 from tooling.emulator.runtime.variables import worker_environment
-from tooling.emulator.runtime.worker import (
-    InitOutcome,
-    InvokeOutcome,
-    LogLine,
-    Worker,
-    peak_memory_mib,
-)
+from tooling.emulator.runtime.worker import InitOutcome, InvokeOutcome, LogLine, Worker
 
 __all__ = ["LambdaRuntime"]
 
@@ -292,6 +288,7 @@ class LambdaRuntime:
                 credentials=credentials,
             ),
             log_stream_name=stream_name,
+            memory_mib=spec.memory_mib,
         )
         self._worker_credentials[worker] = credentials
         self._pool.track(worker)
@@ -309,7 +306,9 @@ class LambdaRuntime:
             status = "error"
         else:
             failure = init.failure or "timeout"
-            payload, error_type, status = self._environment_failure(record, failure, init_ms)
+            payload, error_type, status = self._environment_failure(
+                record, failure, init_ms, out_of_memory=init.out_of_memory
+            )
         record.add(
             f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: init\tStatus: {status}"
             + (f"\tError Type: {error_type}" if status == "error" else "")
@@ -321,7 +320,7 @@ class LambdaRuntime:
             payload=payload,
             function_error=UNHANDLED,
             duration_ms=init_ms,
-            max_rss_kib=0,
+            max_rss_kib=init.max_rss_kib,
             status=status,
             error_type=error_type if status == "error" else None,
             report_init=False,
@@ -334,7 +333,7 @@ class LambdaRuntime:
         status = error_type = None
         if outcome.failure is not None:
             payload, error_type, status = self._environment_failure(
-                record, outcome.failure, outcome.duration_ms
+                record, outcome.failure, outcome.duration_ms, out_of_memory=outcome.out_of_memory
             )
             function_error = UNHANDLED
             error_type = error_type if status == "error" else None
@@ -359,9 +358,16 @@ class LambdaRuntime:
         )
 
     def _environment_failure(
-        self, record: _Record, failure: str, duration_ms: float
+        self, record: _Record, failure: str, duration_ms: float, *, out_of_memory: bool = False
     ) -> tuple[bytes, str, str]:
-        """Payload, error type and REPORT status of a timeout or a dead worker; logs it."""
+        """Payload, error type and REPORT status of a timeout or a dead worker; logs it.
+
+        A worker killed over its memory size is ``Runtime.OutOfMemory`` with the same message
+        as an exit, and Lambda's log line ``RequestId: ... Error: ...`` then the error type
+        (``FaultData`` in ``internal/lambda/interop/events_api.go`` of
+        https://github.com/aws/aws-lambda-runtime-interface-emulator; the OOM error type in its
+        ``internal/lambda-managed-instances/rapid/shutdown.go``).
+        """
         request_id, timeout_seconds = record.request_id, record.spec.timeout_seconds
         if failure == "timeout":
             message = f"Task timed out after {timeout_seconds:.2f} seconds"
@@ -371,10 +377,11 @@ class LambdaRuntime:
                 "errorMessage": f"RequestId: {request_id} Error: {message}",
             }
             return _compact(document), "Sandbox.Timedout", "timeout"
+        error_type = "Runtime.OutOfMemory" if out_of_memory else "Runtime.ExitError"
         message = f"RequestId: {request_id} Error: Runtime exited with error: {failure}"
-        record.add(f"{message}\nRuntime.ExitError\n")
-        document = {"errorType": "Runtime.ExitError", "errorMessage": message}
-        return _compact(document), "Runtime.ExitError", "error"
+        record.add(f"{message}\n{error_type}\n")
+        document = {"errorType": error_type, "errorMessage": message}
+        return _compact(document), error_type, "error"
 
     def _result(
         self,

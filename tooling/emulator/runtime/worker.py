@@ -5,7 +5,9 @@ process's merged stdout/stderr (the function's log) on a thread of its own, so a
 prints megabytes never blocks on a full pipe. Output is attributed to the phase in progress:
 everything before the bootstrap's sentinel for ``init`` or for a request id belongs to it.
 
-A worker that times out is killed (its whole process group, which it leads); one whose
+A worker that times out is killed (its whole process group, which it leads), and so is one
+that goes over the function's memory size, in its init phase or in an invocation (see
+:mod:`.memory`: the parent watches the worker's resident memory while a phase runs); one whose
 process exits is reported with the exit status or signal as Lambda reports it. Either way the
 worker is dead afterwards and the pool replaces it.
 """
@@ -16,6 +18,7 @@ import contextlib
 import math
 import os
 import secrets
+import select
 import signal
 import socket
 import subprocess
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from tooling.emulator.runtime.bootstrap import read_message, write_message
+from tooling.emulator.runtime.memory import POLL_SECONDS, ProcessMemory
 
 __all__ = [
     "BOOTSTRAP_PATH",
@@ -35,7 +39,6 @@ __all__ = [
     "LogLine",
     "Worker",
     "describe_exit",
-    "peak_memory_mib",
 ]
 
 #: Run by path, so that the worker never imports the project.
@@ -62,6 +65,10 @@ class InitOutcome:
     error_document: dict[str, Any] | None = None
     #: Set when the process died or timed out during init (the worker is dead).
     failure: str | None = None
+    #: The worker's peak resident memory so far (KiB), at most the function's memory size.
+    max_rss_kib: int = 0
+    #: The worker went over the function's memory size and was killed (``failure`` says how).
+    out_of_memory: bool = False
 
 
 @dataclass
@@ -76,6 +83,8 @@ class InvokeOutcome:
     output: list[LogLine] = field(default_factory=list)
     #: "timeout" or "exit status N" / "signal: killed" when the worker died (it is then dead).
     failure: str | None = None
+    #: The worker went over the function's memory size and was killed (``failure`` says how).
+    out_of_memory: bool = False
 
 
 class _OutputReader:
@@ -139,6 +148,10 @@ class _OutputReader:
             return rest
 
 
+class _OutOfMemoryError(Exception):
+    """The worker went over its memory size and was killed; the message says how it ended."""
+
+
 class Worker:
     """A bootstrap process for one configuration of one function."""
 
@@ -149,17 +162,20 @@ class Worker:
         task_root: Path,
         environment: Mapping[str, str],
         log_stream_name: str,
+        memory_mib: int,
     ) -> None:
         self.log_stream_name = log_stream_name
         self.last_used = time.monotonic()
         self._python = python
         self._task_root = task_root
         self._environment = dict(environment)
+        self._limit_kib = memory_mib * 1024
         self._token = secrets.token_hex(8)
         self._process: subprocess.Popen[bytes] | None = None
         self._channel: socket.socket | None = None
         self._output: _OutputReader | None = None
-        self._max_rss_kib = 0
+        self._memory: ProcessMemory | None = None
+        self._peak_kib = 0
         self._dead = False
 
     @property
@@ -172,9 +188,101 @@ class Worker:
         """Started, not killed, and its process has not exited."""
         return not self._dead and self._process is not None and self._process.poll() is None
 
+    @property
+    def max_rss_kib(self) -> int:
+        """The process's own peak resident memory so far, capped at the memory size (KiB).
+
+        Lambda's limit stops the environment at its memory size, so that is the most it reports.
+        """
+        return min(self._peak_kib, self._limit_kib)
+
     def start(self, init_timeout_seconds: float) -> InitOutcome:
-        """Spawn the process and wait for its init phase (the handler's import)."""
+        """Spawn the process and wait for its init phase (the handler's import).
+
+        The init phase is held to the memory size as invocations are: Lambda's limit applies
+        to the execution environment from its start.
+        """
         started = time.perf_counter()
+        output = self._spawn()
+        deadline = time.monotonic() + init_timeout_seconds
+        try:
+            message = self._next_message(deadline)
+        except TimeoutError:
+            self.kill()
+            return self._init_outcome(self._ms_since(started), output.take(None), failure="timeout")
+        except _OutOfMemoryError as killed:
+            return self._init_outcome(
+                self._ms_since(started), output.take(None), failure=str(killed), out_of_memory=True
+            )
+        except OSError:
+            message = None
+        init_duration_ms = self._ms_since(started)
+        if message is None:
+            failure = self._exit()
+            return self._init_outcome(init_duration_ms, output.take(None), failure=failure)
+        header, _ = message
+        error = header.get("error")
+        lines = output.take("init")
+        if error is not None:
+            self._exit()
+        return self._init_outcome(init_duration_ms, lines, error_document=error)
+
+    def invoke(
+        self,
+        *,
+        request_id: str,
+        payload: bytes,
+        timeout_seconds: float,
+        invoked_function_arn: str,
+    ) -> InvokeOutcome:
+        """Run one invocation with Lambda's deadline and memory size; kill the worker past them."""
+        if self._channel is None or self._output is None:
+            raise RuntimeError("invoke before start")
+        started = time.monotonic()
+        header = {
+            "request_id": request_id,
+            "deadline_ms": _epoch_ms() + math.floor(timeout_seconds * 1000),
+            "invoked_function_arn": invoked_function_arn,
+        }
+        deadline = started + timeout_seconds
+        try:
+            self._channel.settimeout(timeout_seconds)
+            write_message(self._channel, header, payload)
+            message = self._next_message(deadline)
+        except TimeoutError:
+            self.kill()
+            return self._failed(started, failure="timeout")
+        except _OutOfMemoryError as killed:
+            return self._failed(started, failure=str(killed), out_of_memory=True)
+        except OSError:
+            message = None
+        if message is None:
+            return self._failed(started, failure=self._exit())
+        response, body = message
+        return InvokeOutcome(
+            payload=body,
+            handler_error=bool(response["error"]),
+            duration_ms=float(response["duration_ms"]),
+            max_rss_kib=self.max_rss_kib,
+            output=self._output.take(request_id),
+        )
+
+    def kill(self) -> None:
+        """Kill the process group now (idempotent) and reap it; its last peak is kept."""
+        self._dead = True
+        if self._process is not None and self._process.returncode is None:
+            self._note_peak()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(_EXIT_WAIT_SECONDS)
+        if self._channel is not None:
+            self._channel.close()
+        if self._memory is not None:
+            self._memory.close()
+
+    def _spawn(self) -> _OutputReader:
+        """Start the bootstrap process, its output reader and the watch on its memory."""
         parent_end, child_end = socket.socketpair()
         try:
             self._process = subprocess.Popen(
@@ -204,85 +312,83 @@ class Worker:
         if self._process.stdout is None:  # cannot happen with stdout=PIPE; narrows the type
             raise RuntimeError("the worker's stdout is not a pipe")
         self._output = _OutputReader(self._process.stdout, self._token)
-        deadline = time.monotonic() + init_timeout_seconds
         try:
-            message = read_message(parent_end, deadline)
-        except TimeoutError:
-            self._peak_rss_from_proc()
+            self._memory = ProcessMemory(self._process.pid)
+        except OSError as error:
             self.kill()
-            return InitOutcome(self._ms_since(started), self._output.take(None), failure="timeout")
-        except OSError:
-            message = None
-        init_duration_ms = self._ms_since(started)
-        if message is None:
-            return InitOutcome(init_duration_ms, self._output.take(None), failure=self._exit())
-        header, _ = message
-        error = header.get("error")
-        output = self._output.take("init")
-        if error is not None:
-            self._exit()
-        return InitOutcome(init_duration_ms, output, error_document=error)
+            raise RuntimeError(
+                "the Lambda runtime measures and limits a worker's memory through Linux's /proc, "
+                f"which cannot be read here: {error}"
+            ) from error
+        return self._output
 
-    def invoke(
-        self,
-        *,
-        request_id: str,
-        payload: bytes,
-        timeout_seconds: float,
-        invoked_function_arn: str,
-    ) -> InvokeOutcome:
-        """Run one invocation with Lambda's deadline; kill the worker if it passes."""
-        if self._channel is None or self._output is None:
-            raise RuntimeError("invoke before start")
-        started = time.monotonic()
-        header = {
-            "request_id": request_id,
-            "deadline_ms": _epoch_ms() + math.floor(timeout_seconds * 1000),
-            "invoked_function_arn": invoked_function_arn,
-        }
-        deadline = started + timeout_seconds
-        try:
-            self._channel.settimeout(timeout_seconds)
-            write_message(self._channel, header, payload)
-            message = read_message(self._channel, deadline)
-        except TimeoutError:
-            self._peak_rss_from_proc()
+    def _next_message(self, deadline: float) -> tuple[dict[str, Any], bytes] | None:
+        """The worker's next message (None if it closed), watching its memory meanwhile.
+
+        Raises TimeoutError once ``deadline`` has passed, and _OutOfMemoryError (the worker
+        killed) as soon as a sample of its resident size, or at the end its exact peak, is over
+        the memory size.
+        """
+        if self._channel is None or self._memory is None:
+            raise RuntimeError("the worker was not started")
+        if self._channel.fileno() < 0:  # killed meanwhile (the pool shutting down)
+            return None
+        readable = select.poll()
+        readable.register(self._channel, select.POLLIN)
+        while True:
+            self._enforce_memory_size(self._memory.resident_kib())
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("deadline passed")
+            if readable.poll(math.ceil(min(remaining, POLL_SECONDS) * 1000)):
+                break
+        message = read_message(self._channel, deadline)
+        self._enforce_memory_size(self._memory.peak_kib())
+        return message
+
+    def _enforce_memory_size(self, sample_kib: int | None) -> None:
+        if sample_kib is not None:
+            self._peak_kib = max(self._peak_kib, sample_kib)
+        if self._peak_kib > self._limit_kib:
             self.kill()
-            return self._failed(started, failure="timeout")
-        except OSError:
-            message = None
-        if message is None:
-            return self._failed(started, failure=self._exit())
-        response, body = message
-        self._max_rss_kib = max(self._max_rss_kib, int(response["max_rss_kib"]))
-        return InvokeOutcome(
-            payload=body,
-            handler_error=bool(response["error"]),
-            duration_ms=float(response["duration_ms"]),
-            max_rss_kib=self._max_rss_kib,
-            output=self._output.take(request_id),
+            returncode = self._process.returncode if self._process is not None else None
+            raise _OutOfMemoryError(describe_exit(returncode))
+
+    def _note_peak(self) -> None:
+        """Fold in the exact peak of a process about to be killed (it cannot report it)."""
+        if self._memory is not None:
+            self._peak_kib = max(self._peak_kib, self._memory.peak_kib() or 0)
+
+    def _init_outcome(
+        self,
+        init_duration_ms: float,
+        output: list[LogLine],
+        *,
+        error_document: dict[str, Any] | None = None,
+        failure: str | None = None,
+        out_of_memory: bool = False,
+    ) -> InitOutcome:
+        return InitOutcome(
+            init_duration_ms=init_duration_ms,
+            output=output,
+            error_document=error_document,
+            failure=failure,
+            max_rss_kib=self.max_rss_kib,
+            out_of_memory=out_of_memory,
         )
 
-    def kill(self) -> None:
-        """Kill the process group now (idempotent) and reap it."""
-        self._dead = True
-        if self._process is not None and self._process.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._process.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._process.wait(_EXIT_WAIT_SECONDS)
-        if self._channel is not None:
-            self._channel.close()
-
-    def _failed(self, started: float, *, failure: str) -> InvokeOutcome:
+    def _failed(
+        self, started: float, *, failure: str, out_of_memory: bool = False
+    ) -> InvokeOutcome:
         output = self._output.take(None) if self._output is not None else []
         return InvokeOutcome(
             payload=b"",
             handler_error=False,
             duration_ms=(time.monotonic() - started) * 1000,
-            max_rss_kib=self._max_rss_kib,
+            max_rss_kib=self.max_rss_kib,
             output=output,
             failure=failure,
+            out_of_memory=out_of_memory,
         )
 
     def _exit(self) -> str:
@@ -296,15 +402,6 @@ class Worker:
             code = self._process.returncode
         self.kill()
         return describe_exit(code)
-
-    def _peak_rss_from_proc(self) -> None:
-        """The peak resident size of a process about to be killed (it cannot report it)."""
-        if self._process is None:
-            return
-        with contextlib.suppress(OSError, ValueError):
-            for line in Path(f"/proc/{self._process.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    self._max_rss_kib = max(self._max_rss_kib, int(line.split()[1]))
 
     @staticmethod
     def _ms_since(started: float) -> float:
@@ -322,8 +419,3 @@ def describe_exit(code: int | None) -> str:
     except ValueError:
         name = f"signal {-code}"
     return f"signal: {name.lower()}"
-
-
-def peak_memory_mib(max_rss_kib: int) -> int:
-    """Lambda's ``Max Memory Used`` (MB, rounded up) from a peak resident size in KiB."""
-    return max(1, math.ceil(max_rss_kib / 1024))

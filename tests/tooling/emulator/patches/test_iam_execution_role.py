@@ -1081,3 +1081,35 @@ def test_r7_the_api_functions_roles_allow_every_call_of_their_code_and_nothing_e
         ]
 
     assert refused == ["AccessDeniedException"] * 5
+
+
+def test_r7_a_transaction_into_one_table_needs_one_decision_per_action(
+    aws: Clients, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tooling.emulator import function_access
+
+    decided: list[tuple[str, str | None]] = []
+    decide = function_access._decide
+
+    def counting(check: Any, *args: Any) -> Any:
+        decided.append((check.action, check.resource))
+        return decide(check, *args)
+
+    monkeypatch.setattr(function_access, "_decide", counting)
+    with patched(named(ENFORCEMENT)):
+        table = _table(aws, "trades")
+        _function(
+            aws,
+            "fn",
+            _role(
+                aws, "fn-role", {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table}
+            ),
+        )
+        dynamodb = _as(endpoint, _credentials_of("fn"), "dynamodb")
+        puts = [
+            {"Put": {"TableName": "trades", "Item": {"id": {"S": f"t-{n}"}}}} for n in range(100)
+        ]
+        dynamodb.transact_write_items(TransactItems=puts)
+        stored = aws("dynamodb").scan(TableName="trades", Select="COUNT")["Count"]
+    assert decided == [("dynamodb:PutItem", table)]
+    assert stored == 100
