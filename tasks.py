@@ -12,6 +12,7 @@ repository) gives a run its own synth directory (tooling/lifecycle/workspace.py)
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -349,7 +350,7 @@ def upload(
         uploader.run(
             lambda service: session.client(service, deployment.region),
             deployment,
-            Path(file),
+            _caller_path(file),
             key=key,
             wait=wait,
             timeout_seconds=timeout,
@@ -360,27 +361,42 @@ def upload(
         raise Exit("upload: interrupted (an uploaded file is still processed).", 130) from None
 
 
+def _caller_path(path: str) -> Path:
+    """``path`` as the user meant it: relative to the directory ./tap was started in
+    (``TAP_CALLER_DIR``, which ./tap sets before it changes to the repository)."""
+    return Path(os.environ.get("TAP_CALLER_DIR") or os.getcwd()) / path
+
+
 @task(
     help={
         "repeat": "runs per synth figure (the median is reported)",
         "emulator": "measure the emulator running a locally deployed environment instead",
-        "env": "the deployed environment --emulator measures (default: the default one); "
-        "--lifecycle: the selection deployed and destroyed (default: all)",
+        "env": "the deployed environment --emulator or --ingest measures (default: the default "
+        "one); --lifecycle: the selection deployed and destroyed (default: all)",
         "lifecycle": "time deploy/destroy with --parallel 1 against the default, and "
         "deploy --env global, on an emulator of its own (~25 min)",
         "services": "the Lambda services' report: processor throughput and memory, each "
         "handler's cold import under CPython 3.12, zip sizes (builds first; a few minutes)",
         "runs": "--services: cold imports per handler (median, min and max reported)",
+        "ingest": "ingest generated trade files end to end into a locally deployed environment: "
+        "seconds, lines/s and the emulator's resident memory per file",
+        "sizes": "--ingest: the files' lines, comma-separated (default 1000,10000,100000,1000000)",
     }
 )
 def bench(
     c: Context, repeat: int = 1, emulator: bool = False, env: str | None = None,
-    lifecycle: bool = False, services: bool = False, runs: int = 9,
+    lifecycle: bool = False, services: bool = False, runs: int = 9, ingest: bool = False,
+    sizes: str | None = None,
 ) -> None:  # fmt: skip
-    """Measure synth/import times, the local emulator (--emulator), the lifecycle (--lifecycle)
-    or the Lambda services (--services).
+    """Measure synth/import times, the local emulator (--emulator), the lifecycle (--lifecycle),
+    the Lambda services (--services) or the ingest of trade files (--ingest).
 
     --lifecycle: deploy/destroy with and without parallel stacks, on an emulator of its own."""
+    if sizes is not None and not ingest:
+        raise Exit("bench: --sizes goes with --ingest.", code=2)
+    if ingest:
+        _bench_ingest(env, sizes)
+        return
     if services:
         from tooling import services_bench
         from tooling.lifecycle.synth import build_lambdas
@@ -424,6 +440,38 @@ def bench(
         http=emulator_bench.HttpClient(region),
     )
     print(emulator_bench.report(figures))
+
+
+def _bench_ingest(env: str | None, sizes: str | None) -> None:
+    """``bench --ingest``: tooling/ingest_bench.py against the locally deployed ``env``."""
+    from tooling import ingest_bench
+    from tooling import upload as uploader
+    from tooling.lifecycle.orchestrate import session_for
+    from tooling.lifecycle.outputs import read_outputs
+
+    environment = _one_environment(env, "bench")
+    with _exits():
+        outputs = read_outputs(ROOT, environment)
+        session = session_for(_workspace("local"), start=False)
+    assert session.emulator is not None  # a local session has its emulator
+    try:
+        chosen = ingest_bench.DEFAULT_SIZES if sizes is None else ingest_bench.parse_sizes(sizes)
+        deployment = uploader.Deployment.from_outputs(outputs, environment)
+        figures = ingest_bench.run(
+            lambda service: session.client(service, deployment.region),
+            deployment,
+            session.emulator.endpoint,
+            chosen,
+            environment=environment,
+        )
+    except (ingest_bench.IngestBenchError, uploader.UploadError) as error:
+        raise Exit(f"bench --ingest: {error}", code=error.code) from None
+    except KeyboardInterrupt:
+        message = "bench --ingest: interrupted (an uploaded file is still processed)."
+        raise Exit(message, 130) from None
+    print(ingest_bench.report(figures))
+    if figures.failure is not None:
+        raise Exit("bench --ingest: stopped before every file was processed.", 1)
 
 
 @task(help={"env": "environment, list (dev,prod) or 'all' (default: every deployment)"})

@@ -299,76 +299,102 @@ def test_the_emulator_under_the_deployment_refuses_what_aws_refuses(deployed: De
     assert status["vpc_reachability"] is True
 
 
-def test_a_file_larger_than_one_invocation_is_continued_to_the_end(deployed: Deployed) -> None:
-    """GIVEN the processor's timeout lowered through the Lambda API (each invocation keeps a
-    6 s reserve to hand over) WHEN a file needing several invocations is uploaded THEN the
-    processor continues it in new invocations of itself until every line is accounted for,
-    with no double write, and the last part logs the totals of all parts.
+#: A trading day: enough lines for a multipart upload and several invocations of the processor.
+DAY_LINES = 100_000
+#: Every 100th line of the day is not JSON: the processor rejects it into the quarantine.
+DAY_REJECTED = DAY_LINES // 100
 
-    The handover is a call of the Lambda API from inside the VPC, under the processor's own
-    role: the emulator lets a VPC function reach only what its subnets and security groups
-    reach and authorizes its calls against its execution role (docs/emulator.md, R6 and R7), so
-    this passes only because the network has a Lambda interface endpoint that admits the call
-    and the role allows it, as on AWS.
 
-    Lambda runs asynchronous invocations at least once: a part that runs out of time (on a
-    machine so loaded that draining its writes outlasts the reserve) is retried from its
-    checkpoint, and the lines it had written come back as duplicates. So the totals may show
-    duplicates only when a part of this file timed out; a clean handover never re-reads a line.
+def _day_line(number: int) -> str:
+    if number % 100 == 99:
+        return f'{{"trade_id": "DAY-{number:06d}", "account_id": '  # cut short: not JSON
+    return _jsonl_line(f"DAY-{number:06d}", "acc-day", f"{100 + number % 900}.25", number % 60)
+
+
+def test_a_trading_day_uploaded_multipart_accounts_for_every_line_exactly_once(
+    deployed: Deployed, tmp_path: Path
+) -> None:
+    """GIVEN a 100,000-line JSON Lines file (~17 MB) WHEN a user uploads it with the documented
+    command, `./tap upload FILE --wait` (a multipart upload, as `aws s3 cp` makes), THEN the
+    deployed processor ingests it over several invocations, each continuing the last from its
+    checkpoint, and every line is accounted for exactly once: the table holds each valid trade,
+    the quarantine each rejected line, and the totals say so.
+
+    The processor's own timeout (30 s, as shipped) ends each part: the handover is a call of the
+    Lambda API from inside the VPC, under the processor's own role, which the emulator allows
+    only because the network has a Lambda interface endpoint that admits it and the role allows
+    it, as on AWS (docs/emulator.md, R6 and R7).
+
+    No double write: each accepted line is one conditional Put that created its item, so the
+    accepted total equals the items stored for the file, and a line read twice (a part retried
+    from its checkpoint) would show as a duplicate: the totals must show none.
     """
-    lambda_ = deployed.client("lambda")
-    logs = deployed.client("logs")
-    name = deployed.out("processor_function_name")
-    group = f"/aws/lambda/{name}"
-    key = "incoming/e2e/large.csv"
-    lines = 5000
-    body = "\n".join([HEADER, *(_csv_line(f"BIG-{i}", "acc-big") for i in range(lines))]) + "\n"
-    configuration = lambda_.get_function_configuration(FunctionName=name)
-    assert len(configuration["VpcConfig"]["SubnetIds"]) == 3  # in the private subnets
-    original = configuration["Timeout"]
-    timed_out_before = len(log_messages(logs, group, contains="Task timed out"))
+    path = tmp_path / "trades-day.jsonl"
+    path.write_text("".join(_day_line(n) + "\n" for n in range(DAY_LINES)))
+    key = "incoming/e2e/trades-day.jsonl"
     started = time.monotonic()
-    try:
-        lambda_.update_function_configuration(FunctionName=name, Timeout=8)
-        deployed.client("s3").put_object(
-            Bucket=deployed.out("data_bucket_name"), Key=key, Body=body.encode()
-        )
+    upload = subprocess.run(
+        [str(ROOT / "tap"), "upload", str(path), "--env", ENVIRONMENT, "--key", key, "--wait"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    deployed.notes["100,000-line file: ./tap upload --wait"] = time.monotonic() - started
+    output = upload.stdout + upload.stderr
+    assert upload.returncode == 0, output
+    assert "multipart   yes: 3 parts of up to 8 MiB" in output, output
 
-        def parts() -> list[dict[str, Any]]:
-            found = []
-            for message in log_messages(logs, group, contains=key):
-                record = json.loads(message) if message.startswith("{") else {}
-                if record.get("key") == key and record.get("status") in ("continued", "processed"):
-                    found.append(record)
-            return found
+    logs = deployed.client("logs")
+    group = f"/aws/lambda/{deployed.out('processor_function_name')}"
+    parts = [
+        record
+        for message in log_messages(logs, group, contains=key)
+        if message.startswith("{")
+        and (record := json.loads(message)).get("key") == key
+        and record.get("status") in ("continued", "processed")
+    ]
+    seen = [(p["part"], p["status"], p["accepted"], p["duplicates"], p["rejected"]) for p in parts]
+    assert [part["part"] for part in parts] == list(range(1, len(parts) + 1)), seen
+    assert [part["status"] for part in parts[:-1]] == ["continued"] * (len(parts) - 1), seen
+    assert len(parts) >= 2, f"one invocation took the whole file: {seen}"
+    final = parts[-1]
+    assert final["status"] == "processed"
+    totals = {name: final[name] for name in ("accepted", "duplicates", "conflicts", "rejected")}
+    assert totals == {
+        "accepted": DAY_LINES - DAY_REJECTED,
+        "duplicates": 0,
+        "conflicts": 0,
+        "rejected": DAY_REJECTED,
+    }
+    assert not log_messages(logs, group, contains="Task timed out")
 
-        def finished() -> list[dict[str, Any]]:
-            return [part for part in parts() if part["status"] == "processed"]
-
-        (final,) = wait_for("the last part of the large file", finished, timeout_seconds=120)
-    finally:
-        lambda_.update_function_configuration(FunctionName=name, Timeout=original)
-    deployed.notes["5000-line file over several invocations"] = time.monotonic() - started
-    continued = [part for part in parts() if part["status"] == "continued"]
-    assert len(continued) >= 2, f"{len(continued) + 1} invocation(s): lower the timeout further"
-    assert final["rejected"] == 0
-    assert final["accepted"] + final["duplicates"] == lines  # every line once in the totals
-    retried = len(log_messages(logs, group, contains="Task timed out")) > timed_out_before
-    assert final["duplicates"] == 0 or retried, f"duplicates without a timed-out part: {final}"
-    table = deployed.out("trades_table_name")
     stored = 0
     for page in (
         deployed.client("dynamodb")
         .get_paginator("scan")
         .paginate(
-            TableName=table,
+            TableName=deployed.out("trades_table_name"),
             FilterExpression="account_id = :a",
-            ExpressionAttributeValues={":a": {"S": "acc-big"}},
+            ExpressionAttributeValues={":a": {"S": "acc-day"}},
             Select="COUNT",
         )
     ):
         stored += page["Count"]
-    assert stored == lines  # every line stored once, none twice
+    assert stored == totals["accepted"]
+
+    s3 = deployed.client("s3")
+    bucket = deployed.out("data_bucket_name")
+    quarantined = [
+        json.loads(line)
+        for quarantine_key in final["quarantine_keys"]
+        for line in s3.get_object(Bucket=bucket, Key=quarantine_key)["Body"]
+        .read()
+        .decode()
+        .splitlines()
+    ]
+    assert sorted(entry["line"] for entry in quarantined) == list(range(100, DAY_LINES + 1, 100))
 
 
 # --------------------------------------------------------------------------- (2) API

@@ -224,6 +224,51 @@ def notifications_invoke_lambda_asynchronously() -> Undo:
     )
 
 
+@compat_patch("s3-multipart-upload-notifies-once", gap="16")
+def multipart_upload_notifies_once() -> Undo:
+    """docs/emulator.md, gap 16: a completed multipart upload notifies twice.
+
+    S3 sends one event for each object it creates, and for an object created by
+    CompleteMultipartUpload that event is ``s3:ObjectCreated:CompleteMultipartUpload``
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-event-types-and-destinations.html,
+    "Supported event types"). moto's ``complete_multipart_upload`` stores the object with its own
+    ``put_object``, which sends ``ObjectCreated:Put`` first, and then sends the
+    CompleteMultipartUpload event: a function notified of ``s3:ObjectCreated:*`` runs twice, side by
+    side, for every file uploaded the way ``aws s3 cp`` uploads one over 8 MiB. The patch stores
+    the completed object without the Put event; the CompleteMultipartUpload event is unchanged.
+    """
+    from moto.s3.models import S3Backend
+
+    completing = threading.local()
+
+    def make_complete(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def complete_multipart_upload(self: Any, *args: Any, **kwargs: Any) -> Any:
+            completing.active = True
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                completing.active = False
+
+        return complete_multipart_upload
+
+    def make_put(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def put_object(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if getattr(completing, "active", False):
+                kwargs["disable_notification"] = True
+            return original(self, *args, **kwargs)
+
+        return put_object
+
+    return undo_all(
+        [
+            replace(S3Backend, "complete_multipart_upload", make_complete),
+            replace(S3Backend, "put_object", make_put),
+        ]
+    )
+
+
 #: S3's answer to a bucket policy naming a principal that does not exist (MalformedPolicy).
 INVALID_PRINCIPAL = "Invalid principal in policy"
 
@@ -267,4 +312,5 @@ PATCHES: tuple[CompatPatch, ...] = (
     logging_policy_with_wildcard_principal,
     notifications_invoke_lambda_asynchronously,
     bucket_policy_principals_exist,
+    multipart_upload_notifies_once,
 )

@@ -241,6 +241,51 @@ def test_gap5_patch_keeps_the_notifications_filters(endpoint: str, received: Fak
     assert received.calls == []
 
 
+def _upload_in_two_parts(s3: Any, key: str) -> None:
+    """What ``aws s3 cp`` does for a file over its 8 MiB threshold (S3's minimum part: 5 MiB)."""
+    upload = s3.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+    parts = []
+    for number, body in ((1, b"a" * (5 * 1024 * 1024)), (2, b"tail\n")):
+        part = s3.upload_part(Bucket=BUCKET, Key=key, UploadId=upload, PartNumber=number, Body=body)
+        parts.append({"PartNumber": number, "ETag": part["ETag"]})
+    s3.complete_multipart_upload(
+        Bucket=BUCKET, Key=key, UploadId=upload, MultipartUpload={"Parts": parts}
+    )
+
+
+@pytest.mark.parametrize(
+    ("patches", "events"),
+    [
+        ((), ["ObjectCreated:Put", "ObjectCreated:CompleteMultipartUpload"]),
+        (("s3-multipart-upload-notifies-once",), ["ObjectCreated:CompleteMultipartUpload"]),
+    ],
+    ids=["unpatched", "patched"],
+)
+def test_gap16_a_multipart_upload_notifies_once_with_its_own_event(
+    endpoint: str, received: FakeRuntime, patches: tuple[str, ...], events: list[str]
+) -> None:
+    with patched(named("s3-notifications-invoke-lambda-asynchronously", *patches)):
+        s3 = _notified_bucket(endpoint)
+        _upload_in_two_parts(s3, "incoming/day.csv")
+        assert invocations.current().wait_idle(10)
+        stored = s3.head_object(Bucket=BUCKET, Key="incoming/day.csv")
+    names = [json.loads(payload)["Records"][0]["eventName"] for _, payload, _ in received.calls]
+    assert sorted(names) == sorted(events)
+    assert stored["ContentLength"] == 5 * 1024 * 1024 + 5
+    assert stored["ETag"].endswith('-2"')
+
+
+def test_gap16_a_put_object_still_notifies(endpoint: str, received: FakeRuntime) -> None:
+    with patched(
+        named("s3-notifications-invoke-lambda-asynchronously", "s3-multipart-upload-notifies-once")
+    ):
+        s3 = _notified_bucket(endpoint)
+        s3.put_object(Bucket=BUCKET, Key="incoming/one.csv", Body=b"a,b\n")
+        assert invocations.current().wait_idle(10)
+    names = [json.loads(payload)["Records"][0]["eventName"] for _, payload, _ in received.calls]
+    assert names == ["ObjectCreated:Put"]
+
+
 def test_gap5_later_events_have_greater_sequencers() -> None:
     from tooling.emulator.patches.s3 import _sequencer
 
