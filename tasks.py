@@ -165,15 +165,19 @@ def preflight(c: Context, env: str | None = None, target: str = "aws") -> None:
 
 @task(help={"env": "environment or 'all' (default: platform.default_environment)",
             "target": "local (the emulator, default) or aws",
-            "parallel": PARALLEL_HELP})  # fmt: skip
+            "parallel": PARALLEL_HELP,
+            "plan_all": "plan and apply every stack, also those unchanged since their "
+            "last apply (skipped otherwise): repairs drift made outside Terraform"})  # fmt: skip
 def deploy(
-    c: Context, env: str | None = None, target: str = "local", parallel: int = PARALLEL
-) -> None:
-    """Build, synth, (aws: preflight), bootstrap the state backend, apply, write cfn-outputs."""
+    c: Context, env: str | None = None, target: str = "local", parallel: int = PARALLEL,
+    plan_all: bool = False,
+) -> None:  # fmt: skip
+    """Build, synth, (aws: preflight), bootstrap the state backend, apply the stacks changed
+    since their last apply (--plan-all: every stack), write cfn-outputs."""
     from tooling.lifecycle.orchestrate import deploy_stacks
 
     with _exits():
-        deploy_stacks(_workspace(target), env, parallel=parallel)
+        deploy_stacks(_workspace(target), env, parallel=parallel, plan_all=plan_all)
 
 
 @task(help={"env": "environment, list (dev,prod) or 'all'", "target": "local or aws",
@@ -322,6 +326,37 @@ def logs(
 
 @task(
     help={
+        "env": "environment (default: the default environment)",
+        "watch": "keep going: sync a service each time one of its files changes (Ctrl-C stops)",
+        "region": "only this region of a multi-region deployment (default: every region)",
+        "target": TARGET_HELP,
+    }
+)
+def sync(
+    c: Context, env: str | None = None, watch: bool = False, region: str | None = None,
+    target: str = "local",
+) -> None:  # fmt: skip
+    """Rebuild changed services' zips and put them into the deployed functions (Lambda API)."""
+    from tooling import sync as syncer
+    from tooling.lifecycle.orchestrate import session_for
+    from tooling.lifecycle.outputs import read_outputs
+
+    environment = _one_environment(env, "sync")
+    ws = _workspace(target)
+    with _exits():
+        outputs = read_outputs(ROOT, environment)
+        session = session_for(ws, start=False)
+    try:
+        with _exits():
+            syncer.run(ws, session, outputs, environment, region=region, watch=watch)
+    except syncer.SyncError as error:
+        raise Exit(f"sync: {error}", code=error.code) from None
+    except KeyboardInterrupt:
+        print("sync: stopped")
+
+
+@task(
+    help={
         "file": "the trade file to upload (relative to the repository: ./tap runs from there)",
         "env": "environment (default: the default environment)",
         "key": "object key (default: incoming/<file name>; ending in /: that folder)",
@@ -365,6 +400,71 @@ def _caller_path(path: str) -> Path:
     """``path`` as the user meant it: relative to the directory ./tap was started in
     (``TAP_CALLER_DIR``, which ./tap sets before it changes to the repository)."""
     return Path(os.environ.get("TAP_CALLER_DIR") or os.getcwd()) / path
+
+
+@task(
+    name="invoke",
+    optional=["sample"],
+    help={
+        "function": "processor, api_handler, api_authorizer or a function's full name",
+        "env": "environment (default: the default environment)",
+        "event": "a JSON file sent as the event (relative to where you run ./tap)",
+        "sample": "a sample event of the function filled from the deployment; "
+        "without a name (or 'list'): list them",
+        "key": "--sample s3-put: the object the event names (default incoming/trades.csv)",
+        "async_": "InvocationType Event: print the 202, then follow the log to its REPORT",
+        "timeout": "seconds to wait for the invocation's log (--async: its REPORT; default 120)",
+        "region": "region of a multi-region deployment (default: its primary region)",
+        "target": TARGET_HELP,
+        "debug": "local target: the invocation waits for a debugger (debugpy)",
+    },
+)
+def invoke_function(
+    c: Context, function: str, env: str | None = None, event: str | None = None,
+    sample: str | bool | None = None, key: str | None = None, async_: bool = False,
+    timeout: int = 120, region: str | None = None, target: str = "local", debug: bool = False,
+) -> None:  # fmt: skip
+    """Invoke a deployed function with --event FILE or --sample NAME; print its answer and log."""
+    from tooling import invoke_function as invoker
+    from tooling.lifecycle.orchestrate import session_for
+    from tooling.lifecycle.outputs import read_outputs, region_key
+
+    if event is not None and sample is not None:
+        raise Exit("invoke: give --event FILE or --sample NAME, not both.", code=2)
+    if debug and target != "local":
+        raise Exit("invoke: --debug needs the local target (the emulator runs the function).", 2)
+    environment = _one_environment(env, "invoke")
+    prefix = environment if region is None else f"{environment}_{region_key(region)}"
+    with _exits():
+        outputs = read_outputs(ROOT, environment)
+        session = session_for(_workspace(target), start=False)
+    try:
+        found = invoker.resolve(outputs, prefix, function, region)
+        if sample is True or sample == invoker.LIST:
+            print("\n".join(invoker.sample_lines(found)))
+            return
+        payload, notes = invoker.payload_for(
+            found, outputs, prefix, event=_caller_path(event) if event else None,
+            sample=sample if isinstance(sample, str) else None, key=key,
+            s3=session.client("s3", found.region) if sample else None,
+        )  # fmt: skip
+        for note in notes:
+            print(note)
+        emulator = session.emulator if debug else None
+        invoker.run(
+            invoker.lambda_client(session, found.region, debugging=debug),
+            session.client("logs", found.region),
+            found,
+            payload,
+            out=sys.stdout,
+            asynchronous=async_,
+            timeout_seconds=timeout,
+            debug=invoker.debug_hook(emulator.endpoint, found.kind) if emulator else None,
+        )
+    except invoker.InvokeError as error:
+        raise Exit(f"invoke: {error}", code=error.code) from None
+    except KeyboardInterrupt:
+        raise Exit("invoke: interrupted.", 130) from None
 
 
 @task(
@@ -443,7 +543,7 @@ def bench(
 
 
 def _bench_ingest(env: str | None, sizes: str | None) -> None:
-    """``bench --ingest``: tooling/ingest_bench.py against the locally deployed ``env``."""
+    """``bench --ingest``: tooling/ingest_bench/ against the locally deployed ``env``."""
     from tooling import ingest_bench
     from tooling import upload as uploader
     from tooling.lifecycle.orchestrate import session_for

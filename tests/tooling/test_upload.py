@@ -40,6 +40,7 @@ from tooling.upload import (
     ObjectWatch,
     UploadedObject,
     UploadError,
+    command,
 )
 
 pytestmark = pytest.mark.moto
@@ -178,7 +179,7 @@ def uploads(monkeypatch: pytest.MonkeyPatch) -> Uploads:
         recorded.made.append(made)
         return made
 
-    monkeypatch.setattr(upload, "upload_file", recording)
+    monkeypatch.setattr(command, "upload_file", recording)  # where ``upload.run`` finds it
     return recorded
 
 

@@ -4,67 +4,78 @@ Every directory ``services/<name>/`` that holds a ``pyproject.toml`` is a servic
 package is ``<name>`` (``services/processor`` ships the package ``processor``). Its Lambda
 artifact is ``dist/<name>.zip``: the service package plus its runtime dependencies, resolved
 for the Lambda target (CPython 3.12 on Amazon Linux, x86_64 or arm64) and pinned by the
-repository's ``constraints.txt``. The steps, all through ``sys.executable -m pip``:
+repository's ``constraints.txt``. The zip is made of two parts:
 
-1. copy the service's source files (see ``compute_input_hash`` for which) to a temporary dir
-   and build its wheel there (``pip wheel --no-deps --no-build-isolation``), so the service
-   tree is never written to;
-2. ``pip install --target <staging> --only-binary=:all: --implementation cp --python-version
-   3.12 --platform <manylinux tags> -c constraints.txt <wheel>``: binary wheels only, so a
-   dependency without a wheel for the target fails the build (``BuildError`` names it);
-3. check that every shipped dependency is pinned with ``==`` in ``constraints.txt`` (otherwise
-   a rebuild from the same inputs could pick another release);
-4. remove the distributions the Lambda runtime already provides
-   (``RUNTIME_PROVIDED_DISTRIBUTIONS``) file by file from their ``.dist-info/RECORD``, then
-   the junk: ``__pycache__``/``*.pyc``/``*.pyo``, console-script wrappers under ``bin/`` (their
-   shebang is the build interpreter's absolute path and Lambda never runs them), and pip's
-   ``direct_url.json`` (an absolute temp path) and ``REQUESTED``; the ``RECORD`` files of the
-   shipped distributions are rewritten without the removed entries. The service's ``tests``/
-   ``test`` directories never reach the wheel (step 1 leaves them out);
-5. write the zip reproducibly: entries sorted by path, no directory entries, every timestamp
-   1980-01-01 00:00:00, Unix permissions 0o644, or 0o755 for files installed executable (as
-   their wheel declares), ZIP_DEFLATED at level ``ZIP_COMPRESSLEVEL``. The same inputs give
-   a byte-identical zip (with the same zlib; CPython's bundled/system zlib rarely changes).
+1. the service's own distribution, made fresh by every build without pip
+   (:mod:`tooling.build.service_wheel`): the service's source files (see
+   ``compute_input_hash`` for which) are copied to a temporary dir and its wheel built there
+   through its PEP 517 backend, so the service tree is never written to; its files are what
+   ``pip install`` of that wheel installs, without ``__pycache__``/``*.pyc``/``*.pyo``,
+   ``bin/`` and pip's ``REQUESTED``/``direct_url.json``. The service's ``tests``/``test``
+   directories never reach the wheel (they are not copied);
+2. the dependency layer (:mod:`tooling.build.dependency_layer`): everything else pip installs
+   for the wheel (``pip install --target --only-binary=:all: --implementation cp
+   --python-version 3.12 --platform <manylinux tags> -c constraints.txt <wheel>``, binary
+   wheels only, every shipped dependency pinned with ``==``, the distributions the Lambda
+   runtime provides (``RUNTIME_PROVIDED_DISTRIBUTIONS``) removed file by file from their
+   ``RECORD``, the junk above and console scripts removed: :mod:`tooling.build.pip_install`).
+   It is cached under ``<repo>/.build/lambda-deps/`` (``cache_dir``) by a key over what it
+   depends on: the wheel's name, Requires-Python, Requires-Dist and tags, ``constraints.txt``,
+   the target, pip's version and the builder's source. A build after a change to a service's
+   code only reuses it: no pip runs.
+
+The zip is written reproducibly (:mod:`tooling.build.reproducible_zip`): entries sorted by
+path, no directory entries, every timestamp 1980-01-01 00:00:00, Unix permissions 0o644, or
+0o755 for files installed executable (as their wheel declares), ZIP_DEFLATED at level
+``ZIP_COMPRESSLEVEL``; the layer's entries are copied into it compressed as they are. The same
+inputs give a byte-identical zip whether the layer came from the cache or from pip (with the
+same zlib; CPython's bundled/system zlib rarely changes).
 
 ``dist/manifest.json`` records, per service, the zip's name, sha256, size, input hash, target
 and ``version``: the service package's version as its wheel's metadata states it (single
 source: the ``version`` of ``services/<name>/pyproject.toml``; the zip's
 ``<dist>.dist-info/METADATA`` carries the same). A build is skipped (``BuildResult.built`` is
 False) when the input hash equals the manifest's and the zip on disk still has the recorded
-sha256; ``force=True`` always rebuilds.
+sha256; ``force=True`` always rebuilds, dependency layer included.
 
 Builds into the same dist dir must not run concurrently: the manifest is read, updated and
 replaced by each build. Temporary files live in the system temp dir (``tempfile``).
 
-Not covered by the input hash, as for any build: the package index (a wheel uploaded later for
-an already pinned release can change which file pip picks) and pip's configuration
-(``pip.conf``, ``PIP_*`` variables), which the build honours. Use ``force=True`` after changing
-those.
+Not covered by the input hash nor the layer's key, as for any build: the package index (a
+wheel uploaded later for an already pinned release can change which file pip picks) and pip's
+configuration (``pip.conf``, ``PIP_*`` variables), which the build honours. Use ``force=True``
+after changing those.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import importlib.metadata
 import json
 import logging
 import os
-import posixpath
 import re
-import shutil
-import stat
-import subprocess
-import sys
 import tempfile
-import zipfile
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
+
+from tooling.build.dependency_layer import build_layer, cached_layer, layer_key
+from tooling.build.errors import BuildError
+from tooling.build.pip_install import PIP_TEMP_PATH, RUNTIME_PROVIDED_DISTRIBUTIONS
+from tooling.build.reproducible_zip import (
+    ZIP_COMPRESSLEVEL,
+    ZIP_TIMESTAMP,
+    ZipFileEntry,
+    merge_zips,
+    write_zip,
+)
+from tooling.build.service_wheel import build_wheel, installed_entries
+from tooling.build.target import LambdaTarget
 
 __all__ = [
     "BUILDER_SOURCE",
+    "DEPENDENCY_CACHE_DIR",
     "LAMBDA_UNZIPPED_LIMIT_BYTES",
     "MANIFEST_NAME",
     "RUNTIME_PROVIDED_DISTRIBUTIONS",
@@ -81,102 +92,31 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Distributions (PEP 503 normalized names) that the Lambda Python runtime already ships in
-#: /var/runtime: boto3 and its dependency closure. They are resolved (a service may declare
-#: boto3 because its code imports it) and then removed from the zip.
-RUNTIME_PROVIDED_DISTRIBUTIONS: Final[frozenset[str]] = frozenset(
-    {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
-)
-
-#: Every zip entry's timestamp: the earliest a zip file can record.
-ZIP_TIMESTAMP: Final[tuple[int, int, int, int, int, int]] = (1980, 1, 1, 0, 0, 0)
-#: zlib level of every entry (ZIP_DEFLATED). Changing it changes every zip's bytes.
-ZIP_COMPRESSLEVEL: Final = 9
 #: Lambda's limit for a function's unzipped code (zip packages, layers included).
 LAMBDA_UNZIPPED_LIMIT_BYTES: Final = 250 * 1024 * 1024
 MANIFEST_NAME: Final = "manifest.json"
 MANIFEST_FORMAT: Final = 1
-#: This file: its source is part of every input hash, so changing the builder rebuilds.
+#: Where the dependency layers are cached, relative to the repository root (``cache_dir``).
+DEPENDENCY_CACHE_DIR: Final = Path(".build", "lambda-deps")
+#: This file: its source, with the other modules of the builder (``_BUILDER_MODULES``), is part
+#: of every input hash and layer key, so changing the builder rebuilds.
 BUILDER_SOURCE: Path = Path(__file__).resolve()
-
-_FILE_MODE: Final = 0o644
-_EXECUTABLE_MODE: Final = 0o755
+_BUILDER_MODULES: Final = tuple(
+    Path(__file__).resolve().with_name(f"{module}.py")
+    for module in (
+        "dependency_layer",
+        "errors",
+        "pip_install",
+        "reproducible_zip",
+        "service_wheel",
+        "target",
+    )
+)
 # Excluded from the input hash and from the wheel build. Top level of the service only:
 _SKIPPED_TOP_LEVEL_DIRS: Final = frozenset({"tests", "build", "dist"})
 # At any depth (besides every directory whose name starts with "." and *.egg-info):
 _SKIPPED_DIRS: Final = frozenset({"tests", "test", "__pycache__", "node_modules"})
 _SKIPPED_SUFFIXES: Final = (".pyc", ".pyo")
-# pip's files that describe the installation rather than the distribution.
-_PIP_INSTALL_FILES: Final = frozenset({"direct_url.json", "REQUESTED"})
-# pip --target installs into a --home scheme, then moves <home>/lib/python/* and the rest of
-# <home> (bin/, share/, ...) into the target: RECORD paths are relative to <home>/lib/python.
-_PIP_TARGET_LIB: Final = "lib/python"
-_REQUIREMENT_NAME = r"([A-Za-z0-9][A-Za-z0-9._-]*)"
-_MISSING_WHEEL_PATTERNS: Final = (
-    re.compile(r"No matching distribution found for " + _REQUIREMENT_NAME),
-    re.compile(r"Could not find a version that satisfies the requirement " + _REQUIREMENT_NAME),
-)
-_PIN_LINE: Final = re.compile(_REQUIREMENT_NAME + r"\s*(?:\[[^\]]*\])?\s*==\s*([^\s;#]+)")
-# pip.conf may name find-links locations that do not exist on a machine.
-_PIP_NOISE: Final = re.compile(r"WARNING: Location .* is ignored")
-# pip's own temporary directories, which must never be named inside the zip.
-_PIP_TEMP_PATH: Final = re.compile(rb"/pip-(?:target|install|req-build|wheel|build-env)-\w{8}")
-
-
-class BuildError(Exception):
-    """A Lambda build failed; the message says what to change."""
-
-
-@dataclass(frozen=True)
-class LambdaTarget:
-    """The Lambda runtime a zip is built for.
-
-    ``python_version`` is the runtime's ``"3.X"``; ``architecture`` is Lambda's name for it.
-    Lambda python3.12 and later run on Amazon Linux 2023 (glibc 2.34), earlier ones on Amazon
-    Linux 2 (glibc 2.26); ``pip_platforms`` lists the manylinux tags that run there.
-    """
-
-    python_version: str = "3.12"
-    architecture: Literal["x86_64", "arm64"] = "x86_64"
-
-    def __post_init__(self) -> None:
-        if not re.fullmatch(r"3\.\d{1,2}", self.python_version):
-            raise ValueError(f"python_version must look like '3.12', not {self.python_version!r}")
-        if self.architecture not in ("x86_64", "arm64"):
-            raise ValueError(f"architecture must be 'x86_64' or 'arm64', not {self.architecture!r}")
-
-    @property
-    def machine(self) -> str:
-        """The machine name in wheel platform tags: ``x86_64`` or ``aarch64``."""
-        return "aarch64" if self.architecture == "arm64" else "x86_64"
-
-    @property
-    def glibc_minor(self) -> int:
-        """The minor version of the runtime's glibc (2.X)."""
-        minor = int(self.python_version.split(".")[1])
-        return 34 if minor >= 12 else 26
-
-    @property
-    def pip_platforms(self) -> tuple[str, ...]:
-        """pip ``--platform`` tags, most specific first, as pip orders them on the runtime.
-
-        ``manylinux_2_{glibc}`` down to ``manylinux_2_17`` plus the legacy alias
-        ``manylinux2014`` (which pip widens to manylinux2010/manylinux1 on x86_64).
-        """
-        machine = self.machine
-        perennial = tuple(
-            f"manylinux_2_{minor}_{machine}" for minor in range(self.glibc_minor, 16, -1)
-        )
-        return (*perennial, f"manylinux2014_{machine}")
-
-    def describe(self) -> dict[str, Any]:
-        """The target as recorded in the manifest (and hashed into the input hash)."""
-        return {
-            "architecture": self.architecture,
-            "implementation": "cp",
-            "platforms": list(self.pip_platforms),
-            "python_version": self.python_version,
-        }
 
 
 @dataclass(frozen=True)
@@ -211,8 +151,8 @@ def compute_input_hash(repo_root: Path, service: str, *, target: LambdaTarget) -
     That is: every file of ``services/<service>/`` (relative path, executable bit and content)
     except its top-level ``tests/``, ``build/`` and ``dist/``, directories named ``tests``,
     ``test``, ``__pycache__``, ``node_modules``, ``*.egg-info`` or starting with ``.`` (caches,
-    virtualenvs) and ``*.pyc``/``*.pyo``; ``constraints.txt``; the target; the pip and
-    setuptools versions; and this builder's source.
+    virtualenvs) and ``*.pyc``/``*.pyo``; ``constraints.txt``; the target; the pip, setuptools
+    and build versions; and the builder's source.
     """
     service_dir = _service_dir(repo_root, service)
     digest = hashlib.sha256()
@@ -226,8 +166,9 @@ def compute_input_hash(repo_root: Path, service: str, *, target: LambdaTarget) -
     add("target", json.dumps(target.describe(), sort_keys=True))
     add("pip", _installed_version("pip"))
     add("setuptools", _installed_version("setuptools"))
+    add("build", _installed_version("build"))
     add("constraints.txt", _constraints_file(repo_root).read_bytes())
-    add("builder", BUILDER_SOURCE.read_bytes())
+    add("builder", _builder_digest())
     for relative, path in _service_files(service_dir):
         executable = "x" if path.stat().st_mode & 0o111 else "-"
         add(f"file {relative} {executable}", hashlib.sha256(path.read_bytes()).digest())
@@ -241,15 +182,19 @@ def build_service(
     target: LambdaTarget,
     force: bool = False,
     dist_dir: Path | None = None,
+    cache_dir: Path | None = None,
 ) -> BuildResult:
     """Build ``<dist_dir>/<service>.zip`` (default ``<repo_root>/dist``) unless up to date.
 
-    Raises ``BuildError`` when the service does not exist, its wheel cannot be built, a
-    dependency has no wheel for ``target`` or is not pinned in ``constraints.txt``, or the
-    result exceeds Lambda's size limit. The manifest is updated after a successful build.
+    The dependency layer comes from ``cache_dir`` (default ``<repo_root>/.build/lambda-deps``)
+    when its key is there, unless ``force``. Raises ``BuildError`` when the service does not
+    exist, its wheel cannot be built, a dependency has no wheel for ``target`` or is not pinned
+    in ``constraints.txt``, or the result exceeds Lambda's size limit. The manifest is updated
+    after a successful build.
     """
     repo_root = repo_root.resolve()
     dist_dir = (dist_dir or repo_root / "dist").resolve()
+    cache_dir = (cache_dir or repo_root / DEPENDENCY_CACHE_DIR).resolve()
     # Hashed before the sources are copied: a file edited during the build leaves a stale hash
     # in the manifest, so the next build runs again rather than skipping.
     input_hash = compute_input_hash(repo_root, service, target=target)
@@ -261,35 +206,31 @@ def build_service(
             return up_to_date
 
     logger.info("%s: building %s for %s", service, zip_path.name, target)
-    dist_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"lambda-build-{service}-") as temp:
-        temp_root = Path(temp)
-        staging = temp_root / "staging"
-        wheel = _build_wheel(repo_root, service, temp_root)
-        _pip_install(repo_root, service, wheel, staging, target)
-        version = _prepare_staging(repo_root, service, wheel, staging)
-        _write_zip(staging, zip_path, forbidden=str(temp_root).encode())
-
-    sha256 = _sha256_file(zip_path)
-    size_bytes = zip_path.stat().st_size
+        data, version = _build_zip(
+            repo_root, service, target, Path(temp), cache_dir=cache_dir, rebuild_layer=force
+        )
+    dist_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomically(zip_path, data)
+    sha256 = hashlib.sha256(data).hexdigest()
     _update_manifest(
         dist_dir,
         service,
         {
             "input_hash": input_hash,
             "sha256": sha256,
-            "size_bytes": size_bytes,
+            "size_bytes": len(data),
             "target": target.describe(),
             "version": version,
             "zip": zip_path.name,
         },
     )
-    logger.info("%s: wrote %s (%d bytes, sha256 %s)", service, zip_path, size_bytes, sha256)
+    logger.info("%s: wrote %s (%d bytes, sha256 %s)", service, zip_path, len(data), sha256)
     return BuildResult(
         service=service,
         zip_path=zip_path,
         sha256=sha256,
-        size_bytes=size_bytes,
+        size_bytes=len(data),
         built=True,
         input_hash=input_hash,
         version=version,
@@ -302,15 +243,75 @@ def build_all(
     target: LambdaTarget,
     force: bool = False,
     dist_dir: Path | None = None,
+    cache_dir: Path | None = None,
 ) -> list[BuildResult]:
     """Build every service (``discover_services``), in name order, one after the other."""
     services = discover_services(repo_root)
     if not services:
         raise BuildError(f"no service found: no services/*/pyproject.toml under {repo_root}")
     return [
-        build_service(repo_root, service, target=target, force=force, dist_dir=dist_dir)
+        build_service(
+            repo_root, service, target=target, force=force, dist_dir=dist_dir, cache_dir=cache_dir
+        )
         for service in services
     ]
+
+
+def _build_zip(
+    repo_root: Path,
+    service: str,
+    target: LambdaTarget,
+    temp_root: Path,
+    *,
+    cache_dir: Path,
+    rebuild_layer: bool,
+) -> tuple[bytes, str]:
+    """The zip's bytes and the service's version (module docstring: the two parts)."""
+    # pip reads the very bytes the layer's key covers, even if the file changes meanwhile.
+    constraints = temp_root / "constraints.txt"
+    constraints.write_bytes(_constraints_file(repo_root).read_bytes())
+    wheel = build_wheel(service, _service_files(_service_dir(repo_root, service)), temp_root)
+    own = installed_entries(service, wheel)
+    _check_reproducible(own, temp_root)
+    key = layer_key(
+        wheel, constraints=constraints.read_bytes(), target=target, builder=_builder_digest()
+    )
+    layer = cached_layer(
+        cache_dir,
+        service,
+        key,
+        build=lambda: build_layer(constraints, service, wheel, own, target, temp_root),
+        rebuild=rebuild_layer,
+    )
+    unzipped = layer.unzipped_size + sum(len(entry.data) for entry in own)
+    if unzipped > LAMBDA_UNZIPPED_LIMIT_BYTES:
+        raise BuildError(
+            f"{service}.zip: {unzipped} bytes unzipped, over Lambda's limit of "
+            f"{LAMBDA_UNZIPPED_LIMIT_BYTES}; drop dependencies or move them to a layer"
+        )
+    try:
+        return merge_zips([layer.data, write_zip(own)]), wheel.version
+    except ValueError as error:
+        raise BuildError(
+            f"{service}: {error}: the service and one of its dependencies ship the same file"
+        ) from None
+
+
+def _check_reproducible(entries: list[ZipFileEntry], temp_root: Path) -> None:
+    forbidden = str(temp_root).encode()
+    for entry in entries:
+        if forbidden in entry.data or PIP_TEMP_PATH.search(entry.data):
+            raise BuildError(
+                f"{entry.name} names a temporary build directory; the zip would not be "
+                f"reproducible (a new kind of install-specific file to remove?)"
+            )
+
+
+def _builder_digest() -> bytes:
+    digest = hashlib.sha256()
+    for path in (BUILDER_SOURCE, *_BUILDER_MODULES):
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.digest()
 
 
 # --- inputs -----------------------------------------------------------------------------
@@ -386,279 +387,15 @@ def _up_to_date(
     )
 
 
-# --- pip ----------------------------------------------------------------------------------
-
-
-def _run_pip(args: list[str], *, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
-    command = [sys.executable, "-m", "pip", *args]
-    logger.debug("running %s", " ".join(command))
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-
-
-def _pip_output(result: subprocess.CompletedProcess[str], *, lines: int = 25) -> str:
-    """The end of pip's output, without the noise of ignored find-links locations."""
-    text = f"{result.stdout}\n{result.stderr}"
-    kept = [line for line in text.splitlines() if line.strip() and not _PIP_NOISE.match(line)]
-    return "\n".join(kept[-lines:])
-
-
-def _build_wheel(repo_root: Path, service: str, temp_root: Path) -> Path:
-    """Copy the service's input files to ``temp_root`` and build its wheel there."""
-    source = temp_root / "source" / service
-    for relative, path in _service_files(_service_dir(repo_root, service)):
-        destination = source / relative
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, destination)
-        shutil.copymode(path, destination)
-    wheel_dir = temp_root / "wheel"
-    result = _run_pip(
-        ["wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(wheel_dir), str(source)],
-        cwd=temp_root,
-    )
-    wheels = sorted(wheel_dir.glob("*.whl")) if result.returncode == 0 else []
-    if len(wheels) != 1:
-        raise BuildError(
-            f"{service}: building the wheel of services/{service} failed; check its "
-            f"pyproject.toml (setuptools must be installed in {sys.prefix}). "
-            f"pip said:\n{_pip_output(result)}"
-        )
-    return wheels[0]
-
-
-def _pip_install(
-    repo_root: Path, service: str, wheel: Path, staging: Path, target: LambdaTarget
-) -> None:
-    platforms = [arg for tag in target.pip_platforms for arg in ("--platform", tag)]
-    result = _run_pip(
-        [
-            "install",
-            "--target",
-            str(staging),
-            "--no-compile",
-            "--progress-bar",
-            "off",
-            "--only-binary=:all:",
-            "--implementation",
-            "cp",
-            "--python-version",
-            target.python_version,
-            *platforms,
-            "-c",
-            str(_constraints_file(repo_root)),
-            str(wheel),
-        ],
-        cwd=staging.parent,
-    )
-    if result.returncode == 0:
-        return
-    output = f"{result.stdout}\n{result.stderr}"
-    for pattern in _MISSING_WHEEL_PATTERNS:
-        match = pattern.search(output)
-        if match:
-            name = match.group(1)
-            raise BuildError(
-                f"{service}: dependency {name!r} has no wheel for the Lambda target (CPython "
-                f"{target.python_version}, {target.architecture}, manylinux up to glibc "
-                f"2.{target.glibc_minor}) at the version allowed by constraints.txt, or does "
-                f"not exist; the build installs binary wheels only. Pin a release of {name} "
-                f"that publishes such a wheel in constraints.txt, or drop or replace it in "
-                f"services/{service}/pyproject.toml. pip said:\n{_pip_output(result)}"
-            )
-    raise BuildError(
-        f"{service}: pip could not install the service's dependencies for the Lambda target. "
-        f"pip said:\n{_pip_output(result)}"
-    )
-
-
-# --- staging ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Distribution:
-    name: str  # PEP 503 normalized
-    version: str
-    dist_info: Path
-
-
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _installed_distributions(staging: Path) -> list[_Distribution]:
-    found = []
-    for dist_info in sorted(staging.glob("*.dist-info")):
-        fields: dict[str, str] = {}
-        metadata = dist_info / "METADATA"
-        if metadata.is_file():
-            for line in metadata.read_text(encoding="utf-8", errors="replace").splitlines():
-                if not line.strip():
-                    break  # the headers end at the first empty line
-                key, _, value = line.partition(":")
-                fields.setdefault(key.strip(), value.strip())
-        if "Name" not in fields or not (dist_info / "RECORD").is_file():
-            raise BuildError(f"pip left {dist_info.name} without METADATA Name or RECORD")
-        found.append(
-            _Distribution(_normalize(fields["Name"]), fields.get("Version", ""), dist_info)
-        )
-    return found
-
-
-def _prepare_staging(repo_root: Path, service: str, wheel: Path, staging: Path) -> str:
-    """Check the installed tree, strip it to what the Lambda zip ships; the service's version."""
-    distributions = _installed_distributions(staging)
-    service_distribution = _normalize(wheel.name.split("-")[0])
-    shipped = [
-        dist
-        for dist in distributions
-        if dist.name not in RUNTIME_PROVIDED_DISTRIBUTIONS and dist.name != service_distribution
-    ]
-    _check_pinned(repo_root, service, shipped)
-    removed: set[str] = set()
-    for dist in distributions:
-        if dist.name in RUNTIME_PROVIDED_DISTRIBUTIONS:
-            removed |= _remove_distribution(staging, dist)
-    removed |= _remove_junk(staging)
-    for dist in distributions:
-        if dist.name not in RUNTIME_PROVIDED_DISTRIBUTIONS:
-            _rewrite_record(staging, dist, removed)
-    _remove_empty_dirs(staging)
-    if not ((staging / service).is_dir() or (staging / f"{service}.py").is_file()):
-        raise BuildError(
-            f"{service}: the wheel of services/{service} has no package or module {service!r}; "
-            f"a service's import package must be named like its directory (check "
-            f"[tool.setuptools.packages.find] in its pyproject.toml)"
-        )
-    versions = [dist.version for dist in distributions if dist.name == service_distribution]
-    if len(versions) != 1 or not versions[0]:
-        raise BuildError(f"{service}: pip installed no version of {wheel.name} into the zip")
-    return versions[0]
-
-
-def _check_pinned(repo_root: Path, service: str, shipped: Iterable[_Distribution]) -> None:
-    pins = {}
-    for line in _constraints_file(repo_root).read_text(encoding="utf-8").splitlines():
-        match = _PIN_LINE.match(line.strip())
-        if match:
-            pins[_normalize(match.group(1))] = match.group(2)
-    unpinned = sorted(f"{dist.name}=={dist.version}" for dist in shipped if dist.name not in pins)
-    if unpinned:
-        raise BuildError(
-            f"{service}: these dependencies are not pinned with == in constraints.txt, so a "
-            f"later build could ship other releases: {', '.join(unpinned)}. Add these lines "
-            f"(the versions pip resolved) to constraints.txt."
-        )
-
-
-def _record_rows(dist: _Distribution) -> list[tuple[str, str | None]]:
-    """(RECORD line, its path relative to the staging dir, or None if outside it)."""
-    rows = []
-    text = (dist.dist_info / "RECORD").read_text(encoding="utf-8")
-    for line in text.splitlines(keepends=True):
-        fields = next(csv.reader([line]), [])
-        rows.append((line, _record_path_in_target(fields[0]) if fields else None))
-    return rows
-
-
-def _record_path_in_target(path: str) -> str | None:
-    joined = posixpath.normpath(posixpath.join(_PIP_TARGET_LIB, path))
-    if joined.startswith(_PIP_TARGET_LIB + "/"):
-        return joined[len(_PIP_TARGET_LIB) + 1 :]
-    if joined.startswith(("../", "/")) or joined == "..":
-        return None
-    return joined
-
-
-def _remove_distribution(staging: Path, dist: _Distribution) -> set[str]:
-    """Delete exactly the files of ``dist`` that its RECORD lists, and its .dist-info."""
-    removed = set()
-    for _, relative in _record_rows(dist):
-        if relative is None:
-            continue
-        path = staging / relative
-        if path.is_file() or path.is_symlink():
-            path.unlink()
-        removed.add(relative)
-    for path in dist.dist_info.rglob("*"):
-        removed.add(path.relative_to(staging).as_posix())
-    shutil.rmtree(dist.dist_info)
-    logger.debug("removed runtime-provided %s %s", dist.name, dist.version)
-    return removed
-
-
-def _walk_files(root: Path) -> Iterator[tuple[str, Path]]:
-    for directory, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = Path(directory, name)
-            yield path.relative_to(root).as_posix(), path
-
-
-def _is_junk(relative: str) -> bool:
-    parts = relative.split("/")
-    return (
-        parts[0] == "bin"
-        or "__pycache__" in parts
-        or relative.endswith(_SKIPPED_SUFFIXES)
-        or (len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] in _PIP_INSTALL_FILES)
-    )
-
-
-def _remove_junk(staging: Path) -> set[str]:
-    removed = set()
-    for relative, path in list(_walk_files(staging)):
-        if _is_junk(relative):
-            path.unlink()
-            removed.add(relative)
-    return removed
-
-
-def _rewrite_record(staging: Path, dist: _Distribution, removed: set[str]) -> None:
-    rows = _record_rows(dist)
-    kept = [line for line, relative in rows if relative is None or relative not in removed]
-    if len(kept) != len(rows):
-        (dist.dist_info / "RECORD").write_text("".join(kept), encoding="utf-8", newline="")
-
-
-def _remove_empty_dirs(root: Path) -> None:
-    for directory, _, _ in sorted(os.walk(root), key=lambda item: item[0], reverse=True):
-        path = Path(directory)
-        if path != root and not any(path.iterdir()):
-            path.rmdir()
-
-
 # --- output -------------------------------------------------------------------------------
 
 
-def _write_zip(staging: Path, zip_path: Path, *, forbidden: bytes) -> None:
-    """Zip ``staging`` reproducibly into ``zip_path`` (atomically replaced)."""
+def _write_atomically(path: Path, data: bytes) -> None:
     # Per process: builds running side by side (the e2e lanes) never write into one file.
-    partial = zip_path.with_name(f".{zip_path.name}.{os.getpid()}.partial")
-    unzipped = 0
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
-        with zipfile.ZipFile(partial, "w", allowZip64=True) as archive:
-            for relative, path in sorted(_walk_files(staging)):
-                data = path.read_bytes()
-                if forbidden in data or _PIP_TEMP_PATH.search(data):
-                    raise BuildError(
-                        f"{relative} names a temporary build directory; the zip would not be "
-                        f"reproducible (a new kind of install-specific file to remove?)"
-                    )
-                unzipped += len(data)
-                executable = path.stat().st_mode & 0o111
-                info = zipfile.ZipInfo(relative, date_time=ZIP_TIMESTAMP)
-                info.create_system = 3  # Unix, so that external_attr holds permissions
-                mode = _EXECUTABLE_MODE if executable else _FILE_MODE
-                info.external_attr = (stat.S_IFREG | mode) << 16
-                archive.writestr(
-                    info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=ZIP_COMPRESSLEVEL
-                )
-        if unzipped > LAMBDA_UNZIPPED_LIMIT_BYTES:
-            raise BuildError(
-                f"{zip_path.name}: {unzipped} bytes unzipped, over Lambda's limit of "
-                f"{LAMBDA_UNZIPPED_LIMIT_BYTES}; drop dependencies or move them to a layer"
-            )
-        os.replace(partial, zip_path)
+        partial.write_bytes(data)
+        os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
 

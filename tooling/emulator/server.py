@@ -7,8 +7,10 @@ moto version and applied patches, so :mod:`tooling.emulator.process` can tell it
 from anything else on a port (no valid S3 bucket name starts with ``_``, so the path cannot
 shadow an AWS request). Under ``/_tap/execute-api/`` it serves the data plane of every deployed
 HTTP API (:mod:`tooling.emulator.httpapi`), whose integrations, like the Invoke API and S3
-notifications, run the deployed functions (:mod:`tooling.emulator.invocations`).
-docs/emulator.md describes the emulator and its gaps.
+notifications, run the deployed functions (:mod:`tooling.emulator.invocations`). On
+``/_tap/lambda/debug`` it arms and cancels debug sessions of a deployed function
+(:mod:`tooling.emulator.debug_control`; the client is :mod:`tooling.emulator.debugging`).
+docs/emulator.md describes the emulator and its gaps, docs/debugging.md the debugger.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from http import HTTPStatus
 from types import FrameType
 from typing import Any
 
+from tooling.emulator.debugging import DEBUG_PATH
 from tooling.emulator.patches import PATCHES, CompatPatch, apply_patches
 from tooling.emulator.runtime import reachability
 
@@ -47,7 +51,7 @@ class _DeployedFunctions:
 
 def build_app(patches: Sequence[CompatPatch]) -> WsgiApp:
     """moto's all-services WSGI application behind the HTTP API data plane, plus the server's
-    status endpoint."""
+    status and debug endpoints."""
     import moto
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
@@ -69,12 +73,23 @@ def build_app(patches: Sequence[CompatPatch]) -> WsgiApp:
     ).encode()
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == STATUS_PATH:
+        path = environ.get("PATH_INFO")
+        if path == STATUS_PATH:
             start_response(
                 "200 OK",
                 [("Content-Type", "application/json"), ("Content-Length", str(len(status)))],
             )
             return [status]
+        if path == DEBUG_PATH:
+            from tooling.emulator import debug_control
+
+            code, document = debug_control.handle(environ)
+            body = json.dumps(document).encode()
+            start_response(
+                f"{code} {HTTPStatus(code).phrase}",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
         result: Iterable[bytes] = moto_app(environ, start_response)
         return result
 

@@ -20,6 +20,7 @@ preflight/      ``./tap preflight``: read-only checks of an AWS account before a
 synth           build the Lambda zips and synthesize the stacks (both incremental)
 graph           ``StackInfo`` and the dependency edges between stacks (``depends_on``), in order
 runs            terraform init / apply / destroy / plan of one stack, with streamed progress
+applied         the fingerprint recorded after each apply: which stacks a deploy may skip
 locks           state locks: stale ones released (holder gone, emulator orphan), ``unlock``
 holders         who holds a state lock (holder records next to the state), and whether it is gone
 adoption        resources an interrupted apply left outside the state, adopted by import blocks

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from io import StringIO
 from typing import TYPE_CHECKING, Any
 
+from tooling.lifecycle.applied import AppliedRecords, Verdict
 from tooling.lifecycle.backend import backend_spec, bootstrap_backend
 from tooling.lifecycle.display import choose_display
 from tooling.lifecycle.errors import LifecycleError
@@ -79,6 +80,8 @@ DEFAULT_PARALLEL = 4
 
 #: Where a stack's saved plan lives between ``terraform plan -out`` and ``terraform show -json``.
 PLAN_FILE = "tap.tfplan"
+#: What ``deploy`` says of a stack it skips (:mod:`.applied`).
+UNCHANGED = "unchanged since its last apply (skipped; --plan-all plans it)"
 #: Outputs ``deploy`` prints per environment after writing cfn-outputs.
 _SHOWN_OUTPUTS = (
     "api_endpoint_url",
@@ -370,18 +373,87 @@ def _summary(added: int, changed: int, destroyed: int) -> str:
     return f"{added} added, {changed} changed, {destroyed} destroyed"
 
 
+@dataclass
+class _Deployment:
+    """The stack jobs of one deploy: each skipped when unchanged (:mod:`.applied`), else
+    applied with its record deleted first and written after; the outputs of both collected."""
+
+    run: _Run
+    records: AppliedRecords
+    plan_all: bool = False
+    timings: dict[str, float] | None = None
+    collected: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The stacks whose apply started in this run (their dependents are applied too).
+    applied: set[str] = field(default_factory=set)
+
+    def collect(self, stack: StackInfo, outputs: dict[str, Any]) -> None:
+        outputs["aws_region"] = stack.region
+        _local_outputs(self.run.session, outputs)
+        self.collected[stack.name] = outputs
+
+    def work(self, stack: StackInfo) -> Callable[[JobContext], JobResult]:
+        return lambda ctx: self.deploy(ctx, stack)
+
+    def deploy(self, ctx: JobContext, stack: StackInfo) -> JobResult:
+        verdict = self.records.check(stack)
+        with self.run.lock:
+            upstream = sorted(stack.depends_on & self.applied)
+        reason = _apply_reason(verdict, upstream, plan_all=self.plan_all)
+        if reason is None:
+            ctx.line(UNCHANGED)
+            self.collect(stack, dict(verdict.outputs or {}))
+            return JobResult(summary="unchanged (skipped)")
+        ctx.line(f"applying: {reason}")
+        session = self.run.session
+        self.run.begin(ctx, stack, "apply")
+        self.records.forget(stack)
+        with self.run.lock:
+            self.applied.add(stack.name)
+        result = apply_stack(session, stack.directory, **self.run.streams(ctx))
+        if verdict.fingerprint is not None:
+            problem = self.records.remember(stack, verdict.fingerprint)
+            if problem is not None:
+                ctx.line(problem)
+        if self.timings is not None:
+            self.timings[stack.name] = result.seconds
+        self.collect(stack, stack_outputs(session, stack.directory))
+        summary = _summary(result.added, result.changed, result.destroyed)
+        if result.adopted:
+            summary += f", {len(result.adopted)} adopted"
+        return JobResult(result.added, result.changed, result.destroyed, summary)
+
+
+def _apply_reason(verdict: Verdict, upstream: Sequence[str], *, plan_all: bool) -> str | None:
+    """Why a deploy applies the stack of ``verdict``; None: it skips it (unchanged, and none of
+    the ``upstream`` stacks it reads was applied in this run: their outputs may have changed)."""
+    if plan_all:
+        return "--plan-all"
+    if not verdict.unchanged:
+        return verdict.reason
+    if upstream:
+        return f"{', '.join(upstream)} applied in this run"
+    return None
+
+
 def deploy_stacks(
     ws: Workspace,
     env: str | None,
     *,
     timings: dict[str, float] | None = None,
     parallel: int = DEFAULT_PARALLEL,
+    plan_all: bool = False,
     stop: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Build, synth, bootstrap, init + apply every stack (each after the stacks it reads, up to
     ``parallel`` at a time), write cfn-outputs of the stacks that succeeded; return the flat
-    outputs. ``timings`` gets each stack's apply seconds. A failed stack skips its dependents,
-    the others finish, then this raises (exit 1; 130 when interrupted by a signal or ``stop``)."""
+    outputs. ``timings`` gets each applied stack's apply seconds. A failed stack skips its
+    dependents, the others finish, then this raises (exit 1; 130 when interrupted by a signal or
+    ``stop``).
+
+    A stack unchanged since its last successful apply (:mod:`.applied`: same fingerprint, same
+    state) whose upstream stacks were not applied in this run either is skipped (no init, no
+    plan; its outputs are read from its state); ``plan_all`` applies every stack. Each apply
+    deletes the stack's record first and records its fingerprint after it succeeded."""
     stacks = ordered_stacks(ws, env)
     if ws.target == "aws":
         require_preflight(ws, stacks)  # read-only checks; a failure stops before any change
@@ -389,26 +461,9 @@ def deploy_stacks(
     bootstrap(ws, session, {stack.environment for stack in stacks})
     _local_fixtures(ws, session, sorted({stack.environment for stack in stacks}))
     run = _Run(ws, session, "deploy")
-    collected: dict[str, dict[str, Any]] = {}
-
-    def work(stack: StackInfo) -> Callable[[JobContext], JobResult]:
-        def apply(ctx: JobContext) -> JobResult:
-            run.begin(ctx, stack, "apply")
-            result = apply_stack(session, stack.directory, **run.streams(ctx))
-            if timings is not None:
-                timings[stack.name] = result.seconds
-            outputs = stack_outputs(session, stack.directory)
-            outputs["aws_region"] = stack.region
-            _local_outputs(session, outputs)
-            collected[stack.name] = outputs
-            summary = _summary(result.added, result.changed, result.destroyed)
-            if result.adopted:
-                summary += f", {len(result.adopted)} adopted"
-            return JobResult(result.added, result.changed, result.destroyed, summary)
-
-        return apply
-
-    jobs = [run.job(stack, work(stack)) for stack in stacks]
+    deployment = _Deployment(run, AppliedRecords(session), plan_all=plan_all, timings=timings)
+    collected = deployment.collected
+    jobs = [run.job(stack, deployment.work(stack)) for stack in stacks]
     outcomes = run.execute(jobs, parallel=parallel, retry=_command(ws, "deploy", env), stop=stop)
     done = [(stack, collected[stack.name]) for stack in stacks if stack.name in collected]
     flat: dict[str, Any] = {}
@@ -510,9 +565,11 @@ def destroy_stacks(
     bootstrap(ws, session, {stack.environment for stack in stacks})
     spec = backend_spec(config)
     run = _Run(ws, session, "destroy")
+    records = AppliedRecords(session)
 
     def work(stack: StackInfo) -> Callable[[JobContext], JobResult]:
         def destroy(ctx: JobContext) -> JobResult:
+            records.forget(stack)  # the next deploy applies it, whatever this destroy did
             if not has_state(session, stack, spec.region):
                 return JobResult(summary="no state, nothing to destroy")
             run.begin(ctx, stack, "destroy")

@@ -51,11 +51,17 @@ def lambda_target(config: PlatformConfig) -> LambdaTarget:
 def build_lambdas(ws: Workspace, *, force: bool = False) -> list[BuildResult]:
     """Build <dist>/<service>.zip for every service of ``ws.sources`` (skipped when its inputs
     are unchanged)."""
-    from tooling.build.lambda_zip import BuildError, build_all
+    from tooling.build.lambda_zip import DEPENDENCY_CACHE_DIR, BuildError, build_all
 
     try:
         results = build_all(
-            ws.sources, target=lambda_target(ws.config()), force=force, dist_dir=ws.dist
+            ws.sources,
+            target=lambda_target(ws.config()),
+            force=force,
+            dist_dir=ws.dist,
+            # shared with a build of a copy of the sources (Workspace.build_root): layers are
+            # keyed by what pip installs, so a copy's code-only change needs no pip either
+            cache_dir=ws.root / DEPENDENCY_CACHE_DIR,
         )
     except BuildError as error:
         raise LifecycleError(f"build failed: {error}") from None

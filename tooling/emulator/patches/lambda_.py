@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from tooling.emulator.patches.base import CompatPatch, Undo, compat_patch, replace, undo_all
+from tooling.emulator.patches.base import CompatPatch, Undo, add, compat_patch, replace, undo_all
 
 __all__ = ["PATCHES", "dead_letter_config", "invoke_in_local_runtime"]
 
@@ -186,8 +186,25 @@ def invoke_in_local_runtime() -> Undo:
         [
             replace(LambdaFunction, "invoke", make_invoke),
             replace(LambdaResponse, "invoke", _response_keeping_the_result),
+            add(LambdaResponse, "_enrich_response", staticmethod(_enrich_keeping_request_id)),
         ]
     )
+
+
+def _enrich_keeping_request_id(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+    """moto's ``BaseResponse._enrich_response``, keeping the invocation's request id.
+
+    Lambda answers an Invoke with the invocation's own request id (``x-amzn-RequestId``, the id
+    of its START and REPORT lines); moto replaces every response's id by a random one, so a
+    caller could not find the invocation's log lines by the id it was given.
+    """
+    from moto.core.responses import BaseResponse
+
+    kept = headers.get("x-amzn-requestid")
+    headers, body = BaseResponse._enrich_response(headers, body)
+    if kept:
+        headers["x-amzn-requestid"] = kept
+    return headers, body
 
 
 def _response_keeping_the_result(original: Callable[..., Any]) -> Callable[..., Any]:

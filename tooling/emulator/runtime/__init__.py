@@ -16,7 +16,8 @@ size), ``pool`` (warm reuse), ``logs`` (Lambda's log lines), ``runtime`` (invoke
 ``reachability`` (the services a VPC function's subnets and security groups reach),
 ``service_endpoints`` (the worker's per-service endpoints: reachable ones to moto, the rest to a
 black hole), ``role_credentials`` (the worker's execution-role credentials), ``benchmark``
-(cold start and overhead figures).
+(cold start and overhead figures), ``debug_sessions`` (a function's next environment started
+under debugpy) and ``debug_addon`` (debugpy, installed beside a runtime for debug workers only).
 """
 
 from tooling.emulator.runtime.environment import ensure_runtime_environment

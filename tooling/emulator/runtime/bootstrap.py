@@ -1,11 +1,11 @@
 """The process side of one execution environment: what ``/var/runtime/bootstrap`` does on Lambda.
 
 Run by file path with the runtime environment's interpreter (``python -I -u bootstrap.py FD
-TOKEN [--drop-coerced-locale]``), with none of the project on ``sys.path``: standard library
-only, Python 3.11+ syntax. It puts ``LAMBDA_TASK_ROOT`` first on ``sys.path`` (before the
-runtime's site-packages, as ``/var/task`` comes before ``/var/runtime``), imports the handler
-once (the init phase) and then serves invocations one at a time over the protocol socket
-``FD``, until the socket closes.
+TOKEN [--drop-coerced-locale] [--debugger HOST:PORT SITE_DIR]``), with none of the project on
+``sys.path``: standard library only, Python 3.11+ syntax. It puts ``LAMBDA_TASK_ROOT`` first on
+``sys.path`` (before the runtime's site-packages, as ``/var/task`` comes before
+``/var/runtime``), imports the handler once (the init phase) and then serves invocations one at
+a time over the protocol socket ``FD``, until the socket closes.
 
 Protocol: every message is a header frame (UTF-8 JSON object) then a body frame (raw bytes);
 a frame is a 4-byte big-endian length and that many bytes. The worker first sends
@@ -15,6 +15,14 @@ status 1, as Lambda's runtime does. For each ``{"request_id", "deadline_ms",
 "duration_ms"}`` + the JSON result or the error document. Its memory is measured (and limited)
 by the parent, from ``/proc``: the process's own ``getrusage`` high-water mark would include that
 of the process that spawned it (see :mod:`tooling.emulator.runtime.memory`).
+
+A debug worker (``--debugger``, :mod:`tooling.emulator.runtime.debug_sessions`) first appends
+``SITE_DIR`` (the debugger add-on) to ``sys.path``, listens with debugpy's in-process adapter on
+``HOST:PORT`` and waits for a client's ``configurationDone``; then it sends ``{"type":
+"debugger", "error": null}`` and goes on with the init phase. If it cannot listen it sends the
+reason as ``error`` and exits with status 1. A debug worker held by its debugger (waiting for it,
+or stopped at a breakpoint) does not read the channel, so a thread watches it and ends the
+process when the parent's end closes, as a normal worker ends when its read finds it closed.
 
 The function's own output (fd 1 and 2, merged by the parent) is its log. After the init phase
 and after each invocation the bootstrap flushes and writes a sentinel line ``NUL TOKEN ID`` to
@@ -35,9 +43,11 @@ import json
 import logging
 import math
 import os
+import select
 import socket
 import struct
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -302,17 +312,99 @@ def _mark_output(token: str, phase_id: str) -> None:
         os.write(1, f"\0{token} {phase_id}\n".encode())
 
 
+# --- debug workers ------------------------------------------------------------------------------
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a listening socket could bind ``host:port`` now, as pydevd binds it.
+
+    With ``SO_REUSEADDR``: a port whose last connection lingers in TIME_WAIT (a previous session
+    just ended) is free, one another process listens on is not. The bootstrap checks it before
+    listening because pydevd binds on a thread of its own, and a failed bind there would leave
+    ``listen`` waiting for a socket that never comes; the parent checks it when a session is
+    asked for (:mod:`tooling.emulator.runtime.debug_sessions`).
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def start_debugger(address: str, site: str) -> str | None:
+    """Listen on ``address`` (``host:port``) with debugpy from ``site`` and wait for a client.
+
+    Returns once a client has attached and finished configuring (its breakpoints are set), or
+    at once with the reason it cannot listen. The add-on's directory goes last on ``sys.path``,
+    so it never shadows a module of the function or of the runtime.
+    """
+    host, _, port_text = address.rpartition(":")
+    port = int(port_text)
+    if not port_is_free(host, port):
+        return f"{address} is in use by another process"
+    sys.path.append(site)
+    try:
+        debugpy = importlib.import_module("debugpy")
+        debugpy.listen((host, port), in_process_debug_adapter=True)
+    except Exception as error:
+        return f"debugpy cannot listen on {address}: {error}"
+    debugpy.wait_for_client()
+    return None
+
+
+def exit_with_parent(channel: socket.socket) -> threading.Thread:
+    """End this process (status 1) once the parent's end of ``channel`` closes.
+
+    Watches for the peer's hang-up only (``POLLRDHUP``), never for data, so the messages on the
+    channel stay for the main thread.
+    """
+    watch = select.poll()
+    watch.register(channel.fileno(), select.POLLRDHUP)
+    hang_up = select.POLLRDHUP | select.POLLHUP | select.POLLERR | select.POLLNVAL
+
+    def run() -> None:
+        while True:
+            if any(event & hang_up for _, event in watch.poll()):
+                os._exit(1)
+
+    watcher = threading.Thread(target=run, name="exit-with-parent", daemon=True)
+    # pydevd neither traces nor suspends a thread so marked: stopping at a breakpoint stops every
+    # other thread, and this one must still end the process.
+    watcher.pydev_do_not_trace = True  # type: ignore[attr-defined]
+    watcher.is_pydev_daemon_thread = True  # type: ignore[attr-defined]
+    watcher.start()
+    return watcher
+
+
+def _options(arguments: list[str]) -> tuple[bool, tuple[str, str] | None]:
+    """``--drop-coerced-locale`` and ``--debugger ADDRESS SITE`` of the command line."""
+    debugger = None
+    if "--debugger" in arguments:
+        position = arguments.index("--debugger")
+        debugger = (arguments[position + 1], arguments[position + 2])
+    return "--drop-coerced-locale" in arguments, debugger
+
+
 def main(argv: list[str]) -> int:
     """Init, then serve invocations until the parent closes the channel."""
     channel = socket.socket(fileno=int(argv[1]))
     token = argv[2]
-    if argv[3:] == ["--drop-coerced-locale"]:
+    drop_coerced_locale, debugger = _options(argv[3:])
+    if drop_coerced_locale:
         # CPython sets LC_CTYPE when LANG names a locale this machine lacks (PEP 538); Lambda
         # has the locale, so the function must not see a variable Lambda does not set.
         os.environ.pop("LC_CTYPE", None)
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     _arrange_sys_path(task_root)
     _setup_logging()
+    if debugger is not None:
+        exit_with_parent(channel)
+        failure = start_debugger(*debugger)
+        write_message(channel, {"type": "debugger", "error": failure})
+        if failure is not None:
+            return 1
     handler, init_error = load_handler(os.environ["_HANDLER"])
     _mark_output(token, "init")
     write_message(channel, {"type": "init", "error": init_error})

@@ -17,7 +17,9 @@ install them for another interpreter; they are then byte-compiled by that interp
 a cold start does not compile botocore.
 
 ``python -m tooling.emulator.runtime --root <repo>`` (:func:`main`) installs every runtime into
-``<repo>/.build/lambda-runtimes`` up front, for ``./tap`` to call.
+``<repo>/.build/lambda-runtimes`` up front, for ``./tap`` to call; with ``--debug-addon`` it
+also installs each runtime's debugger add-on (:mod:`.debug_addon`), which is otherwise built on
+the first debug session.
 """
 
 from __future__ import annotations
@@ -49,8 +51,10 @@ __all__ = [
     "RuntimeEnvironment",
     "ensure_runtime_environment",
     "environment_is_current",
+    "file_lock",
     "main",
     "pins_file",
+    "run_build_step",
     "runtime_environment",
     "supported_runtimes",
 ]
@@ -124,7 +128,7 @@ def ensure_runtime_environment(
     if environment_is_current(root, runtime):
         return environment.directory
     root.mkdir(parents=True, exist_ok=True)
-    with _locked(root / f".{runtime}.lock"):
+    with file_lock(root / f".{runtime}.lock"):
         if not environment_is_current(root, runtime):
             _build(environment, interpreters or find_cpython)
     return environment.directory
@@ -135,7 +139,9 @@ def _pins_sha256(runtime: str) -> str:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing): one builder at a time, across
+    threads and processes."""
     with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -156,8 +162,8 @@ def _build(environment: RuntimeEnvironment, interpreters: InterpreterFinder) -> 
     staging = Path(tempfile.mkdtemp(prefix=f".{environment.runtime}-", dir=final.parent))
     try:
         staged = RuntimeEnvironment(staging, environment.runtime)
-        _run([str(interpreter), "-m", "venv", "--without-pip", "--clear", str(staging)])
-        _run(
+        run_build_step([str(interpreter), "-m", "venv", "--without-pip", "--clear", str(staging)])
+        run_build_step(
             [
                 sys.executable,
                 "-m",
@@ -179,7 +185,7 @@ def _build(environment: RuntimeEnvironment, interpreters: InterpreterFinder) -> 
                 str(pins_file(environment.runtime)),
             ]
         )
-        _run(
+        run_build_step(
             [str(staged.python), "-I", "-m", "compileall", "-q", "-j", "0", "."],
             cwd=staged.site_packages,
         )
@@ -193,7 +199,7 @@ def _build(environment: RuntimeEnvironment, interpreters: InterpreterFinder) -> 
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _run(command: Sequence[str], cwd: Path | None = None) -> None:
+def run_build_step(command: Sequence[str], cwd: Path | None = None) -> None:
     """Run a build step; its output is only shown when it fails (in the exception)."""
     subprocess.run(
         command,
@@ -217,24 +223,55 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=supported_runtimes(),
         help="runtime to install (repeatable; default: all)",
     )
+    parser.add_argument(
+        "--debug-addon",
+        action="store_true",
+        help="also install each runtime's debugger add-on (debugpy, for debug sessions)",
+    )
     arguments = parser.parse_args(argv)
     target = arguments.root / DEFAULT_ROOT
     for runtime in arguments.runtime or supported_runtimes():
-        if environment_is_current(target, runtime):
-            print(f"lambda runtime {runtime}: up to date in {target / runtime}")
-            continue
-        started = time.monotonic()
-        try:
-            directory = ensure_runtime_environment(target, runtime)
-        except RuntimeUnavailableError as error:
-            print(f"lambda runtime {runtime}: {error}", file=sys.stderr)
+        if not _install_runtime(target, runtime):
             return 1
-        except subprocess.CalledProcessError as error:
-            print(
-                f"lambda runtime {runtime}: {error.cmd[:4]} failed:\n{error.stderr}",
-                file=sys.stderr,
-            )
+        if arguments.debug_addon and not _install_debug_addon(target, runtime):
             return 1
-        seconds = time.monotonic() - started
-        print(f"lambda runtime {runtime}: installed {directory} in {seconds:.1f} s")
     return 0
+
+
+def _install_runtime(target: Path, runtime: str) -> bool:
+    """Install one runtime environment unless it is current, saying so; False on failure."""
+    if environment_is_current(target, runtime):
+        print(f"lambda runtime {runtime}: up to date in {target / runtime}")
+        return True
+    started = time.monotonic()
+    try:
+        directory = ensure_runtime_environment(target, runtime)
+    except RuntimeUnavailableError as error:
+        print(f"lambda runtime {runtime}: {error}", file=sys.stderr)
+        return False
+    except subprocess.CalledProcessError as error:
+        print(
+            f"lambda runtime {runtime}: {error.cmd[:4]} failed:\n{error.stderr}",
+            file=sys.stderr,
+        )
+        return False
+    seconds = time.monotonic() - started
+    print(f"lambda runtime {runtime}: installed {directory} in {seconds:.1f} s")
+    return True
+
+
+def _install_debug_addon(target: Path, runtime: str) -> bool:
+    """Install one runtime's debugger add-on unless it is current; False on failure."""
+    # Imported here: the add-on module builds on this one (its lock, build step, environment).
+    from tooling.emulator.runtime.debug_addon import debug_addon_is_current, ensure_debug_addon
+
+    if debug_addon_is_current(target, runtime):
+        print(f"lambda runtime {runtime}: debugger add-on up to date")
+        return True
+    try:
+        site = ensure_debug_addon(target, runtime)
+    except RuntimeUnavailableError as error:
+        print(f"lambda runtime {runtime}: {error}", file=sys.stderr)
+        return False
+    print(f"lambda runtime {runtime}: installed the debugger add-on in {site}")
+    return True

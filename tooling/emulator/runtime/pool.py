@@ -58,8 +58,12 @@ class WarmPool:
         self._live: set[Worker] = set()
         self._closed = False
 
-    def acquire(self, function_arn: str, key: Hashable) -> Lease:
-        """A warm worker of this configuration, or a slot to start one; waits at the limit."""
+    def acquire(self, function_arn: str, key: Hashable, *, fresh: bool = False) -> Lease:
+        """A warm worker of this configuration, or a slot to start one; waits at the limit.
+
+        ``fresh`` (a debug session's new environment) never reuses a warm worker: the
+        function's idle ones are retired and a slot is reserved.
+        """
         retired: list[Worker] = []
         try:
             with self._condition:
@@ -71,6 +75,10 @@ class WarmPool:
                         if environments is not None:
                             retired.extend(environments.idle)
                         environments = self._functions[function_arn] = _Environments(key)
+                    if fresh:
+                        environments.count -= len(environments.idle)
+                        retired.extend(environments.idle)
+                        environments.idle.clear()
                     while environments.idle:
                         worker = environments.idle.pop()
                         if worker.alive:

@@ -11,6 +11,10 @@ on the next invocation: a timeout (``Sandbox.Timedout``), a process that exited
 or in an invocation (``Runtime.OutOfMemory``), a response over the limit
 (``Function.ResponseSizeTooLarge``, the worker stays warm). Errors of the handler or its import
 come from the bootstrap, which builds them as Lambda's Python runtime does.
+
+A debug session (:meth:`LambdaRuntime.debug_next`, :mod:`.debug_sessions`) makes the function's
+next invocation start a new worker under debugpy instead of taking a warm one; that worker
+serves this one invocation and is then retired.
 """
 
 from __future__ import annotations
@@ -29,6 +33,14 @@ from typing import Any, Final
 from tooling.emulator.blackhole import black_hole_url
 from tooling.emulator.runtime import logs
 from tooling.emulator.runtime.code_store import CodeStore
+from tooling.emulator.runtime.debug_addon import ensure_debug_addon
+from tooling.emulator.runtime.debug_sessions import (
+    DEFAULT_ATTACH_TIMEOUT_SECONDS,
+    LOOPBACK,
+    MAX_ATTACH_TIMEOUT_SECONDS,
+    DebugSessions,
+    DebugTarget,
+)
 from tooling.emulator.runtime.environment import (
     RuntimeEnvironment,
     ensure_runtime_environment,
@@ -149,6 +161,7 @@ class LambdaRuntime:
         self._runtimes_dir = runtimes_dir or work_dir / "runtimes"
         self._init_timeout_seconds = init_timeout_seconds
         self._code = CodeStore(work_dir / "code")
+        self._debug = DebugSessions(work_dir.absolute() / "debug")
         self._pool = WarmPool(
             max_environments_per_function=max_environments_per_function,
             idle_seconds_before_reap=idle_seconds_before_reap,
@@ -176,15 +189,19 @@ class LambdaRuntime:
         request_id = request_id or str(uuid.uuid4())
         environment, interpreter_version = self._runtime_environment(spec.runtime)
         task_root = self._code.task_root(spec)
+        debugger = self._debug.take(spec.function_arn)
+        if debugger is not None:
+            task_root = self._debug.link_task_root(debugger, task_root)
         record = _Record(request_id, spec)
         endpoints = self._endpoints(spec)
-        lease = self._acquire(spec, (spec.configuration_key(), endpoints.key()))
+        key = (spec.configuration_key(), endpoints.key())
+        lease = self._acquire(spec, key, fresh=debugger is not None)
         worker = lease.worker
         reusable = False
         try:
             if worker is None:
                 init_started_ms = _epoch_ms()
-                worker, init = self._start(spec, lease, environment, task_root, endpoints)
+                worker, init = self._start(spec, lease, environment, task_root, endpoints, debugger)
                 record.add(
                     logs.init_start_line(spec.runtime, interpreter_version, spec.region),
                     init_started_ms,
@@ -200,11 +217,51 @@ class LambdaRuntime:
                 timeout_seconds=spec.timeout_seconds,
                 invoked_function_arn=spec.function_arn,
             )
-            reusable = outcome.failure is None
+            reusable = outcome.failure is None and worker.debugger is None
             record.add(logs.start_line(request_id, spec.version), started_ms)
             return self._finish(record, worker, self._invoked(record, outcome))
         finally:
             self._pool.release(lease, worker, reusable=reusable)
+
+    def debug_next(
+        self,
+        spec: FunctionSpec,
+        *,
+        port: int,
+        attach_timeout_seconds: float = DEFAULT_ATTACH_TIMEOUT_SECONDS,
+    ) -> DebugTarget:
+        """Start the next execution environment of ``spec`` under debugpy on loopback ``port``.
+
+        The function's next invocation, whatever triggers it, retires its warm workers and
+        starts a worker that waits for a debugger client before its init phase, then serves
+        that one invocation without deadlines (:mod:`.debug_sessions`). Installs the runtime's
+        debugger add-on first when it is missing (a pip install, :mod:`.debug_addon`).
+
+        Raises ValueError for an attach timeout out of range, DebugPortUnavailableError for a
+        port that cannot be listened on, and RuntimeUnavailableError when the runtime or its
+        add-on cannot be provided.
+        """
+        if not 0 < attach_timeout_seconds <= MAX_ATTACH_TIMEOUT_SECONDS:
+            raise ValueError(
+                f"the attach timeout must be more than 0 and at most "
+                f"{MAX_ATTACH_TIMEOUT_SECONDS:g} seconds (got {attach_timeout_seconds:g})"
+            )
+        self._runtime_environment(spec.runtime)
+        site = ensure_debug_addon(self._runtimes_dir, spec.runtime, interpreters=self._interpreters)
+        target = DebugTarget(
+            function_arn=spec.function_arn,
+            host=LOOPBACK,
+            port=port,
+            task_root=self._debug.task_root(spec.function_name),
+            addon_site=site.absolute(),
+            attach_timeout_seconds=attach_timeout_seconds,
+        )
+        self._debug.arm(target)
+        return target
+
+    def cancel_debug(self, function_arn: str) -> DebugTarget | None:
+        """Disarm the function's debug session that no invocation has taken yet, if any."""
+        return self._debug.cancel(function_arn)
 
     def worker_count(self, function_arn: str) -> int:
         """Execution environments of a function's current configuration (busy or idle)."""
@@ -245,10 +302,11 @@ class LambdaRuntime:
                 known = self._environments[runtime] = (environment, _venv_version(environment))
             return known
 
-    def _acquire(self, spec: FunctionSpec, key: Hashable) -> Lease:
-        """A lease from the pool whose warm worker, if any, still has usable credentials."""
+    def _acquire(self, spec: FunctionSpec, key: Hashable, *, fresh: bool = False) -> Lease:
+        """A lease from the pool whose warm worker, if any, still has usable credentials
+        (``fresh``: never a warm worker)."""
         while True:
-            lease = self._pool.acquire(spec.function_arn, key)
+            lease = self._pool.acquire(spec.function_arn, key, fresh=fresh)
             worker = lease.worker
             credentials = None if worker is None else self._worker_credentials.get(worker)
             if worker is None or (
@@ -271,6 +329,7 @@ class LambdaRuntime:
         environment: RuntimeEnvironment,
         task_root: Path,
         endpoints: Endpoints,
+        debugger: DebugTarget | None = None,
     ) -> tuple[Worker, InitOutcome]:
         stream_name = logs.log_stream_name(spec.version)
         credentials = self._credentials.issue(spec)
@@ -289,6 +348,7 @@ class LambdaRuntime:
             ),
             log_stream_name=stream_name,
             memory_mib=spec.memory_mib,
+            debugger=debugger,
         )
         self._worker_credentials[worker] = credentials
         self._pool.track(worker)

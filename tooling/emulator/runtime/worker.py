@@ -10,6 +10,11 @@ that goes over the function's memory size, in its init phase or in an invocation
 :mod:`.memory`: the parent watches the worker's resident memory while a phase runs); one whose
 process exits is reported with the exit status or signal as Lambda reports it. Either way the
 worker is dead afterwards and the pool replaces it.
+
+A debug worker (``debugger``, :mod:`.debug_sessions`) runs the bootstrap under debugpy: the
+parent first waits for the bootstrap's word that a client attached, up to the session's attach
+timeout (then it is killed), and from then on sets no deadline on the init phase or the
+invocation; the memory size still holds.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from tooling.emulator.runtime.bootstrap import read_message, write_message
+from tooling.emulator.runtime.debug_sessions import DebugTarget
 from tooling.emulator.runtime.memory import POLL_SECONDS, ProcessMemory
 
 __all__ = [
@@ -152,6 +158,10 @@ class _OutOfMemoryError(Exception):
     """The worker went over its memory size and was killed; the message says how it ended."""
 
 
+class _DebuggerFailedError(Exception):
+    """A debug worker could not listen, or no client attached in time; it is dead."""
+
+
 class Worker:
     """A bootstrap process for one configuration of one function."""
 
@@ -163,8 +173,10 @@ class Worker:
         environment: Mapping[str, str],
         log_stream_name: str,
         memory_mib: int,
+        debugger: DebugTarget | None = None,
     ) -> None:
         self.log_stream_name = log_stream_name
+        self.debugger = debugger
         self.last_used = time.monotonic()
         self._python = python
         self._task_root = task_root
@@ -204,12 +216,18 @@ class Worker:
         """
         started = time.perf_counter()
         output = self._spawn()
-        deadline = time.monotonic() + init_timeout_seconds
+        deadline: float | None = time.monotonic() + init_timeout_seconds
         try:
+            if self.debugger is not None:
+                self._await_debugger(self.debugger)
+                deadline = None
             message = self._next_message(deadline)
         except TimeoutError:
             self.kill()
             return self._init_outcome(self._ms_since(started), output.take(None), failure="timeout")
+        except _DebuggerFailedError as failed:
+            elapsed_ms = self._ms_since(started)
+            return self._init_outcome(elapsed_ms, output.take(None), failure=str(failed))
         except _OutOfMemoryError as killed:
             return self._init_outcome(
                 self._ms_since(started), output.take(None), failure=str(killed), out_of_memory=True
@@ -235,7 +253,11 @@ class Worker:
         timeout_seconds: float,
         invoked_function_arn: str,
     ) -> InvokeOutcome:
-        """Run one invocation with Lambda's deadline and memory size; kill the worker past them."""
+        """Run one invocation with Lambda's deadline and memory size; kill the worker past them.
+
+        A debug worker has no deadline (its handler still sees the function's timeout counting
+        down in ``context``).
+        """
         if self._channel is None or self._output is None:
             raise RuntimeError("invoke before start")
         started = time.monotonic()
@@ -244,9 +266,9 @@ class Worker:
             "deadline_ms": _epoch_ms() + math.floor(timeout_seconds * 1000),
             "invoked_function_arn": invoked_function_arn,
         }
-        deadline = started + timeout_seconds
+        deadline = None if self.debugger is not None else started + timeout_seconds
         try:
-            self._channel.settimeout(timeout_seconds)
+            self._channel.settimeout(None if deadline is None else timeout_seconds)
             write_message(self._channel, header, payload)
             message = self._next_message(deadline)
         except TimeoutError:
@@ -286,15 +308,7 @@ class Worker:
         parent_end, child_end = socket.socketpair()
         try:
             self._process = subprocess.Popen(
-                [
-                    str(self._python),
-                    "-I",
-                    "-u",
-                    str(BOOTSTRAP_PATH),
-                    str(child_end.fileno()),
-                    self._token,
-                    *([] if "LC_CTYPE" in self._environment else ["--drop-coerced-locale"]),
-                ],
+                self._command(child_end.fileno()),
                 cwd=self._task_root,
                 env=self._environment,
                 stdin=subprocess.DEVNULL,
@@ -322,12 +336,49 @@ class Worker:
             ) from error
         return self._output
 
-    def _next_message(self, deadline: float) -> tuple[dict[str, Any], bytes] | None:
+    def _command(self, channel_fd: int) -> list[str]:
+        """The bootstrap's command line (a debug worker's names the debugger's address)."""
+        debugger = self.debugger
+        command = [str(self._python), "-I", "-u"]
+        if debugger is not None:
+            # Frozen standard-library modules have no source for breakpoints (pydevd warns).
+            command += ["-X", "frozen_modules=off"]
+        command += [str(BOOTSTRAP_PATH), str(channel_fd), self._token]
+        if "LC_CTYPE" not in self._environment:
+            command.append("--drop-coerced-locale")
+        if debugger is not None:
+            command += ["--debugger", debugger.address, str(debugger.addon_site)]
+        return command
+
+    def _await_debugger(self, debugger: DebugTarget) -> None:
+        """Wait for the bootstrap's word that a debugger client attached.
+
+        Raises _DebuggerFailedError (the worker killed) when it cannot listen or no client
+        attaches within the session's attach timeout.
+        """
+        try:
+            message = self._next_message(time.monotonic() + debugger.attach_timeout_seconds)
+        except TimeoutError:
+            self.kill()
+            raise _DebuggerFailedError(
+                f"no debugger attached to {debugger.address} within "
+                f"{debugger.attach_timeout_seconds:g} seconds"
+            ) from None
+        if message is None:
+            raise _DebuggerFailedError(self._exit())
+        error = message[0].get("error")
+        if error is not None:
+            self._exit()
+            raise _DebuggerFailedError(f"debugger unavailable: {error}")
+        if self._channel is not None:
+            self._channel.settimeout(None)  # reading with a deadline left one on the channel
+
+    def _next_message(self, deadline: float | None) -> tuple[dict[str, Any], bytes] | None:
         """The worker's next message (None if it closed), watching its memory meanwhile.
 
-        Raises TimeoutError once ``deadline`` has passed, and _OutOfMemoryError (the worker
-        killed) as soon as a sample of its resident size, or at the end its exact peak, is over
-        the memory size.
+        Raises TimeoutError once ``deadline`` has passed (None: no deadline), and
+        _OutOfMemoryError (the worker killed) as soon as a sample of its resident size, or at
+        the end its exact peak, is over the memory size.
         """
         if self._channel is None or self._memory is None:
             raise RuntimeError("the worker was not started")
@@ -337,10 +388,13 @@ class Worker:
         readable.register(self._channel, select.POLLIN)
         while True:
             self._enforce_memory_size(self._memory.resident_kib())
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("deadline passed")
-            if readable.poll(math.ceil(min(remaining, POLL_SECONDS) * 1000)):
+            wait_seconds = POLL_SECONDS
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("deadline passed")
+                wait_seconds = min(remaining, POLL_SECONDS)
+            if readable.poll(math.ceil(wait_seconds * 1000)):
                 break
         message = read_message(self._channel, deadline)
         self._enforce_memory_size(self._memory.peak_kib())

@@ -11,4 +11,5 @@ Layout (Cosmic Python style, dependencies point inwards):
 - ``app``: routing and endpoints; ``wiring``: configuration + clients + adapters.
 - ``handler``: the Lambda entrypoint ``api_handler.handler.lambda_handler``.
 - ``events``: builders of realistic HTTP API events and Lambda contexts (tests, dev server).
+- ``samples``: one named sample event per route and for the authorizer (``./tap invoke``).
 """

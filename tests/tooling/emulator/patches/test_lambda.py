@@ -161,7 +161,8 @@ def test_gap5_patch_runs_the_deployed_zip_and_answers_its_result(
         "name": "fn",
     }
     assert answer["ExecutedVersion"] == "$LATEST"
-    assert "REPORT RequestId: " in base64.b64decode(answer["LogResult"]).decode()
+    request_id = answer["ResponseMetadata"]["RequestId"]
+    assert f"REPORT RequestId: {request_id}\t" in base64.b64decode(answer["LogResult"]).decode()
 
 
 def test_gap5_patch_answers_a_handler_error_as_lambda_does(
@@ -184,7 +185,8 @@ def test_gap5_patch_queues_an_event_invocation_and_answers_202(
         assert answer["StatusCode"] == 202
         assert lambda_service.wait_idle(30)
     logs = aws("logs").filter_log_events(logGroupName="/aws/lambda/fn")["events"]
-    assert any(event["message"].startswith("START RequestId: ") for event in logs)
+    request_id = answer["ResponseMetadata"]["RequestId"]
+    assert any(event["message"].startswith(f"START RequestId: {request_id} ") for event in logs)
 
 
 def test_gap5_patch_refuses_a_request_over_lambdas_limit(
