@@ -471,8 +471,8 @@ def invoke_function(
     help={
         "repeat": "runs per synth figure (the median is reported)",
         "emulator": "measure the emulator running a locally deployed environment instead",
-        "env": "the deployed environment --emulator or --ingest measures (default: the default "
-        "one); --lifecycle: the selection deployed and destroyed (default: all)",
+        "env": "the deployed environment --emulator, --ingest or --loop measures (default: the "
+        "default one); --lifecycle: the selection deployed and destroyed (default: all)",
         "lifecycle": "time deploy/destroy with --parallel 1 against the default, and "
         "deploy --env global, on an emulator of its own (~25 min)",
         "services": "the Lambda services' report: processor throughput and memory, each "
@@ -481,21 +481,30 @@ def invoke_function(
         "ingest": "ingest generated trade files end to end into a locally deployed environment: "
         "seconds, lines/s and the emulator's resident memory per file",
         "sizes": "--ingest: the files' lines, comma-separated (default 1000,10000,100000,1000000)",
+        "loop": "the handler developer's loop against a locally deployed environment: save to "
+        "new code serving (sync) and ./tap deploy after a handler-only change, then restored",
+        "saves": "--loop: the saves measured (default 7; p50, min and max reported)",
     }
 )
 def bench(
     c: Context, repeat: int = 1, emulator: bool = False, env: str | None = None,
     lifecycle: bool = False, services: bool = False, runs: int = 9, ingest: bool = False,
-    sizes: str | None = None,
+    sizes: str | None = None, loop: bool = False, saves: str | None = None,
 ) -> None:  # fmt: skip
     """Measure synth/import times, the local emulator (--emulator), the lifecycle (--lifecycle),
-    the Lambda services (--services) or the ingest of trade files (--ingest).
+    the Lambda services (--services), the ingest of trade files (--ingest) or the handler
+    developer's loop (--loop).
 
     --lifecycle: deploy/destroy with and without parallel stacks, on an emulator of its own."""
     if sizes is not None and not ingest:
         raise Exit("bench: --sizes goes with --ingest.", code=2)
     if ingest:
         _bench_ingest(env, sizes)
+        return
+    if saves is not None and not loop:
+        raise Exit("bench: --saves goes with --loop.", code=2)
+    if loop:
+        _bench_loop(env, saves)
         return
     if services:
         from tooling import services_bench
@@ -572,6 +581,30 @@ def _bench_ingest(env: str | None, sizes: str | None) -> None:
     print(ingest_bench.report(figures))
     if figures.failure is not None:
         raise Exit("bench --ingest: stopped before every file was processed.", 1)
+
+
+def _bench_loop(env: str | None, saves: str | None) -> None:
+    """``bench --loop``: tooling/loop_bench/ against the locally deployed ``env``."""
+    from tooling import loop_bench
+    from tooling.lifecycle.orchestrate import session_for
+    from tooling.lifecycle.outputs import read_outputs
+
+    environment = _one_environment(env, "bench")
+    ws = _workspace("local")
+    try:
+        count = loop_bench.parse_saves(saves)
+        with _exits():
+            outputs = read_outputs(ROOT, environment)
+            session = session_for(ws, start=False)
+            figures = loop_bench.run(ws, session, outputs, environment, saves=count)
+    except loop_bench.LoopBenchError as error:
+        raise Exit(f"bench --loop: {error}", code=error.code) from None
+    except KeyboardInterrupt:
+        message = "bench --loop: interrupted (the lines above say whether dist/ was synced back)."
+        raise Exit(message, 130) from None
+    print(loop_bench.report(figures))
+    if figures.failure is not None or figures.restore_failure is not None:
+        raise Exit("bench --loop: stopped before every step was measured and restored.", 1)
 
 
 @task(help={"env": "environment, list (dev,prod) or 'all' (default: every deployment)"})

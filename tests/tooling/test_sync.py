@@ -1,4 +1,4 @@
-"""``./tap sync`` (tooling/sync.py): the api_handler zip, built from a temporary copy of
+"""``./tap sync`` (tooling/sync/): the api_handler zip, built from a temporary copy of
 ``services/api_handler``, put into two functions of the in-process moto server that the
 emulator's local runtime runs, through UpdateFunctionCode; which functions run which zip, checked
 against the synthesized stacks; ``--watch`` driven one poll at a time.
@@ -379,7 +379,7 @@ def test_a_zip_over_the_direct_upload_limit_is_refused(
     deploy(aws, tree)
     before = code_of(aws, HANDLER)
     size = (tree.dist / "api_handler.zip").stat().st_size
-    monkeypatch.setattr("tooling.sync.DIRECT_UPLOAD_LIMIT_BYTES", size)
+    monkeypatch.setattr("tooling.sync.syncer.DIRECT_UPLOAD_LIMIT_BYTES", size)
     tree.mark("B")  # the patched zip is a few bytes larger
 
     with pytest.raises(SyncError, match=r"^api_handler\.zip is [\d,]+ bytes: UpdateFunctionCode"):

@@ -35,23 +35,9 @@ def invoke_config(read_timeout_seconds: float = INVOKE_READ_TIMEOUT_SECONDS) -> 
 def lambda_client(session: Session, region: str, *, debugging: bool = False) -> Any:
     """A Lambda client of ``session`` (the emulator on loopback, or AWS) with
     :func:`invoke_config` (``debugging``: waiting as long as a debugger may hold the call)."""
-    import boto3
-
-    from tooling.emulator.process import local_aws_env
-    from tooling.lifecycle.session import assert_loopback
 
     config = invoke_config(DEBUG_READ_TIMEOUT_SECONDS if debugging else INVOKE_READ_TIMEOUT_SECONDS)
-    if session.emulator is None:
-        return boto3.client("lambda", region_name=region, config=config)
-    env = local_aws_env(session.emulator, region=region)
-    endpoint = env["AWS_ENDPOINT_URL"]
-    assert_loopback(endpoint)
-    return boto3.session.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=env["AWS_SESSION_TOKEN"],
-        region_name=region,
-    ).client("lambda", endpoint_url=endpoint, config=config)
+    return session.client("lambda", region, config=config)
 
 
 @dataclass(frozen=True)

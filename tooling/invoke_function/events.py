@@ -94,6 +94,26 @@ def _object_params(s3: Any, bucket: str, key: str) -> tuple[dict[str, Any], str]
     return params, f"note: the event names {uri}; the processor reads the object itself"
 
 
+def _sample_file_in_place(s3: Any, bucket: str) -> list[str]:
+    """Put the processor's sample trade file at its key unless an object is there (the key is
+    outside ``incoming/``: no bucket notification, only the invocation reads it)."""
+    from botocore.exceptions import ClientError
+
+    key = processor_samples.SAMPLE_TRADE_FILE_KEY
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return []
+    except ClientError as error:
+        if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 404:
+            return []  # _object_params says what is wrong with it
+    s3.put_object(Bucket=bucket, Key=key, Body=processor_samples.SAMPLE_TRADE_FILE)
+    lines = processor_samples.SAMPLE_TRADE_FILE.count(b"\n") - 1
+    return [
+        f"note: put the processor's sample trade file ({lines} lines) at s3://{bucket}/{key} "
+        "(outside incoming/: the bucket does not notify the processor of it)"
+    ]
+
+
 def sample_event(
     target: Target,
     name: str,
@@ -122,8 +142,10 @@ def sample_event(
     if key is not None and (kind.service != "processor" or name != "s3-put"):
         raise InvokeError("--key names the object of the processor's s3-put sample only.", 2)
     if kind.service == "processor":
-        params["key"] = key or processor_samples.DEFAULT_KEY
+        params["key"] = key or processor_samples.SAMPLE_TRADE_FILE_KEY
         if s3 is not None and "bucket" in params:
+            if key is None:
+                notes.extend(_sample_file_in_place(s3, params["bucket"]))
             found, note = _object_params(s3, params["bucket"], params["key"])
             params |= found
             notes.append(note)

@@ -58,12 +58,13 @@ class Session:
             return dict(os.environ)
         return emulator_mod.local_process_env(self.emulator, region=region)
 
-    def client(self, service: str, region: str) -> Any:
-        """A boto3 client of ``service`` in ``region`` (local: the emulator, loopback only)."""
+    def client(self, service: str, region: str, *, config: Any = None) -> Any:
+        """A boto3 client of ``service`` in ``region`` (local: the emulator, loopback only),
+        with botocore's ``config`` (a ``botocore.config.Config``: timeouts, retries) if given."""
         import boto3
 
         if self.emulator is None:
-            return boto3.client(service, region_name=region)  # type: ignore[call-overload]
+            return boto3.client(service, region_name=region, config=config)  # type: ignore[call-overload]
         env = emulator_mod.local_aws_env(self.emulator, region=region)
         endpoint = env["AWS_ENDPOINT_URL"]
         assert_loopback(endpoint)
@@ -72,7 +73,7 @@ class Session:
             aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
             aws_session_token=env["AWS_SESSION_TOKEN"],
             region_name=region,
-        ).client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+        ).client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
 
     def terraform(
         self, args: Sequence[str], stack_dir: Path, *, capture: bool = True, check: bool = True

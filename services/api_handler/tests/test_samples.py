@@ -23,6 +23,7 @@ from api_handler.samples import (
     AUTHORIZER_HANDLER,
     DEFAULT_SESSION_ID,
     HANDLER,
+    LOGIN_BACKEND_ACCESS_KEY,
     SAMPLES,
     UnknownSampleError,
     names,
@@ -183,7 +184,7 @@ def test_the_create_session_sample_is_signed_and_carries_a_valid_body() -> None:
     assert event["headers"]["content-type"] == "application/json"
     assert event["headers"]["content-length"] == "40"
     assert event["headers"]["authorization"].startswith(
-        "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLELOGINBACKEND/20240301/ap-southeast-1/"
+        f"AWS4-HMAC-SHA256 Credential={LOGIN_BACKEND_ACCESS_KEY}/20240301/ap-southeast-1/"
         "execute-api/aws4_request, SignedHeaders=content-type;host;x-amz-date;"
         "x-amz-security-token, Signature="
     )

@@ -4,6 +4,7 @@ event parser and processed end to end by its handler."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,10 +14,14 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import S3Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from processor import handler
+from processor.adapters.memory import InMemoryObjectStore
 from processor.domain.ports import ObjectRef
+from processor.domain.service import IngestService
 from processor.events import parse_s3_event
 from processor.samples import HANDLER, SAMPLES, UnknownSampleError, names, s3_put, sample
 
+#: S3's ETag of an empty object (the MD5 of no bytes), as quotes-and-all S3 answers it.
+EMPTY_MD5 = hashlib.md5(b"", usedforsecurity=False).hexdigest()
 MOMENT = datetime(2024, 3, 1, 12, 0, 0, 250_000, tzinfo=UTC)
 BUCKET = "trading-data-test"
 
@@ -26,11 +31,11 @@ def pinned(**overrides: Any) -> dict[str, Any]:
         "bucket": "tap-data-dev-ap-southeast-1-123456789012",
         "key": "incoming/2024/my trades (1)+final.csv",
         "size": 4_096,
-        "etag": '"d41d8cd98f00b204e9800998ecf8427e"',
+        "etag": f'"{EMPTY_MD5}"',
         "version_id": "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH",
         "region": "ap-southeast-1",
         "event_time": MOMENT,
-        "request_id": "C3D13FE58DE4C810",
+        "request_id": "0000111122223333",
     }
     params.update(overrides)
     return sample("s3-put", **params)
@@ -59,7 +64,7 @@ def test_s3_put_is_the_record_s3_sends_to_lambda() -> None:
                 "eventName": "ObjectCreated:Put",
                 "userIdentity": {"principalId": "AWS:AIDAEXAMPLEUPLOADER"},
                 "requestParameters": {"sourceIPAddress": "203.0.113.10"},
-                "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810"},
+                "responseElements": {"x-amz-request-id": "0000111122223333"},
                 "s3": {
                     "s3SchemaVersion": "1.0",
                     "configurationId": "tf-s3-lambda-20260101000000000000000001",
@@ -71,7 +76,7 @@ def test_s3_put_is_the_record_s3_sends_to_lambda() -> None:
                     "object": {
                         "key": "incoming/2024/my+trades+%281%29%2Bfinal.csv",
                         "size": 4096,
-                        "eTag": "d41d8cd98f00b204e9800998ecf8427e",
+                        "eTag": EMPTY_MD5,
                         "versionId": "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH",
                         "sequencer": "17B8A23367773280",
                     },
@@ -181,3 +186,14 @@ def test_the_handler_processes_the_object_the_sample_names(
         "processed",
         2,
     )
+
+
+def test_the_sample_trade_file_is_three_trades_and_one_rejected_line(
+    store: InMemoryObjectStore, service: IngestService
+) -> None:
+    from processor.samples import SAMPLE_TRADE_FILE, SAMPLE_TRADE_FILE_KEY
+
+    assert not SAMPLE_TRADE_FILE_KEY.startswith("incoming/")  # no bucket notification for it
+    store.add("bucket", SAMPLE_TRADE_FILE_KEY, SAMPLE_TRADE_FILE)
+    summary = service.ingest(ObjectRef("bucket", SAMPLE_TRADE_FILE_KEY))
+    assert (summary.accepted, summary.rejected, summary.duplicates) == (3, 1, 0)

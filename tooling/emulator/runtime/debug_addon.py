@@ -22,7 +22,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Final
 from tooling.emulator.runtime.environment import (
     ensure_runtime_environment,
     file_lock,
+    install_pinned_wheels,
     run_build_step,
     runtime_environment,
 )
@@ -121,28 +121,7 @@ def _build(root: Path, runtime: str) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=root))
     try:
         site = staging / "site-packages"
-        run_build_step(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--no-deps",
-                "--only-binary",
-                ":all:",
-                "--no-compile",
-                "--python-version",
-                version,
-                "--implementation",
-                "cp",
-                "--target",
-                str(site),
-                "-r",
-                str(debug_addon_pins(runtime)),
-            ]
-        )
+        install_pinned_wheels(debug_addon_pins(runtime), site, version)
         python = runtime_environment(root, runtime).python.absolute()
         run_build_step([str(python), "-I", "-m", "compileall", "-q", "-j", "0", "."], cwd=site)
         (staging / _MARKER).write_text(_pins_sha256(runtime) + "\n", "ascii")

@@ -163,28 +163,7 @@ def _build(environment: RuntimeEnvironment, interpreters: InterpreterFinder) -> 
     try:
         staged = RuntimeEnvironment(staging, environment.runtime)
         run_build_step([str(interpreter), "-m", "venv", "--without-pip", "--clear", str(staging)])
-        run_build_step(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--no-deps",
-                "--only-binary",
-                ":all:",
-                "--no-compile",
-                "--python-version",
-                version,
-                "--implementation",
-                "cp",
-                "--target",
-                str(staged.site_packages),
-                "-r",
-                str(pins_file(environment.runtime)),
-            ]
-        )
+        install_pinned_wheels(pins_file(environment.runtime), staged.site_packages, version)
         run_build_step(
             [str(staged.python), "-I", "-m", "compileall", "-q", "-j", "0", "."],
             cwd=staged.site_packages,
@@ -197,6 +176,34 @@ def _build(environment: RuntimeEnvironment, interpreters: InterpreterFinder) -> 
         staging.rename(final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def install_pinned_wheels(pins: Path, site_packages: Path, python_version: str) -> None:
+    """pip installs exactly the wheels ``pins`` names (``--no-deps``: the pins file is the whole
+    set) for CPython ``python_version`` into ``site_packages``, without compiling them (the
+    caller compiles with the runtime's own interpreter)."""
+    run_build_step(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "--no-compile",
+            "--python-version",
+            python_version,
+            "--implementation",
+            "cp",
+            "--target",
+            str(site_packages),
+            "-r",
+            str(pins),
+        ]
+    )
 
 
 def run_build_step(command: Sequence[str], cwd: Path | None = None) -> None:

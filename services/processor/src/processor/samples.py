@@ -27,6 +27,7 @@ function asynchronously with that event as the payload
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,7 +36,17 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote_plus
 
-__all__ = ["HANDLER", "SAMPLES", "Sample", "UnknownSampleError", "names", "s3_put", "sample"]
+__all__ = [
+    "HANDLER",
+    "SAMPLES",
+    "SAMPLE_TRADE_FILE",
+    "SAMPLE_TRADE_FILE_KEY",
+    "Sample",
+    "UnknownSampleError",
+    "names",
+    "s3_put",
+    "sample",
+]
 
 #: The Lambda handler these events are for.
 HANDLER = "processor.handler.lambda_handler"
@@ -43,6 +54,22 @@ HANDLER = "processor.handler.lambda_handler"
 DEFAULT_REGION = "ap-southeast-1"
 DEFAULT_BUCKET = "tap-data-dev-ap-southeast-1-123456789012"
 DEFAULT_KEY = "incoming/trades.csv"
+
+#: A small trade file for the S3 sample to name: three trades and one line the processor
+#: rejects (a side that is neither BUY nor SELL), in the documented CSV format.
+SAMPLE_TRADE_FILE = (
+    b"trade_id,account_id,symbol,side,quantity,price,currency,executed_at\n"
+    b"SAMPLE-1,acc-sample,D05.SI,BUY,100,35.125,SGD,2024-03-01T09:30:00Z\n"
+    b"SAMPLE-2,acc-sample,O39.SI,SELL,250,12.5,SGD,2024-03-01T09:31:00Z\n"
+    b"SAMPLE-3,acc-sample,U11.SI,BUY,10,28.04,SGD,2024-03-01T09:32:00Z\n"
+    b"SAMPLE-4,acc-sample,Z74.SI,HOLD,1,3.1,SGD,2024-03-01T09:33:00Z\n"
+)
+#: Where a developer's tool puts :data:`SAMPLE_TRADE_FILE`: outside ``incoming/``, so that the
+#: bucket's notification does not also invoke the function for it.
+SAMPLE_TRADE_FILE_KEY = "samples/trades.csv"
+#: Its ETag as S3 computes it for a single PutObject (the MD5 of its bytes): the S3 sample's
+#: default, so that by default the event describes the sample trade file.
+SAMPLE_TRADE_FILE_ETAG = hashlib.md5(SAMPLE_TRADE_FILE, usedforsecurity=False).hexdigest()
 
 
 class UnknownSampleError(LookupError):
@@ -75,8 +102,8 @@ def s3_put(
     *,
     bucket: str = DEFAULT_BUCKET,
     key: str = DEFAULT_KEY,
-    size: int = 58_958,
-    etag: str = "9686728bc5649c9b3ad69b994a758213",
+    size: int = len(SAMPLE_TRADE_FILE),
+    etag: str = SAMPLE_TRADE_FILE_ETAG,
     version_id: str | None = None,
     region: str = DEFAULT_REGION,
     event_time: datetime | None = None,
