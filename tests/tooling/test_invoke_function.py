@@ -545,15 +545,19 @@ def test_the_s3_sample_without_a_key_names_the_sample_trade_file_put_in_place(
     event, notes = invoker.sample_event(target, "s3-put", OUTPUTS, "dev", s3=s3)
     again, notes_again = invoker.sample_event(target, "s3-put", OUTPUTS, "dev", s3=s3)
 
-    stored = s3.get_object(Bucket=BUCKET, Key="samples/trades.csv")["Body"].read()
+    stored = s3.get_object(Bucket=BUCKET, Key="incoming/samples/trades.csv")["Body"].read()
     assert stored == SAMPLE_TRADE_FILE
     s3_object = event["Records"][0]["s3"]["object"]
-    assert (s3_object["key"], s3_object["size"]) == ("samples/trades.csv", len(SAMPLE_TRADE_FILE))
+    assert (s3_object["key"], s3_object["size"]) == (
+        "incoming/samples/trades.csv",
+        len(SAMPLE_TRADE_FILE),
+    )
     assert notes == [
-        f"note: put the processor's sample trade file (4 lines) at s3://{BUCKET}/samples/"
-        "trades.csv (outside incoming/: the bucket does not notify the processor of it)",
-        f"note: the event names s3://{BUCKET}/samples/trades.csv; the processor reads the "
-        "object itself",
+        f"note: put the processor's sample trade file (4 lines) at s3://{BUCKET}/incoming/"
+        "samples/trades.csv (the bucket's notification processes it too: the second run counts "
+        "duplicates)",
+        f"note: the event names s3://{BUCKET}/incoming/samples/trades.csv; the processor reads "
+        "the object itself",
     ]
     assert notes_again == notes[1:]  # put once, named every time
     assert again["Records"][0]["s3"]["object"]["eTag"] == s3_object["eTag"]

@@ -95,8 +95,9 @@ def _object_params(s3: Any, bucket: str, key: str) -> tuple[dict[str, Any], str]
 
 
 def _sample_file_in_place(s3: Any, bucket: str) -> list[str]:
-    """Put the processor's sample trade file at its key unless an object is there (the key is
-    outside ``incoming/``: no bucket notification, only the invocation reads it)."""
+    """Put the processor's sample trade file at its key unless an object is there (under
+    ``incoming/``, which the processor's role may read: the bucket's notification processes it
+    too, and the second run counts its trades as duplicates)."""
     from botocore.exceptions import ClientError
 
     key = processor_samples.SAMPLE_TRADE_FILE_KEY
@@ -110,7 +111,7 @@ def _sample_file_in_place(s3: Any, bucket: str) -> list[str]:
     lines = processor_samples.SAMPLE_TRADE_FILE.count(b"\n") - 1
     return [
         f"note: put the processor's sample trade file ({lines} lines) at s3://{bucket}/{key} "
-        "(outside incoming/: the bucket does not notify the processor of it)"
+        "(the bucket's notification processes it too: the second run counts duplicates)"
     ]
 
 

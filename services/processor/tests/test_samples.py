@@ -193,7 +193,7 @@ def test_the_sample_trade_file_is_three_trades_and_one_rejected_line(
 ) -> None:
     from processor.samples import SAMPLE_TRADE_FILE, SAMPLE_TRADE_FILE_KEY
 
-    assert not SAMPLE_TRADE_FILE_KEY.startswith("incoming/")  # no bucket notification for it
+    assert SAMPLE_TRADE_FILE_KEY.startswith("incoming/")  # the only prefix the role may read
     store.add("bucket", SAMPLE_TRADE_FILE_KEY, SAMPLE_TRADE_FILE)
     summary = service.ingest(ObjectRef("bucket", SAMPLE_TRADE_FILE_KEY))
     assert (summary.accepted, summary.rejected, summary.duplicates) == (3, 1, 0)

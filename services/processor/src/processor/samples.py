@@ -64,9 +64,10 @@ SAMPLE_TRADE_FILE = (
     b"SAMPLE-3,acc-sample,U11.SI,BUY,10,28.04,SGD,2024-03-01T09:32:00Z\n"
     b"SAMPLE-4,acc-sample,Z74.SI,HOLD,1,3.1,SGD,2024-03-01T09:33:00Z\n"
 )
-#: Where a developer's tool puts :data:`SAMPLE_TRADE_FILE`: outside ``incoming/``, so that the
-#: bucket's notification does not also invoke the function for it.
-SAMPLE_TRADE_FILE_KEY = "samples/trades.csv"
+#: Where a developer's tool puts :data:`SAMPLE_TRADE_FILE`: under ``incoming/``, the only prefix
+#: the function's role may read. The bucket's notification processes it too; the function is
+#: idempotent, so whichever run comes second counts its trades as duplicates.
+SAMPLE_TRADE_FILE_KEY = "incoming/samples/trades.csv"
 #: Its ETag as S3 computes it for a single PutObject (the MD5 of its bytes): the S3 sample's
 #: default, so that by default the event describes the sample trade file.
 SAMPLE_TRADE_FILE_ETAG = hashlib.md5(SAMPLE_TRADE_FILE, usedforsecurity=False).hexdigest()
