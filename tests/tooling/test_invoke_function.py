@@ -615,12 +615,15 @@ def test_a_sample_payload_is_the_samples_json() -> None:
 # --------------------------------------------------------------------------- --debug
 
 
+#: Where the emulator of this clone links a debugged function's code (whatever the clone's path).
+DEBUG_ROOT = Path(__file__).resolve().parents[2] / ".emulator" / "lambda" / "debug" / FUNCTION
+
 SESSION = DebugSession(
     function=f"arn:aws:lambda:{REGION}:123456789012:function:{FUNCTION}",
     function_name=FUNCTION,
     host="127.0.0.1",
     port=5679,
-    remote_root=f"/work/.emulator/lambda/debug/{FUNCTION}",
+    remote_root=str(DEBUG_ROOT),
     attach_timeout_seconds=300.0,
     debugpy_version="1.8.0",
 )
@@ -646,7 +649,7 @@ def test_debug_arms_a_session_and_prints_where_to_attach_and_a_launch_configurat
     assert json.loads(lines[2])["pathMappings"] == [
         {
             "localRoot": "${workspaceFolder}/services/processor/src",
-            "remoteRoot": f"/work/.emulator/lambda/debug/{FUNCTION}",
+            "remoteRoot": str(DEBUG_ROOT),
         }
     ]
 
