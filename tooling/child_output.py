@@ -7,14 +7,29 @@ line of one never lands inside a line of another.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-__all__ = ["follow", "start"]
+__all__ = ["Ended", "follow", "start"]
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How a followed child ended."""
+
+    exit_code: int
+    #: ``time.monotonic()`` when it ended.
+    at: float
+    #: User plus system CPU of the child and of every descendant it waited for (nox waits for
+    #: pytest, pytest for terraform and the emulator): what the run cost the machine, which on
+    #: a CPU-bound CI machine is what its wall time follows.
+    cpu_seconds: float
 
 
 def start(
@@ -32,14 +47,15 @@ def start(
     )
 
 
-def follow(
-    prefix: str, process: subprocess.Popen[str], out: TextIO, lock: threading.Lock
-) -> tuple[int, float]:
+def follow(prefix: str, process: subprocess.Popen[str], out: TextIO, lock: threading.Lock) -> Ended:
     """Copy ``process``'s lines to ``out`` as they come, each after ``prefix`` and under
-    ``lock``; then its exit status and when it ended (``time.monotonic()``)."""
+    ``lock``; then how it ended."""
     assert process.stdout is not None, "start the process with tooling.child_output.start"
     for line in process.stdout:
         with lock:
             out.write(f"{prefix}{line}")
             out.flush()
-    return process.wait(), time.monotonic()
+    # os.wait4, not Popen.wait: only the reaping call gets the child's resource usage.
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return Ended(process.returncode, time.monotonic(), usage.ru_utime + usage.ru_stime)

@@ -51,6 +51,8 @@ class LaneResult:
     lane: Lane
     exit_code: int
     seconds: float
+    #: CPU of the lane's pytest and what it waited for (its emulator, terraform, the workers).
+    cpu_seconds: float
 
     @property
     def passed(self) -> bool:
@@ -110,8 +112,8 @@ def run_lanes(
             )
         results = []
         for lane, began, finished in running:
-            code, ended = finished.result()
-            results.append(LaneResult(lane=lane, exit_code=code, seconds=ended - began))
+            ended = finished.result()
+            results.append(LaneResult(lane, ended.exit_code, ended.at - began, ended.cpu_seconds))
         return results
     except KeyboardInterrupt:
         _stop(processes)
@@ -133,11 +135,14 @@ def _stop(processes: Iterable[subprocess.Popen[str]]) -> None:
 
 
 def summary(results: Sequence[LaneResult]) -> list[str]:
-    """The table printed after the lanes: lane, seconds, result, modules."""
+    """The table printed after the lanes: lane, seconds, CPU seconds, result, modules."""
     width = max((len(r.lane.name) for r in results), default=4)
-    lines = [f"{'lane':{width}}  {'seconds':>7}  result  modules"]
+    lines = [f"{'lane':{width}}  {'seconds':>7}  {'CPU s':>7}  result  modules"]
     for result in results:
         verdict = "passed" if result.passed else f"failed (exit {result.exit_code})"
         modules = ", ".join(os.path.basename(m) for m in result.lane.modules)
-        lines.append(f"{result.lane.name:{width}}  {result.seconds:7.0f}  {verdict}  {modules}")
+        lines.append(
+            f"{result.lane.name:{width}}  {result.seconds:7.0f}  {result.cpu_seconds:7.0f}"
+            f"  {verdict}  {modules}"
+        )
     return lines

@@ -98,9 +98,9 @@ def run_suite(suite: Suite, *, python: str, root: Path, out: TextIO) -> int:
     started = time.monotonic()
 
     def run(chain: tuple[str, ...]) -> int:
-        code, ended = follow(f"[{','.join(chain)}] ", _nox(python, chain, root), out, lock)
-        _report(out, lock, chain, code, ended - started)
-        return code
+        ended = follow(f"[{','.join(chain)}] ", _nox(python, chain, root), out, lock)
+        _report(out, lock, chain, ended.exit_code, ended.at - started, ended.cpu_seconds)
+        return ended.exit_code
 
     with ThreadPoolExecutor(max_workers=len(suite.chains), thread_name_prefix="chain") as pool:
         codes = list(pool.map(run, suite.chains))
@@ -108,9 +108,17 @@ def run_suite(suite: Suite, *, python: str, root: Path, out: TextIO) -> int:
 
 
 def _report(
-    out: TextIO, lock: threading.Lock, sessions: Sequence[str], code: int, seconds: float
+    out: TextIO,
+    lock: threading.Lock,
+    sessions: Sequence[str],
+    code: int,
+    seconds: float,
+    cpu_seconds: float,
 ) -> None:
     verdict = "passed" if code == 0 else f"failed (exit {code})"
     with lock:
-        out.write(f"test: {', '.join(sessions)}: {verdict} after {seconds / 60:.1f} min\n")
+        out.write(
+            f"test: {', '.join(sessions)}: {verdict} after {seconds / 60:.1f} min"
+            f" ({cpu_seconds / 60:.1f} CPU-min)\n"
+        )
         out.flush()

@@ -76,18 +76,32 @@ def test_a_failing_lane_is_reported_and_the_others_still_finish(tmp_path: Path) 
     ]
 
 
-def test_the_summary_has_a_row_per_lane_with_seconds_and_result() -> None:
+def test_the_summary_has_a_row_per_lane_with_seconds_cpu_and_result() -> None:
     rows = summary(
         [
-            LaneResult(Lane("global", ("tests/e2e/test_multi_region.py",)), 0, 612.4),
-            LaneResult(Lane("dev", ("tests/e2e/a.py", "tests/e2e/b.py")), 1, 700.0),
+            LaneResult(Lane("global", ("tests/e2e/test_multi_region.py",)), 0, 612.4, 455.6),
+            LaneResult(Lane("dev", ("tests/e2e/a.py", "tests/e2e/b.py")), 1, 700.0, 1201.0),
         ]
     )
     assert rows == [
-        "lane    seconds  result  modules",
-        "global      612  passed  test_multi_region.py",
-        "dev         700  failed (exit 1)  a.py, b.py",
+        "lane    seconds    CPU s  result  modules",
+        "global      612      456  passed  test_multi_region.py",
+        "dev         700     1201  failed (exit 1)  a.py, b.py",
     ]
+
+
+def test_a_lanes_cpu_counts_the_processes_it_waited_for(tmp_path: Path) -> None:
+    """GIVEN a lane whose command spends CPU in a child it waits for THEN the lane's CPU
+    includes the child's (measured by the kernel, so only a lower bound is pinned)."""
+    spin = (
+        "import subprocess, sys; subprocess.run([sys.executable, '-c',"
+        " 'import time\\nend = time.process_time() + 0.5\\nwhile time.process_time() < end: pass'],"
+        " check=True)"
+    )
+    (result,) = run_lanes(
+        [Lane("busy", ())], [sys.executable, "-c", spin], root=tmp_path, env={}, out=io.StringIO()
+    )
+    assert result.passed and result.cpu_seconds >= 0.5
 
 
 def test_each_lane_is_timed_to_its_own_end(tmp_path: Path) -> None:

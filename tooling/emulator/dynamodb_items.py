@@ -18,7 +18,7 @@ from __future__ import annotations
 import pickle
 import sqlite3
 import threading
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -110,9 +110,15 @@ class ItemStore(MutableMapping[Any, Any]):
 
     Iteration (``values()``, which moto's Scan and Query use) yields the items in key order,
     decoded one at a time. Thread-safe: one connection, used under a lock.
+
+    ``indexed`` names the attributes that are partition keys of the table's indexes: each
+    write records them, as DynamoDB maintains an index on write, so the first Query of an
+    index costs what the later ones do (recording them only at that first Query read and
+    decoded every item of the table: seconds for a trading day, past API Gateway's timeout
+    on a loaded machine).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, indexed: Iterable[str] = ()) -> None:
         self._lock = threading.RLock()
         self._db = sqlite3.connect("", check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode = OFF")
@@ -126,7 +132,7 @@ class ItemStore(MutableMapping[Any, Any]):
             " WITHOUT ROWID"
         )
         self._db.execute("CREATE INDEX refs_by_value ON refs (name, value)")
-        self._indexed: set[str] = set()
+        self._indexed: set[str] = set(indexed)
         self._count = 0
 
     def __getitem__(self, key: Any) -> Any:
@@ -166,7 +172,8 @@ class ItemStore(MutableMapping[Any, Any]):
     def having(self, name: str, value: Any) -> list[Any]:
         """Every item whose attribute ``name`` equals ``value`` (a ``DynamoType``), in key order:
         what a Query of an index whose partition key is ``name`` reads. The first call for a
-        ``name`` records that attribute of every stored item; later writes keep it current."""
+        ``name`` that is not in ``indexed`` (an index added by UpdateTable) records that
+        attribute of every stored item; later writes keep it current."""
         with self._lock:
             if name not in self._indexed:
                 self._indexed.add(name)

@@ -252,7 +252,7 @@ def _with_item_store(original: Callable[..., None]) -> Callable[..., None]:
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         if self.range_key_attr is None:
-            self.items = ItemStore()
+            self.items = ItemStore(indexed=self.hash_key_names[1:])
 
     return init
 
