@@ -141,7 +141,7 @@ def _install_security_tools(session: nox.Session) -> None:
     marker.write_text(wanted, encoding="utf-8")
 
 
-@nox.session(venv_backend="venv", reuse_venv=True)
+@nox.session(venv_backend="uv", reuse_venv=True)
 def security(session: nox.Session) -> None:
     """checkov (pinned, offline) on every aws stack, secrets scan, accepted-findings tests."""
     _install_security_tools(session)
@@ -231,13 +231,13 @@ def _service_checks(session: nox.Session, service: str) -> None:
         session.run("pytest", "-q", "tests", *session.posargs, env={STANDALONE_VARIABLE: service})
 
 
-@nox.session(venv_backend="venv", reuse_venv=True)
+@nox.session(venv_backend="uv", reuse_venv=True)
 def processor(session: nox.Session) -> None:
     """The processor alone: ruff, mypy --strict, all its tests, in a venv of only it + [test]."""
     _service_checks(session, "processor")
 
 
-@nox.session(venv_backend="venv", reuse_venv=True)
+@nox.session(venv_backend="uv", reuse_venv=True)
 def api_handler(session: nox.Session) -> None:
     """The api_handler alone: ruff, mypy --strict, all its tests, in a venv of only it + [test]."""
     _service_checks(session, "api_handler")

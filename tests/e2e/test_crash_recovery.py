@@ -8,14 +8,17 @@ show no changes for every stack, and the final ``./tap destroy`` must say nothin
 
 One emulator for the module, of its own (free port, own state directory ``TAP_EMULATOR_DIR``
 and synth directory ``TAP_CDKTF_OUTDIR``): it never touches a developer's emulator or another
-e2e module's. In file order (each scenario starts from where the previous one left off):
+e2e module's. In file order, each scenario starting where the previous one left off, so that
+every recovery is made by the next ``./tap`` a user would run, never by a destroy in between:
 
-1. deploy killed during the network apply -> deploy converges, plan clean
-2. destroy killed during the application destroy, then deploy killed during the application
-   apply (resources created, not yet in the state: adopted by the next deploy)
-3. Ctrl-C (SIGINT to the process group) in the middle of the next deploy -> exit 130, no lock
-   left; then deploy converges (adopting what 2 left outside the state), plan clean
-4. destroy: nothing left (what no state knows of is swept)
+1. deploy killed (SIGKILL) during the network apply: the lock of the killed terraform is left
+2. Ctrl-C (SIGINT to the process group) in the next deploy, which first releases that lock
+   (its holder is gone), while the application apply still has most of its work ahead:
+   exit 130, no lock left
+3. deploy killed (SIGKILL) during the application apply, just after a resource was created
+   and before terraform wrote it to the state; the next deploy adopts what is missing from the
+   state (import blocks), converges, and the plan of every stack is clean
+4. destroy killed (SIGKILL) during the application destroy, then destroy: nothing left
 
 Runs against the working tree's sources: an edit of a service while it runs rebuilds the zip
 and shows as changes in the plan.
@@ -162,13 +165,15 @@ class Crashes:
         print(f"{signum} at: {line} -> exit {code}")
         return command
 
-    def converges(self) -> None:
-        """``./tap deploy`` succeeds with no manual step and the plan is clean for every stack."""
-        self.run("deploy", "--env", ENV)
+    def converges(self) -> str:
+        """``./tap deploy`` succeeds with no manual step and the plan is clean for every stack;
+        the deploy's output."""
+        deployed = self.run("deploy", "--env", ENV).output
         planned = self.run("plan", "--env", ENV).output
         for stack in self.stacks:
             rows = [line for line in planned.splitlines() if line.startswith(f"{stack} ")]
             assert rows and rows[-1].endswith("succeeded: no changes"), planned
+        return deployed
 
     def locks(self) -> list[Any]:
         """The lock items and S3 lock files of the state backend (empty: nothing locked)."""
@@ -243,30 +248,17 @@ def crashes() -> Iterator[Crashes]:
             TIMINGS["crash-recovery module (total)"] = time.monotonic() - started
 
 
-def test_a_deploy_killed_during_the_network_apply_converges(crashes: Crashes) -> None:
-    crashes.killed(
-        "deploy", "--env", ENV, when=_resources_done("network", 3), signum=signal.SIGKILL
-    )
-    crashes.converges()
-
-
-def test_a_destroy_then_a_deploy_killed_during_the_application(crashes: Crashes) -> None:
-    """SIGKILL during the application destroy, then during its apply: resources exist that no
-    state knows of (adopted by the next deploy, in the next test)."""
-    crashes.killed("destroy", "--env", ENV, when=_resources_done("app", 15), signum=signal.SIGKILL)
+def test_a_deploy_killed_during_the_network_apply_stops_at_once(crashes: Crashes) -> None:
     killed = crashes.killed(
-        "deploy", "--env", ENV, when=_resources_done("app", 5), signum=signal.SIGKILL
+        "deploy", "--env", ENV, when=_resources_done("network", 3), signum=signal.SIGKILL
     )
     assert killed.process is not None and killed.process.returncode == -signal.SIGKILL
 
 
-def test_ctrl_c_stops_the_deploy_cleanly_then_it_converges(crashes: Crashes) -> None:
-    """Ctrl-C (SIGINT to the process group, as a terminal sends it) in the middle of a deploy
-    with the whole application stack to create: exit 130, every lock released; then deploy
-    converges and the plan is clean."""
-    # From nothing, so that the signal lands while terraform still has most of its work ahead:
-    # after the recoveries above, a deploy may have only a few resources left to create.
-    crashes.run("destroy", "--env", ENV)
+def test_ctrl_c_in_the_next_deploy_stops_it_cleanly(crashes: Crashes) -> None:
+    """The deploy after the killed one releases the lock whose holder is gone, finishes the
+    network and is interrupted by Ctrl-C (SIGINT to the process group, as a terminal sends it)
+    with most of the application stack still to create: exit 130, every lock released."""
     interrupted = crashes.killed(
         "deploy", "--env", ENV, when=_resources_done("app", 3), signum=signal.SIGINT
     )
@@ -274,10 +266,26 @@ def test_ctrl_c_stops_the_deploy_cleanly_then_it_converges(crashes: Crashes) -> 
     assert interrupted.process.returncode == 130, interrupted.output
     assert "deploy stopped by SIGINT: interrupted:" in interrupted.output
     assert crashes.locks() == []  # every terraform released its lock
-    crashes.converges()
 
 
-def test_destroy_leaves_nothing(crashes: Crashes) -> None:
+def test_what_a_killed_application_apply_created_is_adopted_by_the_next_deploy(
+    crashes: Crashes,
+) -> None:
+    """SIGKILL as a resource of the application is reported created: it exists, and the state
+    the killed terraform last wrote does not hold it. The next ``./tap deploy`` adopts it (and
+    whatever else the kill left outside the state) and converges; the plan is clean."""
+    killed = crashes.killed(
+        "deploy", "--env", ENV, when=_resources_done("app", 5), signum=signal.SIGKILL
+    )
+    assert killed.process is not None and killed.process.returncode == -signal.SIGKILL
+    deployed = crashes.converges()
+    assert "are missing from the state" in deployed and "adopted" in deployed, deployed
+
+
+def test_a_killed_destroy_is_finished_by_the_next_destroy_and_nothing_is_left(
+    crashes: Crashes,
+) -> None:
+    crashes.killed("destroy", "--env", ENV, when=_resources_done("app", 15), signum=signal.SIGKILL)
     destroyed = crashes.run("destroy", "--env", ENV)
     assert "destroy: nothing left" in destroyed.output
     assert crashes.locks() == []

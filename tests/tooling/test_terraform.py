@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -263,12 +264,19 @@ def test_stream_terraform_forwards_one_sigint_and_runs_in_its_own_group(tmp_path
 
     fake = tmp_path / "terraform"
     record = tmp_path / "signals"
+    # Python, not sh: a shell cannot trap a signal ignored when it started (as SIGINT is for
+    # every job a non-interactive shell starts with &), while terraform, a Go program, installs
+    # its handler whatever it inherited; so does this fake.
     fake.write_text(
-        "#!/bin/sh\n"
-        f"trap 'echo INT >> {record}; exit 1' INT\n"
-        f'echo "pgid $(ps -o pgid= $$)" >> {record}\n'
-        "echo started\n"
-        "i=0; while [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done\n",
+        f"#!{sys.executable}\n"
+        "import os, signal, sys, time\n"
+        f"record = open({str(record)!r}, 'a')\n"
+        "def stop(signum, frame):\n"
+        "    record.write('INT\\n'); record.flush(); sys.exit(1)\n"
+        "signal.signal(signal.SIGINT, stop)\n"
+        "record.write(f'pgid {os.getpgrp()}\\n'); record.flush()\n"
+        "print('started', flush=True)\n"
+        "time.sleep(10)\n",
         encoding="utf-8",
     )
     fake.chmod(0o755)
