@@ -2,12 +2,14 @@
 
 Every session runs in the one pinned environment ``./tap`` maintains (.venv): the provider
 bindings alone are ~450 MB, and a per-session virtualenv would install them again for nothing.
-Measured: a fresh per-session install took ~70 s per session here, reuse takes 0 s.
+
 
 Two kinds of session have a virtualenv of their own: ``security`` (checkov's pins clash with the
 toolchain's) and one per Lambda service (``processor``, ``api_handler``), which holds only that
 package and its ``test`` extra, to prove that the service is developed and tested without the
-infrastructure toolchain (services/<service>/README.md, "Developer loop").
+infrastructure toolchain (services/<service>/README.md, "Develop this service"). nox makes and
+fills those with uv when it finds it (``.venv`` has it: seconds instead of a minute of pip per
+session), else with venv and pip.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ E2E_LANES = (
         (
             "tests/e2e/test_environments.py",  # dev and prod side by side: names, profiles, state
             "tests/e2e/test_platform.py",  # dev: ingest, API, controls, locking, re-plan, new code
+            "tests/e2e/test_handler_loop.py",  # dev: ./tap sync, ./tap invoke --sample, --debug
             "tests/e2e/test_destroy.py",  # destroying both leaves nothing of either
         ),
     ),
@@ -129,7 +132,7 @@ SECURITY_REPORTS = ".build/security"
 
 
 def _install_security_tools(session: nox.Session) -> None:
-    # nox reuses this virtualenv; pip runs only when constraints-security.txt changed (~60 s once).
+    # nox reuses this virtualenv; the install runs only when constraints-security.txt changed.
     import hashlib
     from pathlib import Path
 
@@ -141,7 +144,7 @@ def _install_security_tools(session: nox.Session) -> None:
     marker.write_text(wanted, encoding="utf-8")
 
 
-@nox.session(venv_backend="uv", reuse_venv=True)
+@nox.session(venv_backend="uv|venv", reuse_venv=True)
 def security(session: nox.Session) -> None:
     """checkov (pinned, offline) on every aws stack, secrets scan, accepted-findings tests."""
     _install_security_tools(session)
@@ -191,9 +194,9 @@ def _install_service(session: nox.Session, service: str) -> None:
 
     The package is built from a copy of its folder (minus tests and caches) in the session's
     tmp dir, so that setuptools' build/ and egg-info never land in the working tree. The extra's
-    dependencies are installed when constraints.txt or the pyproject changed (the first run:
-    ~1 min); after a change to the service's source only the package itself is reinstalled
-    (a few seconds); otherwise nothing runs.
+    dependencies are installed when constraints.txt or the pyproject changed (the first run);
+    after a change to the service's source only the package itself is reinstalled; otherwise
+    nothing runs.
     """
     top = str(Path("services", service))
     source = Path(session.create_tmp()) / "source" / service
@@ -231,13 +234,13 @@ def _service_checks(session: nox.Session, service: str) -> None:
         session.run("pytest", "-q", "tests", *session.posargs, env={STANDALONE_VARIABLE: service})
 
 
-@nox.session(venv_backend="uv", reuse_venv=True)
+@nox.session(venv_backend="uv|venv", reuse_venv=True)
 def processor(session: nox.Session) -> None:
     """The processor alone: ruff, mypy --strict, all its tests, in a venv of only it + [test]."""
     _service_checks(session, "processor")
 
 
-@nox.session(venv_backend="uv", reuse_venv=True)
+@nox.session(venv_backend="uv|venv", reuse_venv=True)
 def api_handler(session: nox.Session) -> None:
     """The api_handler alone: ruff, mypy --strict, all its tests, in a venv of only it + [test]."""
     _service_checks(session, "api_handler")

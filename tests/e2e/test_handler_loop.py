@@ -1,9 +1,8 @@
 """End-to-end: the handler developer's loop on the dev deployment (docs/tasks.md: sync, invoke,
 debug), black-box except for the library calls `./tap sync` itself makes.
 
-Not yet in CI's lanes (noxfile.E2E_LANES lists a module once it fits the CI time budget): run it
-on a deployment of the shared fixture, `./tap test --session e2e -- tests/e2e/test_handler_loop.py`
-or `.venv/bin/python -m pytest -m e2e tests/e2e/test_handler_loop.py`.
+In CI's dev lane (noxfile.E2E_LANES), on the shared deployment of dev and prod; alone:
+`.venv/bin/python -m pytest -m e2e tests/e2e/test_handler_loop.py`.
 """
 
 from __future__ import annotations
