@@ -42,7 +42,6 @@ SUITE_CHAINS = (
 )
 
 PYTHON = sys.executable
-SERVICES = ("services/processor", "services/api_handler")
 TYPED_PATHS = ("infra/src", "services/processor/src", "services/api_handler/src", "tooling",
                "tasks.py", "noxfile.py")  # fmt: skip
 QUIET_JSII = {
@@ -63,19 +62,19 @@ def lint(session: nox.Session) -> None:
     session.run(PYTHON, "-m", "mypy", *TYPED_PATHS)
 
 
+# The services' own tests run in their sessions (``processor``, ``api_handler``), against the
+# installed package in a virtualenv of only it: the stricter of the two places, and once is enough.
+
+
 @nox.session(python=False)
 def unit(session: nox.Session) -> None:
-    """Domain tests of both services (fakes, no AWS) and the infra specification tests."""
-    for service in SERVICES:
-        _pytest(session, f"{service}/tests", "-m", "not moto")
+    """The infra specification: assertions on the synthesized JSON, the diagrams, the docs."""
     _pytest(session, "tests/infra")
 
 
 @nox.session(python=False)
 def moto(session: nox.Session) -> None:
-    """Adapter and handler tests against moto, and the local emulator's launcher patches."""
-    for service in SERVICES:
-        _pytest(session, f"{service}/tests", "-m", "moto")
+    """The tooling against moto: the local emulator (runtime, patches, HTTP API), the lifecycle."""
     _pytest(session, "tests/tooling")
 
 
