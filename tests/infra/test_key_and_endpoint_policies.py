@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from trading_infra.components.keys import ADMIN_ACTIONS, USAGE_ACTIONS
 from trading_infra.config import PlatformConfig
 
 from tests.infra.conftest import Stack
@@ -21,6 +20,19 @@ ROOT = f"arn:{PARTITION}:iam::{ACCOUNT}:root"
 #: The default key administrator: the role <platform>-deployer of the deploying account.
 DEFAULT_ADMIN = f"arn:{PARTITION}:iam::{ACCOUNT}:role/tap-deployer"
 KEYS = {"data": "Key/Key", "logs": "Key/LogsKey", "secrets": "Key/SecretsKey"}
+#: Key administration, written out (the AWS KMS developer guide's "key administrators" set):
+#: manage the key and its policy, never encrypt or decrypt with it. Literal, not imported from
+#: the code under test: a usage action slipped into the code's set must fail here.
+ADMIN_ACTIONS = [
+    "kms:CancelKeyDeletion", "kms:Create*", "kms:Delete*", "kms:Describe*", "kms:Disable*",
+    "kms:Enable*", "kms:Get*", "kms:List*", "kms:Put*", "kms:Revoke*",
+    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:Update*",
+]  # fmt: skip
+#: Cryptographic use through a service, written out (the guide's "key users" set, without
+#: grants: those are one statement of their own, for AWS resources only).
+USAGE_ACTIONS = [
+    "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*",
+]  # fmt: skip
 
 
 def key_statements(stack: Stack, purpose: str) -> dict[str, dict[str, Any]]:
@@ -431,7 +443,7 @@ def _usage_through(stack: Stack, service: str, sid: str) -> dict[str, Any]:
         "Sid": sid,
         "Effect": "Allow",
         "Principal": {"AWS": ROOT},
-        "Action": list(USAGE_ACTIONS),
+        "Action": USAGE_ACTIONS,
         "Resource": "*",
         "Condition": {
             "StringEquals": {"kms:CallerAccount": ACCOUNT, "kms:ViaService": via(stack, service)}
