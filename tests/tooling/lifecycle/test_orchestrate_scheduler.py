@@ -385,7 +385,7 @@ def test_sigint_reaches_each_terraform_once_and_the_run_exits_130(
     )
     with pytest.raises(LifecycleError) as error:
         orchestrate.deploy_stacks(ws, "dev,prod", parallel=4)
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 30  # the fake runs 30 s unless interrupted
     assert error.value.code == INTERRUPTED_EXIT
     message = str(error.value)
     assert "stopped by SIGINT" in message and f"interrupted: {NET}, {PNET}" in message

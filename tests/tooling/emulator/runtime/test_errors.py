@@ -157,7 +157,9 @@ def test_a_timeout_kills_the_worker_and_the_next_invoke_gets_a_new_one(
         "errorType": "Sandbox.Timedout",
         "errorMessage": "RequestId: r-slow Error: Task timed out after 1.00 seconds",
     }
-    assert 1000 <= result.duration_ms < 1500
+    # At least the timeout; the function asked for 30 s, so anything well short of that shows
+    # the timeout ended it (a generous ceiling: a loaded machine is slow to kill the worker).
+    assert 1000 <= result.duration_ms < 10_000
     log = events_text(sink.batches[-1][1])
     assert log[1] == "doing sleep\n"  # output before the timeout is kept
     assert re.fullmatch(
