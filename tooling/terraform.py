@@ -329,10 +329,10 @@ def terraform_env(repo_root: Path, base: Mapping[str, str] | None = None) -> dic
         CHECKPOINT_DISABLE="1",
     )
     # Terraform and the provider plugins it starts (they inherit this environment) are Go
-    # programs; the aws provider allocates its ~1,500 resource schemas at every start. Collecting
-    # garbage at 4x the live heap instead of 2x cut the CPU time of a `terraform validate` of an
-    # application stack from 6.9 to 5.6 s here, for ~500 instead of ~330 MB of peak memory
-    # (docs/performance.md). A GOGC of the caller's own is kept.
+    # programs; the aws provider allocates its ~1,500 resource schemas at every start, so
+    # collecting garbage at 4x the live heap instead of 2x saves CPU at every start for some
+    # more peak memory (figures: docs/performance.md#terraform). A GOGC of the caller's own is
+    # kept.
     env.setdefault("GOGC", GO_GC_PERCENT)
     return env
 

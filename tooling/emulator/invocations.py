@@ -1,6 +1,6 @@
 """How the emulator invokes a deployed Lambda function: moto's function model to the runtime.
 
-moto 5.2.5 keeps a function's configuration and code but runs nothing without Docker (docs/
+moto keeps a function's configuration and code but runs nothing without Docker (docs/
 emulator.md, gap 5). The patches in :mod:`tooling.emulator.patches.lambda_` (Invoke API) and
 :mod:`tooling.emulator.patches.s3` (bucket notifications) send every invocation here:
 

@@ -400,7 +400,7 @@ def start(repo_root: Path, *, port: int | None = None, timeout: float | None = N
                 return running
             raise EmulatorError(
                 f"The emulator is already running on port {running.port} (pid {running.pid}), "
-                f"not on {wanted}: stop it first (tooling.emulator.stop)."
+                f"not on {wanted}: stop it first (`./tap emulator --stop`)."
             )
         stale = _read_record(directory)
         if stale is not None:

@@ -188,11 +188,11 @@ class _JobStream(StringIO):
 class _InitGate:
     """Runs one ``terraform init`` at a time, across the threads of a run and across processes
     (concurrent runs, e2e modules): every init of the repository shares the provider plugin
-    cache, and Terraform does not make it safe for concurrent use. Observed in CI with only the
-    first init of a run serialised: two inits at once, cache warm, failed with "after installing
-    registry.terraform.io/hashicorp/aws it is still not detected in .terraform/providers; this
-    is a bug in Terraform". With a warm cache an init takes about a second, so serialising them
-    costs little next to the applies they precede."""
+    cache, and Terraform does not make it safe for concurrent use: two inits at once, even with
+    a warm cache, can fail with "after installing registry.terraform.io/hashicorp/aws it is
+    still not detected in .terraform/providers; this is a bug in Terraform". With a warm cache
+    an init takes about a second, so serialising them costs little next to the applies they
+    precede."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -32,7 +32,8 @@ _GLOBAL_KINDS = ("s3 bucket", "route53 health check", "route53 record", "global 
 
 
 class LeftoverLike(Protocol):
-    """What the leftover check reports (``tooling.deploy.Leftover`` has these fields)."""
+    """What the leftover check reports (:class:`~tooling.lifecycle.leftovers.Leftover` has
+    these fields)."""
 
     @property
     def kind(self) -> str: ...

@@ -82,7 +82,7 @@ NETWORK_OUTPUTS = (
     "private_subnet_ids",
     "lambda_security_group_id",
     "database_security_group_id",
-    "kms_key_arn",  # the data key (named before there were three keys)
+    "kms_key_arn",  # the data key; renaming an output breaks deployed readers of its state
     "logs_kms_key_arn",
     "secrets_kms_key_arn",
 )

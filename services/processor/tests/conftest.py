@@ -164,7 +164,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def moto_snapshot_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Speed-up of moto's TransactWriteItems, with unchanged behaviour.
 
-    moto 5.2 snapshots the table for rollback with ``copy.deepcopy`` once per *item* of a
+    moto snapshots the table for rollback with ``copy.deepcopy`` once per *item* of a
     transaction, before any item is applied, so all those snapshots are identical; that makes
     a 100-item transaction cost 100 full-table copies (minutes for a 5,000-line file). This
     wrapper lets it take the snapshot once per transaction. Without moto's ``copy`` module

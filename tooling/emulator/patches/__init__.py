@@ -1,4 +1,4 @@
-"""The emulator's compatibility patches of moto 5.2.5, one module per AWS service.
+"""The emulator's compatibility patches of moto (as pinned), one module per AWS service.
 
 Each patch closes one gap of docs/emulator.md in moto, never in the platform: the configuration
 deployed to AWS is never changed for the emulator's sake. Each has a test

@@ -35,7 +35,7 @@ APIGATEWAY_REGIONAL_HOSTED_ZONES: dict[str, str] = {
 def domain_name_status() -> Undo:
     """docs/emulator.md, gap 3: API Gateway v2 custom domain names answer like AWS.
 
-    moto 5.2.5's ``moto.apigatewayv2.models.DomainName.to_json`` (the body of CreateDomainName,
+    moto's ``moto.apigatewayv2.models.DomainName.to_json`` (the body of CreateDomainName,
     GetDomainName, GetDomainNames) returns the ``domainNameConfigurations`` exactly as they were
     sent, without ``domainNameStatus``: the provider waits for ``AVAILABLE`` and fails with
     "unexpected state '', wanted target 'AVAILABLE'". It also returns
@@ -66,13 +66,13 @@ def domain_name_status() -> Undo:
 
 @compat_patch("apigatewayv2-domain-name-target", gap="3")
 def domain_name_target() -> Undo:
-    """docs/emulator.md, gap 3 (found by the local deploy of ``global``): a custom domain name
+    """docs/emulator.md, gap 3: a custom domain name
     has no target to point DNS at.
 
     For every configuration of a custom domain name, AWS assigns the API Gateway domain name
     that serves it (``apiGatewayDomainName``, ``d-<id>.execute-api.<region>.amazonaws.com``)
     and the hosted zone of that name (``hostedZoneId``, fixed per region): what a Route 53
-    alias record points at. moto 5.2.5's ``moto.apigatewayv2.models.DomainName`` keeps the
+    alias record points at. moto's ``moto.apigatewayv2.models.DomainName`` keeps the
     configurations exactly as they were sent, so ``aws_route53_record`` with an alias to
     ``domain_name_configuration[0].target_domain_name`` / ``hosted_zone_id`` fails ("expected
     length of alias.0.name to be in the range (1 - 1024), got "). The patch fills in both when

@@ -29,10 +29,10 @@ _PREFIX_LIST_DESCRIPTION = "_tap_prefix_list_description"
 
 @compat_patch("ec2-security-group-rule-descriptions", gap="4")
 def security_group_rule_descriptions() -> Undo:
-    """docs/emulator.md, gap 4 (found by the local deploy): security group rule descriptions are
+    """docs/emulator.md, gap 4: security group rule descriptions are
     lost.
 
-    moto 5.2.5's ``moto.ec2.models.security_groups.SecurityGroupRule.description`` (the
+    moto's ``moto.ec2.models.security_groups.SecurityGroupRule.description`` (the
     ``Description`` of DescribeSecurityGroupRules) reads only the CIDR range's description. A
     rule that references a security group keeps its description in the request's
     ``UserIdGroupPairs`` entry, and a prefix-list rule in its ``PrefixListIds`` entry, which

@@ -13,9 +13,9 @@ __all__ = ["PATCHES", "aws_managed_policies", "execution_role_policies"]
 
 @compat_patch("iam-aws-managed-policies", gap="9")
 def aws_managed_policies() -> Undo:
-    """docs/emulator.md, gap 9 (found by the local deploy): AWS managed policies do not exist.
+    """docs/emulator.md, gap 9: AWS managed policies do not exist.
 
-    moto 5.2.5 creates an account's IAM backend without AWS's managed policies unless its
+    moto creates an account's IAM backend without AWS's managed policies unless its
     ``iam.load_aws_managed_policies`` setting is on (``moto.core.config.default_user_config``, or
     ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``), so attaching e.g.
     ``arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole`` (the role of RDS

@@ -13,9 +13,9 @@ __all__ = ["INVALID_PRINCIPALS", "PATCHES", "key_policy_principals_exist", "rota
 
 @compat_patch("kms-rotation-period", gap="4")
 def rotation_period() -> Undo:
-    """docs/emulator.md, gap 4 (found by the local deploy): KMS forgets the rotation period.
+    """docs/emulator.md, gap 4: KMS forgets the rotation period.
 
-    moto 5.2.5's EnableKeyRotation ignores ``RotationPeriodInDays`` and GetKeyRotationStatus
+    moto's EnableKeyRotation ignores ``RotationPeriodInDays`` and GetKeyRotationStatus
     returns only ``KeyRotationEnabled``, so ``aws_kms_key.rotation_period_in_days = 365`` reads
     back as 0 and shows ``0 -> 365`` on every plan. The patch keeps the period (AWS's default
     365 when not given) and returns it while rotation is enabled, like AWS.

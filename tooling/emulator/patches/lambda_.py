@@ -37,7 +37,7 @@ def _logging_config(update: Any, current: dict[str, Any] | None) -> dict[str, An
 def dead_letter_config() -> Undo:
     """docs/emulator.md, gap 4: return a Lambda function's ``DeadLetterConfig``.
 
-    moto 5.2.5's ``moto.awslambda.models.LambdaFunction`` ignores ``DeadLetterConfig`` in
+    moto's ``moto.awslambda.models.LambdaFunction`` ignores ``DeadLetterConfig`` in
     CreateFunction and UpdateFunctionConfiguration, and ``get_configuration`` (the body of
     GetFunction's ``Configuration``, GetFunctionConfiguration, ListFunctions, Create/Update
     responses) never has it, so ``aws_lambda_function.dead_letter_config`` shows an in-place
@@ -45,10 +45,10 @@ def dead_letter_config() -> Undo:
     which is how the provider removes it, clears it) and adds ``{"TargetArn": ...}`` to the
     configuration when there is one, like AWS.
 
-    Same gap, same three methods (so in the same patch): moto also drops ``LoggingConfig``
-    (found by the local deploy: ``logging_config { log_format = "JSON" }`` showed as an
-    in-place update on every plan). The patch keeps it from both requests and returns it with
-    AWS's defaults (``LogFormat`` ``Text``, ``LogGroup`` ``/aws/lambda/<name>``).
+    Same gap, same three methods (so in the same patch): moto also drops ``LoggingConfig``, so
+    ``logging_config { log_format = "JSON" }`` would show as an in-place update on every plan.
+    The patch keeps it from both requests and returns it with AWS's defaults (``LogFormat``
+    ``Text``, ``LogGroup`` ``/aws/lambda/<name>``).
     """
     from moto.awslambda.models import LambdaFunction
 
@@ -125,7 +125,7 @@ def _lambda_error(code: int, error_type: str, message: str) -> Exception:
 def invoke_in_local_runtime() -> Undo:
     """docs/emulator.md, gap 5: run a function's deployed code when it is invoked.
 
-    moto 5.2.5's ``LambdaFunction.invoke`` (the Invoke API, and S3 notifications) runs the code
+    moto's ``LambdaFunction.invoke`` (the Invoke API, and S3 notifications) runs the code
     only in a Docker container (``_invoke_lambda``); without Docker the invocation answers
     ``error running docker``. The patch hands every invocation of a zip function to
     :mod:`tooling.emulator.invocations`: ``RequestResponse`` runs it in the local runtime and

@@ -45,7 +45,7 @@ def new_dbi_resource_id() -> str:
 def unique_dbi_resource_id() -> Undo:
     """docs/emulator.md, gap 2: give every DB instance its own ``DbiResourceId``.
 
-    moto 5.2.5 sets ``self.dbi_resource_id = "db-M5ENSHXFPU6XHZ4G4ZEI5QIO2U"`` in
+    moto sets ``self.dbi_resource_id = "db-M5ENSHXFPU6XHZ4G4ZEI5QIO2U"`` in
     ``moto.rds.models.DBInstance.__init__`` for every instance (``DBInstanceClustered`` and
     restores from snapshots or points in time go through it too), and a read replica is a
     ``copy.copy`` of its primary. The aws provider reads ``aws_db_instance`` and
@@ -86,9 +86,9 @@ def _kwarg(kwargs: dict[str, Any], snake: str, camel: str) -> Any:
 
 @compat_patch("rds-performance-insights", gap="4")
 def performance_insights() -> Undo:
-    """docs/emulator.md, gap 4 (found by the local deploy): Performance Insights settings are lost.
+    """docs/emulator.md, gap 4: Performance Insights settings are lost.
 
-    moto 5.2.5's RDS ignores ``EnablePerformanceInsights``, ``PerformanceInsightsKMSKeyId`` and
+    moto's RDS ignores ``EnablePerformanceInsights``, ``PerformanceInsightsKMSKeyId`` and
     ``PerformanceInsightsRetentionPeriod`` of CreateDBInstance/ModifyDBInstance and
     DescribeDBInstances never returns them, so ``aws_rds_cluster_instance`` /
     ``aws_db_instance`` with ``performance_insights_enabled = true`` show
@@ -148,7 +148,7 @@ def performance_insights() -> Undo:
 def provisioned_scaling_configuration() -> Undo:
     """docs/emulator.md, gap 4: an Aurora cluster shows a ``scaling_configuration`` diff.
 
-    moto 5.2.5's ``moto.rds.models.DBCluster.scaling_configuration_info`` always returns a
+    moto's ``moto.rds.models.DBCluster.scaling_configuration_info`` always returns a
     dictionary, all of its values ``None`` when the cluster has no Serverless v1 scaling
     configuration, so DescribeDBClusters answers ``<ScalingConfigurationInfo/>`` for a
     provisioned (and Serverless v2) cluster, where AWS answers nothing. The provider reads the
@@ -175,7 +175,7 @@ def provisioned_scaling_configuration() -> Undo:
 def global_cluster_tags() -> Undo:
     """docs/emulator.md, gap 4 (found by the re-plan of ``global``): a global cluster's tags.
 
-    moto 5.2.5's ``RDSResponse.create_global_cluster`` ignores the request's ``Tags``, and
+    moto's ``RDSResponse.create_global_cluster`` ignores the request's ``Tags``, and
     ListTagsForResource of a global cluster's ARN (``arn:aws:rds::<account>:global-cluster:<id>``,
     no region) looks in the backend of the region the request went to, while moto keeps every
     global cluster in its ``us-east-1`` backend: ``aws_rds_global_cluster`` reads no tags and
@@ -234,7 +234,7 @@ def global_cluster_membership() -> Undo:
     """docs/emulator.md, gap 4 (found by the local destroy of ``global``): a global cluster keeps
     deleted members outside us-east-1, so it can never be deleted.
 
-    moto 5.2.5 keeps every global cluster in its ``us-east-1`` backend (CreateGlobalCluster,
+    moto keeps every global cluster in its ``us-east-1`` backend (CreateGlobalCluster,
     DescribeGlobalClusters), but ``RDSBackend.remove_from_global_cluster`` and the removal in
     ``delete_db_cluster`` look in the backend of the cluster's own region: in any other region
     they find no global cluster and silently do nothing. Deleted clusters of ``ap-southeast-1``
@@ -293,7 +293,7 @@ def db_parameter_source() -> Undo:
     """docs/emulator.md, gap 4 (found by a re-plan of the PostgreSQL variant): the parameters of
     a DB parameter group are lost on every read.
 
-    AWS marks a parameter set through ModifyDBParameterGroup with ``Source = user``; moto 5.2.5's
+    AWS marks a parameter set through ModifyDBParameterGroup with ``Source = user``; moto's
     ``moto.rds.models.DBParameterGroup.update_parameters`` stores only what the request sent, so
     DescribeDBParameters answers parameters without a ``Source``. The provider keeps only
     parameters whose source is ``user`` (or that are in the configuration and have a source),
@@ -319,7 +319,7 @@ def global_cluster_deletion_protection() -> Undo:
     """docs/emulator.md, gap 11 (found by lifting the data protection of ``global``): a global
     cluster's deletion protection cannot be changed.
 
-    moto 5.2.5 has no ModifyGlobalCluster (``moto.rds.responses.RDSResponse`` has no
+    moto has no ModifyGlobalCluster (``moto.rds.responses.RDSResponse`` has no
     ``modify_global_cluster``: "The modify_global_cluster action has not been implemented", and
     the provider's update of ``aws_rds_global_cluster`` fails). Protected environments create
     the global cluster with ``deletion_protection`` on, and the deploy that lifts it must turn it

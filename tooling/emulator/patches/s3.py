@@ -59,10 +59,10 @@ def _secure_transport_applies(statement: dict[str, Any]) -> tuple[bool, dict[str
 
 @compat_patch("s3-bucket-policy-secure-transport", gap="7")
 def bucket_policy_secure_transport() -> Undo:
-    """docs/emulator.md, gap 7 (found by the local deploy): TLS-only bucket policies lock moto
+    """docs/emulator.md, gap 7: TLS-only bucket policies lock moto
     out.
 
-    moto 5.2.5 checks a bucket's policy on every object request
+    moto checks a bucket's policy on every object request
     (``moto.s3.models.FakeBucket.get_permission`` -> ``IAMPolicy.is_action_permitted``) but
     knows no request context: a condition on a key it has no value for counts as met, so the
     standard ``Deny s3:* if aws:SecureTransport = false`` statement (the state bucket's and the
@@ -103,9 +103,9 @@ def bucket_policy_secure_transport() -> Undo:
 
 @compat_patch("s3-logging-policy-wildcard-principal", gap="6")
 def logging_policy_with_wildcard_principal() -> Undo:
-    """docs/emulator.md, gap 6 (found by the local deploy): moto crashes on the logging check.
+    """docs/emulator.md, gap 6: moto crashes on the logging check.
 
-    moto 5.2.5's ``FakeBucket._log_permissions_enabled_policy`` (PutBucketLogging: does the
+    moto's ``FakeBucket._log_permissions_enabled_policy`` (PutBucketLogging: does the
     target bucket's policy let ``logging.s3.amazonaws.com`` write?) calls
     ``stmt.get("Principal", {}).get("Service")`` on every statement of the target bucket's
     policy, so a statement with ``"Principal": "*"`` (the TLS-only deny every platform bucket
@@ -156,7 +156,7 @@ def _sequencer() -> str:
 
 
 def _complete_event(event: dict[str, Any], bucket: Any, key: Any) -> dict[str, Any]:
-    """Add what AWS's event record has and moto 5.2.5's lacks (see the patch's docstring)."""
+    """Add what AWS's event record has and moto's lacks (see the patch's docstring)."""
     for record in event.get("Records", []):
         record.setdefault("userIdentity", {"principalId": "AWS:TESTING"})
         record.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
@@ -181,7 +181,7 @@ def notifications_invoke_lambda_asynchronously() -> Undo:
     """docs/emulator.md, gap 5: S3 invokes a notified function asynchronously, with the whole
     event record.
 
-    moto 5.2.5's ``moto.s3.notifications._invoke_awslambda`` calls ``LambdaFunction.invoke``
+    moto's ``moto.s3.notifications._invoke_awslambda`` calls ``LambdaFunction.invoke``
     synchronously inside the PutObject request (the upload waits for the function; its failure
     is swallowed, so nothing is retried or dead-lettered), and ``_get_s3_event`` builds a
     record without ``versionId`` (versioned buckets) and ``sequencer``, whose key has its

@@ -18,7 +18,7 @@ def managed_rotation() -> Undo:
 
     A secret owned by a service (``OwningService``, e.g. the master user secret RDS creates
     with ``manage_master_user_password``) rotates through the service's managed rotation, with
-    no rotation Lambda (RotateSecret with only ``RotationRules``, which moto 5.2.5 accepts).
+    no rotation Lambda (RotateSecret with only ``RotationRules``, which moto accepts).
     moto's ``SecretsManagerBackend.cancel_rotate_secret`` refuses every secret without a
     ``RotationLambdaARN`` ("doesn't already have a Lambda function ARN configured"), so
     destroying ``aws_secretsmanager_secret_rotation`` of such a secret fails. The patch lets
@@ -48,10 +48,10 @@ def managed_rotation() -> Undo:
 
 @compat_patch("secretsmanager-rotation-without-invocation", gap="5")
 def rotation_without_invocation() -> Undo:
-    """docs/emulator.md, gap 5 (found by the local deploy of ``global``): RotateSecret with a
+    """docs/emulator.md, gap 5: RotateSecret with a
     Lambda runs it.
 
-    moto 5.2.5's ``SecretsManagerBackend.rotate_secret`` with a ``RotationLambdaARN`` invokes
+    moto's ``SecretsManagerBackend.rotate_secret`` with a ``RotationLambdaARN`` invokes
     the function for every rotation step (create/set/test/finish); invoking Lambda code needs
     Docker, each step fails (only logged), and moto then makes the new, empty ``AWSPENDING``
     version current: GetSecretValue of the secret fails from then on ("can't find the specified
