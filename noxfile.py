@@ -56,10 +56,11 @@ def _pytest(session: nox.Session, *args: str) -> None:
 
 @nox.session(python=False)
 def lint(session: nox.Session) -> None:
-    """ruff (lint and format check) and mypy --strict over all Python code."""
+    """ruff (lint and format check) and mypy --strict over all Python code; no import cycle."""
     session.run(PYTHON, "-m", "ruff", "check", ".")
     session.run(PYTHON, "-m", "ruff", "format", "--check", ".")
     session.run(PYTHON, "-m", "mypy", *TYPED_PATHS)
+    session.run(PYTHON, "-m", "tooling.import_cycles")
 
 
 # The services' own tests run in their sessions (``processor``, ``api_handler``), against the

@@ -23,15 +23,14 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import Protocol, TextIO
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-if TYPE_CHECKING:
-    from tooling.lifecycle.scheduler import JobOutcome
+from tooling.lifecycle.jobs import JobOutcome
 
 __all__ = ["Display", "PlainDisplay", "RichDisplay", "choose_display", "is_interactive"]
 

@@ -31,9 +31,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from tooling.lifecycle.display import Display, choose_display
+from tooling.lifecycle.jobs import JobOutcome, JobResult, JobStatus, NextSteps
 
 __all__ = [
     "Job",
@@ -45,21 +45,9 @@ __all__ = [
     "run_jobs",
 ]
 
-JobStatus = Literal["succeeded", "failed", "skipped", "cancelled"]
-
 #: How often the scheduler looks at the caller's ``stop`` event while jobs run (an Event cannot
 #: wake a Condition, and a watcher thread per run would outlive runs whose event is never set).
 _POLL_SECONDS = 0.05
-
-
-@dataclass(frozen=True)
-class JobResult:
-    """What a job did, in terraform's terms (``summary`` is free text such as "no changes")."""
-
-    added: int = 0
-    changed: int = 0
-    destroyed: int = 0
-    summary: str = ""
 
 
 class JobContext:
@@ -92,23 +80,6 @@ class Job:
     name: str
     depends_on: frozenset[str]
     run: Callable[[JobContext], JobResult]
-
-
-@dataclass(frozen=True)
-class JobOutcome:
-    """How a job ended. ``seconds`` is 0 and ``result`` None for jobs that never started;
-    ``blocked_by`` names the failed jobs that a skipped job waited for."""
-
-    name: str
-    status: JobStatus
-    seconds: float
-    result: JobResult | None
-    error: str | None
-    blocked_by: tuple[str, ...] = ()
-
-
-#: Given the outcomes of a run that did not fully succeed, the commands or advice to print last.
-NextSteps = Callable[[Sequence[JobOutcome]], Sequence[str]]
 
 
 def run_jobs(
