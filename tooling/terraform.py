@@ -20,7 +20,6 @@ variables that would change the CLI configuration or inject arguments (``TF_CLI_
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import platform
@@ -37,6 +36,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 __all__ = [
     "AWS_PROVIDER_ADDRESS",
@@ -294,12 +295,8 @@ def plugin_cache_lock(repo_root: Path) -> Iterator[None]:
     Terraform does not make its plugin cache safe for concurrent ``terraform init``."""
     lock_file = plugin_cache_path(repo_root).parent / "plugin-cache.lock"
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with lock_file.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(lock_file):
+        yield
 
 
 def _is_stripped(name: str) -> bool:

@@ -16,7 +16,6 @@ each of :data:`PROVIDER_ENDPOINT_SERVICES`).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import http.client
 import itertools
 import json
@@ -32,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from trading_infra.target import EMULATED_SERVICES, emulator_endpoints
 
 from tooling.emulator import invocations
@@ -117,12 +117,8 @@ def state_dir(repo_root: Path) -> Path:
 def _locked(directory: Path) -> Iterator[None]:
     """Serialize start/stop of one repository's emulator across processes."""
     directory.mkdir(parents=True, exist_ok=True)
-    with (directory / _LOCK).open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(directory / _LOCK):
+        yield
 
 
 def _read_record(directory: Path) -> Emulator | None:

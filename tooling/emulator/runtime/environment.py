@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import hashlib
 import os
 import shutil
@@ -37,6 +36,8 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
+
+from filelock import FileLock
 
 from tooling.emulator.runtime.interpreters import (
     InterpreterFinder,
@@ -142,12 +143,8 @@ def _pins_sha256(runtime: str) -> str:
 def file_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (created if missing): one builder at a time, across
     threads and processes."""
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(path):
+        yield
 
 
 def _build(environment: RuntimeEnvironment, interpreters: InterpreterFinder) -> None:
