@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -77,19 +78,19 @@ def _manifest_stacks(outdir: Path) -> dict[str, Any]:
 
 
 def _dependencies_first(infos: Mapping[str, StackInfo]) -> list[StackInfo]:
-    """A topological order of ``infos`` (ties in name order); a cycle is a DeployError."""
+    """A topological order of ``infos`` (each wave of ready stacks in name order); a cycle is a
+    DeployError."""
+    sorter = TopologicalSorter({name: info.depends_on for name, info in infos.items()})
+    try:
+        sorter.prepare()
+    except CycleError as error:
+        cycle = " -> ".join(reversed(error.args[1]))
+        raise DeployError(f"the stacks depend on each other in a cycle: {cycle}") from None
     ordered: list[StackInfo] = []
-    placed: set[str] = set()
-    pending = sorted(infos)
-    while pending:
-        ready = [n for n in pending if infos[n].depends_on <= placed]
-        if not ready:
-            cycle = ", ".join(f"{n} -> {sorted(infos[n].depends_on)}" for n in pending)
-            raise DeployError(f"the stacks depend on each other in a cycle: {cycle}")
-        for name in ready:
-            ordered.append(infos[name])
-            placed.add(name)
-        pending = [n for n in pending if n not in placed]
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        ordered.extend(infos[name] for name in ready)
+        sorter.done(*ready)
     return ordered
 
 

@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
 
 from tooling.lifecycle.display import Display, choose_display
 from tooling.lifecycle.jobs import JobOutcome, JobResult, JobStatus, NextSteps
@@ -136,29 +137,16 @@ def validate(jobs: Sequence[Job]) -> None:
 
 
 def _find_cycle(edges: Mapping[str, frozenset[str]], order: Sequence[str]) -> list[str]:
-    """A cycle of ``edges`` as a closed path (first name repeated last), or [] if there is none.
-
-    Iterative depth-first search, so that a long chain of stacks cannot hit the recursion limit.
-    """
-    done: set[str] = set()
-    for root in order:
-        if root in done:
-            continue
-        path: list[str] = [root]
-        on_path = {root}
-        stack = [iter(sorted(edges[root]))]
-        while stack:
-            child = next(stack[-1], None)
-            if child is None:
-                stack.pop()
-                done.add(path[-1])
-                on_path.discard(path.pop())
-            elif child in on_path:
-                return [*path[path.index(child) :], child]
-            elif child not in done:
-                path.append(child)
-                on_path.add(child)
-                stack.append(iter(sorted(edges[child])))
+    """A cycle of ``edges`` (name -> the names it depends on) as a closed path, each name
+    followed by one it depends on, starting at the earliest in ``order``; [] if there is none."""
+    try:
+        TopologicalSorter(edges).prepare()
+    except CycleError as error:
+        # graphlib lists each node before the nodes that depend on it: read it backwards
+        found = list(reversed(error.args[1]))[:-1]
+        first = min(range(len(found)), key=lambda i: order.index(found[i]))
+        path = found[first:] + found[:first]
+        return [*path, path[0]]
     return []
 
 
