@@ -18,7 +18,6 @@ import hashlib
 import os
 import shutil
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import nox
@@ -26,6 +25,7 @@ import nox
 # The repository's tooling, however nox was started (`python -m nox` has it on sys.path from
 # the working directory; the `nox` script does not).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tooling.build.lambda_zip import service_files
 from tooling.e2e_lanes import Lane, run_lanes, summary
 
 nox.options.default_venv_backend = "none"
@@ -161,23 +161,6 @@ def security(session: nox.Session) -> None:
 CONSTRAINTS = "constraints.txt"
 #: Set by a service's session; its tests/test_standalone.py then checks the environment.
 STANDALONE_VARIABLE = "TAP_STANDALONE_SERVICE"
-# Not part of what a service's package is built from (as for the Lambda builder): at its top
-# level tests/, build/ and dist/; anywhere caches, virtualenvs and metadata of earlier builds.
-_NOT_SOURCE_AT_TOP = frozenset({"tests", "build", "dist"})
-
-
-def _not_source(top: str) -> Callable[[str, list[str]], set[str]]:
-    def ignore(directory: str, names: list[str]) -> set[str]:
-        return {
-            name
-            for name in names
-            if name.startswith(".")
-            or name == "__pycache__"
-            or name.endswith((".egg-info", ".pyc", ".pyo"))
-            or (directory == top and name in _NOT_SOURCE_AT_TOP)
-        }
-
-    return ignore
 
 
 def _tree_sha256(root: Path) -> str:
@@ -192,16 +175,19 @@ def _tree_sha256(root: Path) -> str:
 def _install_service(session: nox.Session, service: str) -> None:
     """Install services/<service> (not editable) with its ``test`` extra, only when needed.
 
-    The package is built from a copy of its folder (minus tests and caches) in the session's
-    tmp dir, so that setuptools' build/ and egg-info never land in the working tree. The extra's
-    dependencies are installed when constraints.txt or the pyproject changed (the first run);
-    after a change to the service's source only the package itself is reinstalled; otherwise
-    nothing runs.
+    The package is built from a copy of the files its Lambda zip is built from
+    (:func:`tooling.build.lambda_zip.service_files`: no tests, caches or earlier builds) in the
+    session's tmp dir, so that setuptools' build/ and egg-info never land in the working tree.
+    The extra's dependencies are installed when constraints.txt or the pyproject changed (the
+    first run); after a change to the service's source only the package itself is reinstalled;
+    otherwise nothing runs.
     """
     top = str(Path("services", service))
     source = Path(session.create_tmp()) / "source" / service
     shutil.rmtree(source, ignore_errors=True)
-    shutil.copytree(top, source, ignore=_not_source(top))
+    for relative, path in service_files(Path(top)):  # exactly what the Lambda build reads
+        (source / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, source / relative)
     wanted = _tree_sha256(source)  # before pip writes build/ and *.egg-info into the copy
     venv = Path(session.virtualenv.location)
     dependencies = hashlib.sha256(

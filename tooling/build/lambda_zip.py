@@ -169,7 +169,7 @@ def compute_input_hash(repo_root: Path, service: str, *, target: LambdaTarget) -
     add("build", _installed_version("build"))
     add("constraints.txt", _constraints_file(repo_root).read_bytes())
     add("builder", _builder_digest())
-    for relative, path in _service_files(service_dir):
+    for relative, path in service_files(service_dir):
         executable = "x" if path.stat().st_mode & 0o111 else "-"
         add(f"file {relative} {executable}", hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
@@ -270,7 +270,7 @@ def _build_zip(
     # pip reads the very bytes the layer's key covers, even if the file changes meanwhile.
     constraints = temp_root / "constraints.txt"
     constraints.write_bytes(_constraints_file(repo_root).read_bytes())
-    wheel = build_wheel(service, _service_files(_service_dir(repo_root, service)), temp_root)
+    wheel = build_wheel(service, service_files(_service_dir(repo_root, service)), temp_root)
     own = installed_entries(service, wheel)
     _check_reproducible(own, temp_root)
     key = layer_key(
@@ -344,8 +344,9 @@ def _installed_version(distribution: str) -> str:
         return "not installed"
 
 
-def _service_files(service_dir: Path) -> list[tuple[str, Path]]:
-    """The service's build inputs as (relative POSIX path, path), sorted by relative path."""
+def service_files(service_dir: Path) -> list[tuple[str, Path]]:
+    """The service's build inputs as (relative POSIX path, path), sorted by relative path: what
+    the zip is built from and its input hash covers, and what a service's nox session installs."""
     found: list[tuple[str, Path]] = []
     for root, dirnames, filenames in os.walk(service_dir):
         at_top = Path(root) == service_dir
