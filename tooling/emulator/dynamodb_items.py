@@ -112,10 +112,9 @@ class ItemStore(MutableMapping[Any, Any]):
     decoded one at a time. Thread-safe: one connection, used under a lock.
 
     ``indexed`` names the attributes that are partition keys of the table's indexes: each
-    write records them, as DynamoDB maintains an index on write, so the first Query of an
-    index costs what the later ones do (recording them only at that first Query read and
-    decoded every item of the table: seconds for a trading day, past API Gateway's timeout
-    on a loaded machine).
+    write records them, as DynamoDB maintains an index on write, so that the first Query of an
+    index costs what the later ones do. Recording an attribute at its first Query instead
+    decodes every item of the table then: seconds for a trading day, inside an API request.
     """
 
     def __init__(self, indexed: Iterable[str] = ()) -> None:
