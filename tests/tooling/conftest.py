@@ -34,6 +34,16 @@ def reset_moto(endpoint: str) -> None:
     requests.post(f"{endpoint}/moto-api/reset", timeout=60).raise_for_status()
 
 
+def fresh_local_session(endpoint: str, root: Path) -> Session:
+    """A ``local`` session on the moto server at ``endpoint``, every backend reset first."""
+    from tooling.emulator.process import Emulator
+
+    reset_moto(endpoint)
+    port = int(endpoint.rsplit(":", 1)[1])
+    emulator = Emulator(endpoint=endpoint, port=port, pid=0, state_dir=root)
+    return Session(root=root, target="local", emulator=emulator)
+
+
 @pytest.fixture(scope="session")
 def provider_mirror() -> Path:
     """The local hashicorp/aws mirror; tests that run terraform are skipped without one (and

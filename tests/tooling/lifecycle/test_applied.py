@@ -169,20 +169,14 @@ class World:
 
 @pytest.fixture
 def world(endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
-    from tests.tooling.conftest import reset_moto
-    from tooling.emulator.process import Emulator
+    from tests.tooling.conftest import fresh_local_session
 
-    reset_moto(endpoint)
-    port = int(endpoint.rsplit(":", 1)[1])
-    session = Session(
-        root=tmp_path,
-        target="local",
-        emulator=Emulator(endpoint=endpoint, port=port, pid=0, state_dir=tmp_path),
-    )
+    session = fresh_local_session(endpoint, tmp_path)
     session.client("s3", REGION).create_bucket(
         Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
     )
-    world = World(tmp_path, session, endpoint, port)
+    assert session.emulator is not None
+    world = World(tmp_path, session, endpoint, session.emulator.port)
     monkeypatch.delenv("TAP_OUTPUTS_FILE", raising=False)
     monkeypatch.setattr("tooling.terraform.terraform_version", lambda: "1.11.4")
     monkeypatch.setattr(

@@ -11,9 +11,8 @@ import boto3
 import pytest
 from trading_infra.config import load_config
 
-from tests.tooling.conftest import reset_moto
+from tests.tooling.conftest import fresh_local_session
 from tooling.emulator.credentials import FAKE_CREDENTIALS
-from tooling.emulator.process import Emulator
 from tooling.lifecycle.account_clients import AccountAccess
 from tooling.lifecycle.backend import (
     BackendError,
@@ -31,13 +30,6 @@ ROOT = Path(__file__).resolve().parents[3]
 #: The account moto serves when a request names none (tooling.emulator.process.MOTO_ACCOUNT_ID).
 ACCOUNT = "123456789012"
 OTHER_ACCOUNT = "444455556666"
-
-
-def _session(endpoint: str, tmp_path: Path) -> Session:
-    reset_moto(endpoint)
-    port = int(endpoint.rsplit(":", 1)[1])
-    emulator = Emulator(endpoint=endpoint, port=port, pid=0, state_dir=tmp_path)
-    return Session(root=tmp_path, target="local", emulator=emulator)
 
 
 def _other_account_s3(endpoint: str, region: str) -> Any:
@@ -144,10 +136,7 @@ def test_a_deploy_bootstraps_only_the_state_of_its_own_environments(
     endpoint: str, tmp_path: Path
 ) -> None:
     # GIVEN two environments (in real use possibly two accounts) WHEN only prod is deployed
-    reset_moto(endpoint)
-    port = int(endpoint.rsplit(":", 1)[1])
-    emulator = Emulator(endpoint=endpoint, port=port, pid=0, state_dir=tmp_path)
-    session = Session(root=tmp_path, target="local", emulator=emulator)
+    session = fresh_local_session(endpoint, tmp_path)
     done = bootstrap_backend(session, SPEC.for_environments({"prod"}))
     # THEN only prod's key and bucket (and the shared lock table) are created
     assert done == [
@@ -160,10 +149,7 @@ def test_a_deploy_bootstraps_only_the_state_of_its_own_environments(
 
 
 def test_bootstrap_creates_once_and_then_finds_all(endpoint: str, tmp_path: Path) -> None:
-    reset_moto(endpoint)
-    port = int(endpoint.rsplit(":", 1)[1])
-    emulator = Emulator(endpoint=endpoint, port=port, pid=0, state_dir=tmp_path)
-    session = Session(root=tmp_path, target="local", emulator=emulator)
+    session = fresh_local_session(endpoint, tmp_path)
     assert bootstrap_backend(session, SPEC) == [
         "key alias/tap-state-test-dev: created",
         "bucket tap-state-test-dev: created",
@@ -205,10 +191,7 @@ def test_state_buckets_and_keys_are_never_leftovers(endpoint: str, tmp_path: Pat
     """A destroy (and its sweep) keeps every environment's state bucket and key."""
     from tooling.lifecycle.leftovers import leftovers
 
-    reset_moto(endpoint)
-    port = int(endpoint.rsplit(":", 1)[1])
-    emulator = Emulator(endpoint=endpoint, port=port, pid=0, state_dir=tmp_path)
-    session = Session(root=tmp_path, target="local", emulator=emulator)
+    session = fresh_local_session(endpoint, tmp_path)
     spec = BackendSpec(
         "tap-terraform-locks",
         "ap-southeast-1",
@@ -228,7 +211,7 @@ def test_state_buckets_and_keys_are_never_leftovers(endpoint: str, tmp_path: Pat
 
 
 def test_bootstrap_creates_the_key_administrator_once(endpoint: str, tmp_path: Path) -> None:
-    session = _session(endpoint, tmp_path)
+    session = fresh_local_session(endpoint, tmp_path)
     spec = BackendSpec(
         "tap-locks-test",
         "ap-southeast-1",
@@ -271,7 +254,7 @@ def test_bootstrap_creates_the_key_administrator_once(endpoint: str, tmp_path: P
 
 
 def test_an_existing_key_administrator_is_left_as_it_is(endpoint: str, tmp_path: Path) -> None:
-    session = _session(endpoint, tmp_path)
+    session = fresh_local_session(endpoint, tmp_path)
     iam = session.client("iam", "ap-southeast-1")
     trust = {"Version": "2012-10-17", "Statement": []}
     iam.create_role(RoleName="security-admin", AssumeRolePolicyDocument=json.dumps(trust))
@@ -291,7 +274,7 @@ def test_a_state_bucket_in_us_east_1_is_created_without_location_and_then_found(
 ) -> None:
     # In us-east-1 CreateBucket answers 200 for a bucket the caller owns: only the ownership
     # read before it tells "exists" from "created".
-    session = _session(endpoint, tmp_path)
+    session = fresh_local_session(endpoint, tmp_path)
     spec = BackendSpec(
         "tap-locks-test",
         "us-east-1",
@@ -308,7 +291,7 @@ def test_a_state_bucket_in_us_east_1_is_created_without_location_and_then_found(
 def test_a_state_bucket_of_another_account_is_refused_with_the_setting_to_change(
     endpoint: str, tmp_path: Path
 ) -> None:
-    session = _session(endpoint, tmp_path)
+    session = fresh_local_session(endpoint, tmp_path)
     _other_account_s3(endpoint, "ap-southeast-1").create_bucket(
         Bucket="tap-terraform-state-dev",
         CreateBucketConfiguration={"LocationConstraint": "ap-southeast-1"},

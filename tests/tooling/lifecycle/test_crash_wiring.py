@@ -94,16 +94,9 @@ def stack(
 ) -> tuple[Session, Path, Path]:
     """A local session on a reset moto with the state backend, a stack using it, the fake
     terraform; returns the session, the stack directory and the fake's log."""
-    from tests.tooling.conftest import reset_moto
-    from tooling.emulator.process import Emulator
+    from tests.tooling.conftest import fresh_local_session
 
-    reset_moto(endpoint)
-    port = int(endpoint.rsplit(":", 1)[1])
-    session = Session(
-        root=tmp_path,
-        target="local",
-        emulator=Emulator(endpoint=endpoint, port=port, pid=0, state_dir=tmp_path),
-    )
+    session = fresh_local_session(endpoint, tmp_path)
     session.client("s3", REGION).create_bucket(
         Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
     )

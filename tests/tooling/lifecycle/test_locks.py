@@ -33,16 +33,9 @@ LOCK_KEY = "tap/dev/stack.tfstate"
 @pytest.fixture
 def locked(endpoint: str, tmp_path: Path) -> tuple[Session, Path]:
     """A local session on a reset moto, the state bucket and lock table, and a stack using them."""
-    from tests.tooling.conftest import reset_moto
-    from tooling.emulator.process import Emulator
+    from tests.tooling.conftest import fresh_local_session
 
-    reset_moto(endpoint)
-    port = int(endpoint.rsplit(":", 1)[1])
-    session = Session(
-        root=tmp_path,
-        target="local",
-        emulator=Emulator(endpoint=endpoint, port=port, pid=0, state_dir=tmp_path),
-    )
+    session = fresh_local_session(endpoint, tmp_path)
     region = SPEC.region
     session.client("s3", region).create_bucket(
         Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": region}

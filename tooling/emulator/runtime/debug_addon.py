@@ -18,7 +18,6 @@ session does, or ``python -m tooling.emulator.runtime --root <repo> --debug-addo
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -28,11 +27,13 @@ from pathlib import Path
 from typing import Final
 
 from tooling.emulator.runtime.environment import (
+    built_from,
     ensure_runtime_environment,
     file_lock,
     install_pinned_wheels,
     run_build_step,
     runtime_environment,
+    write_pins_marker,
 )
 from tooling.emulator.runtime.interpreters import InterpreterFinder, runtime_python_version
 from tooling.emulator.runtime.model import RuntimeUnavailableError
@@ -47,7 +48,6 @@ __all__ = [
 
 _PINS_SUFFIX: Final = "-debug.txt"
 _DIRECTORY_SUFFIX: Final = "-debug"
-_MARKER: Final = ".pins-sha256"
 
 
 def debug_addon_pins(runtime: str) -> Path:
@@ -77,11 +77,7 @@ def debug_addon_site(root: Path, runtime: str) -> Path:
 def debug_addon_is_current(root: Path, runtime: str) -> bool:
     """Whether the add-on under ``root`` was built from the current pins."""
     site = debug_addon_site(root, runtime)
-    try:
-        recorded = (site.parent / _MARKER).read_text(encoding="ascii").strip()
-    except OSError:
-        return False
-    return recorded == _pins_sha256(runtime) and site.is_dir()
+    return built_from(site.parent, debug_addon_pins(runtime)) and site.is_dir()
 
 
 def ensure_debug_addon(
@@ -109,10 +105,6 @@ def ensure_debug_addon(
     return site
 
 
-def _pins_sha256(runtime: str) -> str:
-    return hashlib.sha256(debug_addon_pins(runtime).read_bytes()).hexdigest()
-
-
 def _build(root: Path, runtime: str) -> None:
     version = runtime_python_version(runtime)
     if version is None:
@@ -124,7 +116,7 @@ def _build(root: Path, runtime: str) -> None:
         install_pinned_wheels(debug_addon_pins(runtime), site, version)
         python = runtime_environment(root, runtime).python.absolute()
         run_build_step([str(python), "-I", "-m", "compileall", "-q", "-j", "0", "."], cwd=site)
-        (staging / _MARKER).write_text(_pins_sha256(runtime) + "\n", "ascii")
+        write_pins_marker(staging, debug_addon_pins(runtime))
         if final.exists():
             retired = final.with_name(f"{final.name}.retired-{os.getpid()}-{time.time_ns()}")
             final.rename(retired)

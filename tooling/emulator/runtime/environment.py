@@ -50,6 +50,7 @@ from tooling.emulator.runtime.model import RuntimeUnavailableError
 __all__ = [
     "DEFAULT_ROOT",
     "RuntimeEnvironment",
+    "built_from",
     "ensure_runtime_environment",
     "environment_is_current",
     "file_lock",
@@ -58,6 +59,7 @@ __all__ = [
     "run_build_step",
     "runtime_environment",
     "supported_runtimes",
+    "write_pins_marker",
 ]
 
 #: Where ``./tap`` and the tests keep the environments, relative to the repository root.
@@ -109,11 +111,7 @@ def runtime_environment(root: Path, runtime: str) -> RuntimeEnvironment:
 def environment_is_current(root: Path, runtime: str) -> bool:
     """Whether ``root/<runtime>`` was built from the current pins and its python still runs."""
     environment = runtime_environment(root, runtime)
-    try:
-        recorded = (environment.directory / _MARKER).read_text(encoding="ascii").strip()
-    except OSError:
-        return False
-    return recorded == _pins_sha256(runtime) and environment.python.exists()
+    return built_from(environment.directory, pins_file(runtime)) and environment.python.exists()
 
 
 def ensure_runtime_environment(
@@ -135,8 +133,19 @@ def ensure_runtime_environment(
     return environment.directory
 
 
-def _pins_sha256(runtime: str) -> str:
-    return hashlib.sha256(pins_file(runtime).read_bytes()).hexdigest()
+def write_pins_marker(directory: Path, pins: Path) -> None:
+    """Record in ``directory`` that it was built from ``pins`` (their sha256)."""
+    digest = hashlib.sha256(pins.read_bytes()).hexdigest()
+    (directory / _MARKER).write_text(digest + "\n", "ascii")
+
+
+def built_from(directory: Path, pins: Path) -> bool:
+    """Whether ``directory`` records that it was built from ``pins`` as they are now."""
+    try:
+        recorded = (directory / _MARKER).read_text(encoding="ascii").strip()
+    except OSError:
+        return False
+    return recorded == hashlib.sha256(pins.read_bytes()).hexdigest()
 
 
 @contextlib.contextmanager
@@ -165,7 +174,7 @@ def _build(environment: RuntimeEnvironment, interpreters: InterpreterFinder) -> 
             [str(staged.python), "-I", "-m", "compileall", "-q", "-j", "0", "."],
             cwd=staged.site_packages,
         )
-        (staging / _MARKER).write_text(_pins_sha256(environment.runtime) + "\n", "ascii")
+        write_pins_marker(staging, pins_file(environment.runtime))
         if final.exists():
             retired = final.with_name(f"{final.name}.retired-{os.getpid()}-{time.time_ns()}")
             final.rename(retired)

@@ -294,6 +294,8 @@ SAMPLES: Mapping[str, Sample] = MappingProxyType(
 )
 
 
+# names() and sample() are written out in processor.samples too: each service is a package of its
+# own that ships and is tested alone, so the two share no module.
 def names(handler: str | None = None) -> tuple[str, ...]:
     """The samples' names in table order; with ``handler``, only those for that handler."""
     return tuple(name for name, s in SAMPLES.items() if handler is None or s.handler == handler)
