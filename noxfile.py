@@ -17,7 +17,10 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import nox
@@ -54,13 +57,38 @@ def _pytest(session: nox.Session, *args: str) -> None:
     session.run(PYTHON, "-m", "pytest", "-q", *args, *session.posargs, env=QUIET_JSII)
 
 
+#: `npm ci` of the Node tools that tests run (tests/node_tools.py: mermaid's parser for `unit`,
+#: the cdktf CLI for `synth`), once per lockfile. Started with `lint`, the first session of their
+#: chain, its half a minute of waiting on the network and the disk passes beside mypy instead of
+#: inside a test; the tests install whatever is still missing themselves and report npm's errors.
+NODE_TOOLS = (PYTHON, "-m", "tests.node_tools")
+
+
+@contextmanager
+def _beside(session: nox.Session, command: tuple[str, ...]) -> Iterator[None]:
+    """Run ``command`` while the body runs; log its output once both ended (never fails)."""
+    log = Path(session.create_tmp()) / "beside.log"
+    with log.open("w", encoding="utf-8") as out:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        yield
+    finally:
+        process.wait()
+        for line in log.read_text(encoding="utf-8").splitlines():
+            session.log(line)
+
+
 @nox.session(python=False)
 def lint(session: nox.Session) -> None:
-    """ruff (lint and format check) and mypy --strict over all Python code; no import cycle."""
-    session.run(PYTHON, "-m", "ruff", "check", ".")
-    session.run(PYTHON, "-m", "ruff", "format", "--check", ".")
-    session.run(PYTHON, "-m", "mypy", *TYPED_PATHS)
-    session.run(PYTHON, "-m", "tooling.import_cycles")
+    """ruff, ruff format --check, mypy --strict, no import cycle, no oversized module or
+    function; beside it NODE_TOOLS' npm ci."""
+    with _beside(session, NODE_TOOLS):
+        session.run(PYTHON, "-m", "ruff", "check", ".")
+        session.run(PYTHON, "-m", "ruff", "format", "--check", ".")
+        session.run(PYTHON, "-m", "mypy", *TYPED_PATHS)
+        session.run(PYTHON, "-m", "tooling.import_cycles")
+        session.run(PYTHON, "-m", "tooling.code_size")
 
 
 # The services' own tests run in their sessions (``processor``, ``api_handler``), against the

@@ -14,54 +14,29 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
+from tooling.cli.deployment_tasks import invoke_function, logs, sync, upload, verify
+from tooling.cli.shell import (
+    ENV_HELP,
+    PARALLEL,
+    PARALLEL_HELP,
+    ROOT,
+    TARGET_HELP,
+    exits,
+    hints_for,
+    one_environment,
+    workspace,
+)
+
+__all__ = ["invoke_function", "logs", "sync", "upload", "verify"]  # tasks defined beside this shell
+
 if TYPE_CHECKING:
-    from tooling.lifecycle.workspace import Workspace
-
-ROOT = Path(__file__).resolve().parent
-
-ENV_HELP = "environment, list (dev,prod) or 'all' (default: platform.default_environment)"
-TARGET_HELP = "local (the emulator on loopback, default) or aws"
-#: The default of --parallel (tooling.lifecycle.orchestrate.DEFAULT_PARALLEL, without importing
-#: it: ./tap --list stays fast; tests/tooling/lifecycle checks that the two agree).
-PARALLEL = 4
-PARALLEL_HELP = f"stacks run at the same time (default {PARALLEL}; 1: one after the other)"
-
-
-@contextmanager
-def _exits() -> Iterator[None]:
-    """Turn a lifecycle failure into invoke's Exit: its message, its exit code."""
-    from tooling.lifecycle.errors import LifecycleError
-
-    try:
-        yield
-    except LifecycleError as error:
-        raise Exit(str(error), code=error.code) from None
-
-
-def _workspace(target: str = "local") -> Workspace:
-    from tooling.lifecycle.workspace import Workspace
-
-    with _exits():
-        return Workspace.from_environ(ROOT, target=target)
-
-
-def _one_environment(env: str | None, task_name: str) -> str:
-    from tooling.lifecycle.selection import select_environments
-
-    with _exits():
-        selected = select_environments(_workspace().config(), env)
-    if len(selected) != 1:
-        raise Exit(f"{task_name} reads one environment; --env {env} selects {selected}.", code=2)
-    return selected[0]
+    pass
 
 
 @task(help={"force": "rebuild even when no input changed"})
@@ -69,8 +44,8 @@ def build(c: Context, force: bool = False) -> None:
     """Build dist/<service>.zip for every Lambda service (skipped when inputs are unchanged)."""
     from tooling.lifecycle.synth import build_lambdas
 
-    with _exits():
-        build_lambdas(_workspace(), force=force)
+    with exits():
+        build_lambdas(workspace(), force=force)
 
 
 @task(
@@ -88,17 +63,17 @@ def synth(
     """Synthesize the stacks into cdktf.out/stacks/<stack>/cdk.tf.json (incremental)."""
     from tooling.lifecycle.synth import synth_stacks
 
-    with _exits():
-        return synth_stacks(_workspace(target), "all" if all_ else env, force=force)
+    with exits():
+        return synth_stacks(workspace(target), "all" if all_ else env, force=force)
 
 
 @task(help={"env": "environment, list (dev,prod) or 'all'", "target": "local or aws"})
 def validate(c: Context, env: str = "all", target: str = "local") -> None:
     """Run terraform init (offline mirror, no backend) and validate on every synthesized stack."""
-    from tooling.lifecycle.orchestrate import validate_stacks
+    from tooling.lifecycle.commands.validate import validate_stacks
 
-    with _exits():
-        failures = validate_stacks(_workspace(target), env)
+    with exits():
+        failures = validate_stacks(workspace(target), env)
     if failures:
         raise Exit(f"terraform validate failed for: {', '.join(failures)}", code=1)
 
@@ -122,8 +97,6 @@ def clean(c: Context) -> None:
 )
 def test(c: Context, session: str | None = None, sequential: bool = False) -> None:
     """Run the whole test suite as CI does (noxfile.SUITE_CHAINS side by side), or one session."""
-    import os
-
     if not sequential:
         os.environ["TAP_E2E_LANES"] = "1"  # noxfile.E2E_LANES_ENV: the e2e lanes side by side
     if session or sequential:
@@ -133,8 +106,8 @@ def test(c: Context, session: str | None = None, sequential: bool = False) -> No
     from tooling.lifecycle.synth import build_lambdas
     from tooling.test_suite import load_suite, run_suite
 
-    with _exits():
-        build_lambdas(_workspace())  # once, before sessions that read dist/ run side by side
+    with exits():
+        build_lambdas(workspace())  # once, before sessions that read dist/ run side by side
     suite = load_suite(ROOT / "noxfile.py", python=sys.executable)
     code = run_suite(suite, python=sys.executable, root=ROOT, out=sys.stdout)
     if code:
@@ -148,10 +121,10 @@ def test(c: Context, session: str | None = None, sequential: bool = False) -> No
             "target": "local (the emulator) or aws"})  # fmt: skip
 def bootstrap_backend(c: Context, env: str = "all", target: str = "local") -> None:
     """Create the state buckets, keys, lock table and key-admin role (idempotent, [state])."""
-    from tooling.lifecycle.orchestrate import bootstrap_environments
+    from tooling.lifecycle.commands.bootstrap import bootstrap_environments
 
-    with _exits():
-        bootstrap_environments(_workspace(target), env)
+    with exits():
+        bootstrap_environments(workspace(target), env)
 
 
 @task(help={"env": ENV_HELP, "target": "aws (the only target with an account to check)"})
@@ -159,8 +132,8 @@ def preflight(c: Context, env: str | None = None, target: str = "aws") -> None:
     """Check the AWS account before a deploy (read-only): every check and each failure's fix."""
     from tooling.lifecycle.preflight import run_preflight
 
-    with _exits():
-        run_preflight(_workspace(target), env)
+    with exits():
+        run_preflight(workspace(target), env)
 
 
 @task(help={"env": "environment or 'all' (default: platform.default_environment)",
@@ -174,10 +147,11 @@ def deploy(
 ) -> None:  # fmt: skip
     """Build, synth, (aws: preflight), bootstrap the state backend, apply the stacks changed
     since their last apply (--plan-all: every stack), write cfn-outputs."""
-    from tooling.lifecycle.orchestrate import deploy_stacks
+    from tooling.lifecycle.commands.deploy import deploy_stacks
 
-    with _exits():
-        deploy_stacks(_workspace(target), env, parallel=parallel, plan_all=plan_all)
+    hints = hints_for("deploy", env, target)
+    with exits():
+        deploy_stacks(workspace(target), env, parallel=parallel, plan_all=plan_all, hints=hints)
 
 
 @task(help={"env": "environment, list (dev,prod) or 'all'", "target": "local or aws",
@@ -186,10 +160,12 @@ def plan(
     c: Context, env: str | None = None, target: str = "local", parallel: int = PARALLEL
 ) -> None:
     """Show what a deploy would change: terraform plan per stack (exit 1 on error)."""
-    from tooling.lifecycle.orchestrate import plan_stacks
+    from tooling.lifecycle.commands.plan import plan_stacks
 
-    with _exits():
-        codes = plan_stacks(_workspace(target), env, parallel=parallel)
+    with exits():
+        codes = plan_stacks(
+            workspace(target), env, parallel=parallel, hints=hints_for("plan", env, target)
+        )
     if any(code not in (0, 2) for code in codes.values()):
         raise Exit("plan failed for: " + ", ".join(s for s, v in codes.items() if v not in (0, 2)))
 
@@ -216,11 +192,12 @@ def destroy(
     sweep: bool = False,
 ) -> None:  # fmt: skip
     """Destroy the stacks (reverse order), sweep what is in no state, verify nothing is left."""
-    from tooling.lifecycle.orchestrate import destroy_stacks
+    from tooling.lifecycle.commands.destroy import destroy_stacks
 
-    with _exits():
+    hints = hints_for("destroy", env, target, sweep=True)
+    with exits():
         left = destroy_stacks(
-            _workspace(target), env, parallel=parallel, sweep=True if sweep else None
+            workspace(target), env, parallel=parallel, sweep=True if sweep else None, hints=hints
         )
     if left:
         raise Exit(f"destroy left {len(left)} resource(s) behind (listed above).", code=1)
@@ -235,10 +212,10 @@ def destroy(
 )
 def unlock(c: Context, stack: str, lock_id: str, target: str = "local") -> None:
     """Release exactly one state lock (check first that nobody is still running on it)."""
-    from tooling.lifecycle.orchestrate import unlock_stack
+    from tooling.lifecycle.commands.unlock import unlock_stack
 
-    with _exits():
-        unlock_stack(_workspace(target), stack, lock_id)
+    with exits():
+        unlock_stack(workspace(target), stack, lock_id)
 
 
 @task(
@@ -256,16 +233,16 @@ def drift(
     fail_on_drift: bool = False, parallel: int = PARALLEL,
 ) -> None:  # fmt: skip
     """Report drift: live (plan every stack, publish TAP/Drift per region) or --static."""
-    from tooling.lifecycle.orchestrate import drift_stacks, static_drift
+    from tooling.lifecycle.commands.drift import drift_stacks, static_drift
 
-    ws = _workspace(target)
-    with _exits():
+    ws = workspace(target)
+    with exits():
         if static:
             found = static_drift(ws, env)
             if found:
                 raise Exit(f"the regions differ in {len(found)} place(s) (listed above).", code=1)
             return
-        results = drift_stacks(ws, env, parallel=parallel)
+        results = drift_stacks(ws, env, parallel=parallel, hints=hints_for("drift", env, target))
     if fail_on_drift and any(result.changes for result in results):
         raise Exit("drift found (--fail-on-drift).", code=2)
 
@@ -273,198 +250,10 @@ def drift(
 @task(help={"stop": "stop the emulator", "status": "only report whether it runs"})
 def emulator(c: Context, stop: bool = False, status: bool = False) -> None:
     """Start (or reuse) the local AWS emulator; --stop stops it, --status reports it."""
-    from tooling.emulator import process as emu
+    from tooling.lifecycle.commands.emulator import emulator_command
 
-    if stop:
-        print("emulator: stopped" if emu.stop(ROOT) else "emulator: was not running")
-        return
-    if status:
-        running = emu.status(ROOT)
-        if running is None:
-            raise Exit("emulator: not running", code=1)
-        print(f"emulator: running on {running.endpoint} (pid {running.pid})")
-        return
-    try:
-        running = emu.start(ROOT, port=_workspace().port)
-    except emu.EmulatorError as error:
-        raise Exit(f"emulator: {error}", code=1) from None
-    print(f"emulator: running on {running.endpoint} (pid {running.pid})")
-
-
-@task(
-    help={
-        "service": "processor or api_handler",
-        "env": "environment (default: the default environment)",
-        "region": "region of a multi-region deployment (default: its primary region)",
-        "target": "local (default) or aws",
-        "follow": "keep printing new events (Ctrl-C to stop)",
-    }
-)
-def logs(
-    c: Context, service: str, env: str | None = None, region: str | None = None,
-    target: str = "local", follow: bool = False,
-) -> None:  # fmt: skip
-    """Print a deployed function's logs (START/END/REPORT and its own output); --follow tails."""
-    from tooling.function_logs import FunctionLogsError, function_log_group, tail
-    from tooling.lifecycle.orchestrate import session_for
-    from tooling.lifecycle.outputs import read_outputs, region_key
-
-    environment = _one_environment(env, "logs")
-    prefix = environment if region is None else f"{environment}_{region_key(region)}"
-    try:
-        with _exits():
-            outputs = read_outputs(ROOT, environment)
-            session = session_for(_workspace(target), start=False)
-        group = function_log_group(outputs, prefix, service)
-        found_region = str(outputs.get(f"{prefix}_aws_region") or region or "")
-        tail(session.client("logs", found_region), group, out=sys.stdout, follow=follow)
-    except FunctionLogsError as error:
-        raise Exit(f"logs: {error}", code=1) from None
-    except KeyboardInterrupt:
-        pass
-
-
-@task(
-    help={
-        "env": "environment (default: the default environment)",
-        "watch": "keep going: sync a service each time one of its files changes (Ctrl-C stops)",
-        "region": "only this region of a multi-region deployment (default: every region)",
-        "target": TARGET_HELP,
-    }
-)
-def sync(
-    c: Context, env: str | None = None, watch: bool = False, region: str | None = None,
-    target: str = "local",
-) -> None:  # fmt: skip
-    """Rebuild changed services' zips and put them into the deployed functions (Lambda API)."""
-    from tooling import sync as syncer
-    from tooling.lifecycle.orchestrate import session_for
-    from tooling.lifecycle.outputs import read_outputs
-
-    environment = _one_environment(env, "sync")
-    ws = _workspace(target)
-    with _exits():
-        outputs = read_outputs(ROOT, environment)
-        session = session_for(ws, start=False)
-    try:
-        with _exits():
-            syncer.run(ws, session, outputs, environment, region=region, watch=watch)
-    except syncer.SyncError as error:
-        raise Exit(f"sync: {error}", code=error.code) from None
-    except KeyboardInterrupt:
-        print("sync: stopped")
-
-
-@task(
-    help={
-        "file": "the trade file to upload (relative to the repository: ./tap runs from there)",
-        "env": "environment (default: the default environment)",
-        "key": "object key (default: incoming/<file name>; ending in /: that folder)",
-        "wait": "follow the processor until the whole file is accounted for (exit 1 if it fails)",
-        "timeout": "--wait: seconds to wait for the file's final summary (default 900)",
-        "region": "region of a multi-region deployment (default: its primary region)",
-        "target": TARGET_HELP,
-    }
-)
-def upload(
-    c: Context, file: str, env: str | None = None, key: str | None = None, wait: bool = False,
-    timeout: int = 900, region: str | None = None, target: str = "local",
-) -> None:  # fmt: skip
-    """Put a trade file into the deployed data bucket (like aws s3 cp); --wait follows it."""
-    from tooling import upload as uploader
-    from tooling.lifecycle.orchestrate import session_for
-    from tooling.lifecycle.outputs import read_outputs, region_key
-
-    environment = _one_environment(env, "upload")
-    prefix = environment if region is None else f"{environment}_{region_key(region)}"
-    with _exits():
-        outputs = read_outputs(ROOT, environment)
-        session = session_for(_workspace(target), start=False)
-    try:
-        deployment = uploader.Deployment.from_outputs(outputs, prefix)
-        uploader.run(
-            lambda service: session.client(service, deployment.region),
-            deployment,
-            _caller_path(file),
-            key=key,
-            wait=wait,
-            timeout_seconds=timeout,
-        )
-    except uploader.UploadError as error:
-        raise Exit(f"upload: {error}", code=error.code) from None
-    except KeyboardInterrupt:
-        raise Exit("upload: interrupted (an uploaded file is still processed).", 130) from None
-
-
-def _caller_path(path: str) -> Path:
-    """``path`` as the user meant it: relative to the directory ./tap was started in
-    (``TAP_CALLER_DIR``, which ./tap sets before it changes to the repository)."""
-    return Path(os.environ.get("TAP_CALLER_DIR") or os.getcwd()) / path
-
-
-@task(
-    name="invoke",
-    optional=["sample"],
-    help={
-        "function": "processor, api_handler, api_authorizer or a function's full name",
-        "env": "environment (default: the default environment)",
-        "event": "a JSON file sent as the event (relative to where you run ./tap)",
-        "sample": "a sample event of the function filled from the deployment; "
-        "without a name (or 'list'): list them",
-        "key": "--sample s3-put: the object the event names (default incoming/trades.csv)",
-        "async_": "InvocationType Event: print the 202, then follow the log to its REPORT",
-        "timeout": "seconds to wait for the invocation's log (--async: its REPORT; default 120)",
-        "region": "region of a multi-region deployment (default: its primary region)",
-        "target": TARGET_HELP,
-        "debug": "local target: the invocation waits for a debugger (debugpy)",
-    },
-)
-def invoke_function(
-    c: Context, function: str, env: str | None = None, event: str | None = None,
-    sample: str | bool | None = None, key: str | None = None, async_: bool = False,
-    timeout: int = 120, region: str | None = None, target: str = "local", debug: bool = False,
-) -> None:  # fmt: skip
-    """Invoke a deployed function with --event FILE or --sample NAME; print its answer and log."""
-    from tooling import invoke_function as invoker
-    from tooling.lifecycle.orchestrate import session_for
-    from tooling.lifecycle.outputs import read_outputs, region_key
-
-    if event is not None and sample is not None:
-        raise Exit("invoke: give --event FILE or --sample NAME, not both.", code=2)
-    if debug and target != "local":
-        raise Exit("invoke: --debug needs the local target (the emulator runs the function).", 2)
-    environment = _one_environment(env, "invoke")
-    prefix = environment if region is None else f"{environment}_{region_key(region)}"
-    with _exits():
-        outputs = read_outputs(ROOT, environment)
-        session = session_for(_workspace(target), start=False)
-    try:
-        found = invoker.resolve(outputs, prefix, function, region)
-        if sample is True or sample == invoker.LIST:
-            print("\n".join(invoker.sample_lines(found)))
-            return
-        payload, notes = invoker.payload_for(
-            found, outputs, prefix, event=_caller_path(event) if event else None,
-            sample=sample if isinstance(sample, str) else None, key=key,
-            s3=session.client("s3", found.region) if sample else None,
-        )  # fmt: skip
-        for note in notes:
-            print(note)
-        emulator = session.emulator if debug else None
-        invoker.run(
-            invoker.lambda_client(session, found.region, debugging=debug),
-            session.client("logs", found.region),
-            found,
-            payload,
-            out=sys.stdout,
-            asynchronous=async_,
-            timeout_seconds=timeout,
-            debug=invoker.debug_hook(emulator.endpoint, found.kind) if emulator else None,
-        )
-    except invoker.InvokeError as error:
-        raise Exit(f"invoke: {error}", code=error.code) from None
-    except KeyboardInterrupt:
-        raise Exit("invoke: interrupted.", 130) from None
+    with exits():
+        print(emulator_command(ROOT, stop=stop, status=status))
 
 
 @task(
@@ -496,131 +285,30 @@ def bench(
     developer's loop (--loop).
 
     --lifecycle: deploy/destroy with and without parallel stacks, on an emulator of its own."""
+    from tooling.bench_command import BenchCli, BenchRequest, run_bench
+
     if sizes is not None and not ingest:
         raise Exit("bench: --sizes goes with --ingest.", code=2)
-    if ingest:
-        _bench_ingest(env, sizes)
-        return
-    if saves is not None and not loop:
+    if saves is not None and not loop and not ingest:
         raise Exit("bench: --saves goes with --loop.", code=2)
-    if loop:
-        _bench_loop(env, saves)
-        return
-    if services:
-        from tooling import services_bench
-        from tooling.lifecycle.synth import build_lambdas
-
-        with _exits():
-            build_lambdas(_workspace())  # the zips measured are those of the current sources
-        try:
-            print(services_bench.report(services_bench.run(ROOT, import_runs=runs)))
-        except services_bench.ServicesBenchError as error:
-            raise Exit(f"bench --services: {error}", code=1) from None
-        return
-    if lifecycle:
-        from tooling.lifecycle import bench as lifecycle_bench
-
-        print(lifecycle_bench.report(lifecycle_bench.run(ROOT, selection=env or "all")))
-        return
-    if not emulator:
-        from tooling import bench as benchmark
-        from tooling.lifecycle.synth import quiet_jsii
-
-        with _exits():
-            quiet_jsii()
-        print(benchmark.report(benchmark.run(ROOT, repeat=repeat)))
-        return
-    from tooling.emulator import bench as emulator_bench
-    from tooling.lifecycle.orchestrate import session_for
-    from tooling.lifecycle.outputs import read_outputs
-
-    environment = _one_environment(env, "bench")
-    with _exits():
-        outputs = read_outputs(ROOT, environment)
-    if f"{environment}_api_local_url" not in outputs:
-        raise Exit(f"deploy {environment} locally first (`./tap deploy --env {environment}`).", 1)
-    with _exits():
-        session = session_for(_workspace("local"), start=False)
-    region = str(outputs[f"{environment}_aws_region"])
-    figures = emulator_bench.measure(
-        outputs,
-        environment,
-        client=lambda service: session.client(service, region),
-        http=emulator_bench.HttpClient(region),
+    request = BenchRequest(
+        repeat=repeat, emulator=emulator, env=env, lifecycle=lifecycle, services=services,
+        runs=runs, ingest=ingest, sizes=sizes, loop=loop, saves=saves,
+    )  # fmt: skip
+    cli = BenchCli(
+        one_environment=lambda chosen: one_environment(chosen, "bench"),
+        deploy_command=lambda environment: f"./tap deploy --env {environment}",
     )
-    print(emulator_bench.report(figures))
-
-
-def _bench_ingest(env: str | None, sizes: str | None) -> None:
-    """``bench --ingest``: tooling/ingest_bench/ against the locally deployed ``env``."""
-    from tooling import ingest_bench
-    from tooling import upload as uploader
-    from tooling.lifecycle.orchestrate import session_for
-    from tooling.lifecycle.outputs import read_outputs
-
-    environment = _one_environment(env, "bench")
-    with _exits():
-        outputs = read_outputs(ROOT, environment)
-        session = session_for(_workspace("local"), start=False)
-    assert session.emulator is not None  # a local session has its emulator
-    try:
-        chosen = ingest_bench.DEFAULT_SIZES if sizes is None else ingest_bench.parse_sizes(sizes)
-        deployment = uploader.Deployment.from_outputs(outputs, environment)
-        figures = ingest_bench.run(
-            lambda service: session.client(service, deployment.region),
-            deployment,
-            session.emulator.endpoint,
-            chosen,
-            environment=environment,
-        )
-    except (ingest_bench.IngestBenchError, uploader.UploadError) as error:
-        raise Exit(f"bench --ingest: {error}", code=error.code) from None
-    except KeyboardInterrupt:
-        message = "bench --ingest: interrupted (an uploaded file is still processed)."
-        raise Exit(message, 130) from None
-    print(ingest_bench.report(figures))
-    if figures.failure is not None:
-        raise Exit("bench --ingest: stopped before every file was processed.", 1)
-
-
-def _bench_loop(env: str | None, saves: str | None) -> None:
-    """``bench --loop``: tooling/loop_bench/ against the locally deployed ``env``."""
-    from tooling import loop_bench
-    from tooling.lifecycle.orchestrate import session_for
-    from tooling.lifecycle.outputs import read_outputs
-
-    environment = _one_environment(env, "bench")
-    ws = _workspace("local")
-    try:
-        count = loop_bench.parse_saves(saves)
-        with _exits():
-            outputs = read_outputs(ROOT, environment)
-            session = session_for(ws, start=False)
-            figures = loop_bench.run(ws, session, outputs, environment, saves=count)
-    except loop_bench.LoopBenchError as error:
-        raise Exit(f"bench --loop: {error}", code=error.code) from None
-    except KeyboardInterrupt:
-        message = "bench --loop: interrupted (the lines above say whether dist/ was synced back)."
-        raise Exit(message, 130) from None
-    print(loop_bench.report(figures))
-    if figures.failure is not None or figures.restore_failure is not None:
-        raise Exit("bench --loop: stopped before every step was measured and restored.", 1)
+    with exits():
+        run_bench(ROOT, request, cli)
 
 
 @task(help={"env": "environment, list (dev,prod) or 'all' (default: every deployment)"})
 def diagram(c: Context, env: str = "all") -> None:
     """Draw docs/architecture/<env>.md (Mermaid) from each deployment's synthesized stacks."""
-    from dataclasses import replace
+    from tooling.lifecycle.commands.diagram import draw_diagrams
 
-    from tooling.diagram.generate import write_diagrams
-    from tooling.lifecycle.selection import select_environments
-    from tooling.lifecycle.synth import synth_stacks
-
-    # The AWS target's stacks (what production looks like), synthesized into a directory of
-    # their own: the run leaves cdktf.out/ (and any deploy using it) alone.
-    ws = replace(_workspace("aws"), outdir=ROOT / ".build" / "diagram-synth")
-    with _exits():
-        selected = select_environments(ws.config(), env)
-        synth_stacks(ws, ",".join(selected))
-    for path in write_diagrams(ws.config(), selected, ws.outdir / "stacks", ROOT):
+    with exits():
+        written = draw_diagrams(ROOT, env)
+    for path in written:
         print(f"wrote {path.relative_to(ROOT)}")

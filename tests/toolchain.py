@@ -1,9 +1,10 @@
-"""One rule for tests that need an external toolchain (Terraform, the provider mirror).
+"""One rule for tests that need an external toolchain (Terraform, the provider mirror, Node.js).
 
-On a developer machine without Terraform or without the offline ``hashicorp/aws`` mirror such a
-test is skipped. In CI (``CI`` set to a true value, as GitHub Actions and most CI systems do)
-the toolchain is part of the job, so its absence is a broken job, not a reason to skip: a
-skipped validation would let the job pass without ever having validated anything.
+On a developer machine without Terraform, without the offline ``hashicorp/aws`` mirror or without
+node and npm (tests/node_tools.py) such a test is skipped. In CI (``CI`` set to a true value, as
+GitHub Actions and most CI systems do) the toolchain is part of the job, so its absence is a
+broken job, not a reason to skip: a skipped validation would let the job pass without ever having
+validated anything.
 """
 
 from __future__ import annotations

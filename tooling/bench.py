@@ -66,6 +66,10 @@ def run(root: Path, *, repeat: int = 1) -> list[Measurement]:
 
 
 def report(measurements: Sequence[Measurement]) -> str:
+    """The measurements as a Markdown table, then the ratios the README's goals are stated in.
+
+    Plain Markdown rather than a rich table: the rows are pasted as they are into the
+    performance table of docs/performance.md."""
     by_label = {m.label: m.seconds for m in measurements}
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
     lines = [

@@ -1,8 +1,8 @@
-"""The cdktf CLI's conventions, with the repository's own cdktf.json (cdktf-cli 0.21.0).
+"""The cdktf CLI's conventions, with the repository's own cdktf.json.
 
-Runs only when ``cdktf`` is on PATH (it is no dependency of ``./tap``): install it with
-``npm install --prefix .build/cdktf-cli cdktf-cli@0.21.0`` and put
-``.build/cdktf-cli/node_modules/.bin`` on PATH (docs/contributing.md). Each command runs in a
+The CLI is cdktf-cli 0.21.0, pinned by tests/build/cdktf-cli/package-lock.json and installed from
+it with ``npm ci`` into .build/cdktf-cli (tests/node_tools.py, once per lockfile): without node and
+npm these tests are skipped locally and fail in CI (tests/toolchain.py). Each command runs in a
 scratch copy of the project (cdktf.json, platform.toml, .venv, stand-in zips), so the real
 cdktf.out/ is never touched.
 """
@@ -18,16 +18,14 @@ from pathlib import Path
 import pytest
 
 from tests.infra.conftest import fake_artifacts
+from tests.node_tools import CDKTF_CLI, installed
 
 ROOT = Path(__file__).resolve().parents[2]
-CDKTF = shutil.which("cdktf") or shutil.which(
-    str(ROOT / ".build" / "cdktf-cli" / "node_modules" / ".bin" / "cdktf")
-)
 
-pytestmark = pytest.mark.skipif(
-    CDKTF is None,
-    reason="cdktf CLI not installed (npm install --prefix .build/cdktf-cli cdktf-cli@0.21.0)",
-)
+
+@pytest.fixture(scope="module")
+def cli() -> Path:
+    return installed(CDKTF_CLI) / "node_modules" / ".bin" / "cdktf"
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +38,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def cdktf(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    assert CDKTF is not None
+def cdktf(cli: Path, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "CHECKPOINT_DISABLE": "1",
@@ -49,7 +46,7 @@ def cdktf(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     }
     env.pop("CDKTF_OUTDIR", None)
     result = subprocess.run(
-        [CDKTF, *args], cwd=project, env=env, capture_output=True, text=True, timeout=600
+        [cli, *args], cwd=project, env=env, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, f"cdktf {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
     return result
@@ -65,18 +62,23 @@ def stacks_in(outdir: Path) -> set[str]:
 DEV = {"tap-dev-ap-southeast-1-network", "tap-dev-ap-southeast-1-app"}
 
 
-def test_cdktf_synth_writes_cdktf_out(project: Path) -> None:
-    cdktf(project, "synth")
+def test_the_cli_is_the_pinned_release(cli: Path) -> None:
+    package = cli.parents[1] / "cdktf-cli" / "package.json"  # node_modules/cdktf-cli
+    assert json.loads(package.read_text(encoding="utf-8"))["version"] == "0.21.0"
+
+
+def test_cdktf_synth_writes_cdktf_out(cli: Path, project: Path) -> None:
+    cdktf(cli, project, "synth")
     assert stacks_in(project / "cdktf.out") == DEV
 
 
-def test_cdktf_synth_output_dir_is_honoured(project: Path, tmp_path: Path) -> None:
+def test_cdktf_synth_output_dir_is_honoured(cli: Path, project: Path, tmp_path: Path) -> None:
     outdir = tmp_path / "elsewhere"
-    cdktf(project, "synth", "--output", str(outdir))
+    cdktf(cli, project, "synth", "--output", str(outdir))
     assert stacks_in(outdir) == DEV
 
 
-def test_cdktf_list_names_the_stacks(project: Path) -> None:
-    listed = cdktf(project, "list").stdout
+def test_cdktf_list_names_the_stacks(cli: Path, project: Path) -> None:
+    listed = cdktf(cli, project, "list").stdout
     for stack in DEV:
         assert stack in listed

@@ -81,7 +81,8 @@ def destroy_protected(
     lift the protection, deploy ``protected`` (terraform deletes with the settings in its
     state, so deletion protection off, force_destroy on and the rest must be applied first),
     then destroy. The leftovers the destroy reports are returned."""
-    from tooling.lifecycle.orchestrate import deploy_stacks, destroy_stacks
+    from tooling.lifecycle.commands.deploy import deploy_stacks
+    from tooling.lifecycle.commands.destroy import destroy_stacks
 
     with unprotected_data(protected):
         deploy_stacks(workspace(), protected)
@@ -192,11 +193,8 @@ def deployment() -> Iterator[Deployment]:
     destroyed (prod's protection lifted first, as a user would) and the emulator stopped at the
     end of the session."""
     from tooling.emulator import process as emulator
-    from tooling.lifecycle.orchestrate import (
-        deploy_stacks,
-        ordered_stacks,
-        session_for,
-    )
+    from tooling.lifecycle.commands.context import ordered_stacks, session_for
+    from tooling.lifecycle.commands.deploy import deploy_stacks
 
     refuse_running_emulator("dev and prod")
     os.environ.setdefault("TAP_SERVE_QUIET", "1")

@@ -55,7 +55,7 @@ def test_the_shipped_protection_refuses_the_destroy_and_touches_nothing(
     """GIVEN prod deployed as shipped (data protection on) WHEN `./tap destroy --env dev,prod`
     runs THEN it is refused with exit code 2 before any terraform runs: every stack of both
     environments still has its resources."""
-    from tooling.lifecycle.orchestrate import destroy_stacks
+    from tooling.lifecycle.commands.destroy import destroy_stacks
     from tooling.lifecycle.protection import ProtectedDataError
 
     with pytest.raises(ProtectedDataError, match=r"data protection is on for prod\b") as refused:

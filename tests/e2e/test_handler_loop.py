@@ -51,7 +51,7 @@ def test_a_synced_handler_answers_without_a_deploy(
     zip rebuilt without pip, UpdateFunctionCode for the API handler and the authorizer, the warm
     worker replaced."""
     from tooling import sync
-    from tooling.lifecycle.orchestrate import session_for
+    from tooling.lifecycle.commands.context import session_for
     from tooling.lifecycle.outputs import read_outputs
 
     health = 'HealthBody(status="ok").model_dump()'

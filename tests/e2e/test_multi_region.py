@@ -91,7 +91,8 @@ def global_deployed() -> Iterator[GlobalDeployment]:
     from trading_infra.config import load_config
 
     from tooling.emulator import process as emulator
-    from tooling.lifecycle.orchestrate import deploy_stacks, session_for
+    from tooling.lifecycle.commands.context import session_for
+    from tooling.lifecycle.commands.deploy import deploy_stacks
 
     refuse_running_emulator("what is deployed")
     previous_port = os.environ.get("TAP_EMULATOR_PORT")
@@ -265,7 +266,7 @@ def test_latency_records_one_per_region_with_their_health_checks(
 
 
 def _drift(d: GlobalDeployment, label: str) -> dict[str, int]:
-    from tooling.lifecycle.orchestrate import drift_stacks
+    from tooling.lifecycle.commands.drift import drift_stacks
 
     started = time.monotonic()
     results = drift_stacks(workspace(), ENVIRONMENT)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -637,6 +638,78 @@ def test_the_deployed_api_honours_its_openapi_contract(
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
 
 
+# --------------------------------------------------------------------------- (2b) smoke test
+
+#: A line of `./tap verify`'s report: status, check, seconds, what it saw.
+VERIFY_LINE = re.compile(r"  (PASS|FAIL|SKIP)  (\w+) +(\d+\.\d s|-) +(.*)")
+
+
+def test_verify_passes_on_the_deployment_and_leaves_nothing_of_its_canary(
+    deployed: Deployed,
+) -> None:
+    """GIVEN the deployed dev environment WHEN `./tap verify --env dev` runs, as a pipeline runs
+    it after each deploy THEN it exits 0 with every check passed in order, and nothing of its
+    canary is left: no version or delete marker of its file, none of its trades, no session of
+    its account."""
+    started = time.monotonic()
+    verify = subprocess.run(
+        [str(ROOT / "tap"), "verify", "--env", ENVIRONMENT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    deployed.notes["./tap verify --env dev"] = time.monotonic() - started
+    output = verify.stdout + verify.stderr
+    assert verify.returncode == 0, output
+    header, *checks, summary = verify.stdout.splitlines()
+    found = re.fullmatch(
+        r"verify dev on local: canary (verify-\d{8}T\d{6}Z-[0-9a-f]{6}), "
+        r"file incoming/verify/\1\.csv",
+        header,
+    )
+    assert found, output
+    run_id = found.group(1)
+    parsed = [VERIFY_LINE.fullmatch(line) for line in checks]
+    assert all(parsed), output
+    assert [(m.group(1), m.group(2)) for m in parsed if m] == [
+        ("PASS", "health"),
+        ("PASS", "session"),
+        ("PASS", "ingest"),
+        ("PASS", "read"),
+        ("PASS", "cleanup"),
+    ], output
+    details = [m.group(4) for m in parsed if m]
+    assert details[0] == 'GET /health answered 200 {"status":"ok"}'
+    assert details[1].startswith(f"POST /sessions (SigV4-signed) opened a session of {run_id}")
+    assert f": 3 of 3 canary trades in GET /accounts/{run_id}/trades after " in details[2]
+    assert details[3].startswith("3 trades read back equal to the file")
+    assert details[4] == (
+        f"1 object version(s) deleted: incoming/verify/{run_id}.csv; 3 of 3 canary trades "
+        "deleted; session revoked (DELETE /sessions/{id}: 204)"
+    )
+    assert re.fullmatch(r"verify dev: passed, 5 checks in \d+\.\d s", summary), output
+
+    s3 = deployed.client("s3")
+    for prefix in (f"incoming/verify/{run_id}", f"quarantine/incoming/verify/{run_id}"):
+        listing = s3.list_object_versions(Bucket=deployed.out("data_bucket_name"), Prefix=prefix)
+        assert not listing.get("Versions") and not listing.get("DeleteMarkers"), prefix
+    table = deployed.out("trades_table_name")
+    keys = [{"trade_id": {"S": f"{run_id}-{n}"}} for n in (1, 2, 3)]
+    stored = deployed.client("dynamodb").batch_get_item(
+        RequestItems={table: {"Keys": keys, "ConsistentRead": True}}
+    )
+    assert stored["Responses"][table] == []
+    sessions = deployed.client("dynamodb").scan(
+        TableName=deployed.out("sessions_table_name"),
+        ConsistentRead=True,
+        FilterExpression="account_id = :account",
+        ExpressionAttributeValues={":account": {"S": run_id}},
+    )
+    assert sessions["Items"] == []
+
+
 # --------------------------------------------------------------------------- (3) controls
 
 
@@ -866,7 +939,7 @@ def test_a_changed_handler_answers_after_deploy(
 ) -> None:
     """GIVEN a change to the api_handler's source WHEN `./tap deploy` runs THEN the next request
     is answered by the new code (the zip is rebuilt, the function updated, the worker replaced)."""
-    from tooling.lifecycle.orchestrate import deploy_stacks
+    from tooling.lifecycle.commands.deploy import deploy_stacks
 
     health = 'HealthBody(status="ok").model_dump()'
     changed = _changed_sources(tmp_path, health, f'{{**{health}, "build": "e2e-changed"}}')

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from api_handler.app import OPERATIONS
 from api_handler.domain.access import Access
-from trading_infra.components.api import ROUTES
 from trading_infra.config import PlatformConfig
 
 from tests.infra import test_iam_least_privilege as least_privilege
@@ -98,10 +97,11 @@ def test_only_user_routes_name_an_authorizer(stack: Stack) -> None:
     assert named == USER_ROUTES
 
 
-def test_infra_routes_mirror_the_handlers_operations() -> None:
+def test_the_deployed_routes_are_the_handlers_operations(stack: Stack) -> None:
     kinds = {Access.PUBLIC: "NONE", Access.SERVICE: "AWS_IAM", Access.USER: "CUSTOM"}
     declared = {f"{op.method} {op.template}": kinds[op.access] for op in OPERATIONS}
-    assert {k: v for k, v in ROUTES.items() if k != "$default"} == declared
+    deployed = {key: route["authorization_type"] for key, route in routes(stack).items()}
+    assert {k: v for k, v in deployed.items() if k != "$default"} == declared
 
 
 # --- the authorizer --------------------------------------------------------------------------

@@ -1,28 +1,27 @@
 """docs/architecture/<environment>.md are what `./tap diagram` draws from the current stacks.
 
 The stacks are the session's in-process synth (conftest.aws_stacks); the Mermaid syntax is
-checked with mermaid's own parser when npm is there (tooling/diagram/package.json, installed
-with ``npm ci`` into .build/diagram-node).
+checked with mermaid's own parser (tooling/diagram/package-lock.json, installed with ``npm ci``
+into .build/diagram-node by tests/node_tools.py: without node and npm that test is skipped locally
+and fails in CI).
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 from trading_infra.config import PlatformConfig, load_config
 
 from tests.infra.conftest import ROOT, Stack
+from tests.node_tools import MERMAID, installed
 from tooling.diagram.generate import DIAGRAM_DIR, deployment_stack_names, document
 from tooling.diagram.model import Graph, extract
 
 PACKAGE = ROOT / "tooling" / "diagram"
-NODE_DIR = ROOT / ".build" / "diagram-node"
 
 
 def documents(stacks: dict[str, Stack]) -> dict[str, Any]:
@@ -102,25 +101,10 @@ def test_global_picture_ties_the_secondaries_to_the_primary(
 
 
 def _npm_ci() -> Path:
-    """mermaid + jsdom installed from the lockfile into .build/diagram-node (once per lock)."""
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.skip("node/npm not installed: the Mermaid syntax check needs them")
-    lock = (PACKAGE / "package-lock.json").read_bytes()
-    marker = NODE_DIR / ".lock-sha256"
-    digest = hashlib.sha256(lock).hexdigest()
-    if not marker.is_file() or marker.read_text() != digest:
-        NODE_DIR.mkdir(parents=True, exist_ok=True)
-        for name in ("package.json", "package-lock.json"):
-            shutil.copy(PACKAGE / name, NODE_DIR / name)
-        result = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=NODE_DIR, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stdout + result.stderr
-        marker.write_text(digest)
-    shutil.copy(PACKAGE / "check_mermaid.mjs", NODE_DIR / "check_mermaid.mjs")
-    return NODE_DIR
+    """mermaid + jsdom installed from the lockfile (tests/node_tools.py), beside the checker."""
+    directory = installed(MERMAID)
+    shutil.copy(PACKAGE / "check_mermaid.mjs", directory / "check_mermaid.mjs")
+    return directory
 
 
 def test_mermaid_syntax_of_the_committed_diagrams() -> None:

@@ -40,7 +40,7 @@ def test_checked_in_configuration_loads(config: PlatformConfig) -> None:
 
 def test_configuration_objects_are_frozen(config: PlatformConfig) -> None:
     with pytest.raises(ValidationError):
-        config.platform.name = "other"  # type: ignore[misc]
+        config.platform.name = "other"
 
 
 def test_subnets_are_computed_from_the_vpc_cidr(config: PlatformConfig) -> None:

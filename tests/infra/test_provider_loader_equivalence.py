@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -61,6 +62,6 @@ def test_other_provider_versions_fall_back_to_the_eager_import(
     monkeypatch.setattr(provider_loader, "VERIFIED_PROVIDER_VERSION", "0.0.0")
     monkeypatch.delitem(sys.modules, provider_loader.PACKAGE)
     calls: list[str] = []
-    monkeypatch.setattr(provider_loader.importlib, "import_module", calls.append)
+    monkeypatch.setattr(importlib, "import_module", calls.append)
     assert provider_loader.install() is provider_loader.LoadMode.EAGER
     assert calls == [provider_loader.PACKAGE]

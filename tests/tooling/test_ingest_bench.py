@@ -6,12 +6,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 
+import psutil
 import pytest
 from processor.domain.model import FIELDS
 from processor.domain.parsing import ParsedTrade, RejectedLine, iter_lines, parse_csv
@@ -138,26 +142,56 @@ def test_a_file_is_waited_for_at_200_lines_per_second_and_never_less_than_900_s(
 # --------------------------------------------------------------------------- the emulator's memory
 
 
-def test_the_resident_size_is_read_from_vmrss(tmp_path: Path) -> None:
-    (tmp_path / "4321").mkdir()
-    (tmp_path / "4321" / "status").write_text(
-        "Name:\tpython\nVmPeak:\t 9999 kB\nVmRSS:\t  2048 kB\nRssAnon:\t 1024 kB\n"
-    )
+@pytest.fixture
+def stopped_sleeper() -> Iterator[int]:
+    """A ``sleep`` process stopped (SIGSTOP) once it sleeps: its memory cannot change."""
+    process = subprocess.Popen(["sleep", "60"])
+    try:
+        watched = psutil.Process(process.pid)
+        deadline = time.monotonic() + 30
+        while watched.status() != psutil.STATUS_SLEEPING or watched.cmdline() != ["sleep", "60"]:
+            assert time.monotonic() < deadline, "sleep never started sleeping"
+            time.sleep(0.01)
+        os.kill(process.pid, signal.SIGSTOP)
+        while watched.status() != psutil.STATUS_STOPPED:
+            assert time.monotonic() < deadline, "sleep never stopped"
+            time.sleep(0.01)
+        yield process.pid
+    finally:
+        process.kill()
+        process.wait()
 
-    assert read_rss(4321, proc=tmp_path) == 2 * MIB
+
+def _exited_unreaped(command: list[str]) -> subprocess.Popen[bytes]:
+    """A child that has exited and is not reaped yet (a zombie): ``waitid`` with ``WNOWAIT``."""
+    process = subprocess.Popen(command)
+    os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+    return process
 
 
-def test_a_process_that_is_gone_cannot_be_read(tmp_path: Path) -> None:
-    with pytest.raises(IngestBenchError, match="cannot read the resident memory of pid 4321"):
-        read_rss(4321, proc=tmp_path)
+def test_the_resident_size_is_vmrss_in_bytes(stopped_sleeper: int) -> None:
+    status = Path(f"/proc/{stopped_sleeper}/status").read_text(encoding="ascii")
+    vmrss_kb = next(int(line.split()[1]) for line in status.splitlines() if line[:6] == "VmRSS:")
+
+    assert read_rss(stopped_sleeper) == vmrss_kb * 1024
 
 
-def test_a_status_without_vmrss_is_no_running_process(tmp_path: Path) -> None:
-    (tmp_path / "4321").mkdir()
-    (tmp_path / "4321" / "status").write_text("Name:\tzombie\nState:\tZ (zombie)\n")
+def test_a_process_that_is_gone_cannot_be_read() -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
 
-    with pytest.raises(IngestBenchError, match="has no VmRSS line"):
-        read_rss(4321, proc=tmp_path)
+    expected = f"cannot read the resident memory of pid {gone.pid} \\(NoSuchProcess: "
+    with pytest.raises(IngestBenchError, match=expected):
+        read_rss(gone.pid)
+
+
+def test_a_zombie_is_no_running_process() -> None:
+    zombie = _exited_unreaped(["true"])
+    try:
+        with pytest.raises(IngestBenchError, match=f"pid {zombie.pid} has exited \\(a zombie\\)"):
+            read_rss(zombie.pid)
+    finally:
+        zombie.wait()
 
 
 def test_the_sampler_keeps_the_peak_of_this_process_while_memory_is_held() -> None:

@@ -16,8 +16,8 @@ import pytest
 from api_handler.schemas import HealthBody
 
 from tooling.build.lambda_zip import BuildResult
+from tooling.lifecycle.commands.deploy import UNCHANGED
 from tooling.lifecycle.errors import LifecycleError
-from tooling.lifecycle.orchestrate import UNCHANGED
 from tooling.lifecycle.workspace import Workspace
 from tooling.loop_bench import (
     DEFAULT_SAVES,

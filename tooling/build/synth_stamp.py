@@ -20,6 +20,9 @@ INPUT_GLOBS: tuple[str, ...] = (
     "infra/pyproject.toml",
     "infra/src/**/*.py",
     "infra/src/**/*.toml",
+    # the API's routes are read from the api_handler's published OpenAPI document
+    # (trading_infra.components.api_routes)
+    "docs/api/openapi.json",
 )
 
 

@@ -7,7 +7,7 @@ compared byte for byte by tests/infra/test_architecture_diagrams.py).
 
 from __future__ import annotations
 
-from tooling.diagram.model import Graph, Node
+from tooling.diagram.graph import Graph, Node
 
 __all__ = ["render"]
 

@@ -138,25 +138,37 @@ def measure(
     def out(name: str) -> Any:
         return outputs[f"{environment}_{name}"]
 
-    figures: list[EmulatorFigure] = []
     lambda_ = client("lambda")
     function = str(out("api_handler_function_name"))
     event = _health_event(str(out("api_id")), str(out("api_stage_name")))
+    figures = [_warm_overhead(lambda_, function, event), *_cold_start(lambda_, function, event)]
+    ingest, trade_ids = _put_until_visible(
+        client("s3"), client("dynamodb"), out("data_bucket_name"), str(out("trades_table_name"))
+    )
+    figures.append(ingest)
+    base = str(out("api_local_url")).rstrip("/")
+    figures += _http_api(http, base, trade_ids[0], requests)
+    return figures
 
+
+def _warm_overhead(lambda_: Any, function: str, event: bytes) -> EmulatorFigure:
+    """The median of 50 warm invokes' round trip minus the handler's own ``Duration``."""
     _invoke(lambda_, function, event)  # warm one worker up
     overheads = []
     for _ in range(50):
         round_trip_ms, tail = _invoke(lambda_, function, event)
         found = _DURATION.search(tail)
         overheads.append(round_trip_ms - (float(found.group(1)) if found else 0.0))
-    figures.append(
-        EmulatorFigure(
-            "warm Invoke round trip minus the handler's Duration (median of 50)",
-            statistics.median(overheads),
-            "goal <= 30 ms",
-        )
+    return EmulatorFigure(
+        "warm Invoke round trip minus the handler's Duration (median of 50)",
+        statistics.median(overheads),
+        "goal <= 30 ms",
     )
 
+
+def _cold_start(lambda_: Any, function: str, event: bytes) -> list[EmulatorFigure]:
+    """Three invokes, each right after a configuration change (a new worker each), and the
+    ``Init Duration`` they report; the configuration is restored whatever happens."""
     configuration = lambda_.get_function_configuration(FunctionName=function)
     variables = dict(configuration["Environment"]["Variables"])
     cold, init = [], []
@@ -175,24 +187,29 @@ def measure(
         lambda_.update_function_configuration(
             FunctionName=function, Environment={"Variables": variables}
         )
-    figures.append(
+    figures = [
         EmulatorFigure(
             "cold start: first Invoke after a change (median of 3)", statistics.median(cold)
         )
-    )
+    ]
     if init:
         figures.append(
             EmulatorFigure("cold start: Init Duration reported", statistics.median(init))
         )
+    return figures
 
-    s3, dynamodb = client("s3"), client("dynamodb")
-    table = str(out("trades_table_name"))
+
+def _put_until_visible(
+    s3: Any, dynamodb: Any, bucket: str, table: str
+) -> tuple[EmulatorFigure, list[str]]:
+    """A 100-line trade file put into ``bucket``, timed until all 100 trades can be read from
+    ``table`` (60 s at most); the figure and the trades' ids."""
     run = uuid.uuid4().hex[:8]
     ids = [f"BENCH-{run}-{i}" for i in range(100)]
     lines = [f"{tid},acc-bench,D05.SI,BUY,1,1.5,SGD,2024-03-01T09:00:00Z" for tid in ids]
     body = "\n".join([_HEADER, *lines]) + "\n"
     started = time.perf_counter()
-    s3.put_object(Bucket=out("data_bucket_name"), Key=f"incoming/bench/{run}.csv", Body=body)
+    s3.put_object(Bucket=bucket, Key=f"incoming/bench/{run}.csv", Body=body)
     seen: set[str] = set()
     deadline = started + 60
     while len(seen) < len(ids) and time.perf_counter() < deadline:
@@ -204,19 +221,22 @@ def measure(
         if len(seen) < len(ids):
             time.sleep(0.02)
     visible_ms = (time.perf_counter() - started) * 1000
-    figures.append(
-        EmulatorFigure(
-            "S3 put of a 100-line file until all 100 trades are readable",
-            visible_ms,
-            "goal < 2000 ms" if len(seen) == len(ids) else f"only {len(seen)} of 100 after 60 s",
-        )
+    figure = EmulatorFigure(
+        "S3 put of a 100-line file until all 100 trades are readable",
+        visible_ms,
+        "goal < 2000 ms" if len(seen) == len(ids) else f"only {len(seen)} of 100 after 60 s",
     )
+    return figure, ids
 
-    base = str(out("api_local_url")).rstrip("/")
+
+def _http_api(http: HttpClient, base: str, trade_id: str, requests: int) -> list[EmulatorFigure]:
+    """p50 and p95 of ``GET /health`` (unsigned) and of ``GET /trades/{id}`` (a bearer
+    session, through the session authorizer), ``requests`` each after one warm-up."""
     bearer = http.open_session(base, "acc-bench")
+    figures = []
     for label, url, token in (
         ("GET /health", f"{base}/health", None),
-        ("GET /trades/{id} (session authorizer)", f"{base}/trades/{ids[0]}", bearer),
+        ("GET /trades/{id} (session authorizer)", f"{base}/trades/{trade_id}", bearer),
     ):
         http.get(url, token)  # warm
         samples = [http.get(url, token) for _ in range(requests)]

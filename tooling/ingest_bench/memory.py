@@ -1,6 +1,6 @@
 """The emulator server's resident memory: its pid (what ``GET <endpoint>/_tap/emulator``
 answers; the workers running the functions are processes of their own and not counted), its
-``VmRSS``, and a sampler keeping the peak while a file is ingested."""
+resident set size (psutil), and a sampler keeping the peak while a file is ingested."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import json
 import threading
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path
 from types import TracebackType
 from typing import Final
+
+import psutil
 
 from tooling.emulator.server import STATUS_PATH
 from tooling.ingest_bench.errors import IngestBenchError
@@ -35,22 +36,20 @@ def emulator_pid(endpoint: str, *, timeout: float = 5.0) -> int:
     return pid
 
 
-def read_rss(pid: int, *, proc: Path = Path("/proc")) -> int:
-    """The resident bytes of process ``pid``: ``VmRSS`` of ``/proc/<pid>/status``, in kB
-    (https://man7.org/linux/man-pages/man5/proc_pid_status.5.html)."""
-    status = proc / str(pid) / "status"
+def read_rss(pid: int) -> int:
+    """The resident bytes of process ``pid``: psutil's ``rss``, on Linux the resident pages of
+    ``/proc/<pid>/statm``, "same as VmRSS in /proc/pid/status"
+    (https://man7.org/linux/man-pages/man5/proc_pid_statm.5.html). A process that is gone, or a
+    zombie (exited: it has no memory left to measure), is an error."""
     try:
-        text = status.read_text(encoding="ascii", errors="replace")
-    except OSError as error:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            raise IngestBenchError(f"pid {pid} has exited (a zombie): it is not a running process.")
+        return int(process.memory_info().rss)
+    except psutil.Error as error:
         raise IngestBenchError(
-            f"cannot read the resident memory of pid {pid} ({status}: {error.strerror}); "
-            "the bench reads Linux's /proc."
+            f"cannot read the resident memory of pid {pid} ({type(error).__name__}: {error})."
         ) from None
-    for line in text.splitlines():
-        name, _, value = line.partition(":")
-        if name == "VmRSS":
-            return int(value.split()[0]) * 1024
-    raise IngestBenchError(f"{status} has no VmRSS line (pid {pid} is not a running process).")
 
 
 class RssSampler:

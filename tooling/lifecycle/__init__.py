@@ -20,23 +20,32 @@ preflight/      ``./tap preflight``: read-only checks of an AWS account before a
 synth           build the Lambda zips and synthesize the stacks (both incremental)
 graph           ``StackInfo`` and the dependency edges between stacks (``depends_on``), in order
 runs            terraform init / apply / destroy / plan of one stack, with streamed progress
+terraform_events  terraform's machine-readable UI (``-json``): one message per line, rendered
+init_marker     whether a stack is initialised for its ``terraform`` block (init only when not)
 applied         the fingerprint recorded after each apply: which stacks a deploy may skip
+state_lock      terraform's lock of one state (lock-table item, S3 lock file), released by ID
 locks           state locks: stale ones released (holder gone, emulator orphan), ``unlock``
 holders         who holds a state lock (holder records next to the state), and whether it is gone
 adoption        resources an interrupted apply left outside the state, adopted by import blocks
-import_ids      the ID ``terraform import`` needs per resource type (configuration, state, AWS)
+adoption_run    the adoption step of an apply: plan the orphans' attributes, write the blocks
+import_ids      the ID ``terraform import`` needs, from a saved plan's planned values
+import_rules    the one ``{resource type: rule}`` table of import IDs
+import_lookups  the IDs only AWS knows (a queue's URL, a rule's ``sgr-`` ID), looked up
 outputs         ``cfn-outputs/flat-outputs.json``: the outputs of what was deployed
 leftovers       what of the platform is still there after a destroy
 sweep           deleting what the leftover check lists
+resource_kinds/ the registry of resource kinds: how the leftover check finds each, how the
+                sweep deletes it, in which order
 protection      ``destroy`` refuses an environment whose data is protected (``protect_data``)
 scheduler       running the stacks as a DAG of jobs, ``parallel`` at a time
 display         the live display (terminal) or prefixed lines (CI), and the summary table
 interrupts      SIGINT/SIGTERM as a graceful stop, and the emulator's watchdog
-orchestrate     the commands: deploy, plan, destroy, drift (live and static), validate, bootstrap,
-                unlock, on the scheduler
+commands/       the commands, one module each (deploy, plan, destroy, drift, validate,
+                bootstrap, unlock, ...), over one stack runner (``commands.stack_run``); the
+                ``./tap`` spellings in their hints come from ``tasks.py`` (``commands.hints``)
 bench           ``./tap bench --lifecycle``: sequential vs parallel wall times
 ==============  ===========================================================================
 
-Imports go one way: ``orchestrate`` uses the others; the others use ``tooling.terraform``,
+Imports go one way: ``commands`` uses the others; the others use ``tooling.terraform``,
 ``tooling.emulator``, ``tooling.build`` and ``tooling.drift``, never the reverse.
 """

@@ -6,52 +6,42 @@ in the state; the next apply tries to create them again and fails ("BucketAlread
 "Table already exists", "EntityAlreadyExists", ...). The same happens within one apply when a
 create call's response is lost and the provider retries it: the emulator, under load, loses
 responses now and then, and the retried AuthorizeSecurityGroupEgress of a security group rule
-is answered "InvalidPermission.Duplicate". Most of the platform's resources have deterministic
-names in the synthesized configuration, so the ID ``terraform import`` needs can be computed;
-a security group rule's ``sgr-`` ID is looked up in AWS by its group (whose ID comes from the
-state), direction, protocol, ports and peer (:mod:`.import_ids`).
-:func:`orphans_from_apply_output` finds them in the failed apply's output,
-:func:`.import_ids.import_id` computes each ID, :func:`write_import_blocks` writes terraform 1.5+
-``import`` blocks (``tap-adopt.tf.json`` beside the stack's ``cdk.tf.json``) and the next apply
-adopts them in the same plan as everything else. What cannot be adopted is named by
+is answered "InvalidPermission.Duplicate". Such a resource is adopted: its import ID is
+computed (:mod:`.import_ids`) and a terraform 1.5+ ``import`` block for it written
+(:func:`write_import_blocks`, ``tap-adopt.tf.json`` beside the stack's ``cdk.tf.json``), so the
+next apply adopts it in the same plan as everything else. What cannot be adopted is named by
 :func:`unadoptable_message` with the command that fixes it.
 
-The error texts are the aws provider's (5.100.0) diagnostics, the detail before the ``with``
-line, e.g.::
+The failures are read from the apply's ``diagnostic`` messages (Terraform's machine-readable UI,
+https://developer.hashicorp.com/terraform/internals/machine-readable-ui; parsed by
+:mod:`.terraform_events`): ``address`` names the resource instance, and the AWS error code is a
+word of the provider's ``summary`` or ``detail``. Both places occur, e.g. (recorded with
+terraform 1.11 and aws provider 5.100.0)::
 
-    Error: creating S3 Bucket (tap-data-dev): operation error S3: CreateBucket, https response
-    error StatusCode: 409, RequestID: ..., BucketAlreadyOwnedByYou:
+    {"severity": "error", "summary": "creating S3 Bucket (tap-data-dev): operation error S3:
+     CreateBucket, https response error StatusCode: 409, RequestID: ..., BucketAlreadyOwnedByYou: ",
+     "detail": "", "address": "aws_s3_bucket.Storage_DataBucket_ABCD1234", ...}
 
-      with aws_s3_bucket.Storage_DataBucket_ABCD1234,
-      on cdk.tf.json line 412, in resource.aws_s3_bucket.Storage_DataBucket_ABCD1234:
-
-or after it (and after the source line it points at), e.g.::
-
-    Error: creating VPC Security Group Rule
-
-      with aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE,
-      on cdk.tf.json line 696, in resource.aws_vpc_security_group_egress_rule.Network_...:
-     696:       },
-
-    operation error EC2: AuthorizeSecurityGroupEgress, https response error StatusCode: 400,
-    RequestID: ..., api error InvalidPermission.Duplicate: The specified rule already exists
-
-with or without colours and the ``│`` box terraform draws on a terminal.
+    {"severity": "error", "summary": "creating VPC Security Group Rule", "detail": "operation
+     error EC2: AuthorizeSecurityGroupEgress, https response error StatusCode: 400, RequestID:
+     ..., api error InvalidPermission.Duplicate: The specified rule already exists",
+     "address": "aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE", ...}
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tooling.lifecycle.terraform_events import Diagnostic
+
 __all__ = [
     "ADOPT_FILE",
     "Orphan",
-    "already_gone_from_apply_output",
-    "orphans_from_apply_output",
+    "already_gone",
+    "orphans",
     "remove_import_blocks",
     "unadoptable_message",
     "write_import_blocks",
@@ -73,22 +63,19 @@ class Orphan:
     message: str = ""
 
 
-# --------------------------------------------------------------------------- the apply output
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_BOX = re.compile(r"^[\s│╷╵]*")
-_WITH = re.compile(
-    r"^\s*with ((?:module\.[\w-]+(?:\[[^\]]*\])?\.)*[a-z0-9_]+\.[\w-]+(?:\[[^\]]*\])?),$"
-)
-_SUMMARY = re.compile(r"^Error: (?:creating|putting) [^(:]*?(?: \((?P<name>[^)]*)\))?:")
+# --------------------------------------------------------------------------- the diagnostics
 
 #: Error codes meaning "it already exists": (code, words that must come with a generic code,
-#: resource types for which the code alone is enough). S3, DynamoDB, IAM, CloudWatch Logs, SQS,
-#: KMS, Lambda, RDS, Secrets Manager, Route 53, API Gateway, EC2 security group rules (the
-#: provider's retry of a create whose response was lost; for a group's inline rules the code
-#: means something else). SNS topics and CloudWatch alarms are created idempotently: never an
-#: error. Moto (the local target) answers a second CreateDBCluster with
-#: DBClusterSnapshotAlreadyExistsFault, AWS with DBClusterAlreadyExistsFault.
+#: resource types for which the code alone is enough; ``"\0"``, which no text holds: only
+#: those). S3, DynamoDB, IAM, CloudWatch Logs, SQS,
+#: KMS, Lambda (a function, a permission's statement ID), RDS, Secrets Manager, Route 53, API
+#: Gateway, EC2 security groups and their rules (a rule: the provider's retry of a create whose
+#: response was lost; for a group's inline rules the code means something else), routes and
+#: route table associations. EC2's codes:
+#: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html (the provider's
+#: own check before CreateRoute answers RouteAlreadyExists too). SNS topics and CloudWatch
+#: alarms are created idempotently: never an error. Moto (the local target) answers a second
+#: CreateDBCluster with DBClusterSnapshotAlreadyExistsFault, AWS with DBClusterAlreadyExistsFault.
 _EXISTS_CODES: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("BucketAlreadyOwnedByYou", "", frozenset()),
     ("BucketAlreadyExists", "", frozenset()),
@@ -112,6 +99,9 @@ _EXISTS_CODES: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("HostedZoneAlreadyExists", "", frozenset()),
     ("InvalidChangeBatch", "already exists", frozenset()),
     ("ConflictException", "already exist", frozenset({"aws_apigatewayv2_domain_name"})),
+    ("InvalidGroup.Duplicate", "", frozenset()),
+    ("RouteAlreadyExists", "", frozenset()),
+    ("Resource.AlreadyAssociated", "", frozenset()),
     (
         "InvalidPermission.Duplicate",
         "\0",
@@ -120,73 +110,104 @@ _EXISTS_CODES: tuple[tuple[str, str, frozenset[str]], ...] = (
 )
 
 
+def _address_steps(address: str) -> list[str]:
+    """The dot-separated steps of a resource instance address, its index keys left out:
+    ``module.a["x.y"].aws_s3_bucket.b[0]`` -> ``module``, ``a``, ``aws_s3_bucket``, ``b`` (a
+    string key may hold dots and brackets: it is skipped up to its closing quote)."""
+    steps, step = [], ""
+    in_key = quoted = escaped = False
+    for char in address:
+        if in_key:
+            if escaped:
+                escaped = False
+            elif quoted:
+                escaped, quoted = char == "\\", char != '"'
+            elif char == '"':
+                quoted = True
+            elif char == "]":
+                in_key = False
+        elif char == "[":
+            in_key = True
+        elif char == ".":
+            steps.append(step)
+            step = ""
+        else:
+            step += char
+    steps.append(step)
+    return steps
+
+
 def _resource_type(address: str) -> str:
-    """``module.a.aws_s3_bucket.x["k"]`` -> ``aws_s3_bucket``."""
-    parts = re.sub(r"\[[^\]]*\]", "", address).split(".")
-    while parts and parts[0] == "module":
-        parts = parts[2:]
-    return parts[0] if parts else ""
+    """``module.a.aws_s3_bucket.x["k"]`` -> ``aws_s3_bucket``; ``""`` for a data source."""
+    steps = _address_steps(address)
+    while steps[:1] == ["module"]:
+        steps = steps[2:]
+    return steps[0] if len(steps) >= 2 and steps[0] != "data" else ""
+
+
+def _words(text: str) -> set[str]:
+    """The words of ``text``: runs of letters, digits, ``_`` and ``.`` (AWS error codes such as
+    ``InvalidPermission.Duplicate``), without a sentence's leading or trailing dots."""
+    words, word = set(), ""
+    for char in text + " ":
+        if char.isalnum() or char in "._":
+            word += char
+        elif word:
+            words.add(word.strip("."))
+            word = ""
+    return words - {""}
 
 
 def _exists_code(text: str, resource_type: str) -> str | None:
-    for code, words, enough_for in _EXISTS_CODES:
-        if not re.search(rf"\b{re.escape(code)}\b", text):
-            continue
-        if not words or words in text.lower() or resource_type in enough_for:
+    """The first code of :data:`_EXISTS_CODES` that is a whole word of ``text`` (not a part of a
+    longer one) with its required words, or for which ``resource_type`` needs none."""
+    words, lowered = _words(text), text.lower()
+    for code, required, enough_for in _EXISTS_CODES:
+        if code in words and (not required or required in lowered or resource_type in enough_for):
             return code
     return None
 
 
-def _diagnostics(output: str) -> Iterable[tuple[str, str]]:
-    """(text of an error diagnostic, the address of its first ``with`` line) for each error
-    diagnostic that has one.
-
-    A diagnostic runs from its ``Error: `` line to the next ``Error: ``/``Warning: `` line, the
-    end of its box or the end of the output. Its text leaves out the source context: the
-    ``with`` line and what follows it up to the next blank line (the ``on`` line and the source
-    lines it shows); the detail may come before or after that context.
-    """
-    text: list[str] | None = None
-    address: str | None = None
-    in_context = False
-    for raw in output.splitlines():
-        plain = _ANSI.sub("", raw).rstrip()
-        line = _BOX.sub("", plain)
-        if line.startswith(("Error: ", "Warning: ")) or plain.strip() == "╵":
-            if text is not None and address is not None:
-                yield " ".join(text), address
-            text = [line] if line.startswith("Error: ") else None
-            address, in_context = None, False
-            continue
-        if text is None:
-            continue
-        if not line.strip():
-            in_context = False
-            continue
-        match = _WITH.match(line)
-        if match:
-            address, in_context = address or match[1], True
-        elif not in_context:
-            text.append(line.strip())
-    if text is not None and address is not None:
-        yield " ".join(text), address
+def _name(summary: str) -> str:
+    """The name in ``creating S3 Bucket (tap-data-dev): ...`` (the provider's summary of a
+    failed create names what it created in parentheses before the first colon); ``""``."""
+    if not summary.startswith(("creating ", "putting ")):
+        return ""
+    start = summary.find(" (")
+    end = summary.find(")", start + 2)
+    if (
+        start < 0
+        or end < 0
+        or ":" in summary[:start]
+        or summary[end + 1 : end + 2] not in ("", ":")
+    ):
+        return ""
+    return summary[start + 2 : end]
 
 
-def orphans_from_apply_output(output: str) -> list[Orphan]:
-    """The resources a failed ``terraform apply`` could not create because they exist.
+def _text(diagnostic: Diagnostic) -> str:
+    """The summary and the detail of ``diagnostic`` on one line."""
+    return " ".join(f"{diagnostic.summary} {diagnostic.detail}".split())
+
+
+def orphans(diagnostics: Iterable[Diagnostic]) -> list[Orphan]:
+    """The resources a failed ``terraform apply`` could not create because they exist: error
+    diagnostics about a managed resource instance (``address``) whose text holds an
+    "already exists" code of :data:`_EXISTS_CODES`.
 
     Other errors are ignored (they are not ours to fix); each address is listed once.
     """
     found: dict[str, Orphan] = {}
-    for text, address in _diagnostics(output):
+    for diagnostic in diagnostics:
+        address = diagnostic.address
         resource_type = _resource_type(address)
-        code = _exists_code(text, resource_type)
-        if code is None or address in found:
+        if not diagnostic.is_error or not resource_type or address in found:
             continue
-        summary = _SUMMARY.match(text)
-        name = (summary["name"] or "") if summary else ""
-        message = text.removeprefix("Error: ")
-        found[address] = Orphan(address, resource_type, code, name, message[:500])
+        text = _text(diagnostic)
+        code = _exists_code(text, resource_type)
+        if code is not None:
+            name = _name(diagnostic.summary)
+            found[address] = Orphan(address, resource_type, code, name, text[:500])
     return list(found.values())
 
 
@@ -199,7 +220,7 @@ _ALREADY_GONE_CODES: tuple[tuple[str, str], ...] = (
 )
 
 
-def already_gone_from_apply_output(output: str) -> list[str]:
+def already_gone(diagnostics: Iterable[Diagnostic]) -> list[str]:
     """The addresses whose failed apply only repeated a removal that had already happened.
 
     Under load the emulator loses a response now and then, and the provider retries the call:
@@ -208,13 +229,13 @@ def already_gone_from_apply_output(output: str) -> list[str]:
     provider reads the group without the rule and has nothing left to revoke.
     """
     found: list[str] = []
-    for text, address in _diagnostics(output):
-        lowered = text.lower()
-        if address not in found and any(
-            re.search(rf"\b{re.escape(code)}\b", text) and words in lowered
-            for code, words in _ALREADY_GONE_CODES
-        ):
-            found.append(address)
+    for diagnostic in diagnostics:
+        if not diagnostic.is_error or not diagnostic.address or diagnostic.address in found:
+            continue
+        text = _text(diagnostic)
+        words, lowered = _words(text), text.lower()
+        if any(code in words and phrase in lowered for code, phrase in _ALREADY_GONE_CODES):
+            found.append(diagnostic.address)
     return found
 
 
@@ -243,20 +264,20 @@ def remove_import_blocks(stack_dir: Path) -> bool:
     return True
 
 
-def unadoptable_message(orphans: Sequence[Orphan], stack_dir: Path | str | None = None) -> str:
+def unadoptable_message(unadoptable: Sequence[Orphan], stack_dir: Path | str | None = None) -> str:
     """What exists but could not be adopted automatically, and how to fix each."""
     where = str(stack_dir) if stack_dir is not None else "<stack dir>"
     lines = [
-        f"{len(orphans)} resource(s) exist in AWS but not in the state of "
+        f"{len(unadoptable)} resource(s) exist in AWS but not in the state of "
         f"{Path(where).name or where}, and their import ID is not known:"
     ]
-    for orphan in orphans:
+    for orphan in unadoptable:
         named = f" ({orphan.name})" if orphan.name else ""
         lines.append(f"  {orphan.address}{named}: {orphan.code}")
     lines.append(
         "For each: either import it, with the ID the aws provider's documentation of its type "
         "gives (section Import):"
     )
-    lines += [f"  terraform -chdir={where} import {o.address} <ID>" for o in orphans]
+    lines += [f"  terraform -chdir={where} import {o.address} <ID>" for o in unadoptable]
     lines.append("or delete it (in the console or with the aws CLI), then run ./tap deploy again.")
     return "\n".join(lines)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from rich.table import Table
+
 __all__ = ["GOALS", "Figure", "report", "run", "steps"]
 
 #: Parallel / sequential wall time the lifecycle aims at, per measured deploy or destroy.
@@ -120,10 +122,14 @@ def run(root: Path, *, selection: str = "all", out: TextIO | None = None) -> lis
     return figures
 
 
-def report(figures: Sequence[Figure]) -> str:
-    """The figures side by side and each parallel/sequential ratio against its goal."""
-    lines = ["lifecycle benchmark (wall seconds)", ""]
-    lines.append(f"{'command':32} {'--parallel 1':>13} {'default':>9} {'ratio':>7}  goal")
+def report(figures: Sequence[Figure]) -> Table:
+    """The figures side by side and each parallel/sequential ratio against its goal (a rich
+    table: its columns stay aligned whatever the width of a command or a verdict)."""
+    table = Table(title="lifecycle benchmark (wall seconds)", title_justify="left")
+    table.add_column("command", no_wrap=True)
+    for numeric in ("--parallel 1", "default", "ratio"):
+        table.add_column(numeric, justify="right", no_wrap=True)
+    table.add_column("goal", no_wrap=True)
     by_key = {(f.action, f.selection, f.parallel): f for f in figures}
     for action, selection in dict.fromkeys((f.action, f.selection) for f in figures):
         one = by_key.get((action, selection, 1))
@@ -136,8 +142,11 @@ def report(figures: Sequence[Figure]) -> str:
         if goal is not None:
             verdict = f"<= {goal:.2f}x " + ("met" if ratio <= goal else "NOT met")
         failed = " (a run failed: see its log)" if one.exit_code or default.exit_code else ""
-        lines.append(
-            f"{action + ' --env ' + selection:32} {one.seconds:13.0f} {default.seconds:9.0f} "
-            f"{ratio:6.2f}x  {verdict}{failed}"
+        table.add_row(
+            f"{action} --env {selection}",
+            f"{one.seconds:.0f}",
+            f"{default.seconds:.0f}",
+            f"{ratio:.2f}x",
+            f"{verdict}{failed}".strip(),
         )
-    return "\n".join(lines)
+    return table

@@ -173,6 +173,9 @@ class PlainDisplay:
     def summary(
         self, outcomes: Sequence[JobOutcome], *, action: str, next_steps: Sequence[str]
     ) -> None:
+        # Plain fixed-width text, not a rich table: this is what CI logs and pipes get, read
+        # and grepped one row per job (tests pin the columns). Rich outside a terminal wraps
+        # to 80 columns and draws box rules, which would split a row with a long result.
         header = ("JOB", "ACTION", "ADDED", "CHANGED", "DESTROYED", "SECONDS", "RESULT")
         rows = [(o.name, action, *_counts(o), _result_text(o)) for o in outcomes]
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]

@@ -2,17 +2,19 @@
 
 Why: a deploy killed with SIGKILL (OOM kill, CI time-out, lost VM) leaves terraform's state
 lock behind, and every later command fails with "Error acquiring the state lock" and no hint.
-Terraform's lock info (``ID``, ``Operation``, ``Who`` = ``user@host``, ``Version``, ``Created``,
-``Path``; in the DynamoDB lock item's ``Info`` and in the S3 ``<key>.tflock`` object) has no
-process id, so nothing can tell a crashed holder from a live one on another machine. Our runner
-therefore records its own :class:`HolderRecord` (host, pid, stack, operation, start time) next to
-the state, ``<state key>.tap-holder`` in the state bucket, before it starts terraform for a stack
-and removes it when terraform exits.
+Terraform's lock info (:class:`.state_lock.LockInfo`, stored where
+:class:`.state_lock.StateLock` says) has no process id, so nothing can tell a crashed holder from
+a live one on another machine. Our runner therefore records its own :class:`HolderRecord` (host,
+pid, stack, operation, start time) next to the state, ``<state key>.tap-holder`` in the state
+bucket, before it starts terraform for a stack and removes it when terraform exits.
 
 A lock is broken automatically only when :func:`holder_is_gone` proves it: the lock was taken on
 this host, by the run our record describes, and that process (with its children) no longer runs
 terraform. Everything else is left to a person, with :func:`locked_message` saying who holds the
 lock and the exact ``./tap unlock`` command to run once they have checked.
+
+:func:`read_lock` and :func:`release_lock` are :class:`.state_lock.StateLock`'s reading and
+release of exactly one lock ID, for a stack's backend block (the release also clears our record).
 
 Recommended use by the runner, per stack: :func:`read_lock`; if locked, :func:`read_holder` and
 :func:`holder_is_gone` -> :func:`release_lock` + :func:`released_message`, else stop with
@@ -25,13 +27,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import psutil
+
+from tooling.lifecycle.state_lock import LOCK_FILE_SUFFIX, LockInfo, StateLock, parse_time
 
 __all__ = [
     "HOLDER_SUFFIX",
@@ -52,8 +57,6 @@ __all__ = [
 
 #: Our holder record of a state ``<key>`` is ``<key>.tap-holder`` in the state bucket.
 HOLDER_SUFFIX = ".tap-holder"
-#: Terraform's (1.10+ ``use_lockfile``) S3 lock file of a state ``<key>``.
-LOCK_FILE_SUFFIX = ".tflock"
 #: A lock counts as taken by the run of a holder record only if it was created between
 #: ``started_at - _CLOCK_SLACK`` and ``started_at + _MAX_TAKE_DELAY`` (same host, same clock):
 #: a lock taken long after the recorded run started is someone else's (e.g. terraform run by
@@ -63,50 +66,11 @@ _MAX_TAKE_DELAY = timedelta(minutes=30)
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
-@dataclass(frozen=True)
-class LockInfo:
-    """Terraform's lock info, and where it was found (``lock table``, ``S3 lock file``)."""
-
-    id: str
-    operation: str = ""
-    who: str = ""
-    version: str = ""
-    created: str = ""
-    path: str = ""
-    found_in: tuple[str, ...] = ()
-
-    @property
-    def host(self) -> str:
-        """The host part of ``Who`` (terraform writes ``user@hostname``)."""
-        return self.who.rpartition("@")[2] if "@" in self.who else ""
-
-    @property
-    def created_at(self) -> datetime | None:
-        return _parse_time(self.created)
-
-    @classmethod
-    def from_json(cls, text: str | bytes, found_in: str) -> LockInfo | None:
-        """Terraform's lock info JSON; None when it is not one (no ``ID``)."""
-        try:
-            info = json.loads(text)
-        except ValueError:
-            return None
-        if not isinstance(info, dict) or not info.get("ID"):
-            return None
-        return cls(
-            id=str(info["ID"]),
-            operation=str(info.get("Operation") or ""),
-            who=str(info.get("Who") or ""),
-            version=str(info.get("Version") or ""),
-            created=str(info.get("Created") or ""),
-            path=str(info.get("Path") or ""),
-            found_in=(found_in,),
-        )
-
-
 def current_machine() -> str:
     """This machine's boot id and pid namespace: two containers may share a host name, and a
     pid is only meaningful in the namespace (and boot) it was taken in."""
+    # Read from /proc by hand: psutil has the boot time (seconds, shared by containers on one
+    # kernel) but neither the boot id nor the pid namespace.
     parts = []
     for path in ("/proc/sys/kernel/random/boot_id", "/proc/self/ns/pid"):
         try:
@@ -215,133 +179,64 @@ def clear_holder(
 # --------------------------------------------------------------------------- locks
 
 
-def _lock_item_key(backend: Mapping[str, Any]) -> dict[str, Any]:
-    return {"LockID": {"S": f"{backend['bucket']}/{backend['key']}"}}
-
-
-def _lock_in_table(dynamodb_client: Any, backend: Mapping[str, Any]) -> LockInfo | None:
-    if not backend.get("dynamodb_table"):
-        return None
-    item = dynamodb_client.get_item(
-        TableName=backend["dynamodb_table"], Key=_lock_item_key(backend), ConsistentRead=True
-    ).get("Item", {})
-    info = item.get("Info", {}).get("S")
-    return LockInfo.from_json(info, "lock table") if info else None
-
-
-def _lock_in_file(s3_client: Any, backend: Mapping[str, Any]) -> LockInfo | None:
-    try:
-        body = s3_client.get_object(
-            Bucket=backend["bucket"], Key=f"{backend['key']}{LOCK_FILE_SUFFIX}"
-        )["Body"].read()
-    except Exception as exc:
-        if _error_code(exc) in _NOT_FOUND:
-            return None
-        raise
-    return LockInfo.from_json(body, "S3 lock file")
-
-
 def read_lock(dynamodb_client: Any, s3_client: Any, backend: Mapping[str, Any]) -> LockInfo | None:
-    """The state lock of the stack whose ``terraform.backend.s3`` block is ``backend``.
-
-    Looks in the DynamoDB lock item (when ``dynamodb_table`` is set) and in the S3 lock file;
-    when both hold the same ID, ``found_in`` names both; when they differ, the table's wins (it
-    is the lock a terraform without ``use_lockfile`` also honours).
-    """
-    in_table = _lock_in_table(dynamodb_client, backend)
-    in_file = _lock_in_file(s3_client, backend)
-    if in_table and in_file and in_table.id == in_file.id:
-        return LockInfo(**{**asdict(in_table), "found_in": ("lock table", "S3 lock file")})
-    return in_table or in_file
+    """The state lock of the stack whose ``terraform.backend.s3`` block is ``backend``
+    (:meth:`.StateLock.read`: the lock table's and the S3 lock file's; None: not locked)."""
+    lock = StateLock.from_backend(backend)
+    return lock.read(dynamodb_client, s3_client) if lock is not None else None
 
 
 def release_lock(
     dynamodb_client: Any, s3_client: Any, backend: Mapping[str, Any], lock_id: str
 ) -> list[str]:
-    """Remove exactly the lock ``lock_id`` (never another one taken meanwhile), then clear the
-    holder record. Returns where it was removed from (empty: no lock with that ID)."""
-    removed = []
-    if backend.get("dynamodb_table"):
-        try:
-            dynamodb_client.delete_item(
-                TableName=backend["dynamodb_table"],
-                Key=_lock_item_key(backend),
-                ConditionExpression="contains(Info, :id)",
-                ExpressionAttributeValues={":id": {"S": lock_id}},
-            )
-            removed.append("lock table")
-        except Exception as exc:
-            if _error_code(exc) != "ConditionalCheckFailedException":
-                raise
-    in_file = _lock_in_file(s3_client, backend)
-    if in_file is not None and in_file.id == lock_id:
-        s3_client.delete_object(Bucket=backend["bucket"], Key=f"{backend['key']}{LOCK_FILE_SUFFIX}")
-        removed.append("S3 lock file")
-    clear_holder(s3_client, backend["bucket"], backend["key"])
+    """Remove exactly the lock ``lock_id`` (:meth:`.StateLock.release`: never another one taken
+    meanwhile), then clear the holder record. Returns where it was removed from (empty: no lock
+    with that ID)."""
+    lock = StateLock.from_backend(backend)
+    if lock is None:
+        return []
+    removed = lock.release(dynamodb_client, s3_client, lock_id)
+    clear_holder(s3_client, lock.bucket, lock.key)
     return removed
 
 
 # --------------------------------------------------------------------------- is it gone?
 
 
-def _cmdline(pid: int) -> list[str] | None:
+def _is_terraform(process: psutil.Process) -> bool:
+    """Whether ``process`` runs a terraform binary (its ``argv[0]`` is named terraform...).
+    A process that cannot be inspected (someone else's) counts as terraform: nothing proves it
+    is not; one that is gone (or a zombie, which runs nothing) does not."""
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+        command = process.cmdline()
+    except psutil.NoSuchProcess:  # includes ZombieProcess
+        return False
+    except psutil.AccessDenied:
+        return True
+    return bool(command) and "terraform" in Path(command[0]).name
 
 
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return found
-    for task in tasks:
-        try:
-            found += [int(c) for c in (task / "children").read_text(encoding="ascii").split()]
-        except (OSError, ValueError):
-            continue
-    return found
-
-
-def runs_terraform(pid: int, _depth: int = 0) -> bool:
+def runs_terraform(pid: int) -> bool:
     """Whether process ``pid`` (or one of its descendants) is a terraform process.
 
     A pid that is gone, or was reused by a process that is not terraform and has no terraform
-    child, does not run terraform. Without ``/proc`` (not Linux) nothing can be proved: True.
+    descendant, does not run terraform. Read with psutil (Linux ``/proc``, and the other
+    systems psutil supports).
     """
-    if not Path("/proc/self").exists():
-        return True
     if pid <= 0:
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(pid)
+        family = [process, *process.children(recursive=True)]
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        pass  # alive, someone else's: look at its command line
-    command = _cmdline(pid)
-    if command and any("terraform" in Path(part).name for part in command[:1]):
+    except psutil.AccessDenied:
         return True
-    return _depth < 8 and any(runs_terraform(child, _depth + 1) for child in _children(pid))
-
-
-def _parse_time(text: str) -> datetime | None:
-    """Terraform's ``Created`` (RFC 3339 with nanoseconds) or our ISO time, as aware UTC."""
-    if not text:
-        return None
-    cleaned = re.sub(r"(\.\d{6})\d+", r"\1", text.strip()).replace("Z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(cleaned)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return any(_is_terraform(member) for member in family)
 
 
 def _taken_by_that_run(lock: LockInfo, holder: HolderRecord) -> bool:
-    created, started = lock.created_at, _parse_time(holder.started_at)
+    created, started = lock.created_at, parse_time(holder.started_at)
     if created is None or started is None:
         return False
     return started - _CLOCK_SLACK <= created <= started + _MAX_TAKE_DELAY

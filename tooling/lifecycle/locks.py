@@ -25,9 +25,9 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from tooling.emulator import process as emulator_mod
 from tooling.lifecycle import holders
 from tooling.lifecycle.session import DeployError, Session
+from tooling.lifecycle.state_lock import IN_FILE, IN_TABLE, StateLock
 
 __all__ = [
     "LOCK_FAILURE",
@@ -61,26 +61,22 @@ def backend_of(stack_dir: Path) -> Mapping[str, Any]:
     return backend if isinstance(backend, dict) else {}
 
 
+def _state_lock(stack_dir: Path) -> StateLock | None:
+    """The state lock of the stack in ``stack_dir`` (None: no S3 backend, nothing to lock)."""
+    return StateLock.from_backend(backend_of(stack_dir))
+
+
+def _clients(session: Session, lock: StateLock) -> tuple[Any, Any]:
+    """DynamoDB and S3 clients of the lock's region."""
+    return session.client("dynamodb", lock.region), session.client("s3", lock.region)
+
+
 def lock_holders(session: Session, backend: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """The lock IDs in the DynamoDB lock item and in the S3 lock file (None: not there)."""
-    from botocore.exceptions import ClientError
-
-    region = str(backend.get("region") or emulator_mod.DEFAULT_REGION)
-    bucket, key, table = backend["bucket"], backend["key"], backend["dynamodb_table"]
-    item = (
-        session.client("dynamodb", region)
-        .get_item(TableName=table, Key={"LockID": {"S": f"{bucket}/{key}"}}, ConsistentRead=True)
-        .get("Item", {})
-    )
-    in_table = json.loads(item["Info"]["S"]).get("ID") if "Info" in item else None
-    try:
-        body = session.client("s3", region).get_object(Bucket=bucket, Key=f"{key}.tflock")
-        in_file = json.loads(body["Body"].read()).get("ID")
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
-            raise
-        in_file = None
-    return in_table, in_file
+    lock = StateLock.from_backend(backend)
+    if lock is None:
+        return None, None
+    return lock.holders(*_clients(session, lock))
 
 
 def recover_orphaned_lock(
@@ -94,42 +90,26 @@ def recover_orphaned_lock(
     With ``use_lockfile`` a live terraform holds the S3 lock file first and the DynamoDB item
     second, so a DynamoDB item without the lock file, or a lock file without the item for
     longer than a live terraform needs between the two (``sleep`` waits that long), is an
-    orphan. That orphan (only that lock ID) is removed. Never for the aws target: there a lock
-    is released with ``terraform force-unlock`` by someone who knows no one else is running.
+    orphan. That orphan (only that lock ID: :meth:`.StateLock.release`) is removed. Never for
+    the aws target: there a lock is released with ``terraform force-unlock`` by someone who
+    knows no one else is running.
     """
-    backend = backend_of(stack_dir)
-    if session.emulator is None or not backend.get("use_lockfile"):
+    lock = _state_lock(stack_dir)
+    if session.emulator is None or lock is None or not (lock.use_lockfile and lock.table):
         return None
-    if not all(backend.get(name) for name in ("bucket", "key", "dynamodb_table")):
-        return None
-    in_table, in_file = lock_holders(session, backend)
+    dynamodb, s3 = _clients(session, lock)
+    in_table, in_file = lock.holders(dynamodb, s3)
     if in_table and not in_file:
-        orphan, where = in_table, "lock table"
+        orphan, where = in_table, IN_TABLE
     elif in_file and not in_table:
         sleep(S3_ONLY_GRACE_SECONDS)
-        if lock_holders(session, backend) != (None, in_file):
+        if lock.holders(dynamodb, s3) != (None, in_file):
             return None
-        orphan, where = in_file, "S3 lock file"
+        orphan, where = in_file, IN_FILE
     else:
         return None
-    region = str(backend.get("region") or emulator_mod.DEFAULT_REGION)
-    bucket, key, table = backend["bucket"], backend["key"], backend["dynamodb_table"]
-    if where == "lock table":
-        from botocore.exceptions import ClientError
-
-        try:
-            session.client("dynamodb", region).delete_item(
-                TableName=table,
-                Key={"LockID": {"S": f"{bucket}/{key}"}},
-                ConditionExpression="contains(Info, :id)",
-                ExpressionAttributeValues={":id": {"S": orphan}},
-            )
-        except ClientError as exc:  # taken over meanwhile: leave it
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return None
-            raise
-    else:
-        session.client("s3", region).delete_object(Bucket=bucket, Key=f"{key}.tflock")
+    if not lock.release(dynamodb, s3, orphan):  # taken over meanwhile: left alone
+        return None
     return f"released the orphaned state lock {orphan} of {stack_dir.name} ({where} only)"
 
 
@@ -155,15 +135,6 @@ def with_lock_recovery(
 # --------------------------------------------------------------------------- holder records
 
 
-def _clients(session: Session, backend: Mapping[str, Any]) -> tuple[Any, Any]:
-    region = str(backend.get("region") or emulator_mod.DEFAULT_REGION)
-    return session.client("dynamodb", region), session.client("s3", region)
-
-
-def _has_state_backend(backend: Mapping[str, Any]) -> bool:
-    return bool(backend.get("bucket") and backend.get("key"))
-
-
 def check_lock(
     session: Session,
     stack_dir: Path,
@@ -177,23 +148,24 @@ def check_lock(
     :class:`DeployError` with :func:`.holders.locked_message` (who, since when, the unlock
     command). The holder record is read before a new one replaces it."""
     backend = backend_of(stack_dir)
-    if not _has_state_backend(backend):
-        return
-    dynamodb, s3 = _clients(session, backend)
-    lock = holders.read_lock(dynamodb, s3, backend)
+    lock = StateLock.from_backend(backend)
     if lock is None:
         return
-    holder = holders.read_holder(s3, backend["bucket"], backend["key"])
+    dynamodb, s3 = _clients(session, lock)
+    held = lock.read(dynamodb, s3)
+    if held is None:
+        return
+    holder = holders.read_holder(s3, lock.bucket, lock.key)
     host = socket.gethostname() if this_host is None else this_host
-    if holders.holder_is_gone(lock, holder, this_host=host):
-        holders.release_lock(dynamodb, s3, backend, lock.id)
-        note(holders.released_message(stack_dir.name, lock, holder))
+    if holders.holder_is_gone(held, holder, this_host=host):
+        holders.release_lock(dynamodb, s3, backend, held.id)
+        note(holders.released_message(stack_dir.name, held, holder))
         return
     orphan = recover_orphaned_lock(session, stack_dir, sleep=sleep)
     if orphan is not None:
         note(orphan)
         return
-    raise DeployError(holders.locked_message(stack_dir.name, lock, holder))
+    raise DeployError(holders.locked_message(stack_dir.name, held, holder))
 
 
 @contextlib.contextmanager
@@ -208,36 +180,36 @@ def holding(
     """Around a terraform run that locks the state of ``stack_dir``: :func:`check_lock`, then
     our :class:`.holders.HolderRecord` next to the state while the body runs (removed after it,
     only if it is still ours). Stacks without an S3 backend run unguarded."""
-    backend = backend_of(stack_dir)
-    if not _has_state_backend(backend):
+    lock = _state_lock(stack_dir)
+    if lock is None:
         yield
         return
     check_lock(session, stack_dir, note, this_host=this_host)
-    _, s3 = _clients(session, backend)
+    _, s3 = _clients(session, lock)
     record = holders.HolderRecord.for_this_process(stack_dir.name, operation)
-    holders.write_holder(s3, backend["bucket"], backend["key"], record)
+    holders.write_holder(s3, lock.bucket, lock.key, record)
     try:
         yield
     finally:
         with contextlib.suppress(Exception):  # e.g. the emulator is gone: the record stays
-            holders.clear_holder(s3, backend["bucket"], backend["key"], record=record)
+            holders.clear_holder(s3, lock.bucket, lock.key, record=record)
 
 
 def locked_error(session: Session, stack_dir: Path) -> str | None:
     """After terraform failed to take the lock: :func:`.holders.locked_message` of the lock
     held now (None when it is gone meanwhile, or the stack has no S3 backend)."""
-    backend = backend_of(stack_dir)
-    if not _has_state_backend(backend):
+    lock = _state_lock(stack_dir)
+    if lock is None:
         return None
     try:
-        dynamodb, s3 = _clients(session, backend)
-        lock = holders.read_lock(dynamodb, s3, backend)
-        if lock is None:
+        dynamodb, s3 = _clients(session, lock)
+        held = lock.read(dynamodb, s3)
+        if held is None:
             return None
-        holder = holders.read_holder(s3, backend["bucket"], backend["key"])
+        holder = holders.read_holder(s3, lock.bucket, lock.key)
     except Exception:  # the message is a courtesy: terraform's own error is shown anyway
         return None
-    return holders.locked_message(stack_dir.name, lock, holder)
+    return holders.locked_message(stack_dir.name, held, holder)
 
 
 def unlock(session: Session, stack_dir: Path, lock_id: str) -> str:
@@ -245,26 +217,27 @@ def unlock(session: Session, stack_dir: Path, lock_id: str) -> str:
     return what was done. A DeployError when the stack is not locked or locked by another ID
     (nothing is released then)."""
     backend = backend_of(stack_dir)
+    lock = StateLock.from_backend(backend)
     stack = stack_dir.name
-    if not _has_state_backend(backend):
-        raise DeployError(f"{stack} has no S3 backend: it has no state lock to release.")
-    dynamodb, s3 = _clients(session, backend)
-    lock = holders.read_lock(dynamodb, s3, backend)
     if lock is None:
+        raise DeployError(f"{stack} has no S3 backend: it has no state lock to release.")
+    dynamodb, s3 = _clients(session, lock)
+    held = lock.read(dynamodb, s3)
+    if held is None:
         raise DeployError(f"the state of {stack} is not locked: nothing to release.")
-    if lock.id != lock_id:
+    if held.id != lock_id:
         raise DeployError(
-            f"the state of {stack} is locked by {lock.id}, not {lock_id}: nothing released. "
+            f"the state of {stack} is locked by {held.id}, not {lock_id}: nothing released. "
             f"Check who holds it (`./tap plan` names the holder) before releasing that lock."
         )
-    holder = holders.read_holder(s3, backend["bucket"], backend["key"])
+    holder = holders.read_holder(s3, lock.bucket, lock.key)
     removed = holders.release_lock(dynamodb, s3, backend, lock_id)
     if not removed:
         raise DeployError(f"the lock {lock_id} of {stack} was released meanwhile: nothing to do.")
-    who = lock.who or "an unknown user"
+    who = held.who or "an unknown user"
     pid = f", pid {holder.pid}" if holder is not None else ""
     return (
         f"released the state lock {lock_id} of {stack} (held by {who}{pid}, "
-        f"{lock.operation.removeprefix('OperationType').lower() or 'unknown operation'}, "
-        f"taken {lock.created or 'at an unknown time'}) from the {' and '.join(removed)}"
+        f"{held.operation.removeprefix('OperationType').lower() or 'unknown operation'}, "
+        f"taken {held.created or 'at an unknown time'}) from the {' and '.join(removed)}"
     )

@@ -2,16 +2,20 @@
 
 Every long run is streamed through :func:`tooling.terraform.stream_terraform` (the one runner),
 showing one progress line per finished resource, so that a deploy of several minutes is never
-silent. Each run writes to ``out`` and hands every terraform line to an optional ``on_line``,
-so that a caller running stacks side by side can prefix the lines with the stack's name, and
-reports progress to an optional ``progress(done, last)`` (the scheduler's display) instead.
+silent. Apply, destroy and plan run with ``-json``: Terraform's machine-readable UI
+(https://developer.hashicorp.com/terraform/internals/machine-readable-ui, parsed by
+:mod:`.terraform_events`) is the stable interface its human text is not, so the progress, the
+counts and the failures are read from its messages. Each run writes to ``out`` and hands every
+message, rendered as a human line, to an optional ``on_line``, so that a caller running stacks
+side by side can prefix the lines with the stack's name, and reports progress to an optional
+``progress(done, last)`` (the scheduler's display) instead.
 
 Crash safety, per run: the state lock is checked and our holder record written first
 (:func:`.locks.holding`: a lock whose holder is provably gone is released, any other one is an
 error naming the unlock command); a run that hits an orphaned state lock of the local target is
 retried once (:mod:`.locks`); an apply that fails because resources exist that its state does
 not know (an interrupted earlier apply, or a create retried after its response was lost) adopts
-them with import blocks and applies again (:mod:`.adoption`, :mod:`.import_ids`); ``stops``
+them with import blocks and applies again (:mod:`.adoption_run`); ``stops``
 forwards an interruption to terraform (one SIGINT), and the run then ends with
 :class:`RunInterruptedError`.
 """
@@ -19,17 +23,18 @@ forwards an interruption to terraform (one SIGINT), and the run then ends with
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from tooling.lifecycle import adoption, import_ids
+from tooling.lifecycle import adoption, init_marker
+from tooling.lifecycle.adoption_run import adopt_orphans
 from tooling.lifecycle.locks import LOCK_FAILURE, holding, locked_error, with_lock_recovery
 from tooling.lifecycle.session import DeployError, Session
+from tooling.lifecycle.terraform_events import TEXT, Diagnostic, Message, diagnostics, parse
 from tooling.terraform import StopSignals, TerraformError
 
 if TYPE_CHECKING:
@@ -57,12 +62,15 @@ PLAN_NO_CHANGES = 0
 PLAN_ERROR = 1
 PLAN_CHANGES = 2
 
-#: Receives each line terraform writes (without its newline), as it is written.
+#: Receives each message terraform writes, rendered as human lines (without a newline), as
+#: it is written.
 LineCallback = Callable[[str], None]
 #: Receives the number of resources done so far and the last one's address.
 ProgressCallback = Callable[[int, str], None]
 #: How many times an apply adopts what exists and applies again: resources that depend on an
-#: orphan are only tried (and found to exist too) once the orphan itself is adopted.
+#: orphan are only tried (and found to exist too) once the orphan itself is adopted, and an
+#: orphan whose import ID is made of a value not known before another one is imported waits
+#: for the next round.
 ADOPTION_ROUNDS = 4
 
 
@@ -72,14 +80,9 @@ class RunInterruptedError(DeployError):
     code = 130
 
 
-_PROGRESS = re.compile(
-    r"^(?P<address>\S+): (?P<what>Creation|Modifications|Destruction) complete"
-    r"(?: after (?P<after>\S+))?"
-)
-_SUMMARY = re.compile(
-    r"(?:Apply|Destroy) complete! Resources: (?:(?P<added>\d+) added, (?P<changed>\d+) changed, )?"
-    r"(?P<destroyed>\d+) destroyed"
-)
+#: The ``change_summary`` operations whose counts are an :class:`ApplyResult`'s (an apply also
+#: prints its plan's summary, operation ``plan``, first).
+_APPLIED = ("apply", "destroy")
 
 
 @dataclass
@@ -102,11 +105,18 @@ class ApplyResult:
 
 
 def init_stack(session: Session, stack_dir: Path) -> None:
-    """``terraform init -input=false -reconfigure`` (the backend address may differ per run)."""
+    """``terraform init -input=false -reconfigure`` (the backend address may differ per run),
+    unless the stack is initialised for what init depends on as it is now
+    (:mod:`.init_marker`): the ``terraform`` block, the binary, the provider sources."""
+    command, env = session.terraform_command_env([])
+    inputs = init_marker.init_inputs(stack_dir, env, command[0])
+    if init_marker.is_current(stack_dir, inputs):
+        return
     try:
         session.terraform(["init", "-input=false", "-reconfigure", "-no-color"], stack_dir)
     except TerraformError as exc:
         raise DeployError(f"terraform init failed in {stack_dir}: {exc}") from None
+    init_marker.record(stack_dir, inputs)
 
 
 def has_state(session: Session, info: StackInfo, region: str) -> bool:
@@ -126,10 +136,11 @@ def has_state(session: Session, info: StackInfo, region: str) -> bool:
 
 
 class _Progress:
-    """Turns terraform's lines into counts and one progress line per completed resource.
+    """Turns terraform's JSON messages into counts and one progress line per completed resource.
 
-    With ``report``, progress goes there (the scheduler's display); otherwise to ``out``: on a
-    terminal the progress line is rewritten in place, elsewhere each is its own line.
+    Each message is kept and handed, rendered as human lines, to ``on_line``. With ``report``,
+    progress goes there (the scheduler's display); otherwise to ``out``: on a terminal the
+    progress line is rewritten in place, elsewhere each is its own line.
     """
 
     def __init__(
@@ -141,6 +152,7 @@ class _Progress:
         report: ProgressCallback | None = None,
     ) -> None:
         self.result = ApplyResult(stack=stack, seconds=0.0)
+        self.messages: list[Message] = []
         self.lines: list[str] = []
         self._verb = verb
         self._out = out
@@ -150,28 +162,32 @@ class _Progress:
         self._started = time.monotonic()
 
     def __call__(self, line: str) -> None:
-        self.lines.append(line)
-        if self._on_line is not None:
-            self._on_line(line)
+        message = parse(line)
+        self.messages.append(message)
+        for text in message.lines():
+            self.lines.append(text)
+            if self._on_line is not None:
+                self._on_line(text)
+        if message.completed is not None and message.completed.changed:
+            self._completed(message.completed.address)
+        changes = message.changes
+        if changes is not None and changes.operation in _APPLIED:
+            self.result.added, self.result.changed = changes.add, changes.change
+            self.result.destroyed = changes.remove
+
+    def _completed(self, address: str) -> None:
         result = self.result
-        match = _PROGRESS.match(line)
-        if match:
-            result.completed.append(match["address"])
-            if self._report is not None:
-                self._report(len(result.completed), match["address"])
-            else:
-                elapsed = time.monotonic() - self._started
-                status = (
-                    f"{result.stack}: {len(result.completed)} resource(s) {self._verb} "
-                    f"({elapsed:5.0f} s) last: {match['address']}"
-                )
-                self._out.write("\r\033[K" + status[:150] if self._live else status + "\n")
-                self._out.flush()
-        summary = _SUMMARY.search(line)
-        if summary:
-            result.added = int(summary["added"] or 0)
-            result.changed = int(summary["changed"] or 0)
-            result.destroyed = int(summary["destroyed"])
+        result.completed.append(address)
+        if self._report is not None:
+            self._report(len(result.completed), address)
+            return
+        elapsed = time.monotonic() - self._started
+        status = (
+            f"{result.stack}: {len(result.completed)} resource(s) {self._verb} "
+            f"({elapsed:5.0f} s) last: {address}"
+        )
+        self._out.write("\r\033[K" + status[:150] if self._live else status + "\n")
+        self._out.flush()
 
     def finish(self) -> ApplyResult:
         if self._live and self.result.completed:
@@ -180,9 +196,8 @@ class _Progress:
         return self.result
 
 
-def _failure_lines(tail: Sequence[str]) -> str:
-    start = next((i for i, line in enumerate(tail) if "Error" in line), max(len(tail) - 25, 0))
-    return "\n".join(tail[start:])
+def _rendered(errors: Iterable[Diagnostic]) -> list[str]:
+    return [line for diagnostic in errors for line in diagnostic.lines()]
 
 
 def _writer(out: TextIO) -> Callable[[str], None]:
@@ -195,11 +210,23 @@ def _writer(out: TextIO) -> Callable[[str], None]:
 
 @dataclass
 class _Attempt:
+    """One run: its exit code, counts, messages, their human lines, whether it was stopped."""
+
     code: int
     result: ApplyResult
-    tail: tuple[str, ...]
+    messages: list[Message]
     lines: list[str]
     interrupted: bool
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return diagnostics(self.messages)
+
+    def failure(self) -> str:
+        """What the run failed with: its error diagnostics and any line that was not a JSON
+        message (what terraform wrote before its JSON view, a crash); its last lines if none."""
+        texts = [m.text for m in self.messages if m.type == TEXT][-25:]
+        return "\n".join(_rendered(self.errors) + texts or self.lines[-25:])
 
 
 def _streamed(
@@ -219,16 +246,13 @@ def _streamed(
     def run() -> tuple[int, str]:
         tracker = _Progress(stack_dir.name, verb, out, on_line, progress)
         streamed = session.stream(args, stack_dir, tracker, stops=stops)
+        result = tracker.finish()
         attempts.append(
             _Attempt(
-                streamed.returncode,
-                tracker.finish(),
-                streamed.tail,
-                tracker.lines,
-                streamed.interrupted,
+                streamed.returncode, result, tracker.messages, tracker.lines, streamed.interrupted
             )
         )
-        return streamed.returncode, "\n".join(streamed.tail)
+        return streamed.returncode, "\n".join(tracker.lines)
 
     def run_unless_stopped() -> tuple[int, str]:
         code, output = run()
@@ -240,6 +264,11 @@ def _streamed(
     return attempts[-1]
 
 
+def _lock_failed(errors: Iterable[Diagnostic]) -> bool:
+    """Whether terraform could not take the state lock (the summary of its diagnostic)."""
+    return any(LOCK_FAILURE in diagnostic.summary for diagnostic in errors)
+
+
 def _check_failed(session: Session, stack_dir: Path, what: str, attempt: _Attempt) -> None:
     """Raise for an attempt that did not succeed: interrupted, locked, or terraform's error."""
     if attempt.interrupted:
@@ -248,78 +277,10 @@ def _check_failed(session: Session, stack_dir: Path, what: str, attempt: _Attemp
             f"{attempt.result.seconds:.0f} s ({len(attempt.result.completed)} resource(s) done); "
             "terraform wrote its state and released its lock"
         )
-    if LOCK_FAILURE in "\n".join(attempt.tail):
+    if _lock_failed(attempt.errors):
         message = locked_error(session, stack_dir)
         if message is not None:
             raise DeployError(message)
-
-
-def _stack_region(document: Mapping[str, Any]) -> str:
-    providers = (document.get("provider") or {}).get("aws") or [{}]
-    provider = providers[0] if isinstance(providers, list) else providers
-    return str(provider.get("region") or "us-east-1")
-
-
-def _state_attributes(
-    session: Session, stack_dir: Path, note: Callable[[str], None]
-) -> import_ids.StateAttributes:
-    """The attributes of the stack's resources in its current state (``terraform state pull``:
-    no lock, no provider), for the import IDs made of what only the state knows (a security
-    group rule's group ID). A state that cannot be read leaves them to the configuration alone,
-    with a note saying so."""
-    pulled = session.terraform(["state", "pull"], stack_dir, check=False)
-    if pulled.returncode == 0:
-        try:
-            return import_ids.state_attributes(pulled.stdout or "")
-        except ValueError as error:
-            reason = f"not a state ({error})"
-    else:
-        last = (pulled.stderr or "").strip().splitlines()[-1:]
-        reason = last[0] if last else f"exit {pulled.returncode}"
-    note(
-        f"{stack_dir.name}: could not read the state (terraform state pull: {reason}); "
-        "import IDs are computed from the configuration alone"
-    )
-    return {}
-
-
-def _adopt(
-    session: Session,
-    stack_dir: Path,
-    output: str,
-    adopted: dict[str, str],
-    note: Callable[[str], None],
-) -> bool:
-    """Write import blocks for what the failed apply found existing (beside those already
-    adopted); True if there is something new to apply again with. What cannot be adopted is a
-    DeployError naming each resource and the command that fixes it."""
-    orphans = [o for o in adoption.orphans_from_apply_output(output) if o.address not in adopted]
-    if not orphans:
-        return False
-    document = json.loads((stack_dir / "cdk.tf.json").read_text(encoding="utf-8"))
-    region = _stack_region(document)
-    resolver = import_ids.Boto3Resolver(lambda service: session.client(service, region))
-    state = _state_attributes(session, stack_dir, note)
-    ids = {
-        o.address: import_ids.import_id(o.address, document, resolve=resolver, state=state)
-        for o in orphans
-    }
-    unadoptable = [o for o in orphans if ids[o.address] is None]
-    if unadoptable:
-        raise DeployError(
-            f"terraform apply of {stack_dir.name} failed: "
-            + adoption.unadoptable_message(unadoptable, stack_dir)
-        )
-    for orphan in orphans:
-        adopted[orphan.address] = str(ids[orphan.address])
-    adoption.write_import_blocks(stack_dir, adopted)
-    names = ", ".join(o.name or o.address for o in orphans)
-    note(
-        f"{stack_dir.name}: {len(orphans)} resource(s) exist but are missing from the state "
-        f"(an interrupted apply or a lost response): adopting them with import blocks ({names}); "
-        "applying again"
-    )
-    return True
 
 
 def apply_stack(
@@ -334,16 +295,16 @@ def apply_stack(
     stops: StopSignals | None = None,
     adopt: bool = True,
 ) -> ApplyResult:
-    """``terraform apply -auto-approve -input=false`` with a live progress line.
+    """``terraform apply -auto-approve -input=false -json`` with a live progress line.
 
     Guarded by :func:`.locks.holding`; retried once after an orphaned state lock (local
     target); resources that exist but are missing from the state are adopted (``adopt``) and
     the apply repeated, up to :data:`ADOPTION_ROUNDS` times; a removal repeated after a lost
-    response that found nothing left (:func:`.adoption.already_gone_from_apply_output`) is
-    followed by one more apply per address. ``note`` receives what was done
-    about locks and adoption (default: written to ``out``).
+    response that found nothing left (:func:`.adoption.already_gone`) is followed by one more
+    apply per address. ``note`` receives what was done about locks and adoption (default:
+    written to ``out``).
     """
-    args = ["apply", "-auto-approve", "-input=false", "-no-color", *extra]
+    args = ["apply", "-auto-approve", "-input=false", "-json", *extra]
     stream = out if out is not None else sys.stdout
     notes = note if note is not None else _writer(stream)
     adopted: dict[str, str] = {}
@@ -360,12 +321,9 @@ def apply_stack(
                     attempt.result.adopted = sorted(adopted)
                     return attempt.result
                 _check_failed(session, stack_dir, "apply", attempt)
-                output = "\n".join(attempt.lines)
-                if adopt and _adopt(session, stack_dir, output, adopted, notes):
+                if adopt and adopt_orphans(session, stack_dir, attempt.errors, adopted, notes):
                     continue
-                gone = [
-                    a for a in adoption.already_gone_from_apply_output(output) if a not in retried
-                ]
+                gone = [a for a in adoption.already_gone(attempt.errors) if a not in retried]
                 if not gone:
                     break
                 retried.update(gone)
@@ -379,7 +337,7 @@ def apply_stack(
     raise DeployError(
         f"terraform apply of {stack_dir.name} failed (exit {attempt.code}) after "
         f"{attempt.result.seconds:.0f} s, {len(attempt.result.completed)} resource(s) done:\n"
-        f"{_failure_lines(attempt.tail)}"
+        f"{attempt.failure()}"
     )
 
 
@@ -393,9 +351,9 @@ def destroy_stack(
     note: Callable[[str], None] | None = None,
     stops: StopSignals | None = None,
 ) -> ApplyResult:
-    """``terraform destroy -auto-approve -input=false`` with a live progress line (guarded by
-    :func:`.locks.holding`; local target: retried once after an orphaned state lock)."""
-    args = ["destroy", "-auto-approve", "-input=false", "-no-color"]
+    """``terraform destroy -auto-approve -input=false -json`` with a live progress line (guarded
+    by :func:`.locks.holding`; local target: retried once after an orphaned state lock)."""
+    args = ["destroy", "-auto-approve", "-input=false", "-json"]
     stream = out if out is not None else sys.stdout
     notes = note if note is not None else _writer(stream)
     adoption.remove_import_blocks(stack_dir)
@@ -407,7 +365,7 @@ def destroy_stack(
         _check_failed(session, stack_dir, "destroy", attempt)
         raise DeployError(
             f"terraform destroy of {stack_dir.name} failed (exit {attempt.code}):\n"
-            f"{_failure_lines(attempt.tail)}"
+            f"{attempt.failure()}"
         )
     return attempt.result
 
@@ -422,28 +380,33 @@ def plan_stack(
     stops: StopSignals | None = None,
     plan_file: Path | None = None,
 ) -> tuple[int, str]:
-    """``terraform plan -detailed-exitcode``: (0 no changes | 1 error | 2 changes, output);
-    with ``plan_file``, the plan is also saved there (for :func:`show_plan`).
-    Guarded by :func:`.locks.holding` (a lock it cannot take is a DeployError naming the
-    holder); local target: once more after an orphaned state lock
+    """``terraform plan -detailed-exitcode -json``: (0 no changes | 1 error | 2 changes, its
+    messages rendered as human text); with ``plan_file``, the plan is also saved there (for
+    :func:`show_plan`). Guarded by :func:`.locks.holding` (a lock it cannot take is a
+    DeployError naming the holder); local target: once more after an orphaned state lock
     (:func:`.locks.recover_orphaned_lock`). An interrupted plan raises
     :class:`RunInterruptedError`."""
-    args = ["plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock-timeout=60s"]
+    args = ["plan", "-detailed-exitcode", "-input=false", "-json", "-lock-timeout=60s"]
     if plan_file is not None:
         args.append(f"-out={plan_file}")
     outputs: list[str] = []
+    errors: list[list[Diagnostic]] = []
     interrupted: list[bool] = []
 
     def run() -> tuple[int, str]:
+        messages: list[Message] = []
         lines: list[str] = []
 
         def collect(line: str) -> None:
-            lines.append(line)
-            if on_line is not None:
-                on_line(line)
+            messages.append(parse(line))
+            for text in messages[-1].lines():
+                lines.append(text)
+                if on_line is not None:
+                    on_line(text)
 
         streamed = session.stream(args, stack_dir, collect, stops=stops)
         outputs.append("\n".join(lines) + "\n" if lines else "")
+        errors.append(diagnostics(messages))
         interrupted.append(streamed.interrupted)
         return streamed.returncode, "" if streamed.interrupted else outputs[-1]
 
@@ -454,7 +417,7 @@ def plan_stack(
         code = with_lock_recovery(session, stack_dir, stream, run)
     if interrupted[-1] and code not in (0, 2):
         raise RunInterruptedError(f"terraform plan of {stack_dir.name} was interrupted")
-    if code not in (0, 2) and LOCK_FAILURE in outputs[-1]:
+    if code not in (0, 2) and _lock_failed(errors[-1]):
         message = locked_error(session, stack_dir)
         if message is not None:
             raise DeployError(message)

@@ -76,16 +76,32 @@ class Session:
         ).client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
 
     def terraform(
-        self, args: Sequence[str], stack_dir: Path, *, capture: bool = True, check: bool = True
+        self,
+        args: Sequence[str],
+        stack_dir: Path,
+        *,
+        capture: bool = True,
+        check: bool = True,
+        stops: StopSignals | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """``terraform *args`` in ``stack_dir`` (:func:`tooling.terraform.run_terraform`)."""
+        """``terraform *args`` in ``stack_dir`` run to its end
+        (:func:`tooling.terraform.run_terraform`).
+
+        Captured by default: the result's ``stdout`` and ``stderr`` are each whole and kept
+        apart, so that a ``-json`` stdout parses as it is. ``check`` raises
+        :class:`tooling.terraform.TerraformError` on a non-zero exit; ``stops`` forwards an
+        interruption as for :meth:`stream`. The environment is :meth:`process_env`'s, as for
+        :meth:`stream`: a ``terraform init`` or ``state pull`` of the local target must not see
+        the developer's AWS profile or configuration files any more than its apply does.
+        """
         return run_terraform(
             args,
             cwd=stack_dir,
             repo_root=self.root,
-            env_extra=self._tf_extra(),
+            base_env=self.process_env(),
             capture=capture,
             check=check,
+            stops=stops,
         )
 
     def stream(
@@ -96,8 +112,16 @@ class Session:
         *,
         stops: StopSignals | None = None,
     ) -> StreamedRun:
-        """``terraform *args`` in ``stack_dir``, each output line to ``on_line`` as it comes;
-        ``stops`` forwards an interruption to terraform (:class:`tooling.terraform.StopSignals`)."""
+        """``terraform *args`` in ``stack_dir``, each output line to ``on_line`` as it comes
+        (:func:`tooling.terraform.stream_terraform`).
+
+        stderr is merged into stdout (one pipe): ``on_line`` gets the lines of both, without
+        their newline, in the order terraform wrote them, in the calling thread. With ``-json``
+        the stdout lines are JSON objects and stderr's (a provider's crash, say) plain text
+        among them. The result has ``.returncode`` (not raised on), ``.tail`` (the last lines,
+        merged likewise) and ``.interrupted``; ``stops`` forwards an interruption to terraform
+        (:class:`tooling.terraform.StopSignals`).
+        """
         return stream_terraform(
             args,
             cwd=stack_dir,
@@ -107,14 +131,10 @@ class Session:
             stops=stops,
         )
 
-    def _tf_extra(self) -> dict[str, str]:
-        if self.emulator is None:
-            return {}
-        env = self.process_env()
-        return {k: v for k, v in env.items() if k.startswith("AWS_")}
-
     def terraform_command_env(self, args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-        """The command line and environment of a terraform process (for a caller's own run)."""
+        """The command line and environment of a terraform process, for a caller that runs it
+        itself (an interactive ``terraform console``, say): the environment of :meth:`terraform`
+        and :meth:`stream`, but none of their process handling."""
         env = terraform_env(self.root, self.process_env())
         return [terraform_binary(env), *args], env
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from tooling.lifecycle.errors import LifecycleError
@@ -108,6 +109,7 @@ def synth_stacks(ws: Workspace, env: str | None, *, force: bool = False) -> list
     from trading_infra.app import SynthRequest, artifacts_from_dist, synthesize
     from trading_infra.target import DeployTarget, TargetKind
 
+    kept = _keep_initialised(ws.outdir)
     shutil.rmtree(ws.outdir / "stacks", ignore_errors=True)
     ws.outdir.mkdir(parents=True, exist_ok=True)
     from trading_infra.checks.reachability import ReachabilityError
@@ -125,7 +127,37 @@ def synth_stacks(ws: Workspace, env: str | None, *, force: bool = False) -> list
     except ReachabilityError as error:
         # The stacks are written but refused: no stamp, so nothing reuses them.
         raise LifecycleError(f"synth refused: {error}", code=2) from None
+    _restore_initialised(ws.outdir, kept, stacks)
     synth_stamp.write(ws.outdir, stamp, stacks)
     elapsed = time.perf_counter() - started
     ws.echo(f"synth: {len(stacks)} stack(s) in {elapsed:.1f} s: {', '.join(stacks)}")
     return stacks
+
+
+#: Where a synth keeps the stacks' terraform working files while it rewrites ``stacks/``.
+_KEPT = ".initialised"
+#: What ``terraform init`` leaves in a stack's directory: kept across a synth.
+_INIT_FILES = (".terraform", ".terraform.lock.hcl")
+
+
+def _keep_initialised(outdir: Path) -> Path:
+    """Move each stack's ``terraform init`` files aside before ``stacks/`` is rewritten, so
+    that a stack whose ``terraform`` block did not change needs no new init
+    (:mod:`tooling.lifecycle.init_marker` decides)."""
+    kept = outdir / _KEPT
+    shutil.rmtree(kept, ignore_errors=True)
+    for stack_dir in sorted((outdir / "stacks").glob("*")):
+        for name in _INIT_FILES:
+            if (stack_dir / name).exists():
+                (kept / stack_dir.name).mkdir(parents=True, exist_ok=True)
+                (stack_dir / name).rename(kept / stack_dir.name / name)
+    return kept
+
+
+def _restore_initialised(outdir: Path, kept: Path, stacks: list[str]) -> None:
+    """Put the kept init files back into the stacks synthesized again; drop the rest."""
+    for name in stacks:
+        for file in _INIT_FILES:
+            if (kept / name / file).exists() and (outdir / "stacks" / name).is_dir():
+                (kept / name / file).rename(outdir / "stacks" / name / file)
+    shutil.rmtree(kept, ignore_errors=True)

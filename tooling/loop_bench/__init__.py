@@ -11,7 +11,7 @@
    answers the marker. The figure: seconds from the start of the sync (the save) to that answer;
    the report gives each save's, and their p50, min and max.
 2. **./tap deploy after a handler-only change**: one more change in the copy, then
-   :func:`tooling.lifecycle.orchestrate.deploy_stacks` on the copy's workspace (the deploy skips
+   :func:`tooling.lifecycle.commands.deploy.deploy_stacks` on the copy's workspace (the deploy skips
    the stacks unchanged since their last apply), timed until it returns; ``/health`` must then
    answer the change. The stacks it applied and skipped are read from its output.
 3. **Restore**: ``./tap sync`` of the working tree (:func:`tooling.sync.run`), whatever happened

@@ -1,5 +1,5 @@
 """The deploy after a handler-only change: one more change in the copy, then the deploy
-``./tap deploy`` runs (:func:`tooling.lifecycle.orchestrate.deploy_stacks`) on the copy's
+``./tap deploy`` runs (:func:`tooling.lifecycle.commands.deploy.deploy_stacks`) on the copy's
 workspace, timed until it returns; then ``/health`` must answer the change. The stacks it applied
 come from its ``timings`` (each applied stack's apply seconds) and its lines (why), those it
 skipped from its lines (``[<stack>] unchanged since its last apply ...``)."""
@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO
 
+from tooling.lifecycle.commands.deploy import UNCHANGED
 from tooling.lifecycle.errors import LifecycleError
-from tooling.lifecycle.orchestrate import UNCHANGED
 from tooling.loop_bench.errors import LoopBenchError
 from tooling.loop_bench.figures import AppliedStack, DeployFigure
 from tooling.loop_bench.probe import HealthProbe
@@ -29,7 +29,7 @@ _SKIPPED: Final = re.compile(rf"^\[(?P<stack>[^\]]+)\] {re.escape(UNCHANGED)}$",
 
 
 class Deploy(Protocol):
-    """:func:`tooling.lifecycle.orchestrate.deploy_stacks`, as the bench calls it."""
+    """:func:`tooling.lifecycle.commands.deploy.deploy_stacks`, as the bench calls it."""
 
     def __call__(
         self, ws: Workspace, env: str | None, *, timings: dict[str, float] | None = None

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from tooling.lifecycle.commands.deploy import deploy_stacks
 from tooling.lifecycle.errors import LifecycleError
-from tooling.lifecycle.orchestrate import deploy_stacks
 from tooling.loop_bench.deploy import Deploy, measure_deploy
 from tooling.loop_bench.errors import LoopBenchError
 from tooling.loop_bench.figures import DeployFigure, LoopFigures, SaveFigure

@@ -20,8 +20,10 @@ from cdktf import App  # noqa: E402
 
 from trading_infra.checks.reachability import RegionStacks, require_reachable  # noqa: E402
 from trading_infra.checks.synthesized import SynthesizedStack  # noqa: E402
+from trading_infra.components.api_routes import API_CONTRACT, load_routes  # noqa: E402
 from trading_infra.components.functions import LambdaArtifact  # noqa: E402
 from trading_infra.config import PlatformConfig, load_config  # noqa: E402
+from trading_infra.regional_stack import StackPlacement  # noqa: E402
 from trading_infra.stacks import (  # noqa: E402
     APPLICATION_STACK_SUFFIX,
     NETWORK_STACK_SUFFIX,
@@ -29,7 +31,6 @@ from trading_infra.stacks import (  # noqa: E402
     ApplicationStack,
     GlobalPeers,
     NetworkStack,
-    StackPlacement,
     stack_name,
 )
 from trading_infra.target import DeployTarget, TargetKind  # noqa: E402
@@ -43,11 +44,18 @@ class ArtifactMissingError(FileNotFoundError):
 
 @dataclass(frozen=True)
 class SynthRequest:
+    """What to synthesize, for which target, with which built zips, into which directory.
+
+    ``api_contract`` is the api_handler's OpenAPI document, where the API's routes come from
+    (trading_infra.components.api_routes).
+    """
+
     config: PlatformConfig
     environments: tuple[str, ...]
     target: DeployTarget
     artifacts: Mapping[str, LambdaArtifact]
     outdir: Path
+    api_contract: Path = API_CONTRACT
 
 
 def artifacts_from_dist(dist_dir: Path) -> dict[str, LambdaArtifact]:
@@ -64,6 +72,7 @@ def artifacts_from_dist(dist_dir: Path) -> dict[str, LambdaArtifact]:
 def build_app(request: SynthRequest) -> App:
     """Define every stack of the requested environments (nothing is written yet)."""
     app = App(outdir=str(request.outdir), skip_validation=False)
+    api_routes = load_routes(request.api_contract)
     for name in request.environments:
         environment = request.config.environment(name)
         placements = {
@@ -96,6 +105,7 @@ def build_app(request: SynthRequest) -> App:
                 placement=placements[region.name],
                 network=networks[region.name],
                 artifacts=request.artifacts,
+                api_routes=api_routes,
                 peers=peers,
             )
             primary = primary or application

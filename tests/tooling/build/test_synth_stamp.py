@@ -21,6 +21,8 @@ def repo(tmp_path: Path) -> Path:
     (tmp_path / "infra" / "pyproject.toml").write_text("[project]\n", encoding="utf-8")
     (source / "stacks.py").write_text("STACK = 1\n", encoding="utf-8")
     (source / "profiles.toml").write_text("[dev]\nmemory_mib = 256\n", encoding="utf-8")
+    (tmp_path / "docs" / "api").mkdir(parents=True)
+    (tmp_path / "docs" / "api" / "openapi.json").write_text('{"paths": {}}', encoding="utf-8")
     (tmp_path / "dist").mkdir()
     (tmp_path / "dist" / "processor.zip").write_bytes(b"zip-v1")
     (tmp_path / "README.md").write_text("# readme\n", encoding="utf-8")
@@ -73,6 +75,7 @@ def test_the_same_inputs_give_the_same_stamp_and_the_synth_is_current(repo: Path
         ("infra/src/trading_infra/stacks.py", "STACK = 2\n"),  # infra source
         ("infra/src/trading_infra/profiles.toml", "[dev]\nmemory_mib = 512\n"),
         ("infra/src/trading_infra/new_module.py", "NEW = 1\n"),  # a new source file
+        ("docs/api/openapi.json", '{"paths": {"/health": {}}}'),  # the API's routes
     ],
 )
 def test_changing_an_input_file_makes_the_synth_stale(repo: Path, path: str, content: str) -> None:

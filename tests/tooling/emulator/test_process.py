@@ -27,6 +27,7 @@ from tooling.emulator.process import (
     local_process_env,
     local_provider_config,
 )
+from tooling.emulator.record import write_record
 from tooling.emulator.server import STATUS_PATH
 from tooling.terraform import validate_stack
 
@@ -116,7 +117,7 @@ def test_stop_only_kills_the_recorded_launcher(
     try:
         state = emulator.state_dir(repo)
         fake = Emulator("http://127.0.0.1:9", 9, unrelated.pid, state)
-        emulator._write_record(fake, ["python"])
+        write_record(fake, ["python"])
         assert emulator.status(repo) is None
         assert emulator.stop(repo) is False
         assert unrelated.poll() is None
@@ -124,6 +125,21 @@ def test_stop_only_kills_the_recorded_launcher(
     finally:
         unrelated.kill()
         unrelated.wait()
+
+
+def test_an_exited_process_is_not_alive_before_it_is_reaped() -> None:
+    """A zombie (exited, its parent has not waited for it yet) counts as gone, like a pid that
+    no longer exists: an emulator that crashed must not pass for a running one."""
+    process = subprocess.Popen(["true"])
+    os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped
+    try:
+        assert not _alive(process.pid)
+    finally:
+        process.wait()
+    assert not _alive(process.pid)
+    with subprocess.Popen(["sleep", "30"]) as running:
+        assert _alive(running.pid)
+        running.kill()
 
 
 def test_readiness_timeout_shows_the_log_and_stops_the_process(

@@ -1,5 +1,7 @@
 """Helpers of the lifecycle tests that run real terraform against a moto server: the fake
-credentials, the aws provider and the S3 backend pointed at it, as the local target does."""
+credentials, the aws provider and the S3 backend pointed at it, as the local target does; the
+JSON UI messages of a run and the plan an adoption reads; and, for a fake terraform, recorded
+messages and plans made to a test's measure."""
 
 from __future__ import annotations
 
@@ -12,41 +14,12 @@ from typing import Any
 import boto3
 
 from tooling.emulator.process import FAKE_CREDENTIALS, PROVIDER_ENDPOINT_SERVICES
+from tooling.lifecycle.import_ids import PlannedResources, planned_resources
+from tooling.lifecycle.terraform_events import Message, parse
 from tooling.terraform import run_terraform
 
 STATE_BUCKET = "tap-terraform-state-store"
 LOCK_TABLE = "tap-terraform-locks"
-
-# A CI log of a deploy to the emulator (the box characters stripped): under load it lost the
-# response to the first AuthorizeSecurityGroupEgress, the provider retried and was answered
-# Duplicate. The detail comes after the ``with`` line and the source line.
-SG_RULE_DUPLICATE = """\
-Error: creating VPC Security Group Rule
-
-  with aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE,
-  on cdk.tf.json line 696, in resource.aws_vpc_security_group_egress_rule.\
-Network_LambdaToS3_136841EE:
- 696:       },
-
-operation error EC2: AuthorizeSecurityGroupEgress, https response error
-StatusCode: 400, RequestID:
-KvKdgME7AvQDIT4Mpbv05Pevz3DBuKXLsAEbhopWWzdas13bysGZ, api error
-InvalidPermission.Duplicate: The specified rule already exists
-"""
-
-#: What a CI run's global deploy printed when the emulator lost the response to the revoke of the
-#: default security group's egress rule and the provider's retry found it gone.
-DEFAULT_SG_RULE_GONE = """\
-Error: revoking Security Group (sg-934e5fafa130a58b4) Rule (sgr-3fb669213c66dc621): operation \
-error EC2: RevokeSecurityGroupEgress, https response error StatusCode: 400, RequestID: \
-NPJQzcHy2upM4Nsm9CzgdsUCl4LNuZcwGoqFXMp3burZNQ9eArM3, api error InvalidPermission.NotFound: \
-The specified rule does not exist in this security group
-
-  with aws_default_security_group.Network_DefaultSecurityGroup_6811E764,
-  on cdk.tf.json line 157, in resource.aws_default_security_group.\
-Network_DefaultSecurityGroup_6811E764:
- 157:       }
-"""
 
 
 def aws_env(region: str) -> dict[str, str]:
@@ -140,3 +113,57 @@ def terraform(
         capture=True,
         check=False,
     )
+
+
+def messages(result: subprocess.CompletedProcess[str]) -> list[Message]:
+    """The JSON UI messages of a ``-json`` run's standard output."""
+    return [parse(line) for line in result.stdout.splitlines()]
+
+
+def planned(stack_dir: Path, repo: Path, region: str) -> PlannedResources:
+    """What Terraform plans for the stack from its configuration and state, as the adoption
+    reads it: ``plan -refresh=false -lock=false -out`` and ``show -json`` of that plan."""
+    plan_file = stack_dir / "adopt.tfplan"
+    plan = terraform(
+        ["plan", "-refresh=false", "-lock=false", "-input=false", "-json", f"-out={plan_file}"],
+        stack_dir,
+        repo,
+        region,
+    )
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    shown = terraform(["show", "-json", str(plan_file)], stack_dir, repo, region)
+    assert shown.returncode == 0, shown.stderr
+    plan_file.unlink()
+    return planned_resources(json.loads(shown.stdout))
+
+
+def with_fields(line: str, **fields: str) -> str:
+    """The recorded diagnostic ``line`` with other ``fields`` (the address of a test's stack,
+    the name of its resource)."""
+    message = json.loads(line)
+    message["diagnostic"].update(fields)
+    return json.dumps(message)
+
+
+def shown_plan(*resources: tuple[str, str, dict[str, Any]], state: Any = ()) -> dict[str, Any]:
+    """A ``terraform show -json`` document of a plan: ``resources`` planned, ``state`` in the
+    state, each (address, type, values)."""
+
+    def module(items: Any) -> dict[str, Any]:
+        return {
+            "root_module": {
+                "resources": [
+                    {"address": a, "mode": "managed", "type": t, "name": a.split(".")[1],
+                     "values": v}
+                    for a, t, v in items
+                ]
+            }
+        }  # fmt: skip
+
+    return {"planned_values": module(resources), "prior_state": {"values": module(state)}}
+
+
+def write_lines(path: Path, lines: Any) -> Path:
+    """``path`` holding ``lines``, one a line (what a fake terraform prints)."""
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return path

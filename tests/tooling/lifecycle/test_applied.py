@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tooling.lifecycle import orchestrate
 from tooling.lifecycle.adoption import ADOPT_FILE
 from tooling.lifecycle.applied import (
     FINGERPRINT_FORMAT,
@@ -28,6 +27,7 @@ from tooling.lifecycle.applied import (
     configuration_files,
     fingerprint,
 )
+from tooling.lifecycle.commands import deploy, destroy, stack_run
 from tooling.lifecycle.errors import LifecycleError
 from tooling.lifecycle.graph import StackInfo, read_stacks
 from tooling.lifecycle.interrupts import INTERRUPTED_EXIT
@@ -148,7 +148,7 @@ class World:
         self.applied = []
         self.out.seek(0)
         self.out.truncate()
-        return orchestrate.deploy_stacks(self.ws, "dev", **kwargs)
+        return deploy.deploy_stacks(self.ws, "dev", **kwargs)
 
     def said(self) -> list[str]:
         """What the deploy said about applying or skipping each stack, in order."""
@@ -179,15 +179,16 @@ def world(endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Wor
     world = World(tmp_path, session, endpoint, session.emulator.port)
     monkeypatch.delenv("TAP_OUTPUTS_FILE", raising=False)
     monkeypatch.setattr("tooling.terraform.terraform_version", lambda: "1.11.4")
-    monkeypatch.setattr(
-        orchestrate, "ordered_stacks", lambda ws, env: read_stacks(ws.outdir, [NET, APP])
-    )
-    monkeypatch.setattr(orchestrate, "session_for", lambda ws, start=True: session)
-    monkeypatch.setattr(orchestrate, "bootstrap", lambda ws, session, environments=None: None)
-    monkeypatch.setattr(orchestrate, "_local_fixtures", lambda *a, **k: None)
-    monkeypatch.setattr(orchestrate, "init_stack", lambda session, directory: None)
-    monkeypatch.setattr(orchestrate, "apply_stack", world.apply)
-    monkeypatch.setattr(orchestrate, "stack_outputs", world.stack_outputs)
+    for command in (deploy, destroy):
+        monkeypatch.setattr(
+            command, "ordered_stacks", lambda ws, env: read_stacks(ws.outdir, [NET, APP])
+        )
+        monkeypatch.setattr(command, "session_for", lambda ws, start=True: session)
+        monkeypatch.setattr(command, "bootstrap", lambda ws, session, environments=None: None)
+        monkeypatch.setattr(command, "local_fixtures", lambda *a, **k: None)
+    monkeypatch.setattr(stack_run, "init_stack", lambda session, directory: None)
+    monkeypatch.setattr(deploy, "apply_stack", world.apply)
+    monkeypatch.setattr(deploy, "stack_outputs", world.stack_outputs)
     return world
 
 
@@ -335,15 +336,15 @@ def test_destroy_deletes_the_records_so_the_next_deploy_applies(
 ) -> None:
     world.deploy()
 
-    def destroy(session: Session, stack_dir: Path, **kwargs: Any) -> ApplyResult:
+    def destroy_one(session: Session, stack_dir: Path, **kwargs: Any) -> ApplyResult:
         key = NET_KEY if stack_dir.name == NET else APP_KEY
         world.s3.delete_object(Bucket=BUCKET, Key=key)
         return ApplyResult(stack=stack_dir.name, seconds=0.01, destroyed=1)
 
-    monkeypatch.setattr(orchestrate, "destroy_stack", destroy)
-    monkeypatch.setattr(orchestrate, "has_state", lambda session, stack, region: True)
-    monkeypatch.setattr(orchestrate, "leftovers", lambda *a, **k: [])
-    orchestrate.destroy_stacks(world.ws, "dev")
+    monkeypatch.setattr(destroy, "destroy_stack", destroy_one)
+    monkeypatch.setattr(destroy, "has_state", lambda session, stack, region: True)
+    monkeypatch.setattr(destroy, "leftovers", lambda *a, **k: [])
+    destroy.destroy_stacks(world.ws, "dev")
     assert world.record(NET) is None and world.record(APP) is None
     world.deploy()
     assert world.applied == [NET, APP]

@@ -1,7 +1,8 @@
-"""The crash-safety wiring of tooling.lifecycle.runs, on an in-process moto with a fake terraform:
-the holder record around a run, a stale lock of a dead holder released, a live or foreign one
-refused with the unlock command (and ``unlock``), and adoption of what an interrupted apply left
-outside the state (apply fails with "already exists" -> import blocks -> apply again)."""
+"""The crash-safety wiring of tooling.lifecycle.runs, on an in-process moto with a fake terraform
+printing recorded JSON UI messages: the holder record around a run, a stale lock of a dead holder
+released, a live or foreign one refused with the unlock command (and ``unlock``), and adoption of
+what an interrupted apply left outside the state (apply fails with "already exists" -> plan and
+show of what exists -> import blocks -> apply again)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,15 @@ import json
 import shutil
 import socket
 import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.tooling.lifecycle import crash_support as crash
+from tests.tooling.lifecycle import recorded_ui as ui
 from tooling.lifecycle import holders
 from tooling.lifecycle.adoption import ADOPT_FILE
-from tooling.lifecycle.interrupts import EmulatorWatchdog, Stopper
 from tooling.lifecycle.locks import backend_of, unlock
 from tooling.lifecycle.runs import apply_stack, plan_stack
 from tooling.lifecycle.session import DeployError, Session
@@ -32,60 +31,29 @@ KEY = "tap/dev/tap-dev-r-1-app.tfstate"
 DATA_BUCKET = "tap-data-dev"
 
 FAKE = """#!/bin/sh
-# Records each run (and the import blocks it saw); fails like the aws provider when told to.
+# Records each run (and the import blocks it saw); prints the recorded JSON UI messages of the
+# files the test points it at, as terraform -json would.
 dir="$(pwd)"
 echo "$1 $(cat "$dir/tap-adopt.tf.json" 2>/dev/null | tr -d ' \\n')" >> "$FAKE_LOG"
-if [ "$1" = "apply" ] && [ -n "$FAKE_EXISTS" ] && [ ! -f "$dir/tap-adopt.tf.json" ]; then
-  cat <<'EOF'
-aws_sqs_queue.q: Creation complete after 1s [id=q]
-Error: creating S3 Bucket (tap-data-dev): operation error S3: CreateBucket, https response \
-error StatusCode: 409, RequestID: 1, BucketAlreadyOwnedByYou:
-
-  with aws_s3_bucket.data,
-  on cdk.tf.json line 12, in resource.aws_s3_bucket.data:
-
-EOF
-  exit 1
-fi
-if [ "$1" = "apply" ] && [ -n "$FAKE_SG_DUPLICATE" ] && [ ! -f "$dir/tap-adopt.tf.json" ]; then
-  cat <<'EOF'
-@SG_RULE_DUPLICATE@
-EOF
-  exit 1
-fi
-if [ "$1" = "apply" ] && [ -n "$FAKE_GONE" ] && [ ! -f "$dir/.gone-once" ]; then
-  touch "$dir/.gone-once"
-  cat <<'EOF'
-@DEFAULT_SG_RULE_GONE@
-EOF
-  exit 1
-fi
-if [ "$1 $2" = "state pull" ] && [ -n "$FAKE_STATE" ]; then
-  cat "$FAKE_STATE"
-  exit 0
-fi
-if [ "$1 $2" = "state pull" ] && [ -n "$FAKE_STATE_FAILS" ]; then
-  echo "Error: Failed to load state: AccessDenied" >&2
-  exit 1
-fi
-if [ "$1" = "apply" ] && [ -n "$FAKE_UNKNOWN" ]; then
-  cat <<'EOF'
-Error: creating IAM Role (x): EntityAlreadyExists: Role with name x already exists.
-
-  with aws_iam_role.r,
-  on cdk.tf.json line 30, in resource.aws_iam_role.r:
-
-EOF
-  exit 1
-fi
 case "$1" in
-apply) echo "Apply complete! Resources: 1 added, 0 changed, 0 destroyed." ;;
-plan) echo "No changes."; exit 0 ;;
+apply)
+  if [ -n "$FAKE_APPLY_FAILS" ] && [ ! -f "$dir/tap-adopt.tf.json" ]; then
+    cat "$FAKE_APPLY_FAILS"; exit 1
+  fi
+  if [ -n "$FAKE_GONE" ] && [ ! -f "$dir/.gone-once" ]; then
+    touch "$dir/.gone-once"; cat "$FAKE_GONE"; exit 1
+  fi
+  cat "$FAKE_DIR/applied" ;;
+plan)
+  if [ "$2" = "-refresh=false" ]; then  # the adoption's plan: saved to -out, or failing
+    if [ -n "$FAKE_PLAN_FAILS" ]; then cat "$FAKE_PLAN_FAILS"; exit 1; fi
+    for arg in "$@"; do case "$arg" in -out=*) : > "${arg#-out=}" ;; esac; done
+  else
+    cat "$FAKE_DIR/no-changes"
+  fi ;;
+show) cat "$FAKE_PLANNED" ;;
 esac
 """
-#: The real diagnostic of a lost security group rule create (crash_support).
-FAKE = FAKE.replace("@SG_RULE_DUPLICATE@", crash.SG_RULE_DUPLICATE.rstrip("\n"))
-FAKE = FAKE.replace("@DEFAULT_SG_RULE_GONE@", crash.DEFAULT_SG_RULE_GONE.rstrip("\n"))
 
 
 @pytest.fixture
@@ -129,17 +97,17 @@ def stack(
     fake.write_text(FAKE, encoding="utf-8")
     fake.chmod(0o755)
     log = tmp_path / "runs.log"
+    recorded = tmp_path / "recorded"
+    recorded.mkdir()
+    crash.write_lines(recorded / "applied", [ui.VERSION, ui.APPLY_SUMMARY_WITH_IMPORT])
+    crash.write_lines(
+        recorded / "no-changes", [ui.VERSION, ui.PLAN_SUMMARY.replace("2 to add", "0 to add")]
+    )
     monkeypatch.setenv("TAP_TERRAFORM", str(fake))
     monkeypatch.setenv("FAKE_LOG", str(log))
+    monkeypatch.setenv("FAKE_DIR", str(recorded))
     monkeypatch.delenv("TAP_TF_PROVIDER_MIRROR", raising=False)
-    for name in (
-        "FAKE_EXISTS",
-        "FAKE_GONE",
-        "FAKE_UNKNOWN",
-        "FAKE_SG_DUPLICATE",
-        "FAKE_STATE",
-        "FAKE_STATE_FAILS",
-    ):
+    for name in ("FAKE_APPLY_FAILS", "FAKE_GONE", "FAKE_PLAN_FAILS", "FAKE_PLANNED"):
         monkeypatch.delenv(name, raising=False)
     return session, stack_dir, log
 
@@ -264,32 +232,64 @@ def test_unlock_releases_exactly_the_named_lock(stack: tuple[Session, Path, Path
     assert backend_of(stack_dir)["key"] == KEY
 
 
+#: The recorded "bucket exists" diagnostic, about the bucket of this test's stack.
+BUCKET_EXISTS = crash.with_fields(
+    ui.BUCKET_EXISTS,
+    address="aws_s3_bucket.data",
+    summary=json.loads(ui.BUCKET_EXISTS)["diagnostic"]["summary"].replace(
+        "tap-adopt-data-dev-eu-west-1-123456789012", DATA_BUCKET
+    ),
+)
+
+#: The recorded "role exists" diagnostic, about this test's role (named by a prefix).
+ROLE_EXISTS = crash.with_fields(
+    ui.ROLE_EXISTS,
+    address="aws_iam_role.r",
+    summary="creating IAM Role (x): operation error IAM: CreateRole, https response error "
+    "StatusCode: 409, RequestID: 1, EntityAlreadyExists: Role with name x already exists.",
+)
+
+
 def test_an_apply_that_finds_existing_resources_adopts_them_and_applies_again(
-    stack: tuple[Session, Path, Path], monkeypatch: pytest.MonkeyPatch
+    stack: tuple[Session, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # GIVEN an apply answered "BucketAlreadyOwnedByYou", and a plan that knows the bucket's name
     session, stack_dir, log = stack
-    monkeypatch.setenv("FAKE_EXISTS", "1")
+    failed = crash.write_lines(
+        tmp_path / "failed", [ui.VERSION, ui.CREATION_COMPLETE, BUCKET_EXISTS]
+    )
+    planned = crash.shown_plan(("aws_s3_bucket.data", "aws_s3_bucket", {"bucket": DATA_BUCKET}))
+    (tmp_path / "planned.json").write_text(json.dumps(planned), encoding="utf-8")
+    monkeypatch.setenv("FAKE_APPLY_FAILS", str(failed))
+    monkeypatch.setenv("FAKE_PLANNED", str(tmp_path / "planned.json"))
+    # WHEN the stack is applied
     notes: list[str] = []
     result = apply_stack(session, stack_dir, out=io.StringIO(), note=notes.append)
+    # THEN the plan was shown and the bucket adopted by its name
     runs = [run.strip() for run in log.read_text().splitlines()]
     assert runs == [
         "apply",
-        "state",  # state pull: the attributes of what exists (none here: an empty state)
+        "plan",  # -refresh=false -out: what Terraform makes of the configuration and state
+        "show",  # -json of that plan: the planned values
         'apply {"import":[{"to":"aws_s3_bucket.data","id":"tap-data-dev"}]}',
     ]
     assert result.adopted == ["aws_s3_bucket.data"] and result.added == 1
     assert any("adopting them with import blocks (tap-data-dev)" in note for note in notes)
+    assert any("exist but are missing from the state" in note for note in notes)
     assert not (stack_dir / ADOPT_FILE).exists()  # the blocks never outlive the adoption
+    assert not list(stack_dir.glob("*.tfplan"))  # nor the plan
 
 
 def test_an_apply_that_repeated_a_removal_already_done_applies_again_once(
-    stack: tuple[Session, Path, Path], monkeypatch: pytest.MonkeyPatch
+    stack: tuple[Session, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """GIVEN an apply failing because a retried revoke found its rule already revoked (the
     emulator lost the first response) WHEN apply_stack runs THEN it says so and applies again,
     which converges; nothing is imported."""
     session, stack_dir, log = stack
-    monkeypatch.setenv("FAKE_GONE", "1")
+    monkeypatch.setenv(
+        "FAKE_GONE", str(crash.write_lines(tmp_path / "gone", [ui.DEFAULT_SG_RULE_GONE]))
+    )
     notes: list[str] = []
     result = apply_stack(session, stack_dir, out=io.StringIO(), note=notes.append)
     assert [run.strip() for run in log.read_text().splitlines()] == ["apply", "apply"]
@@ -302,10 +302,16 @@ def test_an_apply_that_repeated_a_removal_already_done_applies_again_once(
 
 
 def test_what_cannot_be_adopted_is_named_with_the_fix(
-    stack: tuple[Session, Path, Path], monkeypatch: pytest.MonkeyPatch
+    stack: tuple[Session, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # GIVEN a role that exists, whose name Terraform generates (name_prefix): not planned
     session, stack_dir, _ = stack
-    monkeypatch.setenv("FAKE_UNKNOWN", "1")
+    planned = crash.shown_plan(("aws_iam_role.r", "aws_iam_role", {"name_prefix": "x"}))
+    (tmp_path / "planned.json").write_text(json.dumps(planned), encoding="utf-8")
+    monkeypatch.setenv(
+        "FAKE_APPLY_FAILS", str(crash.write_lines(tmp_path / "failed", [ROLE_EXISTS]))
+    )
+    monkeypatch.setenv("FAKE_PLANNED", str(tmp_path / "planned.json"))
     with pytest.raises(DeployError) as error:
         apply_stack(session, stack_dir, out=io.StringIO())
     message = str(error.value)
@@ -313,12 +319,38 @@ def test_what_cannot_be_adopted_is_named_with_the_fix(
     assert f"terraform -chdir={stack_dir} import aws_iam_role.r <ID>" in message
 
 
+def test_what_is_known_is_adopted_first_and_the_rest_left_to_the_next_round(
+    stack: tuple[Session, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN two resources that exist, the bucket's name planned, the role's not known yet
+    session, stack_dir, log = stack
+    planned = crash.shown_plan(
+        ("aws_s3_bucket.data", "aws_s3_bucket", {"bucket": DATA_BUCKET}),
+        ("aws_iam_role.r", "aws_iam_role", {"name_prefix": "x"}),
+    )
+    (tmp_path / "planned.json").write_text(json.dumps(planned), encoding="utf-8")
+    failed = crash.write_lines(tmp_path / "failed", [BUCKET_EXISTS, ROLE_EXISTS])
+    monkeypatch.setenv("FAKE_APPLY_FAILS", str(failed))
+    monkeypatch.setenv("FAKE_PLANNED", str(tmp_path / "planned.json"))
+    # WHEN the stack is applied
+    notes: list[str] = []
+    result = apply_stack(session, stack_dir, out=io.StringIO(), note=notes.append)
+    # THEN the bucket is adopted and the stack applied again, the role left to that apply
+    runs = [run.strip() for run in log.read_text().splitlines()]
+    assert runs[-1] == 'apply {"import":[{"to":"aws_s3_bucket.data","id":"tap-data-dev"}]}'
+    assert result.adopted == ["aws_s3_bucket.data"]
+    assert notes[-1].endswith(
+        "adopting them with import blocks (tap-data-dev); applying again; import ID not known "
+        "yet, tried again after this apply: aws_iam_role.r"
+    )
+
+
 TO_S3 = "aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE"
 
 
-def _security_group_stack(session: Session, stack_dir: Path, tmp_path: Path) -> tuple[str, Path]:
-    """The rule of the CI log in AWS and in the stack's configuration, its group and endpoint
-    in a state file for the fake's ``state pull``; returns the rule's ID and the state file."""
+def _security_group_stack(session: Session, tmp_path: Path) -> tuple[str, Path]:
+    """The rule of the recorded diagnostic in AWS, and a plan of it whose group and prefix list
+    are the state's; returns the rule's ID and the ``show -json`` document's file."""
     ec2 = session.client("ec2", REGION)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     group = ec2.create_security_group(GroupName="lambda", Description="l", VpcId=vpc)["GroupId"]
@@ -332,70 +364,66 @@ def _security_group_stack(session: Session, stack_dir: Path, tmp_path: Path) -> 
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
                         "PrefixListIds": [{"PrefixListId": prefix_list}]}],
     )["SecurityGroupRules"][0]["SecurityGroupRuleId"]  # fmt: skip
-    config = stack_dir / "cdk.tf.json"
-    document = json.loads(config.read_text(encoding="utf-8"))
-    document["resource"]["aws_vpc_security_group_egress_rule"] = {
-        "Network_LambdaToS3_136841EE": {
-            "from_port": 443, "ip_protocol": "tcp", "to_port": 443,
-            "prefix_list_id": (
-                "${aws_vpc_endpoint.Network_S3GatewayEndpoint_BBBB2222.prefix_list_id}"
-            ),
-            "security_group_id": "${aws_security_group.Network_LambdaSecurityGroup_AAAA1111.id}",
-        }
+    rule = {
+        "cidr_ipv4": None, "cidr_ipv6": None, "description": None, "from_port": 443,
+        "ip_protocol": "tcp", "prefix_list_id": prefix_list, "referenced_security_group_id": None,
+        "security_group_id": group, "tags": None, "tags_all": {}, "to_port": 443,
     }  # fmt: skip
-    config.write_text(json.dumps(document), encoding="utf-8")
-    state = {
-        "version": 4,
-        "resources": [
-            {"mode": "managed", "type": "aws_security_group",
-             "name": "Network_LambdaSecurityGroup_AAAA1111",
-             "instances": [{"schema_version": 1, "attributes": {"id": group}}]},
-            {"mode": "managed", "type": "aws_vpc_endpoint",
-             "name": "Network_S3GatewayEndpoint_BBBB2222",
-             "instances": [{"schema_version": 0,
-                            "attributes": {"id": "vpce-1", "prefix_list_id": prefix_list}}]},
-        ],
-    }  # fmt: skip
-    state_file = tmp_path / "pulled.tfstate"
-    state_file.write_text(json.dumps(state), encoding="utf-8")
-    return rule_id, state_file
+    planned = crash.shown_plan(
+        (TO_S3, "aws_vpc_security_group_egress_rule", rule),
+        state=[("aws_security_group.Network_LambdaSecurityGroup_AAAA1111", "aws_security_group",
+                {"id": group})],
+    )  # fmt: skip
+    shown = tmp_path / "planned.json"
+    shown.write_text(json.dumps(planned), encoding="utf-8")
+    return rule_id, shown
 
 
-def test_a_duplicate_security_group_rule_is_adopted_by_its_id_found_with_the_state(
+def test_a_duplicate_security_group_rule_is_adopted_by_its_id_found_with_the_plan(
     stack: tuple[Session, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN a rule that exists, its group and endpoint in the state, an apply answered Duplicate
+    # GIVEN a rule that exists, a plan that knows its group and peer, an apply answered Duplicate
     session, stack_dir, log = stack
-    rule_id, state_file = _security_group_stack(session, stack_dir, tmp_path)
-    monkeypatch.setenv("FAKE_SG_DUPLICATE", "1")
-    monkeypatch.setenv("FAKE_STATE", str(state_file))
+    rule_id, shown = _security_group_stack(session, tmp_path)
+    failed = crash.write_lines(tmp_path / "failed", [ui.VERSION, ui.EGRESS_RULE_DUPLICATE])
+    monkeypatch.setenv("FAKE_APPLY_FAILS", str(failed))
+    monkeypatch.setenv("FAKE_PLANNED", str(shown))
     # WHEN the stack is applied
     notes: list[str] = []
     result = apply_stack(session, stack_dir, out=io.StringIO(), note=notes.append)
-    # THEN the state was read and the rule adopted by its sgr- ID
+    # THEN the rule was looked up in AWS and adopted by its sgr- ID
     runs = [run.strip() for run in log.read_text().splitlines()]
-    assert runs == ["apply", "state", f'apply {{"import":[{{"to":"{TO_S3}","id":"{rule_id}"}}]}}']
+    assert runs == [
+        "apply",
+        "plan",
+        "show",
+        f'apply {{"import":[{{"to":"{TO_S3}","id":"{rule_id}"}}]}}',
+    ]
     assert rule_id.startswith("sgr-")
     assert result.adopted == [TO_S3]
     assert any(f"adopting them with import blocks ({TO_S3})" in note for note in notes)
 
 
-def test_a_state_that_cannot_be_read_leaves_the_rule_unadoptable_and_says_why(
+def test_a_plan_that_fails_leaves_the_rule_unadoptable_and_says_why(
     stack: tuple[Session, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    session, stack_dir, _ = stack
-    _security_group_stack(session, stack_dir, tmp_path)
-    monkeypatch.setenv("FAKE_SG_DUPLICATE", "1")
-    monkeypatch.setenv("FAKE_STATE_FAILS", "1")
+    session, stack_dir, log = stack
+    failed = crash.write_lines(tmp_path / "failed", [ui.EGRESS_RULE_DUPLICATE])
+    plan_failed = ui.diagnostic("error", "Failed to load state", "AccessDenied: Access Denied", "")
+    monkeypatch.setenv("FAKE_APPLY_FAILS", str(failed))
+    monkeypatch.setenv(
+        "FAKE_PLAN_FAILS", str(crash.write_lines(tmp_path / "plan", [ui.VERSION, plan_failed]))
+    )
     notes: list[str] = []
     with pytest.raises(DeployError) as error:
         apply_stack(session, stack_dir, out=io.StringIO(), note=notes.append)
     assert f"{TO_S3}: InvalidPermission.Duplicate" in str(error.value)
     assert f"terraform -chdir={stack_dir} import {TO_S3} <ID>" in str(error.value)
     assert notes == [
-        "tap-dev-r-1-app: could not read the state (terraform state pull: Error: Failed to load "
-        "state: AccessDenied); import IDs are computed from the configuration alone"
+        "tap-dev-r-1-app: could not plan the attributes of what exists (terraform plan: Failed "
+        "to load state); their import IDs are not known"
     ]
+    assert [run.strip() for run in log.read_text().splitlines()] == ["apply", "plan"]
 
 
 def test_a_stale_import_file_is_removed_before_a_plan(stack: tuple[Session, Path, Path]) -> None:
@@ -403,77 +431,3 @@ def test_a_stale_import_file_is_removed_before_a_plan(stack: tuple[Session, Path
     (stack_dir / ADOPT_FILE).write_text('{"import": []}', encoding="utf-8")
     assert plan_stack(session, stack_dir, out=io.StringIO())[0] == 0
     assert log.read_text().split() == ["plan"]
-
-
-# --------------------------------------------------------------------------- watchdog
-
-
-def test_the_watchdog_stops_within_seconds_when_the_pid_is_gone(tmp_path: Path) -> None:
-    stopper = Stopper()
-    alive = {"yes": True}
-    watchdog = EmulatorWatchdog(
-        pid=4242,
-        port=1,
-        log=".emulator/moto.log",
-        stopper=stopper,
-        interval=0.05,
-        alive=lambda pid: alive["yes"],
-        answering=lambda port: 4242,
-    )
-    with watchdog:
-        time.sleep(0.3)
-        assert not stopper.stop.is_set()
-        alive["yes"] = False
-        assert stopper.stop.wait(2)
-    assert stopper.kill.is_set() and watchdog.tripped
-    assert stopper.reason == (
-        "the local emulator (pid 4242) stopped during the deploy; see .emulator/moto.log; "
-        "run ./tap deploy again"
-    )
-
-
-def test_the_watchdog_tolerates_a_few_slow_answers(tmp_path: Path) -> None:
-    stopper = Stopper()
-    answers = iter([None, None, 7, None, None, None])
-    watchdog = EmulatorWatchdog(
-        pid=7, port=1, log="x", stopper=stopper, interval=0.02, misses=3,
-        alive=lambda pid: True, answering=lambda port: next(answers, None),
-    )  # fmt: skip
-    with watchdog:
-        assert stopper.stop.wait(2)
-    assert watchdog.tripped  # after three misses in a row, not after the first two
-
-
-def test_a_terraform_started_by_us_dies_with_us(tmp_path: Path) -> None:
-    """A killed ./tap never leaves its terraform running (Linux): its lock is then provably
-    abandoned by the time the next run looks at it."""
-    script = (
-        "import subprocess, sys, time\n"
-        "from tooling.terraform import _popen_options\n"
-        "p = subprocess.Popen(['sleep', '60'], **_popen_options())\n"
-        "print(p.pid, flush=True)\n"
-        "time.sleep(60)\n"
-    )
-    root = Path(__file__).resolve().parents[3]
-    parent = subprocess.Popen(
-        [sys.executable, "-c", script],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert parent.stdout is not None
-    child = int(parent.stdout.readline())
-    parent.kill()
-    parent.wait()
-    deadline = time.monotonic() + 5
-    while _running(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _running(child)
-
-
-def _running(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")

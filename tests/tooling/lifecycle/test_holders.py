@@ -123,6 +123,17 @@ def test_runs_terraform_sees_the_process_and_its_children(tmp_path: Path) -> Non
         sleeper.wait()
 
 
+def test_a_terraform_that_exited_runs_no_terraform_before_it_is_reaped(tmp_path: Path) -> None:
+    fake = tmp_path / "terraform"
+    fake.symlink_to(shutil.which("true") or "/bin/true")  # a process named terraform
+    exited = subprocess.Popen([str(fake)])
+    os.waitid(os.P_PID, exited.pid, os.WEXITED | os.WNOWAIT)  # a zombie: exited, not reaped
+    try:
+        assert not runs_terraform(exited.pid)
+    finally:
+        exited.wait()
+
+
 def test_current_machine_names_boot_and_pid_namespace() -> None:
     boot, _, namespace = current_machine().partition("/")
     assert len(boot) == 36 and namespace.startswith("pid:[")

@@ -23,8 +23,8 @@ from trading_infra.config import PlatformConfig, load_config
 from trading_infra.target import DeployTarget
 
 from tests.infra.conftest import fake_artifacts
-from tooling.lifecycle import orchestrate
 from tooling.lifecycle.backend import backend_spec, bootstrap_backend
+from tooling.lifecycle.commands import deploy
 from tooling.lifecycle.errors import LifecycleError
 from tooling.lifecycle.graph import StackInfo, read_stacks
 from tooling.lifecycle.preflight import (
@@ -644,10 +644,10 @@ def _fake_deploy_steps(
         steps.append(f"bootstrap {sorted(environments)}")
         raise _DeployStoppedError
 
-    monkeypatch.setattr(orchestrate, "ordered_stacks", lambda ws, env: [stack])
-    monkeypatch.setattr(orchestrate, "require_preflight", preflight)
-    monkeypatch.setattr(orchestrate, "session_for", session_for)
-    monkeypatch.setattr(orchestrate, "bootstrap", bootstrap)
+    monkeypatch.setattr(deploy, "ordered_stacks", lambda ws, env: [stack])
+    monkeypatch.setattr(deploy, "require_preflight", preflight)
+    monkeypatch.setattr(deploy, "session_for", session_for)
+    monkeypatch.setattr(deploy, "bootstrap", bootstrap)
 
 
 def test_an_aws_deploy_runs_preflight_before_bootstrap_and_apply(
@@ -657,7 +657,7 @@ def test_an_aws_deploy_runs_preflight_before_bootstrap_and_apply(
     _fake_deploy_steps(monkeypatch, steps, preflight_fails=False)
     ws = Workspace(root=tmp_path, outdir=tmp_path / "cdktf.out", target="aws")
     with pytest.raises(_DeployStoppedError):
-        orchestrate.deploy_stacks(ws, "dev", stop=threading.Event())
+        deploy.deploy_stacks(ws, "dev", stop=threading.Event())
     assert steps == ["preflight ['tap-dev-ap-southeast-1-network']", "session", "bootstrap ['dev']"]
 
 
@@ -668,7 +668,7 @@ def test_a_failing_preflight_stops_an_aws_deploy_before_anything_runs(
     _fake_deploy_steps(monkeypatch, steps, preflight_fails=True)
     ws = Workspace(root=tmp_path, outdir=tmp_path / "cdktf.out", target="aws")
     with pytest.raises(PreflightError):
-        orchestrate.deploy_stacks(ws, "dev")
+        deploy.deploy_stacks(ws, "dev")
     assert steps == ["preflight ['tap-dev-ap-southeast-1-network']"]
 
 
@@ -677,5 +677,5 @@ def test_a_local_deploy_has_no_preflight(monkeypatch: pytest.MonkeyPatch, tmp_pa
     _fake_deploy_steps(monkeypatch, steps, preflight_fails=True)
     ws = Workspace(root=tmp_path, outdir=tmp_path / "cdktf.out", target="local")
     with pytest.raises(_DeployStoppedError):
-        orchestrate.deploy_stacks(ws, "dev")
+        deploy.deploy_stacks(ws, "dev")
     assert steps == ["session", "bootstrap ['dev']"]

@@ -13,7 +13,7 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from trading_infra.config import UNPROTECTED_ENVIRONMENTS_ENV, load_config, parse_config
 
-from tooling.lifecycle import orchestrate
+from tooling.lifecycle.commands import destroy
 from tooling.lifecycle.protection import ProtectedDataError, refuse_protected_destroy
 from tooling.lifecycle.workspace import Workspace
 
@@ -51,7 +51,7 @@ def nothing_may_run(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return fail
 
     for name in ("ordered_stacks", "session_for", "bootstrap", "destroy_stack", "has_state"):
-        monkeypatch.setattr(orchestrate, name, forbidden(name))
+        monkeypatch.setattr(destroy, name, forbidden(name))
     return reached
 
 
@@ -98,7 +98,7 @@ def test_destroy_refuses_before_synth_session_or_terraform(
 ) -> None:
     ws = Workspace(root=ROOT, outdir=tmp_path / "cdktf.out")
     with pytest.raises(ProtectedDataError, match="data protection is on for global"):
-        orchestrate.destroy_stacks(ws, "dev,global")
+        destroy.destroy_stacks(ws, "dev,global")
     assert nothing_may_run == []
     assert not (tmp_path / "cdktf.out").exists()
 

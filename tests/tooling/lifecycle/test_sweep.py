@@ -15,6 +15,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tooling.emulator.process import FAKE_CREDENTIALS
+from tooling.lifecycle.backend import BackendSpec, StateBucket
+from tooling.lifecycle.leftovers import leftovers
 from tooling.lifecycle.sweep import sweep, sweep_order
 
 pytestmark = pytest.mark.moto
@@ -366,3 +368,72 @@ def test_one_failure_is_reported_and_the_rest_goes_on(aws: None) -> None:
     assert "DependencyViolation" in lines[1]
     assert lines[2].startswith("global iam role tap-keep-dev: deleted")
     assert lines[3] == f"{REGION} teleporter x: NOT deleted: no sweeper for the kind 'teleporter'"
+
+
+class _Session:
+    """What the leftover check asks of a session: its clients."""
+
+    def client(self, service: str, region: str) -> Any:
+        return clients(service, region)
+
+
+def test_what_the_leftover_check_finds_the_sweep_deletes(aws: None) -> None:
+    """One registry of kinds: each kind the check finds, the sweep knows how to delete, and a
+    check after the sweep finds nothing; another environment's resources and the state's stay."""
+    spec = BackendSpec(
+        "tap-terraform-locks",
+        REGION,
+        "tap",
+        "CC-1",
+        state_buckets=(StateBucket("dev", "tap-terraform-state-dev", "alias/tap-state-dev"),),
+    )
+    network = _network()
+    subnets = [item.name for item in network if item.kind.endswith(" subnet")]
+    built = [*_bucket(), *_compute(), *_database(subnets)]
+    ec2, kms, rds = clients("ec2", REGION), clients("kms", REGION), clients("rds", REGION)
+    flow_log = next(item.name for item in network if item.kind.endswith(" flow log"))
+    key = next(item.name for item in built if item.kind.endswith(" kms key"))
+    # as the provider's default tags tag them: neither carries a name of the platform
+    tags = {"CostCenter": "CC-1", "Environment": "dev"}
+    ec2.create_tags(Resources=[flow_log], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+    kms.tag_resource(KeyId=key, Tags=[{"TagKey": k, "TagValue": v} for k, v in tags.items()])
+    rds.create_db_parameter_group(
+        DBParameterGroupName="tap-postgres-params-dev",
+        DBParameterGroupFamily="postgres16",
+        Description="TLS required for every connection",
+    )
+    clients("sqs", REGION).create_queue(QueueName="tap-orders-prod")
+    clients("s3", REGION).create_bucket(
+        Bucket="tap-terraform-state-dev",
+        CreateBucketConfiguration={"LocationConstraint": REGION},
+    )
+
+    def check() -> list[tuple[str, str]]:
+        found = leftovers(
+            _Session(),  # type: ignore[arg-type]
+            [REGION],
+            spec,
+            cidrs=["10.0.0.0/16"],
+            environments=["dev"],
+        )
+        return [(item.kind, item.name) for item in found]
+
+    found = check()
+    assert {kind.removeprefix(f"{REGION} ") for kind, _ in found} == {
+        "http api", "alarm", "lambda function", "rds instance", "rds cluster",
+        "db subnet group", "db cluster parameter group", "db parameter group", "dynamodb table",
+        "sqs queue", "sns topic", "log group", "secret", "vpc endpoint", "flow log", "subnet",
+        "route table", "internet gateway", "security group", "vpc", "kms alias", "kms key",
+        "s3 bucket", "global iam role",
+    }  # fmt: skip
+    assert (f"{REGION} sqs queue", "tap-orders-prod") not in found
+    assert ("s3 bucket", "tap-terraform-state-dev") not in found
+    # in the order of the sweep
+    assert [f"{kind} {name}" for kind, name in found] == sweep_order(
+        [Leftover(kind, name) for kind, name in found], REGION
+    )
+
+    lines = sweep(clients, [Leftover(kind, name) for kind, name in found], region=REGION)
+    assert [line for line in lines if "NOT deleted" in line] == []
+    assert check() == []
+    assert clients("sqs", REGION).get_queue_url(QueueName="tap-orders-prod")["QueueUrl"]

@@ -173,7 +173,7 @@ def provisioned_scaling_configuration() -> Undo:
 
 @compat_patch("rds-global-cluster-tags", gap="4")
 def global_cluster_tags() -> Undo:
-    """docs/emulator.md, gap 4 (found by the re-plan of ``global``): a global cluster's tags.
+    """docs/emulator.md, gap 4: a global cluster's tags.
 
     moto's ``RDSResponse.create_global_cluster`` ignores the request's ``Tags``, and
     ListTagsForResource of a global cluster's ARN (``arn:aws:rds::<account>:global-cluster:<id>``,
@@ -231,7 +231,7 @@ def _holder_global_cluster(backend: Any, identifier: str | None) -> Any:
 
 @compat_patch("rds-global-cluster-membership", gap="4")
 def global_cluster_membership() -> Undo:
-    """docs/emulator.md, gap 4 (found by the local destroy of ``global``): a global cluster keeps
+    """docs/emulator.md, gap 4: a global cluster keeps
     deleted members outside us-east-1, so it can never be deleted.
 
     moto keeps every global cluster in its ``us-east-1`` backend (CreateGlobalCluster,
@@ -290,7 +290,7 @@ def global_cluster_membership() -> Undo:
 
 @compat_patch("rds-db-parameter-source", gap="4")
 def db_parameter_source() -> Undo:
-    """docs/emulator.md, gap 4 (found by a re-plan of the PostgreSQL variant): the parameters of
+    """docs/emulator.md, gap 4: the parameters of
     a DB parameter group are lost on every read.
 
     AWS marks a parameter set through ModifyDBParameterGroup with ``Source = user``; moto's
@@ -316,7 +316,7 @@ def db_parameter_source() -> Undo:
 #: RDS's patches, in the order they are applied.
 @compat_patch("rds-modify-global-cluster", gap="11")
 def global_cluster_deletion_protection() -> Undo:
-    """docs/emulator.md, gap 11 (found by lifting the data protection of ``global``): a global
+    """docs/emulator.md, gap 11: a global
     cluster's deletion protection cannot be changed.
 
     moto has no ModifyGlobalCluster (``moto.rds.responses.RDSResponse`` has no

@@ -13,7 +13,7 @@ __all__ = ["PATCHES", "managed_rotation", "rotation_without_invocation"]
 
 @compat_patch("secretsmanager-managed-rotation", gap="8")
 def managed_rotation() -> Undo:
-    """docs/emulator.md, gap 8 (found by the local destroy): managed rotation cannot be
+    """docs/emulator.md, gap 8: managed rotation cannot be
     cancelled.
 
     A secret owned by a service (``OwningService``, e.g. the master user secret RDS creates

@@ -12,12 +12,14 @@ Modules, one concern each: ``model`` (spec, result, sink, errors, limits), ``int
 (finding CPython), ``environment`` (the runtime's site-packages), ``code_store`` (task roots),
 ``variables`` (the worker's environment), ``bootstrap`` (the worker process), ``worker`` (its
 parent side), ``memory`` (the worker's memory: measured, and limited to the function's memory
-size), ``pool`` (warm reuse), ``logs`` (Lambda's log lines), ``runtime`` (invoke),
-``reachability`` (the services a VPC function's subnets and security groups reach),
-``service_endpoints`` (the worker's per-service endpoints: reachable ones to moto, the rest to a
-black hole), ``role_credentials`` (the worker's execution-role credentials), ``benchmark``
-(cold start and overhead figures), ``debug_sessions`` (a function's next environment started
-under debugpy) and ``debug_addon`` (debugpy, installed beside a runtime for debug workers only).
+size), ``pool`` (warm reuse), ``logs`` (Lambda's log lines), ``runtime`` (invoke), ``answers``
+(an invocation's answer and log records), ``reachability`` (the services a VPC function's
+subnets and security groups reach), ``vpc_network`` (those network facts and verdicts as plain
+data), ``moto_network`` (the facts read from moto's EC2), ``service_endpoints`` (the worker's
+per-service endpoints: reachable ones to moto, the rest to a black hole), ``role_credentials``
+(the worker's execution-role credentials), ``benchmark`` (cold start and overhead figures),
+``debug_sessions`` (a function's next environment started under debugpy) and ``debug_addon``
+(debugpy, installed beside a runtime for debug workers only).
 """
 
 from tooling.emulator.runtime.environment import ensure_runtime_environment

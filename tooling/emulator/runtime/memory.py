@@ -26,6 +26,11 @@ address space, not resident memory (CPython and glibc reserve far more than they
 fails with a catchable ``MemoryError`` instead of a kill. A sample is one ``pread``, and there
 are none while the worker is idle. Processes the function itself spawns are not counted
 (listing a process's children needs ``CONFIG_PROC_CHILDREN``, which not every kernel has).
+
+Read by hand rather than with psutil (which the tooling uses elsewhere): psutil reopens
+``/proc/<pid>/statm`` by pid on every reading (a reused pid would answer for another process,
+and a sample every 10 ms would cost an open and a close each), and it has no ``VmHWM``. Files
+opened once answer for this process only, in one ``pread`` each.
 """
 
 from __future__ import annotations

@@ -40,16 +40,38 @@ Not modelled, and therefore unreachable when they are the only path: routes to o
 (NAT instances, peering, transit or virtual private gateways). Not modelled at all: network
 ACLs and endpoint policies (IAM, enforced by the service, not by the network).
 
-:func:`reachability` is a pure function over plain data (:class:`Network`); :func:`from_moto`
-reads that data from moto's EC2 and Lambda backends.
+:func:`reachability` is a pure function over plain data (:class:`Network`, in
+:mod:`.vpc_network`); :func:`from_moto` (:mod:`.moto_network`) reads that data from moto's EC2
+backend, and :func:`moto_reachability` the function's ``VpcConfig`` from moto's Lambda.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from tooling.emulator.runtime.moto_network import from_moto
+from tooling.emulator.runtime.vpc_network import (
+    AVAILABLE,
+    HTTPS_PORT,
+    NOT_IN_A_VPC,
+    Endpoint,
+    NatGateway,
+    Network,
+    PrefixList,
+    Reachability,
+    ReachabilityLookup,
+    Route,
+    RouteTable,
+    Rule,
+    SecurityGroup,
+    Subnet,
+    Verdict,
+    Vpc,
+    VpcConfig,
+)
 
 __all__ = [
     "ENFORCEMENT_ENV",
@@ -78,160 +100,7 @@ __all__ = [
 #: ``off`` makes the emulator more lenient than AWS: every function then reaches every service
 #: as if it had no VPC configuration. For debugging only; the default is ``on``.
 ENFORCEMENT_ENV: Final = "TAP_EMULATOR_VPC_REACHABILITY"
-HTTPS_PORT: Final = 443
 _ANYWHERE: Final = ipaddress.IPv4Network("0.0.0.0/0")
-_AVAILABLE: Final = "available"
-
-
-# --------------------------------------------------------------------------- plain data
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One security group rule with one peer: a CIDR range, a security group or a prefix list.
-
-    ``protocol`` is ``tcp``, ``udp``, ``icmp``... or ``-1`` (all traffic, every port).
-    """
-
-    protocol: str
-    from_port: int | None = None
-    to_port: int | None = None
-    cidr: str | None = None
-    group_id: str | None = None
-    prefix_list_id: str | None = None
-
-    def allows_https(self) -> bool:
-        if self.protocol == "-1":
-            return True
-        if self.protocol != "tcp" or self.from_port is None or self.to_port is None:
-            return False
-        return self.from_port <= HTTPS_PORT <= self.to_port
-
-
-@dataclass(frozen=True)
-class SecurityGroup:
-    group_id: str
-    vpc_id: str
-    ingress: tuple[Rule, ...] = ()
-    egress: tuple[Rule, ...] = ()
-    default: bool = False
-
-
-@dataclass(frozen=True)
-class Route:
-    """``target``: ``local``, ``igw-...``, ``nat-...``, ``vpce-...`` or any other target id."""
-
-    target: str
-    destination_cidr: str | None = None
-    destination_prefix_list_id: str | None = None
-
-
-@dataclass(frozen=True)
-class RouteTable:
-    table_id: str
-    vpc_id: str
-    routes: tuple[Route, ...] = ()
-    subnet_ids: frozenset[str] = frozenset()
-    main: bool = False
-
-
-@dataclass(frozen=True)
-class Subnet:
-    subnet_id: str
-    vpc_id: str
-    cidr: str
-
-
-@dataclass(frozen=True)
-class Vpc:
-    vpc_id: str
-    dns_support: bool = True
-    dns_hostnames: bool = False
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A VPC endpoint; ``kind`` is ``gateway`` or ``interface`` (others are not AWS services
-    reachable by their default host name). ``prefix_list_id``: a gateway endpoint's
-    destination."""
-
-    endpoint_id: str
-    vpc_id: str
-    service_name: str
-    kind: str
-    state: str = _AVAILABLE
-    route_table_ids: tuple[str, ...] = ()
-    subnet_ids: tuple[str, ...] = ()
-    security_group_ids: tuple[str, ...] = ()
-    private_dns: bool = False
-    prefix_list_id: str | None = None
-
-
-@dataclass(frozen=True)
-class NatGateway:
-    nat_id: str
-    subnet_id: str
-    public: bool = True
-    state: str = _AVAILABLE
-
-
-@dataclass(frozen=True)
-class PrefixList:
-    """``aws_managed``: the prefix list of an AWS service (its entries are AWS's to know)."""
-
-    prefix_list_id: str
-    name: str
-    cidrs: tuple[str, ...] = ()
-    aws_managed: bool = False
-
-
-@dataclass(frozen=True)
-class Network:
-    """What EC2 knows of the networks of one account in one region."""
-
-    region: str
-    vpcs: Mapping[str, Vpc] = field(default_factory=dict)
-    subnets: Mapping[str, Subnet] = field(default_factory=dict)
-    route_tables: tuple[RouteTable, ...] = ()
-    endpoints: tuple[Endpoint, ...] = ()
-    nat_gateways: Mapping[str, NatGateway] = field(default_factory=dict)
-    security_groups: Mapping[str, SecurityGroup] = field(default_factory=dict)
-    prefix_lists: Mapping[str, PrefixList] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class VpcConfig:
-    """A function's ``VpcConfig``; empty subnets mean no VPC, as in Lambda's API."""
-
-    subnet_ids: tuple[str, ...]
-    security_group_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Verdict:
-    reachable: bool
-    why: str
-
-
-NOT_IN_A_VPC: Final = Verdict(True, "the function is not attached to a VPC")
-
-
-@dataclass(frozen=True)
-class Reachability:
-    """What a function reaches: ``services`` (keyed by the endpoint service name, ``dynamodb``
-    for ``com.amazonaws.<region>.dynamodb``) for the services with a VPC endpoint in its VPC,
-    ``others`` for every other service."""
-
-    in_vpc: bool
-    others: Verdict
-    services: Mapping[str, Verdict] = field(default_factory=dict)
-
-    def verdict(self, service: str) -> Verdict:
-        return self.services.get(service, self.others)
-
-
-#: What a function (by ARN, account and region) reaches; the runtime asks at each invocation.
-ReachabilityLookup = Callable[[str, str, str], Reachability]
 
 
 # --------------------------------------------------------------------------- the rules
@@ -321,7 +190,7 @@ class _Function:
         subnets = [
             self.network.subnets[s] for s in endpoint.subnet_ids if s in self.network.subnets
         ]
-        if endpoint.state != _AVAILABLE:
+        if endpoint.state != AVAILABLE:
             return Verdict(False, f"{name} is {endpoint.state}")
         if not subnets:
             return Verdict(False, f"{name} has no network interface (no subnet)")
@@ -360,7 +229,7 @@ class _Function:
         if table is None:
             return Verdict(False, f"subnet {subnet.subnet_id} has no route table")
         for endpoint in self._endpoints(service, "gateway"):
-            if table.table_id in endpoint.route_table_ids and endpoint.state == _AVAILABLE:
+            if table.table_id in endpoint.route_table_ids and endpoint.state == AVAILABLE:
                 return self._through_gateway(endpoint, table)
         return self._through_default_route(subnet, table, service)
 
@@ -413,7 +282,7 @@ class _Function:
 
     def _nat_problem(self, nat: NatGateway) -> str | None:
         name = f"NAT gateway {nat.nat_id}"
-        if nat.state != _AVAILABLE:
+        if nat.state != AVAILABLE:
             return f"{name} is {nat.state}"
         if not nat.public:
             return f"{name} is private: it does not reach the internet"
@@ -528,137 +397,3 @@ def moto_reachability(function_arn: str, account_id: str, region: str) -> Reacha
     if not vpc_config.subnet_ids:
         return Reachability(in_vpc=False, others=NOT_IN_A_VPC)
     return reachability(from_moto(account_id, region), vpc_config)
-
-
-def from_moto(account_id: str, region: str) -> Network:
-    """The plain data of moto's EC2 backend of ``account_id`` in ``region``.
-
-    The server's threads change the backend meanwhile: each collection is copied first
-    (``list()`` of a dict holds the interpreter lock throughout).
-    """
-    from moto.ec2.models import ec2_backends
-
-    backend = ec2_backends[account_id][region]
-    subnets = [s for zone in list(backend.subnets.values()) for s in list(zone.values())]
-    groups = [g for vpc in list(backend.groups.values()) for g in list(vpc.values())]
-    return Network(
-        region=region,
-        vpcs={vpc.id: _vpc(vpc) for vpc in list(backend.vpcs.values())},
-        subnets={s.id: Subnet(s.id, s.vpc_id, str(s.cidr_block)) for s in subnets},
-        route_tables=tuple(_route_table(t) for t in list(backend.route_tables.values())),
-        endpoints=tuple(_endpoint(e) for e in list(backend.vpc_end_points.values())),
-        nat_gateways={n.id: _nat(n) for n in list(backend.nat_gateways.values())},
-        security_groups={g.id: _group(g) for g in groups},
-        prefix_lists={p.id: _prefix_list(p) for p in list(backend.managed_prefix_lists.values())},
-    )
-
-
-def _true(value: Any) -> bool:
-    """moto keeps attributes as given: ``True`` or the query string ``"true"``."""
-    return str(value).lower() == "true"
-
-
-def _vpc(vpc: Any) -> Vpc:
-    return Vpc(
-        vpc.id,
-        dns_support=_true(vpc.enable_dns_support),
-        dns_hostnames=_true(vpc.enable_dns_hostnames),
-    )
-
-
-def _route_table(table: Any) -> RouteTable:
-    return RouteTable(
-        table.id,
-        table.vpc_id,
-        routes=tuple(_route(route) for route in list(table.routes)),
-        subnet_ids=frozenset(
-            target for target in list(table._associations.values()) if target.startswith("subnet-")
-        ),
-        main=table.main_association_id is not None,
-    )
-
-
-def _route(route: Any) -> Route:
-    targets = (
-        route.gateway,
-        route.nat_gateway,
-        route.instance,
-        route.transit_gateway,
-        route.interface,
-        route.vpc_pcx,
-        route.egress_only_igw,
-        route.carrier_gateway,
-    )
-    target = "local" if route.local else route.vpc_endpoint_id
-    for candidate in targets:
-        if candidate is not None:
-            target = candidate.id
-    prefix_list = route.destination_prefix_list
-    return Route(
-        target=str(target or "unknown"),
-        destination_cidr=route.destination_cidr_block,
-        destination_prefix_list_id=prefix_list.id if prefix_list is not None else None,
-    )
-
-
-def _endpoint(endpoint: Any) -> Endpoint:
-    # CreateVpcEndpoint's VpcEndpointType defaults to Gateway.
-    kind = str(endpoint.vpc_endpoint_type or "Gateway").lower()
-    return Endpoint(
-        endpoint_id=endpoint.id,
-        vpc_id=endpoint.vpc_id,
-        service_name=endpoint.service_name,
-        kind=kind,
-        state=str(endpoint.state),
-        route_table_ids=tuple(endpoint.route_table_ids or ()),
-        subnet_ids=tuple(endpoint.subnet_ids or ()),
-        security_group_ids=tuple(endpoint.security_group_ids or ()),
-        private_dns=kind == "interface" and _true(endpoint.private_dns_enabled),
-        prefix_list_id=endpoint.destination_prefix_list_id,
-    )
-
-
-def _nat(nat: Any) -> NatGateway:
-    # CreateNatGateway's ConnectivityType defaults to public.
-    return NatGateway(
-        nat.id,
-        nat.subnet_id,
-        public=str(nat.connectivity_type or "public") == "public",
-        state=str(nat.state),
-    )
-
-
-_PROTOCOLS: Final = {"6": "tcp", "17": "udp", "1": "icmp", "all": "-1"}
-
-
-def _rule(rule: Any) -> Rule:
-    protocol = str(rule.ip_protocol or "-1").lower()
-    return Rule(
-        protocol=_PROTOCOLS.get(protocol, protocol),
-        from_port=None if rule.from_port is None else int(rule.from_port),
-        to_port=None if rule.to_port is None else int(rule.to_port),
-        cidr=(rule.ip_range or {}).get("CidrIp") or (rule.ip_range or {}).get("CidrIpv6"),
-        group_id=(rule.source_group or {}).get("GroupId"),
-        prefix_list_id=rule.prefix_list_id,
-    )
-
-
-def _group(group: Any) -> SecurityGroup:
-    return SecurityGroup(
-        group.id,
-        str(group.vpc_id),
-        ingress=tuple(_rule(rule) for rule in list(group.ingress_rules)),
-        egress=tuple(_rule(rule) for rule in list(group.egress_rules)),
-        default=bool(group.is_default),
-    )
-
-
-def _prefix_list(prefix_list: Any) -> PrefixList:
-    entries: Mapping[Any, list[dict[str, str]]] = prefix_list.entries or {}
-    latest = entries[max(entries, key=lambda v: v or 0)] if entries else []
-    return PrefixList(
-        prefix_list.id,
-        str(prefix_list.prefix_list_name),
-        cidrs=tuple(entry["Cidr"] for entry in latest),
-        aws_managed=str(prefix_list.owner_id) == "AWS",
-    )

@@ -3,7 +3,8 @@
 One invocation: check the request (size, JSON), make sure the runtime environment and the
 task root exist, take a warm worker or start one (cold start: ``INIT_START`` and Init
 Duration), run the event with the function's timeout, turn what happened into the Invoke
-API's answer (payload, ``FunctionError``, log tail) and hand the log events to the sink.
+API's answer (payload, ``FunctionError``, log tail: :mod:`.answers`) and hand the log events to
+the sink.
 
 Failures of the environment are reported as Lambda reports them, and the worker is replaced
 on the next invocation: a timeout (``Sandbox.Timedout``), a process that exited
@@ -22,16 +23,14 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 import uuid
 import weakref
-from collections.abc import Hashable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Hashable
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from tooling.emulator.blackhole import black_hole_url
-from tooling.emulator.runtime import logs
+from tooling.emulator.runtime import answers, logs
 from tooling.emulator.runtime.code_store import CodeStore
 from tooling.emulator.runtime.debug_addon import ensure_debug_addon
 from tooling.emulator.runtime.debug_sessions import (
@@ -47,10 +46,8 @@ from tooling.emulator.runtime.environment import (
     runtime_environment,
 )
 from tooling.emulator.runtime.interpreters import InterpreterFinder
-from tooling.emulator.runtime.memory import peak_memory_mib
 from tooling.emulator.runtime.model import (
     REQUEST_PAYLOAD_LIMIT_BYTES,
-    RESPONSE_PAYLOAD_LIMIT_BYTES,
     FunctionSpec,
     InvalidRequestContentError,
     InvocationResult,
@@ -72,7 +69,7 @@ from tooling.emulator.runtime.role_credentials import (
 )
 from tooling.emulator.runtime.service_endpoints import Endpoints, endpoints_for
 from tooling.emulator.runtime.variables import worker_environment
-from tooling.emulator.runtime.worker import InitOutcome, InvokeOutcome, LogLine, Worker
+from tooling.emulator.runtime.worker import InitOutcome, Worker
 
 __all__ = ["LambdaRuntime"]
 
@@ -80,41 +77,6 @@ __all__ = ["LambdaRuntime"]
 INIT_TIMEOUT_SECONDS: Final = 10.0
 #: Lambda keeps an idle environment for minutes, not a fixed time; this is the emulator's.
 DEFAULT_IDLE_SECONDS_BEFORE_REAP: Final = 900.0
-UNHANDLED: Final = "Unhandled"
-
-
-@dataclass
-class _Record:
-    """The log events and timings of one invocation, as they are assembled."""
-
-    request_id: str
-    spec: FunctionSpec
-    events: list[LogLine] = field(default_factory=list)
-    init_duration_ms: float | None = None
-
-    def add(self, message: str, epoch_ms: int | None = None) -> None:
-        self.events.append((epoch_ms if epoch_ms is not None else _epoch_ms(), message))
-
-    def extend(self, lines: list[LogLine]) -> None:
-        self.events.extend(lines)
-
-    def ordered(self) -> list[LogLine]:
-        """Events with non-decreasing timestamps, as CloudWatch Logs requires in a batch."""
-        ordered: list[LogLine] = []
-        latest = 0
-        for epoch_ms, message in self.events:
-            latest = max(latest, epoch_ms)
-            ordered.append((latest, message))
-        return ordered
-
-
-def _epoch_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def _compact(document: Mapping[str, Any]) -> bytes:
-    """Error documents written by Lambda's service (not the runtime) have no spaces."""
-    return json.dumps(document, separators=(",", ":")).encode("utf-8")
 
 
 class LambdaRuntime:
@@ -192,7 +154,7 @@ class LambdaRuntime:
         debugger = self._debug.take(spec.function_arn)
         if debugger is not None:
             task_root = self._debug.link_task_root(debugger, task_root)
-        record = _Record(request_id, spec)
+        record = answers.Record(request_id, spec)
         endpoints = self._endpoints(spec)
         key = (spec.configuration_key(), endpoints.key())
         lease = self._acquire(spec, key, fresh=debugger is not None)
@@ -200,7 +162,7 @@ class LambdaRuntime:
         reusable = False
         try:
             if worker is None:
-                init_started_ms = _epoch_ms()
+                init_started_ms = answers.now_ms()
                 worker, init = self._start(spec, lease, environment, task_root, endpoints, debugger)
                 record.add(
                     logs.init_start_line(spec.runtime, interpreter_version, spec.region),
@@ -209,8 +171,8 @@ class LambdaRuntime:
                 record.extend(init.output)
                 record.init_duration_ms = init.init_duration_ms
                 if init.failure is not None or init.error_document is not None:
-                    return self._finish(record, worker, self._init_failed(record, init))
-            started_ms = _epoch_ms()
+                    return self._finish(record, worker, answers.init_failed(record, init))
+            started_ms = answers.now_ms()
             outcome = worker.invoke(
                 request_id=request_id,
                 payload=event,
@@ -219,7 +181,7 @@ class LambdaRuntime:
             )
             reusable = outcome.failure is None and worker.debugger is None
             record.add(logs.start_line(request_id, spec.version), started_ms)
-            return self._finish(record, worker, self._invoked(record, outcome))
+            return self._finish(record, worker, answers.invoked(record, outcome))
         finally:
             self._pool.release(lease, worker, reusable=reusable)
 
@@ -354,133 +316,8 @@ class LambdaRuntime:
         self._pool.track(worker)
         return worker, worker.start(self._init_timeout_seconds)
 
-    def _init_failed(self, record: _Record, init: InitOutcome) -> InvocationResult:
-        """The invocation that met a failed init: its error, with START/END/REPORT."""
-        spec, request_id = record.spec, record.request_id
-        init_ms = init.init_duration_ms
-        if init.error_document is not None:
-            document: Mapping[str, Any] = init.error_document
-            payload = json.dumps(document).encode("utf-8")
-            record.add(logs.error_log_message(document))
-            error_type = str(document.get("errorType", ""))
-            status = "error"
-        else:
-            failure = init.failure or "timeout"
-            payload, error_type, status = self._environment_failure(
-                record, failure, init_ms, out_of_memory=init.out_of_memory
-            )
-        record.add(
-            f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: init\tStatus: {status}"
-            + (f"\tError Type: {error_type}" if status == "error" else "")
-            + "\n"
-        )
-        record.add(logs.start_line(request_id, spec.version))
-        return self._result(
-            record,
-            payload=payload,
-            function_error=UNHANDLED,
-            duration_ms=init_ms,
-            max_rss_kib=init.max_rss_kib,
-            status=status,
-            error_type=error_type if status == "error" else None,
-            report_init=False,
-        )
-
-    def _invoked(self, record: _Record, outcome: InvokeOutcome) -> InvocationResult:
-        """The invocation's answer from what the worker did."""
-        record.extend(outcome.output)
-        payload, function_error = outcome.payload, None
-        status = error_type = None
-        if outcome.failure is not None:
-            payload, error_type, status = self._environment_failure(
-                record, outcome.failure, outcome.duration_ms, out_of_memory=outcome.out_of_memory
-            )
-            function_error = UNHANDLED
-            error_type = error_type if status == "error" else None
-        elif outcome.handler_error:
-            record.add(logs.error_log_message(json.loads(outcome.payload)))
-            function_error = UNHANDLED
-        elif len(outcome.payload) > RESPONSE_PAYLOAD_LIMIT_BYTES:
-            document = {
-                "errorMessage": "Response payload size exceeded maximum allowed payload size "
-                f"({RESPONSE_PAYLOAD_LIMIT_BYTES} bytes).",
-                "errorType": "Function.ResponseSizeTooLarge",
-            }
-            payload, function_error = _compact(document), UNHANDLED
-        return self._result(
-            record,
-            payload=payload,
-            function_error=function_error,
-            duration_ms=outcome.duration_ms,
-            max_rss_kib=outcome.max_rss_kib,
-            status=status,
-            error_type=error_type,
-        )
-
-    def _environment_failure(
-        self, record: _Record, failure: str, duration_ms: float, *, out_of_memory: bool = False
-    ) -> tuple[bytes, str, str]:
-        """Payload, error type and REPORT status of a timeout or a dead worker; logs it.
-
-        A worker killed over its memory size is ``Runtime.OutOfMemory`` with the same message
-        as an exit, and Lambda's log line ``RequestId: ... Error: ...`` then the error type
-        (``FaultData`` in ``internal/lambda/interop/events_api.go`` of
-        https://github.com/aws/aws-lambda-runtime-interface-emulator; the OOM error type in its
-        ``internal/lambda-managed-instances/rapid/shutdown.go``).
-        """
-        request_id, timeout_seconds = record.request_id, record.spec.timeout_seconds
-        if failure == "timeout":
-            message = f"Task timed out after {timeout_seconds:.2f} seconds"
-            record.add(f"{logs.timestamp_text(_epoch_ms())} {request_id} {message}\n")
-            document = {
-                "errorType": "Sandbox.Timedout",
-                "errorMessage": f"RequestId: {request_id} Error: {message}",
-            }
-            return _compact(document), "Sandbox.Timedout", "timeout"
-        error_type = "Runtime.OutOfMemory" if out_of_memory else "Runtime.ExitError"
-        message = f"RequestId: {request_id} Error: Runtime exited with error: {failure}"
-        record.add(f"{message}\n{error_type}\n")
-        document = {"errorType": error_type, "errorMessage": message}
-        return _compact(document), error_type, "error"
-
-    def _result(
-        self,
-        record: _Record,
-        *,
-        payload: bytes,
-        function_error: str | None,
-        duration_ms: float,
-        max_rss_kib: int,
-        status: str | None = None,
-        error_type: str | None = None,
-        report_init: bool = True,
-    ) -> InvocationResult:
-        memory_used_mib = peak_memory_mib(max_rss_kib)
-        record.add(logs.end_line(record.request_id))
-        record.add(
-            logs.report_line(
-                record.request_id,
-                duration_ms=duration_ms,
-                memory_mib=record.spec.memory_mib,
-                max_memory_used_mib=memory_used_mib,
-                init_duration_ms=record.init_duration_ms if report_init else None,
-                status=status,
-                error_type=error_type,
-            )
-        )
-        return InvocationResult(
-            request_id=record.request_id,
-            payload=payload,
-            function_error=function_error,
-            log_tail=logs.log_tail([message for _, message in record.events]),
-            duration_ms=duration_ms,
-            billed_duration_ms=logs.billed_duration_ms(duration_ms),
-            init_duration_ms=record.init_duration_ms,
-            max_memory_used_mib=memory_used_mib,
-        )
-
     def _finish(
-        self, record: _Record, worker: Worker, result: InvocationResult
+        self, record: answers.Record, worker: Worker, result: InvocationResult
     ) -> InvocationResult:
         self._sink.put(
             spec=record.spec, stream_name=worker.log_stream_name, events=record.ordered()

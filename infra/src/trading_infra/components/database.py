@@ -39,6 +39,7 @@ from cdktf_cdktf_provider_aws.rds_global_cluster import RdsGlobalCluster
 from cdktf_cdktf_provider_aws.secretsmanager_secret_rotation import SecretsmanagerSecretRotation
 from constructs import Construct
 
+from trading_infra.components.keys import RegionKey
 from trading_infra.config import DatabaseConfig
 from trading_infra.context import RegionContext
 from trading_infra.naming import check_name
@@ -82,54 +83,66 @@ class GlobalDatabase:
     global_cluster_identifier: str | None = None
 
 
+@dataclass(frozen=True)
+class DatabaseProps:
+    """The database of one region: ``data_key`` encrypts its storage and Performance Insights,
+    ``secrets_key`` an RDS-managed master secret, ``logs_key`` its exported logs; it is placed
+    in ``subnet_ids`` behind ``security_group_id``."""
+
+    context: RegionContext
+    data_key: RegionKey
+    secrets_key: RegionKey
+    logs_key: RegionKey
+    subnet_ids: list[str]
+    security_group_id: str
+    global_database: GlobalDatabase | None = None
+
+
 class Database(Construct):
     """Attributes: endpoint, reader_endpoint, port, master_secret_arn (None on secondaries),
     identifier, is_aurora, global_cluster_identifier (None outside a global database)."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        context: RegionContext,
-        key_arn: str,
-        secrets_key_arn: str,
-        logs_key_arn: str,
-        subnet_ids: list[str],
-        security_group_id: str,
-        global_database: GlobalDatabase | None = None,
-    ) -> None:
+    def __init__(self, scope: Construct, id_: str, *, props: DatabaseProps) -> None:
         super().__init__(scope, id_)
-        namer = context.namer
-        database = context.environment.profile.database
+        self._props = props
+        self._config = props.context.environment.profile.database
+        self._namer = props.context.namer
         self.global_cluster_identifier: str | None = None
-        secondary = global_database is not None and global_database.role == "secondary"
-        self.is_aurora = database.is_aurora
-        self.port = database.port
-        subnet_group = DbSubnetGroup(
+        self.master_secret_arn: str | None = None
+        self.is_aurora = self._config.is_aurora
+        self.port = self._config.port
+        self._subnet_group = DbSubnetGroup(
             self,
             "SubnetGroup",
-            name=namer.name("db-subnets", kind="rds_identifier"),
+            name=self._namer.name("db-subnets", kind="rds_identifier"),
             description="Private subnets of the platform database",
-            subnet_ids=subnet_ids,
+            subnet_ids=props.subnet_ids,
         )
-        protect = context.environment.profile.protect_data
+        global_database = props.global_database
+        secondary = global_database is not None and global_database.role == "secondary"
+        if self.is_aurora:
+            managed_secret_arn = self._declare_aurora(global_database, secondary=secondary)
+        else:
+            managed_secret_arn = self._declare_postgres()
+        if not secondary:  # the secret and its rotation belong to the primary region
+            self._declare_secret_rotation(managed_secret_arn)
+
+    def _common_arguments(self) -> dict[str, Any]:
+        """The arguments an Aurora cluster and a PostgreSQL instance share."""
+        database = self._config
+        protect = self._props.context.environment.profile.protect_data
         # A fixed name keeps the plan stable (no timestamp); RDS refuses a final snapshot whose
         # name exists, so an earlier one is renamed or deleted before the next such deletion.
-        final_snapshot = namer.name(
+        final_snapshot = self._namer.name(
             "aurora-final" if database.is_aurora else "postgres-final", kind="rds_identifier"
         )
-        monitoring: dict[str, Any] = {
-            "monitoring_interval": database.enhanced_monitoring_interval_seconds,
-            "monitoring_role_arn": self._monitoring_role(context).arn,
-        }
-        common: dict[str, Any] = {
+        return {
             "engine": database.engine,
             "engine_version": database.engine_version,
-            "db_subnet_group_name": subnet_group.name,
-            "vpc_security_group_ids": [security_group_id],
+            "db_subnet_group_name": self._subnet_group.name,
+            "vpc_security_group_ids": [self._props.security_group_id],
             "storage_encrypted": True,
-            "kms_key_id": key_arn,
+            "kms_key_id": self._props.data_key.arn,
             "backup_retention_period": database.backup_retention_days,
             "copy_tags_to_snapshot": True,
             "enabled_cloudwatch_logs_exports": list(database.log_exports),
@@ -139,128 +152,157 @@ class Database(Construct):
             **({"final_snapshot_identifier": final_snapshot} if protect else {}),
             "apply_immediately": True,
         }
-        if database.is_aurora:
-            parameters = RdsClusterParameterGroup(
-                self,
-                "ClusterParameters",
-                name=namer.name("aurora-params", kind="rds_identifier"),
-                family="aurora-mysql8.0",
-                # The description stays as it was: changing it replaces the (named) group.
-                description="TLS required for every connection",
-                parameter=[
-                    RdsClusterParameterGroupParameter(name=name, value=value)
-                    for name, value in aurora_parameters(database).items()
-                ],
+
+    def _monitoring_arguments(self) -> dict[str, Any]:
+        return {
+            "monitoring_interval": self._config.enhanced_monitoring_interval_seconds,
+            "monitoring_role_arn": self._monitoring_role(self._props.context).arn,
+        }
+
+    def _declare_aurora(self, global_database: GlobalDatabase | None, *, secondary: bool) -> str:
+        """The Aurora cluster (in a global cluster where configured) and its writer; returns
+        the ARN of the RDS-managed master secret."""
+        database = self._config
+        monitoring = self._monitoring_arguments()
+        common = self._common_arguments()
+        parameters = RdsClusterParameterGroup(
+            self,
+            "ClusterParameters",
+            name=self._namer.name("aurora-params", kind="rds_identifier"),
+            family="aurora-mysql8.0",
+            # The description stays as it was: changing it replaces the (named) group.
+            description="TLS required for every connection",
+            parameter=[
+                RdsClusterParameterGroupParameter(name=name, value=value)
+                for name, value in aurora_parameters(database).items()
+            ],
+        )
+        cluster_args = self._global_cluster_arguments(global_database)
+        if not secondary:
+            cluster_args.update(
+                database_name=DATABASE_NAME,
+                master_username=MASTER_USERNAME,
+                **self._credentials(database.master_password_secret, self._props.secrets_key.arn),
             )
-            cluster_args: dict[str, Any] = {}
-            if global_database is not None and global_database.role == "primary":
-                global_cluster = RdsGlobalCluster(
-                    self,
-                    "GlobalCluster",
-                    global_cluster_identifier=namer.name("aurora-global", kind="rds_identifier"),
-                    engine=database.engine,
-                    engine_version=database.engine_version,
-                    storage_encrypted=True,
-                    deletion_protection=protect,
-                    lifecycle=_ignore_changes(),
-                )
-                self.global_cluster_identifier = global_cluster.id
-                cluster_args["global_cluster_identifier"] = global_cluster.id
-            elif global_database is not None:
-                self.global_cluster_identifier = global_database.global_cluster_identifier
-                cluster_args["global_cluster_identifier"] = self.global_cluster_identifier
-                # A secondary is created as a replica of the primary: the provider reports the
-                # replication source it was given by RDS, not by us.
-                cluster_args["lifecycle"] = _ignore_changes("replication_source_identifier")
-            if not secondary:
-                cluster_args.update(
-                    database_name=DATABASE_NAME,
-                    master_username=MASTER_USERNAME,
-                    **self._credentials(database.master_password_secret, secrets_key_arn),
-                )
-            cluster_args.setdefault("lifecycle", _ignore_changes())
-            cluster_identifier = namer.name("aurora", kind="rds_identifier")
-            cluster = RdsCluster(
+        cluster_args.setdefault("lifecycle", _ignore_changes())
+        cluster_identifier = self._namer.name("aurora", kind="rds_identifier")
+        cluster = RdsCluster(
+            self,
+            "Cluster",
+            cluster_identifier=cluster_identifier,
+            engine_mode="provisioned",
+            db_cluster_parameter_group_name=parameters.name,
+            **cluster_args,
+            preferred_backup_window=BACKUP_WINDOW,
+            preferred_maintenance_window=MAINTENANCE_WINDOW,
+            serverlessv2_scaling_configuration={
+                "min_capacity": database.serverless_min_capacity_acu,
+                "max_capacity": database.serverless_max_capacity_acu,
+            },
+            depends_on=self._log_groups(
+                self._props.context, self._props.logs_key.arn, f"cluster/{cluster_identifier}"
+            ),
+            **common,
+        )
+        RdsClusterInstance(
+            self,
+            "Writer",
+            identifier=self._namer.name("aurora-writer", kind="rds_identifier"),
+            cluster_identifier=cluster.id,
+            instance_class=database.instance_class,
+            engine=database.engine,
+            engine_version=database.engine_version,
+            db_subnet_group_name=self._subnet_group.name,
+            publicly_accessible=False,
+            auto_minor_version_upgrade=True,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=self._props.data_key.arn,
+            apply_immediately=True,
+            lifecycle=_ignore_changes(),
+            **monitoring,
+        )
+        self.identifier = cluster.cluster_identifier
+        self.endpoint = cluster.endpoint
+        self.reader_endpoint = cluster.reader_endpoint
+        return cluster.master_user_secret.get(0).secret_arn
+
+    def _global_cluster_arguments(self, global_database: GlobalDatabase | None) -> dict[str, Any]:
+        """The cluster's place in a global database: the primary creates the global cluster,
+        a secondary joins the one the primary's state names."""
+        if global_database is None:
+            return {}
+        database = self._config
+        if global_database.role == "primary":
+            global_cluster = RdsGlobalCluster(
                 self,
-                "Cluster",
-                cluster_identifier=cluster_identifier,
-                engine_mode="provisioned",
-                db_cluster_parameter_group_name=parameters.name,
-                **cluster_args,
-                preferred_backup_window=BACKUP_WINDOW,
-                preferred_maintenance_window=MAINTENANCE_WINDOW,
-                serverlessv2_scaling_configuration={
-                    "min_capacity": database.serverless_min_capacity_acu,
-                    "max_capacity": database.serverless_max_capacity_acu,
-                },
-                depends_on=self._log_groups(context, logs_key_arn, f"cluster/{cluster_identifier}"),
-                **common,
-            )
-            RdsClusterInstance(
-                self,
-                "Writer",
-                identifier=namer.name("aurora-writer", kind="rds_identifier"),
-                cluster_identifier=cluster.id,
-                instance_class=database.instance_class,
+                "GlobalCluster",
+                global_cluster_identifier=self._namer.name("aurora-global", kind="rds_identifier"),
                 engine=database.engine,
                 engine_version=database.engine_version,
-                db_subnet_group_name=subnet_group.name,
-                publicly_accessible=False,
-                auto_minor_version_upgrade=True,
-                performance_insights_enabled=True,
-                performance_insights_kms_key_id=key_arn,
-                apply_immediately=True,
+                storage_encrypted=True,
+                deletion_protection=self._props.context.environment.profile.protect_data,
                 lifecycle=_ignore_changes(),
-                **monitoring,
             )
-            self.identifier = cluster.cluster_identifier
-            self.endpoint = cluster.endpoint
-            self.reader_endpoint = cluster.reader_endpoint
-            managed_secret_arn = cluster.master_user_secret.get(0).secret_arn
-        else:
-            parameters_pg = DbParameterGroup(
-                self,
-                "InstanceParameters",
-                name=namer.name("postgres-params", kind="rds_identifier"),
-                family=f"postgres{database.engine_version.split('.')[0]}",
-                # The description stays as it was: changing it replaces the (named) group.
-                description="TLS required for every connection",
-                parameter=[
-                    DbParameterGroupParameter(name=name, value=value)
-                    for name, value in postgres_parameters(database).items()
-                ],
-            )
-            instance_identifier = namer.name("postgres", kind="rds_identifier")
-            instance = DbInstance(
-                self,
-                "Instance",
-                identifier=instance_identifier,
-                instance_class=database.instance_class,
-                allocated_storage=database.allocated_storage_gib,
-                storage_type="gp3",
-                db_name=DATABASE_NAME,
-                username=MASTER_USERNAME,
-                **self._credentials(database.master_password_secret, secrets_key_arn),
-                parameter_group_name=parameters_pg.name,
-                publicly_accessible=False,
-                auto_minor_version_upgrade=True,
-                backup_window=BACKUP_WINDOW,
-                maintenance_window=MAINTENANCE_WINDOW,
-                performance_insights_enabled=True,
-                performance_insights_kms_key_id=key_arn,
-                depends_on=self._log_groups(
-                    context, logs_key_arn, f"instance/{instance_identifier}"
-                ),
-                **monitoring,
-                **common,
-            )
-            self.identifier = instance.identifier
-            self.endpoint = instance.address
-            self.reader_endpoint = instance.address
-            managed_secret_arn = instance.master_user_secret.get(0).secret_arn
-        self.master_secret_arn: str | None = None
-        if secondary:
-            return  # the secret and its rotation belong to the primary region
+            self.global_cluster_identifier = global_cluster.id
+            return {"global_cluster_identifier": global_cluster.id}
+        self.global_cluster_identifier = global_database.global_cluster_identifier
+        return {
+            "global_cluster_identifier": self.global_cluster_identifier,
+            # A secondary is created as a replica of the primary: the provider reports the
+            # replication source it was given by RDS, not by us.
+            "lifecycle": _ignore_changes("replication_source_identifier"),
+        }
+
+    def _declare_postgres(self) -> str:
+        """The PostgreSQL instance; returns the ARN of the RDS-managed master secret."""
+        database = self._config
+        monitoring = self._monitoring_arguments()
+        common = self._common_arguments()
+        parameters = DbParameterGroup(
+            self,
+            "InstanceParameters",
+            name=self._namer.name("postgres-params", kind="rds_identifier"),
+            family=f"postgres{database.engine_version.split('.')[0]}",
+            # The description stays as it was: changing it replaces the (named) group.
+            description="TLS required for every connection",
+            parameter=[
+                DbParameterGroupParameter(name=name, value=value)
+                for name, value in postgres_parameters(database).items()
+            ],
+        )
+        instance_identifier = self._namer.name("postgres", kind="rds_identifier")
+        instance = DbInstance(
+            self,
+            "Instance",
+            identifier=instance_identifier,
+            instance_class=database.instance_class,
+            allocated_storage=database.allocated_storage_gib,
+            storage_type="gp3",
+            db_name=DATABASE_NAME,
+            username=MASTER_USERNAME,
+            **self._credentials(database.master_password_secret, self._props.secrets_key.arn),
+            parameter_group_name=parameters.name,
+            publicly_accessible=False,
+            auto_minor_version_upgrade=True,
+            backup_window=BACKUP_WINDOW,
+            maintenance_window=MAINTENANCE_WINDOW,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=self._props.data_key.arn,
+            depends_on=self._log_groups(
+                self._props.context, self._props.logs_key.arn, f"instance/{instance_identifier}"
+            ),
+            **monitoring,
+            **common,
+        )
+        self.identifier = instance.identifier
+        self.endpoint = instance.address
+        self.reader_endpoint = instance.address
+        return instance.master_user_secret.get(0).secret_arn
+
+    def _declare_secret_rotation(self, managed_secret_arn: str) -> None:
+        """The master secret's rotation schedule: RDS rotates a secret it manages; an existing
+        secret (``master_password_secret``) is rotated by the configured function."""
+        database = self._config
         rotation: dict[str, Any] = {}
         if database.master_password_secret is None:
             self.master_secret_arn = managed_secret_arn
@@ -269,7 +311,7 @@ class Database(Construct):
                 self, "MasterSecret", name=database.master_password_secret
             )
             self.master_secret_arn = existing.arn
-            rotation["rotation_lambda_arn"] = context.arn(
+            rotation["rotation_lambda_arn"] = self._props.context.arn(
                 "lambda", f"function:{database.rotation_function_name}"
             )
         # The first rotation on the schedule, not at apply: RotateSecret rotates at once unless

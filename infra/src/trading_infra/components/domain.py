@@ -6,6 +6,8 @@ Route 53 answers each client with the nearest region whose health check passes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cdktf_cdktf_provider_aws.acm_certificate import AcmCertificate
 from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
 from cdktf_cdktf_provider_aws.apigatewayv2_api import Apigatewayv2Api
@@ -25,6 +27,16 @@ HEALTH_CHECK_FAILURE_THRESHOLD = 3
 VALIDATION_RECORD_TTL_SECONDS = 300
 
 
+@dataclass(frozen=True)
+class ApiCustomDomainProps:
+    """The custom domain ``dns`` of ``api``'s ``stage`` in the context's region."""
+
+    context: RegionContext
+    dns: DnsConfig
+    api: Apigatewayv2Api
+    stage: Apigatewayv2Stage
+
+
 class ApiCustomDomain(Construct):
     """Regional custom domain + API mapping + health check + latency alias record.
 
@@ -32,17 +44,9 @@ class ApiCustomDomain(Construct):
         domain_name, certificate_arn, health_check.
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        context: RegionContext,
-        dns: DnsConfig,
-        api: Apigatewayv2Api,
-        stage: Apigatewayv2Stage,
-    ) -> None:
+    def __init__(self, scope: Construct, id_: str, *, props: ApiCustomDomainProps) -> None:
         super().__init__(scope, id_)
+        context, dns, api, stage = props.context, props.dns, props.api, props.stage
         region = context.region.name
         zone = DataAwsRoute53Zone(self, "Zone", name=dns.zone_name, private_zone=False)
         self.certificate_arn = context.region.certificate_arn or self._certificate(

@@ -15,12 +15,14 @@ alarms publishing to the encrypted topic).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from trading_infra.components.grants import Grantee
 from trading_infra.context import RegionContext, policy_document
 
 KeyPurpose = Literal["data", "logs", "secrets"]
@@ -57,6 +59,39 @@ GRANT_SERVICES: dict[KeyPurpose, tuple[str, ...]] = {
 }
 
 
+@dataclass(frozen=True)
+class RegionKey:
+    """A key of the region as the application stack knows it: its ARN, read from the network
+    stack's state, and the grants on it.
+
+    The key policy (:func:`key_policy`) lets this account's principals use the key through
+    :data:`VIA_SERVICES` only; a grant adds the identity side for one function.
+    """
+
+    arn: str
+
+    def grant_encrypt_decrypt(self, grantee: Grantee, *, via: str) -> None:
+        """Let the AWS service ``via`` (``s3``, ``dynamodb``, ``lambda``, ``sqs``) encrypt and
+        decrypt with the key on ``grantee``'s behalf, never the grantee directly."""
+        grantee.add_key_use(self.arn, via)
+
+
+@dataclass(frozen=True)
+class RegionKeys:
+    """The region's keys by purpose (see the module docstring)."""
+
+    data: RegionKey
+    logs: RegionKey
+    secrets: RegionKey
+
+
+@dataclass(frozen=True)
+class PlatformKeysProps:
+    """The region whose keys are created (or whose configured existing key is used)."""
+
+    context: RegionContext
+
+
 class PlatformKeys(Construct):
     """The data, logs and secrets CMKs of a region (yearly rotation, explicit key policies), or
     one existing key's ARN for all three when ``region.kms_key_arn`` names it.
@@ -66,8 +101,9 @@ class PlatformKeys(Construct):
         keys: the created keys by purpose (empty when the configuration names an existing key).
     """
 
-    def __init__(self, scope: Construct, id_: str, *, context: RegionContext) -> None:
+    def __init__(self, scope: Construct, id_: str, *, props: PlatformKeysProps) -> None:
         super().__init__(scope, id_)
+        context = props.context
         self.keys: dict[KeyPurpose, KmsKey] = {}
         existing = context.region.kms_key_arn
         if existing is not None:

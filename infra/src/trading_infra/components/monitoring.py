@@ -49,25 +49,27 @@ class MonitoredResources:
     api_stage: str
 
 
+@dataclass(frozen=True)
+class AlarmsProps:
+    """The alarms of one region: ``key_arn`` (the data key) encrypts the alarm topic."""
+
+    context: RegionContext
+    key_arn: str
+    watched: MonitoredResources
+
+
 class Alarms(Construct):
     """Attributes: topic (the alarm topic), alarms (id -> alarm)."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        context: RegionContext,
-        key_arn: str,
-        watched: MonitoredResources,
-    ) -> None:
+    def __init__(self, scope: Construct, id_: str, *, props: AlarmsProps) -> None:
         super().__init__(scope, id_)
+        context, watched = props.context, props.watched
         self._namer = context.namer
         self.topic = SnsTopic(
             self,
             "AlarmTopic",
             name=self._namer.name("alarms", kind="sns_topic"),
-            kms_master_key_id=key_arn,
+            kms_master_key_id=props.key_arn,
         )
         self._topic_arn = self.topic.arn  # read once: each read is a jsii round trip
         self._topic_policy(context)
@@ -80,7 +82,14 @@ class Alarms(Construct):
                 endpoint=subscription.endpoint,
             )
         self.alarms: dict[str, CloudwatchMetricAlarm] = {}
+        self._database_alarm(watched)
+        self._function_alarms(watched)
+        self._table_alarms(watched)
+        self._dead_letter_alarms(watched)
+        self._drift_alarm(context)
+        self._api_alarm(watched)
 
+    def _database_alarm(self, watched: MonitoredResources) -> None:
         dimension = "DBClusterIdentifier" if watched.database_is_aurora else "DBInstanceIdentifier"
         self._alarm(
             "DatabaseCpu",
@@ -93,6 +102,8 @@ class Alarms(Construct):
             threshold=DATABASE_CPU_PERCENT_THRESHOLD,
             evaluation_periods=3,
         )
+
+    def _function_alarms(self, watched: MonitoredResources) -> None:
         for service, function_name in sorted(watched.function_names.items()):
             label = service.replace("_", "-")
             for metric in ("Errors", "Throttles"):
@@ -106,6 +117,8 @@ class Alarms(Construct):
                     statistic="Sum",
                     threshold=1,
                 )
+
+    def _table_alarms(self, watched: MonitoredResources) -> None:
         for purpose, table_name in sorted(watched.table_names.items()):
             for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
                 direction = metric.removesuffix("ThrottleEvents").lower()
@@ -119,6 +132,8 @@ class Alarms(Construct):
                     statistic="Sum",
                     threshold=1,
                 )
+
+    def _dead_letter_alarms(self, watched: MonitoredResources) -> None:
         for service, queue_name in sorted(watched.dead_letter_queue_names.items()):
             self._alarm(
                 f"DeadLetters{_camel(service)}",
@@ -130,7 +145,8 @@ class Alarms(Construct):
                 statistic="Maximum",
                 threshold=1,
             )
-        self._drift_alarm(context)
+
+    def _api_alarm(self, watched: MonitoredResources) -> None:
         api_dimensions = {"ApiId": watched.api_id, "Stage": watched.api_stage}
         self._alarm(
             "Api5xxRate",

@@ -16,6 +16,7 @@ stacks where a call has no path (trading_infra.checks.reachability).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -44,7 +45,7 @@ GATEWAY_ENDPOINT_SERVICES = ("s3", "dynamodb")
 #: no resource account to check, so their endpoint policy checks the principal's account only.
 RESOURCELESS_SERVICES = frozenset({"xray"})
 #: The function whose code calls the Lambda API: the processor continues a trade file too large
-#: for one invocation by invoking itself asynchronously (``ContinueOwnFiles`` in stacks.py).
+#: for one invocation by invoking itself asynchronously (``ContinueOwnFiles``, stacks.py).
 SELF_INVOKING_FUNCTION = "processor"
 
 
@@ -100,32 +101,36 @@ PLATFORM_INTERFACE_ENDPOINTS: dict[str, Callable[[RegionContext], str]] = {
 }
 
 
+@dataclass(frozen=True)
+class NetworkProps:
+    """The network of one region: ``logs_key_arn`` encrypts the flow logs; ``database_port`` is
+    what the secret rotation function may reach."""
+
+    context: RegionContext
+    logs_key_arn: str
+    database_port: int
+
+
 class Network(Construct):
     """VPC with 3 public + 3 private subnets (one per AZ) and least-privilege security groups.
 
     Attributes:
-        vpc, public_subnets, private_subnets, lambda_security_group, database_security_group.
+        vpc, public_subnets, private_subnets, lambda_security_group, database_security_group,
+        rotation_security_group (None unless a rotation function is configured),
+        gateway_endpoints.
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        context: RegionContext,
-        logs_key_arn: str,
-        database_port: int,
-    ) -> None:
+    def __init__(self, scope: Construct, id_: str, *, props: NetworkProps) -> None:
         super().__init__(scope, id_)
-        namer = context.namer
-        region = context.region
+        context = props.context
+        self._namer = context.namer
         self.vpc = Vpc(
             self,
             "Vpc",
-            cidr_block=str(region.vpc_cidr),
+            cidr_block=str(context.region.vpc_cidr),
             enable_dns_support=True,
             enable_dns_hostnames=True,
-            tags={"Name": namer.name("vpc")},
+            tags={"Name": self._namer.name("vpc")},
         )
         # Every read of a resource attribute is a round trip to the jsii runtime: read once.
         self.vpc_id: str = self.vpc.id
@@ -134,12 +139,24 @@ class Network(Construct):
         DefaultSecurityGroup(
             self, "DefaultSecurityGroup", vpc_id=self.vpc_id, ingress=[], egress=[]
         )
+        public_routes_id, private_routes_id = self._declare_route_tables()
+        self._declare_subnets(context, public_routes_id, private_routes_id)
+        self._declare_security_groups(context, props.database_port)
+        self._declare_gateway_endpoints(context, private_routes_id)
+        self._interface_endpoints(context)
+        self._flow_logs(context, props.logs_key_arn)
 
+    def _declare_route_tables(self) -> tuple[str, str]:
+        """The public route table (default route to the internet gateway) and the private one
+        (no route out: the gateway endpoints are added to it); their ids."""
         gateway = InternetGateway(
-            self, "InternetGateway", vpc_id=self.vpc_id, tags={"Name": namer.name("igw")}
+            self, "InternetGateway", vpc_id=self.vpc_id, tags={"Name": self._namer.name("igw")}
         )
         public_routes_id = RouteTable(
-            self, "PublicRouteTable", vpc_id=self.vpc_id, tags={"Name": namer.name("public-rt")}
+            self,
+            "PublicRouteTable",
+            vpc_id=self.vpc_id,
+            tags={"Name": self._namer.name("public-rt")},
         ).id
         Route(
             self,
@@ -149,9 +166,18 @@ class Network(Construct):
             gateway_id=gateway.id,
         )
         private_routes_id = RouteTable(
-            self, "PrivateRouteTable", vpc_id=self.vpc_id, tags={"Name": namer.name("private-rt")}
+            self,
+            "PrivateRouteTable",
+            vpc_id=self.vpc_id,
+            tags={"Name": self._namer.name("private-rt")},
         ).id
+        return public_routes_id, private_routes_id
 
+    def _declare_subnets(
+        self, context: RegionContext, public_routes_id: str, private_routes_id: str
+    ) -> None:
+        """A public and a private subnet per AZ, each on its tier's route table."""
+        region = context.region
         self.public_subnets: list[Subnet] = []
         self.private_subnets: list[Subnet] = []
         for index in range(AZ_COUNT):
@@ -163,7 +189,7 @@ class Network(Construct):
                 cidr_block=region.public_subnet_cidrs[index],
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
-                tags={"Name": namer.name(f"public-{index + 1}"), "Tier": "public"},
+                tags={"Name": self._namer.name(f"public-{index + 1}"), "Tier": "public"},
             )
             private = Subnet(
                 self,
@@ -172,7 +198,7 @@ class Network(Construct):
                 cidr_block=region.private_subnet_cidrs[index],
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
-                tags={"Name": namer.name(f"private-{index + 1}"), "Tier": "private"},
+                tags={"Name": self._namer.name(f"private-{index + 1}"), "Tier": "private"},
             )
             RouteTableAssociation(
                 self, f"PublicSubnet{index + 1}Routes", subnet_id=public.id,
@@ -185,9 +211,14 @@ class Network(Construct):
             self.public_subnets.append(public)
             self.private_subnets.append(private)
 
-        # Security group descriptions cannot change without replacing the group, and both groups
-        # are attached to interfaces in the application stack: the descriptions are kept as they
-        # were. Today no platform function uses the database (see below), whatever they say.
+    def _declare_security_groups(self, context: RegionContext, database_port: int) -> None:
+        """The Lambda and database groups, and the rotation function's where it is configured.
+
+        Security group descriptions cannot change without replacing the group, and both groups
+        are attached to interfaces in the application stack: the descriptions are kept as they
+        are. No platform function uses the database (see below), whatever they say.
+        """
+        namer = self._namer
         self.lambda_security_group = SecurityGroup(
             self,
             "LambdaSecurityGroup",
@@ -228,17 +259,20 @@ class Network(Construct):
                 what="the database port",
             )
 
+    def _declare_gateway_endpoints(self, context: RegionContext, private_routes_id: str) -> None:
+        """S3 and DynamoDB gateway endpoints on the private route table, and the Lambda
+        group's HTTPS egress to each one's prefix list."""
         self.gateway_endpoints: dict[str, VpcEndpoint] = {}
         for service in GATEWAY_ENDPOINT_SERVICES:
             endpoint = VpcEndpoint(
                 self,
                 f"{service.capitalize()}GatewayEndpoint",
                 vpc_id=self.vpc_id,
-                service_name=f"com.amazonaws.{region.name}.{service}",
+                service_name=f"com.amazonaws.{context.region.name}.{service}",
                 vpc_endpoint_type="Gateway",
                 route_table_ids=[private_routes_id],
                 policy=endpoint_policy(context, service),
-                tags={"Name": namer.name(f"{service}-endpoint")},
+                tags={"Name": self._namer.name(f"{service}-endpoint")},
             )
             VpcSecurityGroupEgressRule(
                 self,
@@ -251,9 +285,6 @@ class Network(Construct):
                 description=f"HTTPS to {service} through its gateway endpoint",
             )
             self.gateway_endpoints[service] = endpoint
-
-        self._interface_endpoints(context)
-        self._flow_logs(context, logs_key_arn)
 
     def _allow(
         self,

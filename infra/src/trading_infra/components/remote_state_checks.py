@@ -29,6 +29,7 @@ from cdktf_cdktf_provider_aws.data_aws_vpc import DataAwsVpc
 from constructs import Construct
 
 from trading_infra.config import AZ_COUNT, RegionConfig
+from trading_infra.network_outputs import NetworkOutputs
 
 
 @dataclass(frozen=True)
@@ -53,16 +54,13 @@ def key_arn_condition(arn: str, region: str, lookups: AccountLookups) -> Precond
     )
 
 
-def _outputs(remote: DataTerraformRemoteStateS3) -> str:
-    """The HCL address of ``remote``'s outputs."""
-    return f"data.terraform_remote_state.{remote.friendly_unique_id}.outputs"
-
-
 @dataclass(frozen=True)
 class NetworkStateCheckProps:
-    """The network stack's state as read by the application, and what it must describe."""
+    """The network stack's state as read by the application (``remote``, its ``outputs``), and
+    what it must describe."""
 
     remote: DataTerraformRemoteStateS3
+    outputs: NetworkOutputs
     region: RegionConfig
     lookups: AccountLookups
 
@@ -78,13 +76,16 @@ class NetworkStateCheck(Construct):
     def __init__(self, scope: Construct, id_: str, *, props: NetworkStateCheckProps) -> None:
         super().__init__(scope, id_)
         remote, region, lookups = props.remote, props.region, props.lookups
-        outputs = _outputs(remote)
+
+        def output(name: str) -> str:
+            return NetworkOutputs.expression(remote, name)
+
         vpc = DataAwsVpc(
             self,
             "Vpc",
-            id=remote.get_string("vpc_id"),
+            id=props.outputs.vpc_id,
             lifecycle=TerraformResourceLifecycle(
-                precondition=[key_arn_condition(f"{outputs}.kms_key_arn", region.name, lookups)],
+                precondition=[key_arn_condition(output("kms_key_arn"), region.name, lookups)],
                 postcondition=[
                     Postcondition(
                         condition=(
@@ -109,8 +110,8 @@ class NetworkStateCheck(Construct):
                 postcondition=[
                     Postcondition(
                         condition=(
-                            f"${{length({outputs}.private_subnet_ids) == {AZ_COUNT} && "
-                            f"length(setsubtract({outputs}.private_subnet_ids, self.ids)) == 0}}"
+                            f"${{length({output('private_subnet_ids')}) == {AZ_COUNT} && "
+                            f"length(setsubtract({output('private_subnet_ids')}, self.ids)) == 0}}"
                         ),
                         error_message=(
                             "The private subnets read from the network stack's state are not "
@@ -128,8 +129,8 @@ class NetworkStateCheck(Construct):
                 postcondition=[
                     Postcondition(
                         condition=(
-                            f"${{contains(self.ids, {outputs}.lambda_security_group_id) && "
-                            f"contains(self.ids, {outputs}.database_security_group_id)}}"
+                            f"${{contains(self.ids, {output('lambda_security_group_id')}) && "
+                            f"contains(self.ids, {output('database_security_group_id')})}}"
                         ),
                         error_message=(
                             "The security groups read from the network stack's state are not "
@@ -155,7 +156,7 @@ class ReplicaKeyCheck(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, props: ReplicaKeyCheckProps) -> None:
         super().__init__(scope, id_)
-        arn = f"{_outputs(props.remote)}.kms_key_arn"
+        arn = NetworkOutputs.expression(props.remote, "kms_key_arn")
         # A lookup that is always there, to carry the precondition.
         DataAwsCallerIdentity(
             self,

@@ -1,9 +1,13 @@
-"""The data bucket (trade files in, quarantine out) and its access-log bucket."""
+"""The data bucket (trade files in, quarantine out), its access-log bucket and their grants."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from cdktf import TerraformStack
+from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
@@ -14,6 +18,10 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
 )
 from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
+from cdktf_cdktf_provider_aws.s3_bucket_notification import (
+    S3BucketNotification,
+    S3BucketNotificationLambdaFunction,
+)
 from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import S3BucketOwnershipControls
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
 from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
@@ -25,6 +33,8 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA
 from constructs import Construct
 
+from trading_infra.components.grants import Grantee, PolicyStatement
+from trading_infra.components.keys import RegionKey
 from trading_infra.config.platform import ACCOUNT_ID_BUCKET_SUFFIX
 from trading_infra.context import RegionContext, policy_document
 from trading_infra.naming import UniqueSuffix
@@ -50,6 +60,14 @@ def _deny_insecure_transport(bucket: S3Bucket) -> dict[str, Any]:
         "Resource": [bucket_arn, f"{bucket_arn}/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
+
+
+@dataclass(frozen=True)
+class DataStorageProps:
+    """The region's buckets: ``key`` (the data key) encrypts the data bucket."""
+
+    context: RegionContext
+    key: RegionKey
 
 
 class DataStorage(Construct):
@@ -82,20 +100,93 @@ class DataStorage(Construct):
         log_bucket: receives the data bucket's server access logs.
     """
 
-    def __init__(self, scope: Construct, id_: str, *, context: RegionContext, key_arn: str) -> None:
+    def __init__(self, scope: Construct, id_: str, *, props: DataStorageProps) -> None:
         super().__init__(scope, id_)
-        namer = context.namer
-        profile = context.environment.profile
-        unique = _unique_suffix(context)
+        self._context = props.context
+        self._key = props.key
+        self._profile = props.context.environment.profile
+        unique = _unique_suffix(props.context)
+        self.log_bucket = self._declare_log_bucket(unique)
+        self.bucket = self._declare_data_bucket(unique)
+        self._bucket_arn = self.bucket.arn
+        # The kept logs are versions: protect_data requires versioning (config validation).
+        versioning = "Enabled" if self._profile.data_versioning_and_lifecycle else "Disabled"
+        for bucket_id, bucket in (("DataBucket", self.bucket), ("LogBucket", self.log_bucket)):
+            S3BucketVersioningA(
+                self,
+                f"{bucket_id}Versioning",
+                bucket=bucket.id,
+                versioning_configuration={"status": versioning},
+            )
+        self._declare_data_lifecycle()
 
-        protect = profile.protect_data
-        # Server access logs can only be delivered to a bucket encrypted with SSE-S3 (AWS
-        # limitation), so the log bucket uses AES256; it holds no trade data.
-        self.log_bucket = S3Bucket(
+    # --- grants ----------------------------------------------------------------------------
+
+    def grant_read_incoming(self, grantee: Grantee) -> None:
+        """Read uploaded trade files (``incoming/``), each exact version: the processor reads
+        the version named in the event, so an overwrite before processing cannot hide the
+        first upload."""
+        grantee.add_to_role_policy(
+            PolicyStatement(
+                "ReadIncomingTradeFiles",
+                ("s3:GetObject", "s3:GetObjectVersion"),
+                (f"{self._bucket_arn}/{INCOMING_PREFIX}*",),
+            )
+        )
+        self._key.grant_encrypt_decrypt(grantee, via="s3")
+
+    def grant_write_quarantine(self, grantee: Grantee) -> None:
+        """Write rejected lines under ``quarantine/`` (``QUARANTINE_PREFIX`` tells where)."""
+        grantee.add_to_role_policy(
+            PolicyStatement(
+                "WriteQuarantine", ("s3:PutObject",), (f"{self._bucket_arn}/{QUARANTINE_PREFIX}*",)
+            )
+        )
+        grantee.add_environment("QUARANTINE_PREFIX", QUARANTINE_PREFIX)
+        self._key.grant_encrypt_decrypt(grantee, via="s3")
+
+    def notify_uploads(self, function: LambdaFunction) -> None:
+        """Invoke ``function`` for every object created under ``incoming/``.
+
+        Both resources are declared at the stack's root: their construct ids are their
+        Terraform addresses (``ProcessorInvokeFromBucket``, ``DataBucketNotifications``).
+        """
+        stack = TerraformStack.of(self)
+        invoke_from_bucket = LambdaPermission(
+            stack,
+            "ProcessorInvokeFromBucket",
+            statement_id="AllowDataBucketNotifications",
+            action="lambda:InvokeFunction",
+            function_name=function.function_name,
+            principal="s3.amazonaws.com",
+            source_arn=self._bucket_arn,
+            source_account=self._context.account_id,
+        )
+        S3BucketNotification(
+            stack,
+            "DataBucketNotifications",
+            bucket=self.bucket.id,
+            lambda_function=[
+                S3BucketNotificationLambdaFunction(
+                    lambda_function_arn=function.arn,
+                    events=["s3:ObjectCreated:*"],
+                    filter_prefix=INCOMING_PREFIX,
+                )
+            ],
+            depends_on=[invoke_from_bucket],
+        )
+
+    # --- resources -------------------------------------------------------------------------
+
+    def _declare_log_bucket(self, unique: UniqueSuffix) -> S3Bucket:
+        """Server access logs can only be delivered to a bucket encrypted with SSE-S3 (AWS
+        limitation), so the log bucket uses AES256; it holds no trade data."""
+        profile = self._profile
+        log_bucket = S3Bucket(
             self,
             "LogBucket",
-            bucket=namer.bucket("access-logs", unique=unique),
-            force_destroy=not protect,
+            bucket=self._context.namer.bucket("access-logs", unique=unique),
+            force_destroy=not profile.protect_data,
             object_lock_enabled=False,
             # object_lock_enabled forces a new bucket, and S3 never disables Object Lock on an
             # existing one: a log bucket that was created with Object Lock is kept, not
@@ -103,11 +194,11 @@ class DataStorage(Construct):
             # how to move off it).
             lifecycle={"ignore_changes": ["object_lock_enabled"]},
         )
-        self._harden(self.log_bucket, "LogBucket", sse_kms_key_arn=None)
+        self._harden(log_bucket, "LogBucket", sse_kms_key_arn=None)
         S3BucketLifecycleConfiguration(
             self,
             "LogBucketLifecycle",
-            bucket=self.log_bucket.id,
+            bucket=log_bucket.id,
             rule=[
                 S3BucketLifecycleConfigurationRule(
                     id="expire-access-logs",
@@ -128,6 +219,10 @@ class DataStorage(Construct):
                 )
             ],
         )
+        return log_bucket
+
+    def _declare_data_bucket(self, unique: UniqueSuffix) -> S3Bucket:
+        """The data bucket, its policy, and its access logging into the log bucket."""
         # The data bucket's access logging needs this grant first (S3 checks it on
         # PutBucketLogging), so the logging configuration depends on it below.
         log_bucket_policy = S3BucketPolicy(
@@ -142,43 +237,38 @@ class DataStorage(Construct):
                     "Principal": {"Service": "logging.s3.amazonaws.com"},
                     "Action": "s3:PutObject",
                     "Resource": f"{self.log_bucket.arn}/data-bucket/*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
+                    "Condition": {"StringEquals": {"aws:SourceAccount": self._context.account_id}},
                 },
             ),
         )
-
-        self.bucket = S3Bucket(
+        bucket = S3Bucket(
             self,
             "DataBucket",
-            bucket=namer.bucket("data", unique=unique),
-            force_destroy=not protect,
+            bucket=self._context.namer.bucket("data", unique=unique),
+            force_destroy=not self._profile.protect_data,
         )
-        self._harden(self.bucket, "DataBucket", sse_kms_key_arn=key_arn)
+        self._harden(bucket, "DataBucket", sse_kms_key_arn=self._key.arn)
         S3BucketPolicy(
             self,
             "DataBucketPolicy",
-            bucket=self.bucket.id,
-            policy=policy_document(_deny_insecure_transport(self.bucket)),
+            bucket=bucket.id,
+            policy=policy_document(_deny_insecure_transport(bucket)),
         )
         S3BucketLoggingA(
             self,
             "DataBucketLogging",
-            bucket=self.bucket.id,
+            bucket=bucket.id,
             target_bucket=self.log_bucket.id,
             target_prefix="data-bucket/",
             depends_on=[log_bucket_policy],
         )
-        # The kept logs are versions: protect_data requires versioning (config validation).
-        versioning = "Enabled" if profile.data_versioning_and_lifecycle else "Disabled"
-        for bucket_id, bucket in (("DataBucket", self.bucket), ("LogBucket", self.log_bucket)):
-            S3BucketVersioningA(
-                self,
-                f"{bucket_id}Versioning",
-                bucket=bucket.id,
-                versioning_configuration={"status": versioning},
-            )
-        # Abandoned multipart uploads are never data: always cleaned up. Expiry of trade files
-        # and of old versions follows the profile (PCI scope: prod keeps versions, then expires).
+        return bucket
+
+    def _declare_data_lifecycle(self) -> None:
+        """Abandoned multipart uploads are never data: always cleaned up. Expiry of trade files
+        and of old versions follows the profile (PCI scope: prod keeps versions, then
+        expires)."""
+        profile = self._profile
         rules = [
             S3BucketLifecycleConfigurationRule(
                 id="abort-incomplete-multipart-uploads",

@@ -1,4 +1,5 @@
-"""DynamoDB tables of the services: sessions (with TTL) and trades (with the account index).
+"""DynamoDB tables of the services: sessions (with TTL) and trades (with the account index),
+and the grants on them.
 
 Provisioned tables (profile ``dynamodb_billing_mode = "PROVISIONED"``) auto scale: every table
 and global secondary index has an Application Auto Scaling target per read and write capacity,
@@ -31,6 +32,8 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 )
 from constructs import Construct
 
+from trading_infra.components.grants import Grantee, PolicyStatement
+from trading_infra.components.keys import RegionKey
 from trading_infra.config import ProvisionedCapacity
 from trading_infra.context import RegionContext
 
@@ -71,80 +74,159 @@ class SessionsReplication:
     replica_keys: tuple[tuple[str, str], ...] = ()  # (region, KMS key ARN) per replica
 
 
+@dataclass(frozen=True)
+class DataTablesProps:
+    """The region's tables: ``key`` (the data key) encrypts them; ``sessions_replication`` makes
+    the sessions table a global table (None: a table of this region only)."""
+
+    context: RegionContext
+    key: RegionKey
+    sessions_replication: SessionsReplication | None = None
+
+
 class DataTables(Construct):
     """Encrypted tables with point-in-time recovery; billing mode from the environment profile.
 
     Attributes:
         trades: the trades table; sessions: the sessions table (None where it is a replica);
-        sessions_name, sessions_arn: the sessions table of THIS region, in either case.
+        sessions_name, sessions_arn: the sessions table of THIS region, in either case;
+        trades_name, trades_arn.
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        context: RegionContext,
-        key_arn: str,
-        sessions_replication: SessionsReplication | None = None,
-    ) -> None:
+    def __init__(self, scope: Construct, id_: str, *, props: DataTablesProps) -> None:
         super().__init__(scope, id_)
-        namer = context.namer
+        context = props.context
+        self._namer = context.namer
+        self._key = props.key
         profile = context.environment.profile
-        provisioned = profile.provisioned_capacity
-        capacity: dict[str, Any] = (
+        self._provisioned = profile.provisioned_capacity
+        provisioned = self._provisioned
+        self._capacity: dict[str, Any] = (
             {"read_capacity": provisioned.read_units, "write_capacity": provisioned.write_units}
             if provisioned is not None
             else {}
         )
-        common: dict[str, Any] = {
+        self._common: dict[str, Any] = {
             "billing_mode": profile.dynamodb_billing_mode,
             "point_in_time_recovery": {"enabled": True},
-            "server_side_encryption": {"enabled": True, "kms_key_arn": key_arn},
+            "server_side_encryption": {"enabled": True, "kms_key_arn": props.key.arn},
             "deletion_protection_enabled": profile.protect_data,
-            **capacity,
+            **self._capacity,
         }
-        self._namer = namer
         # Name and ARN are built, not referenced: the same in every region whether the table is
         # created here or replicated here, so that regions stay identical (drift --static).
-        self.sessions_name = namer.name("sessions", kind="dynamodb_table")
+        self.sessions_name = self._namer.name("sessions", kind="dynamodb_table")
         self.sessions_arn = context.arn("dynamodb", f"table/{self.sessions_name}")
         self.sessions: DynamodbTable | None = None
-        if sessions_replication is None or sessions_replication.role == "owner":
-            replication: dict[str, Any] = {}
-            if sessions_replication is not None:
-                replication = {
-                    # Global tables replicate through streams (version 2019.11.21).
-                    "stream_enabled": True,
-                    "stream_view_type": "NEW_AND_OLD_IMAGES",
-                    "replica": [
-                        DynamodbTableReplica(
-                            region_name=region,
-                            kms_key_arn=replica_key_arn,
-                            point_in_time_recovery=True,
-                            propagate_tags=True,
-                        )
-                        for region, replica_key_arn in sessions_replication.replica_keys
-                    ],
-                }
-            self.sessions = DynamodbTable(
-                self,
-                "SessionsTable",
-                name=self.sessions_name,
-                hash_key="session_id",
-                attribute=[DynamodbTableAttribute(name="session_id", type="S")],
-                ttl={"attribute_name": SESSION_TTL_ATTRIBUTE, "enabled": True},
-                **replication,
-                **common,
-                **_autoscaled(provisioned, has_indexes=False),
-            )
-            if provisioned is not None:
-                self._autoscale(provisioned, "Sessions", "sessions", self.sessions)
+        replication = props.sessions_replication
+        if replication is None or replication.role == "owner":
+            self.sessions = self._declare_sessions(replication)
+        self.trades = self._declare_trades()
+        # Read once: each read of an attribute is a jsii round trip, and a grant naming the
+        # table twice must name it with the same value.
+        self.trades_name = self.trades.name
+        self.trades_arn = self.trades.arn
 
-        self.trades = DynamodbTable(
+    # --- grants ----------------------------------------------------------------------------
+
+    def grant_trade_ingest(self, grantee: Grantee) -> None:
+        """Write trades, and read them back in batches (the processor's idempotent ingest)."""
+        self._grant(
+            grantee,
+            PolicyStatement(
+                "IngestTrades", ("dynamodb:BatchGetItem", "dynamodb:PutItem"), (self.trades_arn,)
+            ),
+            TRADES_TABLE_NAME=self.trades_name,
+        )
+
+    def grant_trade_reads(self, grantee: Grantee) -> None:
+        """Read one trade by its id."""
+        self._grant(
+            grantee,
+            PolicyStatement("ReadTrades", ("dynamodb:GetItem",), (self.trades_arn,)),
+            TRADES_TABLE_NAME=self.trades_name,
+        )
+
+    def grant_account_trade_queries(self, grantee: Grantee) -> None:
+        """Query the trades of an account, newest first (the account index only)."""
+        self._grant(
+            grantee,
+            PolicyStatement(
+                "ListTradesOfAccount",
+                ("dynamodb:Query",),
+                (f"{self.trades_arn}/index/{TRADES_BY_ACCOUNT_INDEX}",),
+            ),
+            TRADES_TABLE_NAME=self.trades_name,
+            TRADES_BY_ACCOUNT_INDEX=TRADES_BY_ACCOUNT_INDEX,
+        )
+
+    def grant_session_management(self, grantee: Grantee) -> None:
+        """Create, read and delete sessions."""
+        self._grant(
+            grantee,
+            PolicyStatement(
+                "ManageSessions",
+                ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"),
+                (self.sessions_arn,),
+            ),
+            SESSIONS_TABLE_NAME=self.sessions_name,
+        )
+
+    def grant_session_reads(self, grantee: Grantee) -> None:
+        """Read one session by its id (the session authorizer)."""
+        self._grant(
+            grantee,
+            PolicyStatement("ReadSessions", ("dynamodb:GetItem",), (self.sessions_arn,)),
+            SESSIONS_TABLE_NAME=self.sessions_name,
+        )
+
+    def _grant(self, grantee: Grantee, statement: PolicyStatement, **environment: str) -> None:
+        """``statement`` to ``grantee``'s code, the variables naming what it is on, and
+        DynamoDB's use of the tables' key on its behalf."""
+        grantee.add_to_role_policy(statement)
+        for name, value in environment.items():
+            grantee.add_environment(name, value)
+        self._key.grant_encrypt_decrypt(grantee, via="dynamodb")
+
+    # --- resources -------------------------------------------------------------------------
+
+    def _declare_sessions(self, replication: SessionsReplication | None) -> DynamodbTable:
+        global_table: dict[str, Any] = {}
+        if replication is not None:
+            global_table = {
+                # Global tables replicate through streams (version 2019.11.21).
+                "stream_enabled": True,
+                "stream_view_type": "NEW_AND_OLD_IMAGES",
+                "replica": [
+                    DynamodbTableReplica(
+                        region_name=region,
+                        kms_key_arn=replica_key_arn,
+                        point_in_time_recovery=True,
+                        propagate_tags=True,
+                    )
+                    for region, replica_key_arn in replication.replica_keys
+                ],
+            }
+        sessions = DynamodbTable(
+            self,
+            "SessionsTable",
+            name=self.sessions_name,
+            hash_key="session_id",
+            attribute=[DynamodbTableAttribute(name="session_id", type="S")],
+            ttl={"attribute_name": SESSION_TTL_ATTRIBUTE, "enabled": True},
+            **global_table,
+            **self._common,
+            **_autoscaled(self._provisioned, has_indexes=False),
+        )
+        if self._provisioned is not None:
+            self._autoscale(self._provisioned, "Sessions", "sessions", sessions)
+        return sessions
+
+    def _declare_trades(self) -> DynamodbTable:
+        trades = DynamodbTable(
             self,
             "TradesTable",
-            name=namer.name("trades", kind="dynamodb_table"),
+            name=self._namer.name("trades", kind="dynamodb_table"),
             hash_key="trade_id",
             attribute=[
                 DynamodbTableAttribute(name=name, type="S")
@@ -156,21 +238,22 @@ class DataTables(Construct):
                     hash_key="account_id",
                     range_key="executed_at",
                     projection_type="ALL",
-                    **capacity,
+                    **self._capacity,
                 )
             ],
-            **common,
-            **_autoscaled(provisioned, has_indexes=True),
+            **self._common,
+            **_autoscaled(self._provisioned, has_indexes=True),
         )
-        if provisioned is not None:
-            self._autoscale(provisioned, "Trades", "trades", self.trades)
+        if self._provisioned is not None:
+            self._autoscale(self._provisioned, "Trades", "trades", trades)
             self._autoscale(
-                provisioned,
+                self._provisioned,
                 "TradesByAccount",
                 f"trades-{TRADES_BY_ACCOUNT_INDEX}",
-                self.trades,
+                trades,
                 index=TRADES_BY_ACCOUNT_INDEX,
             )
+        return trades
 
     def _autoscale(
         self,

@@ -5,8 +5,9 @@ the resolver answers an unknown method on a known path with 404 (this API must a
 405 with an ``Allow`` header), has no request-size limit (413) and renders its own error
 bodies, so the three behaviours would have to be rebuilt around it anyway.
 
-:data:`OPERATIONS` is the one description of the API: the router serves it, the gateway's
-routes (infra) mirror it and :mod:`api_handler.openapi` documents it.
+:data:`OPERATIONS` is the one description of the API: the router serves it and
+:mod:`api_handler.openapi` documents it (docs/api/openapi.json), the document the gateway's
+routes are created from (``trading_infra.components.api_routes``).
 """
 
 from __future__ import annotations

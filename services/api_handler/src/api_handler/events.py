@@ -69,21 +69,12 @@ def http_api_event(
     """
     if "?" in path or not path.startswith("/"):
         raise ValueError("path must start with '/' and carry no query string (use query=)")
-    method = method.upper()
     header_map = {name.lower(): value for name, value in (headers or {}).items()}
     raw_body, is_base64 = _encode_body(body, header_map)
     epoch_ms = int(time.time() * 1000) if time_epoch_ms is None else time_epoch_ms
     raw_path = path if stage == "$default" else f"/{stage}{path}"
     key = route_key or "$default"
-    user_agent = header_map.setdefault("user-agent", "api-handler-events")
-    header_map.setdefault("host", "localhost")
-    header_map.setdefault("x-forwarded-for", source_ip)
-    header_map.setdefault("x-forwarded-proto", "https")
-    header_map.setdefault("x-forwarded-port", "443")
-    if raw_body is not None:
-        header_map.setdefault("content-length", str(_body_length(raw_body, is_base64)))
-    cookie_header = header_map.pop("cookie", None)
-
+    cookie_header = _complete_headers(header_map, source_ip, raw_body, is_base64)
     pairs = _query_pairs(query or {})
     event: dict[str, Any] = {
         "version": "2.0",
@@ -91,26 +82,16 @@ def http_api_event(
         "rawPath": raw_path,
         "rawQueryString": urlencode(pairs, quote_via=quote),
         "headers": header_map,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "local",
-            "domainName": header_map["host"],
-            "domainPrefix": header_map["host"].split(".")[0],
-            "http": {
-                "method": method,
-                "path": raw_path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": user_agent,
-            },
-            "requestId": request_id or str(uuid.uuid4()),
-            "routeKey": key,
-            "stage": stage,
-            "time": datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime(
-                "%d/%b/%Y:%H:%M:%S +0000"
-            ),
-            "timeEpoch": epoch_ms,
-        },
+        "requestContext": _request_context(
+            method.upper(),
+            raw_path,
+            key,
+            stage,
+            request_id or str(uuid.uuid4()),
+            epoch_ms,
+            source_ip,
+            header_map,
+        ),
         "isBase64Encoded": is_base64,
     }
     if authorizer is not None:
@@ -118,10 +99,7 @@ def http_api_event(
     if cookie_header:
         event["cookies"] = [c.strip() for c in cookie_header.split(";") if c.strip()]
     if pairs:
-        joined: dict[str, list[str]] = {}
-        for name, value in pairs:
-            joined.setdefault(name, []).append(value)
-        event["queryStringParameters"] = {name: ",".join(v) for name, v in joined.items()}
+        event["queryStringParameters"] = _joined_query(pairs)
     parameters = path_parameters
     if parameters is None and route_key is not None:
         parameters = _path_parameters(route_key, path)
@@ -130,6 +108,52 @@ def http_api_event(
     if raw_body is not None:
         event["body"] = raw_body
     return event
+
+
+def _complete_headers(
+    header_map: dict[str, str], source_ip: str, raw_body: str | None, is_base64: bool
+) -> str | None:
+    """Add the headers API Gateway's front end adds when the caller did not send them, and take
+    out the ``cookie`` header (payload 2.0 carries cookies apart): its value, if any."""
+    header_map.setdefault("user-agent", "api-handler-events")
+    header_map.setdefault("host", "localhost")
+    header_map.setdefault("x-forwarded-for", source_ip)
+    header_map.setdefault("x-forwarded-proto", "https")
+    header_map.setdefault("x-forwarded-port", "443")
+    if raw_body is not None:
+        header_map.setdefault("content-length", str(_body_length(raw_body, is_base64)))
+    return header_map.pop("cookie", None)
+
+
+def _request_context(
+    method: str,
+    raw_path: str,
+    route_key: str,
+    stage: str,
+    request_id: str,
+    epoch_ms: int,
+    source_ip: str,
+    headers: Mapping[str, str],
+) -> dict[str, Any]:
+    """``requestContext`` of the request; host and user agent are its (completed) headers'."""
+    return {
+        "accountId": "123456789012",
+        "apiId": "local",
+        "domainName": headers["host"],
+        "domainPrefix": headers["host"].split(".")[0],
+        "http": {
+            "method": method,
+            "path": raw_path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": source_ip,
+            "userAgent": headers["user-agent"],
+        },
+        "requestId": request_id,
+        "routeKey": route_key,
+        "stage": stage,
+        "time": datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": epoch_ms,
+    }
 
 
 def iam_authorizer(
@@ -208,6 +232,14 @@ def _query_pairs(query: Mapping[str, QueryValue]) -> list[tuple[str, str]]:
         values = [value] if isinstance(value, str) else list(value)
         pairs.extend((name, v) for v in values)
     return pairs
+
+
+def _joined_query(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """``queryStringParameters``: a repeated parameter's values joined by commas."""
+    joined: dict[str, list[str]] = {}
+    for name, value in pairs:
+        joined.setdefault(name, []).append(value)
+    return {name: ",".join(values) for name, values in joined.items()}
 
 
 def _path_parameters(route_key: str, path: str) -> dict[str, str]:

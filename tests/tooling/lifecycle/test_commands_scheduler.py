@@ -1,7 +1,8 @@
-"""tooling.lifecycle.orchestrate on the scheduler, without a cloud: the commands' stacks run as
-jobs (ordering, the parallel limit, failure isolation, skips, reverse order for destroy, exit
-codes, the summary), the sweep after destroy, and interruption (a fake long terraform gets one
-SIGINT, the task exits 130; the emulator's watchdog stops a run within seconds)."""
+"""tooling.lifecycle.commands on the scheduler (:mod:`.stack_run`), without a cloud: the
+commands' stacks run as jobs (ordering, the parallel limit, failure isolation, skips, reverse
+order for destroy, exit codes, the summary and the commands its "Next:" steps name), the sweep
+after destroy, and interruption (a fake long terraform gets one SIGINT, the task exits 130; the
+emulator's watchdog stops a run within seconds)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from typing import Any
 import pytest
 
 from tooling.emulator.process import Emulator
-from tooling.lifecycle import orchestrate
+from tooling.lifecycle.commands import deploy, destroy, plan, stack_run
+from tooling.lifecycle.commands.hints import Hints
 from tooling.lifecycle.errors import LifecycleError
 from tooling.lifecycle.graph import StackInfo
 from tooling.lifecycle.interrupts import INTERRUPTED_EXIT
@@ -32,6 +34,8 @@ from tooling.lifecycle.workspace import Workspace
 ROOT = Path(__file__).resolve().parents[3]
 NET, APP = "tap-dev-r-1-network", "tap-dev-r-1-app"
 PNET, PAPP = "tap-prod-r-1-network", "tap-prod-r-1-app"
+#: What tasks.py passes for ``--env dev,prod --target aws`` (tests/tooling/test_tasks.py).
+HINTS = Hints(again="./tap deploy --env dev,prod --target aws", unlock="./tap unlock ")
 
 
 def _stack(tmp_path: Path, name: str, env: str, needs: tuple[str, ...] = ()) -> StackInfo:
@@ -85,7 +89,7 @@ def world(
     session = Session(root=tmp_path, target="aws")
     # These stacks have no synthesized JSON to check the account against: preflight has its
     # own tests (test_preflight.py), here the order of the steps after it is the subject.
-    monkeypatch.setattr(orchestrate, "require_preflight", lambda ws, stacks: [])
+    monkeypatch.setattr(deploy, "require_preflight", lambda ws, stacks: [])
 
     def apply(session: Session, stack_dir: Path, **kwargs: Any) -> ApplyResult:
         recorder.run("apply", stack_dir.name)
@@ -94,13 +98,13 @@ def world(
         kwargs["progress"](1, "aws_s3_bucket.a")
         return ApplyResult(stack=stack_dir.name, seconds=0.05, added=1)
 
-    def destroy(session: Session, stack_dir: Path, **kwargs: Any) -> ApplyResult:
+    def destroy_one(session: Session, stack_dir: Path, **kwargs: Any) -> ApplyResult:
         recorder.run("destroy", stack_dir.name)
         if stack_dir.name in knobs["fail"]:
             raise DeployError(f"terraform destroy of {stack_dir.name} failed (exit 1)")
         return ApplyResult(stack=stack_dir.name, seconds=0.05, destroyed=2)
 
-    def plan(session: Session, stack_dir: Path, **kwargs: Any) -> tuple[int, str]:
+    def plan_one(session: Session, stack_dir: Path, **kwargs: Any) -> tuple[int, str]:
         recorder.run("plan", stack_dir.name)
         return (1, "Error: bad\n") if stack_dir.name in knobs["fail"] else (0, "No changes.\n")
 
@@ -112,19 +116,21 @@ def world(
         knobs["left"] = []
         return [f"{item.kind} {item.name}: deleted" for item in left]
 
-    monkeypatch.setattr(orchestrate, "ordered_stacks", lambda ws, env: stacks)
-    monkeypatch.setattr(
-        orchestrate, "session_for", lambda ws, start=True: knobs.get("session", session)
-    )
-    monkeypatch.setattr(orchestrate, "bootstrap", lambda ws, session, environments=None: None)
-    monkeypatch.setattr(orchestrate, "_local_fixtures", lambda *a, **k: None)
-    monkeypatch.setattr(orchestrate, "init_stack", lambda session, directory: None)
-    monkeypatch.setattr(orchestrate, "apply_stack", apply)
-    monkeypatch.setattr(orchestrate, "destroy_stack", destroy)
-    monkeypatch.setattr(orchestrate, "plan_stack", plan)
-    monkeypatch.setattr(orchestrate, "has_state", lambda session, stack, region: True)
-    monkeypatch.setattr(orchestrate, "stack_outputs", lambda session, d: {"name": d.name})
-    monkeypatch.setattr(orchestrate, "leftovers", leftovers)
+    for command in (deploy, plan, destroy):
+        monkeypatch.setattr(command, "ordered_stacks", lambda ws, env: stacks)
+        monkeypatch.setattr(
+            command, "session_for", lambda ws, start=True: knobs.get("session", session)
+        )
+    for command in (deploy, destroy):
+        monkeypatch.setattr(command, "bootstrap", lambda ws, session, environments=None: None)
+        monkeypatch.setattr(command, "local_fixtures", lambda *a, **k: None)
+    monkeypatch.setattr(stack_run, "init_stack", lambda session, directory: None)
+    monkeypatch.setattr(deploy, "apply_stack", apply)
+    monkeypatch.setattr(deploy, "stack_outputs", lambda session, d: {"name": d.name})
+    monkeypatch.setattr(destroy, "destroy_stack", destroy_one)
+    monkeypatch.setattr(destroy, "has_state", lambda session, stack, region: True)
+    monkeypatch.setattr(destroy, "leftovers", leftovers)
+    monkeypatch.setattr(plan, "plan_stack", plan_one)
     monkeypatch.setattr("tooling.lifecycle.sweep.sweep", sweep)
     return ws, out, recorder, knobs
 
@@ -137,10 +143,10 @@ def test_terraform_inits_never_overlap_even_when_stacks_run_in_parallel(
     ws, _, _, _ = world
     inits = Recorder()
     monkeypatch.setattr(
-        orchestrate, "init_stack", lambda session, directory: inits.run("init", directory.name)
+        stack_run, "init_stack", lambda session, directory: inits.run("init", directory.name)
     )
     # WHEN the two independent network stacks are deployed with room for four at a time
-    orchestrate.deploy_stacks(ws, "all", parallel=4)
+    deploy.deploy_stacks(ws, "all", parallel=4)
     # THEN every stack was initialised, one init at a time
     assert sum(e.startswith("start init") for e in inits.events) == 4
     assert inits.most == 1
@@ -178,7 +184,7 @@ def test_deploy_runs_each_stack_after_what_it_reads_and_independent_ones_togethe
 ) -> None:
     ws, out, recorder, _ = world
     timings: dict[str, float] = {}
-    flat = orchestrate.deploy_stacks(ws, "dev,prod", timings=timings, parallel=4)
+    flat = deploy.deploy_stacks(ws, "dev,prod", timings=timings, parallel=4)
     assert recorder.index(f"end apply {NET}") < recorder.index(f"start apply {APP}")
     assert recorder.index(f"end apply {PNET}") < recorder.index(f"start apply {PAPP}")
     assert recorder.most == 2  # both networks, then both apps
@@ -193,7 +199,7 @@ def test_parallel_one_is_the_sequential_order(
     world: tuple[Workspace, io.StringIO, Recorder, dict[str, Any]],
 ) -> None:
     ws, _, recorder, _ = world
-    orchestrate.deploy_stacks(ws, "dev,prod", parallel=1)
+    deploy.deploy_stacks(ws, "dev,prod", parallel=1)
     assert recorder.most == 1
     starts = [e.split()[-1] for e in recorder.events if e.startswith("start")]
     assert starts == [NET, PNET, APP, PAPP]
@@ -203,7 +209,7 @@ def test_the_parallel_limit_holds(
     world: tuple[Workspace, io.StringIO, Recorder, dict[str, Any]],
 ) -> None:
     ws, _, recorder, _ = world
-    orchestrate.plan_stacks(ws, "dev,prod", parallel=3)
+    plan.plan_stacks(ws, "dev,prod", parallel=3)
     assert recorder.most == 3
 
 
@@ -213,14 +219,17 @@ def test_a_failed_stack_skips_its_dependents_only_and_the_others_finish(
     ws, out, recorder, knobs = world
     knobs["fail"] = {NET}
     with pytest.raises(LifecycleError) as error:
-        orchestrate.deploy_stacks(ws, "dev,prod")
+        deploy.deploy_stacks(ws, "dev,prod", hints=HINTS)
     assert error.value.code == 1
     assert f"failed: {NET}" in str(error.value) and f"skipped: {APP}" in str(error.value)
     assert f"start apply {APP}" not in recorder.events
     assert f"end apply {PAPP}" in recorder.events  # the independent environment finished
     text = out.getvalue()
     assert f"skipped (blocked by {NET})" in text
-    assert "Next: ./tap deploy --env dev,prod --target aws" in text
+    assert [line for line in text.splitlines() if line.startswith("Next: ")] == [
+        "Next: ./tap deploy --env dev,prod --target aws   (after fixing what the failed stacks "
+        "report)"
+    ]
     written = (tmp_path / "cfn-outputs" / "flat-outputs.json").read_text(encoding="utf-8")
     assert '"prod_name"' in written and '"dev_name"' not in written  # outputs of what succeeded
 
@@ -236,10 +245,35 @@ def test_a_locked_stack_names_the_unlock_command_in_the_next_steps(
             f"  ./tap unlock --stack {stack_dir.name} --lock-id L-1"
         )
 
-    monkeypatch.setattr(orchestrate, "apply_stack", locked)
+    monkeypatch.setattr(deploy, "apply_stack", locked)
     with pytest.raises(LifecycleError):
-        orchestrate.deploy_stacks(ws, "dev")
-    assert f"Next: ./tap unlock --stack {NET} --lock-id L-1" in out.getvalue()
+        deploy.deploy_stacks(ws, "dev,prod", hints=HINTS)
+    steps = [line for line in out.getvalue().splitlines() if line.startswith("Next: ")]
+    assert steps == [
+        f"Next: ./tap unlock --stack {NET} --lock-id L-1   (after checking nobody else runs {NET})",
+        f"Next: ./tap unlock --stack {PNET} --lock-id L-1   (after checking nobody else runs "
+        f"{PNET})",
+        "Next: ./tap deploy --env dev,prod --target aws   (after fixing what the failed stacks "
+        "report)",
+    ]
+
+
+def test_without_hints_no_message_names_a_command(
+    world: tuple[Workspace, io.StringIO, Recorder, dict[str, Any]],
+) -> None:
+    # GIVEN a caller without a command line (the e2e tests, the benchmarks): no hints
+    ws, out, _, knobs = world
+    knobs["fail"] = {NET}
+    knobs["left"] = list(LEFT)
+    # WHEN a deploy fails and a destroy finds what is in no state
+    with pytest.raises(LifecycleError):
+        deploy.deploy_stacks(ws, "dev")
+    knobs["fail"] = set()
+    assert destroy.destroy_stacks(ws, "dev") == LEFT
+    # THEN the summary has no "Next:" step and the leftovers name no command
+    text = out.getvalue()
+    assert "Next:" not in text and "./tap" not in text
+    assert "check the list below, then destroy again with the sweep" in text
 
 
 def test_destroy_goes_in_reverse_order_and_a_failure_keeps_what_it_reads(
@@ -250,14 +284,14 @@ def test_destroy_goes_in_reverse_order_and_a_failure_keeps_what_it_reads(
     # prod is protected (protect_data); its destroy is refused unless lifted (test_protection.py)
     monkeypatch.setenv("TAP_UNPROTECTED_ENVIRONMENTS", "prod")
     timings: dict[str, float] = {}
-    assert orchestrate.destroy_stacks(ws, "dev,prod", timings=timings) == []
+    assert destroy.destroy_stacks(ws, "dev,prod", timings=timings) == []
     assert recorder.index(f"end destroy {APP}") < recorder.index(f"start destroy {NET}")
     assert recorder.index(f"end destroy {PAPP}") < recorder.index(f"start destroy {PNET}")
     assert len(timings) == 4 and "destroy: nothing left" in out.getvalue()
     recorder.events.clear()
     knobs["fail"] = {PAPP}
     with pytest.raises(LifecycleError, match=f"skipped: {PNET}"):
-        orchestrate.destroy_stacks(ws, "dev,prod")
+        destroy.destroy_stacks(ws, "dev,prod")
     assert f"start destroy {PNET}" not in recorder.events
     assert f"end destroy {NET}" in recorder.events
 
@@ -267,7 +301,7 @@ def test_plan_reports_codes_and_names_failures(
 ) -> None:
     ws, out, _, knobs = world
     knobs["fail"] = {APP}
-    codes = orchestrate.plan_stacks(ws, "dev,prod")
+    codes = plan.plan_stacks(ws, "dev,prod")
     assert codes == {NET: 0, APP: 1, PNET: 0, PAPP: 0}
     assert "Error: bad" in out.getvalue()
 
@@ -277,14 +311,8 @@ def test_parallel_must_be_positive(
 ) -> None:
     ws, _, _, _ = world
     with pytest.raises(LifecycleError) as error:
-        orchestrate.deploy_stacks(ws, "dev", parallel=0)
+        deploy.deploy_stacks(ws, "dev", parallel=0)
     assert error.value.code == 2
-
-
-def test_the_cli_default_is_the_lifecycle_default() -> None:
-    import tasks
-
-    assert tasks.PARALLEL == orchestrate.DEFAULT_PARALLEL == 4
 
 
 # --------------------------------------------------------------------------- sweep
@@ -300,7 +328,7 @@ def test_local_destroy_sweeps_what_is_in_no_state(
     emulator = Emulator(endpoint="http://127.0.0.1:9", port=9, pid=0, state_dir=tmp_path)
     knobs["session"] = Session(root=tmp_path, target="local", emulator=emulator)
     knobs["left"] = list(LEFT)
-    assert orchestrate.destroy_stacks(ws, "dev") == []
+    assert destroy.destroy_stacks(ws, "dev") == []
     assert knobs["swept"] == LEFT
     text = out.getvalue()
     assert "s3 bucket tap-data-dev: deleted" in text and "destroy: nothing left" in text
@@ -311,10 +339,14 @@ def test_aws_destroy_only_lists_them_without_sweep(
 ) -> None:
     ws, out, _, knobs = world
     knobs["left"] = list(LEFT)
-    assert orchestrate.destroy_stacks(ws, "dev") == LEFT
+    sweeping = Hints(sweep="./tap destroy --env dev --target aws --sweep")
+    assert destroy.destroy_stacks(ws, "dev", hints=sweeping) == LEFT
     assert knobs["swept"] == []
-    assert "./tap destroy --env dev --target aws --sweep" in out.getvalue()
-    assert orchestrate.destroy_stacks(ws, "dev", sweep=True) == []
+    assert (
+        "check the list below, then run ./tap destroy --env dev --target aws --sweep\n"
+        in out.getvalue()
+    )
+    assert destroy.destroy_stacks(ws, "dev", sweep=True) == []
     assert knobs["swept"] == LEFT
 
 
@@ -324,7 +356,7 @@ def test_nothing_is_swept_when_a_stack_failed_to_be_destroyed(
     ws, _, _, knobs = world
     knobs["left"], knobs["fail"] = list(LEFT), {APP}
     with pytest.raises(LifecycleError):
-        orchestrate.destroy_stacks(ws, "dev", sweep=True)
+        destroy.destroy_stacks(ws, "dev", sweep=True)
     assert knobs["swept"] == []
 
 
@@ -360,7 +392,7 @@ def long_terraform(
     monkeypatch.setenv("TAP_TERRAFORM", str(fake))
     monkeypatch.setenv("FAKE_SIGNALS", str(signals))
     monkeypatch.delenv("TAP_TF_PROVIDER_MIRROR", raising=False)
-    monkeypatch.setattr(orchestrate, "apply_stack", runs.apply_stack)
+    monkeypatch.setattr(deploy, "apply_stack", runs.apply_stack)
     return signals
 
 
@@ -384,7 +416,7 @@ def test_sigint_reaches_each_terraform_once_and_the_run_exits_130(
         lambda: os.kill(os.getpid(), signal.SIGINT),
     )
     with pytest.raises(LifecycleError) as error:
-        orchestrate.deploy_stacks(ws, "dev,prod", parallel=4)
+        deploy.deploy_stacks(ws, "dev,prod", parallel=4)
     assert time.monotonic() - started < 30  # the fake runs 30 s unless interrupted
     assert error.value.code == INTERRUPTED_EXIT
     message = str(error.value)
@@ -416,7 +448,7 @@ def test_a_second_signal_terminates_terraform(
 
     _when(lambda: long_terraform.exists() and "pgid" in long_terraform.read_text(), twice)
     with pytest.raises(LifecycleError) as error:
-        orchestrate.deploy_stacks(ws, "dev", parallel=1)
+        deploy.deploy_stacks(ws, "dev", parallel=1)
     assert error.value.code == INTERRUPTED_EXIT
     lines = long_terraform.read_text().split("\n")
     assert lines.count("INT") == 1 and lines.count("TERM") == 1
@@ -439,7 +471,7 @@ def test_the_watchdog_stops_a_deploy_when_the_emulator_is_gone(
     _when(long_terraform.exists, emulator_dies)
     started = time.monotonic()
     with pytest.raises(LifecycleError) as error:
-        orchestrate.deploy_stacks(ws, "dev", parallel=1)
+        deploy.deploy_stacks(ws, "dev", parallel=1)
     assert time.monotonic() - started < 12
     assert error.value.code == 1
     assert f"the local emulator (pid {gone.pid}) stopped during the deploy" in str(error.value)
