@@ -15,6 +15,12 @@ account_clients the boto3 clients of an environment's account (its profile, its 
 backend         the Terraform state bucket and lock table of platform.toml ``[state]``, made
                 in each environment's account, and the key administrators (``key_admin``)
 key_admin       the role the KMS key policies name as key administrator, created when missing
+pipeline_model  the CI pipeline's identity as data: the OIDC provider, the plan and deploy roles
+pipeline_identity  their trust and permission policies (pure: config and synthesized stacks in)
+deploy_permissions  ``{resource type: actions}``: what a deploy role may do, per declared type
+permission_scopes  the resource patterns and conditions that narrow those actions
+pipeline_backend  the pipeline step of the account bootstrap (which roles, which accounts)
+pipeline_roles  creating or updating the provider and roles with boto3 (idempotent, tagged)
 preflight/      ``./tap preflight``: read-only checks of an AWS account before any apply (a
                 package: identity, account prerequisites, bucket names, quotas, the runner)
 synth           build the Lambda zips and synthesize the stacks (both incremental)

@@ -5,7 +5,9 @@ Every environment has its own state bucket, encrypted with its own customer-mana
 shared by the environments of an account. The keys, buckets and the lock table
 must exist before the first ``terraform init``; they are created here with boto3
 (idempotently), because a stack cannot hold the backend it is stored in. So is the key
-administrator every key policy names (:mod:`.key_admin`), where the platform may create it.
+administrator every key policy names (:mod:`.key_admin`), where the platform may create it, and,
+with platform.toml ``[pipeline]``, the CI pipeline's identity in each account: GitHub's OIDC
+provider, the plan role and the deploy roles (:mod:`.pipeline_identity`, :mod:`.pipeline_roles`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from tooling.lifecycle.account_clients import AccountAccess, Clients, access_of, account_clients
 from tooling.lifecycle.errors import LifecycleError
 from tooling.lifecycle.key_admin import KeyAdminRole, ensure_key_admin_role, key_admin_role_name
+from tooling.lifecycle.pipeline_identity import account_roles, provider_arn
+from tooling.lifecycle.pipeline_model import GITHUB_OIDC_HOST, AccountFacts, PipelineSpec
 
 if TYPE_CHECKING:
     from trading_infra.config import PlatformConfig
@@ -73,6 +77,9 @@ class BackendSpec:
     managed_by: str = ""
     #: ``[state] bucket_prefix``, named in the fix of a state bucket another account owns.
     bucket_prefix: str = ""
+    #: The CI pipeline's identity to create (``./tap bootstrap-backend`` with ``[pipeline]``
+    #: only: a deploy never changes the roles it runs with).
+    pipeline: PipelineSpec | None = None
 
     @property
     def buckets(self) -> frozenset[str]:
@@ -92,6 +99,7 @@ class BackendSpec:
             self,
             state_buckets=tuple(s for s in self.state_buckets if s.environment in environments),
             key_admin_roles=tuple(r for r in self.key_admin_roles if r.environment in environments),
+            pipeline=self.pipeline.for_environments(environments) if self.pipeline else None,
         )
 
     def bucket_of(self, environment: str) -> str:
@@ -157,6 +165,8 @@ def bootstrap_backend(session: Session, spec: BackendSpec) -> list[str]:
     are brought to these settings (every setting call is idempotent). A key given as an ARN
     must exist already (it belongs to the account's key administrators). Key-administrator
     role: created when missing (:func:`.key_admin.ensure_key_admin_role`), never changed.
+    Pipeline (``spec.pipeline``): the account's GitHub OIDC provider (created unless it exists)
+    and its pipeline roles, brought to their description (:mod:`.pipeline_roles`).
     """
     done: list[str] = []
     # Each account gets what its environments need, made with the credentials Terraform uses
@@ -170,11 +180,13 @@ def bootstrap_backend(session: Session, spec: BackendSpec) -> list[str]:
         clients = account_clients(
             session, account, region=spec.region, session_name="tap-bootstrap"
         )
-        _bootstrap_account(clients, spec.for_environments(names), done)
+        _bootstrap_account(clients, spec.for_environments(names), account, done)
     return done
 
 
-def _bootstrap_account(clients: Clients, spec: BackendSpec, done: list[str]) -> None:
+def _bootstrap_account(
+    clients: Clients, spec: BackendSpec, account: AccountAccess, done: list[str]
+) -> None:
     """What :func:`bootstrap_backend` creates in one account (``spec``: its environments)."""
     for state in spec.state_buckets:
         key_id = _state_key(clients, spec, state, done)
@@ -199,6 +211,20 @@ def _bootstrap_account(clients: Clients, spec: BackendSpec, done: list[str]) -> 
         PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
     )
     _key_admin_roles(clients, spec, done)
+    if spec.pipeline is not None:
+        _pipeline_identity(clients, spec, spec.pipeline, account, done)
+
+
+def _account_facts(clients: Clients, region: str) -> AccountFacts:
+    """The account and partition of ``clients``' credentials, as STS reports them."""
+    identity = clients("sts", region).get_caller_identity()
+    return AccountFacts(str(identity["Account"]), str(identity["Arn"]).split(":")[1])
+
+
+def _tags(spec: BackendSpec) -> dict[str, str]:
+    """The tags of what bootstrap creates outside any stack (the empty ones left out)."""
+    tags = {"CostCenter": spec.cost_center, "ManagedBy": spec.managed_by}
+    return {key: value for key, value in tags.items() if value}
 
 
 def _key_admin_roles(clients: Clients, spec: BackendSpec, done: list[str]) -> None:
@@ -206,20 +232,35 @@ def _key_admin_roles(clients: Clients, spec: BackendSpec, done: list[str]) -> No
     names = list(dict.fromkeys(role.name for role in spec.key_admin_roles))
     if not names:
         return
-    identity = clients("sts", spec.region).get_caller_identity()
-    partition = str(identity["Arn"]).split(":")[1]
-    root = f"arn:{partition}:iam::{identity['Account']}:root"
+    facts = _account_facts(clients, spec.region)
+    root = f"arn:{facts.partition}:iam::{facts.account_id}:root"
     iam = clients("iam", spec.region)
-    tags = {"CostCenter": spec.cost_center, "ManagedBy": spec.managed_by}
     for name in names:
         created = ensure_key_admin_role(
-            iam,
-            name,
-            account_root_arn=root,
-            platform=spec.platform,
-            tags={key: value for key, value in tags.items() if value},
+            iam, name, account_root_arn=root, platform=spec.platform, tags=_tags(spec)
         )
         done.append(f"role {name}: {'created' if created else 'exists'}")
+
+
+def _pipeline_identity(
+    clients: Clients,
+    spec: BackendSpec,
+    pipeline: PipelineSpec,
+    account: AccountAccess,
+    done: list[str],
+) -> None:
+    """The account's GitHub OIDC provider and pipeline roles (:mod:`.pipeline_identity`)."""
+    from tooling.lifecycle.pipeline_roles import ensure_github_provider, ensure_pipeline_role
+
+    facts = _account_facts(clients, spec.region)
+    roles = account_roles(pipeline, account, facts)  # refused before anything is created
+    if not roles:
+        return
+    iam = clients("iam", spec.region)
+    status = ensure_github_provider(iam, provider_arn(facts), tags=_tags(spec))
+    done.append(f"oidc provider {GITHUB_OIDC_HOST}: {status}")
+    for role in roles:
+        done.append(f"role {role.name}: {ensure_pipeline_role(iam, role, tags=_tags(spec))}")
 
 
 def _state_key(clients: Clients, spec: BackendSpec, state: StateBucket, done: list[str]) -> str:

@@ -1,9 +1,13 @@
 """tooling.lifecycle.backend: the state backend read from the validated configuration, and its
-idempotent bootstrap (on an in-process moto), including the key administrator it may create."""
+idempotent bootstrap (on an in-process moto), including the key administrator it may create and
+the CI pipeline's identity (GitHub's OIDC provider, the plan and deploy roles)."""
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +27,14 @@ from tooling.lifecycle.backend import (
     create_bucket_request,
     load_backend_spec,
 )
+from tooling.lifecycle.commands import bootstrap as commands_bootstrap
+from tooling.lifecycle.deploy_permissions import PERMISSIONS
+from tooling.lifecycle.graph import StackInfo
 from tooling.lifecycle.key_admin import KeyAdminRole, key_admin_role_name
+from tooling.lifecycle.pipeline_identity import pipeline_spec
+from tooling.lifecycle.pipeline_model import PipelineError, PipelineSpec
 from tooling.lifecycle.session import Session
+from tooling.lifecycle.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[3]
 #: The account moto serves when a request names none (tooling.emulator.process.MOTO_ACCOUNT_ID).
@@ -362,3 +372,271 @@ def test_an_environment_of_another_account_is_bootstrapped_in_that_account(
         aws_session_token=credentials["SessionToken"],
     ).list_tables()
     assert other_tables["TableNames"] == ["tap-locks-test"]
+
+
+def _pipeline(config_file: Path = ROOT / "platform.toml") -> PipelineSpec:
+    """The shipped configuration's pipeline (the example repository: the local target takes
+    it), every block type the permissions know declared by every environment."""
+    config = load_config(config_file, environ={})
+    spec = pipeline_spec(config, {e.name: frozenset(PERMISSIONS) for e in config.environments})
+    assert spec is not None
+    return spec
+
+
+PIPELINE_SPEC = dataclasses.replace(SPEC, managed_by="cdktf", pipeline=_pipeline())
+PROVIDER_ARN = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+PIPELINE_ROLES = ["tap-pipeline-plan", "tap-pipeline-deploy-dev", "tap-pipeline-deploy-prod"]
+
+
+def _identity(iam: Any) -> dict[str, Any]:
+    """Everything bootstrap sets on the provider and the pipeline roles."""
+    provider = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=PROVIDER_ARN)
+    found: dict[str, Any] = {
+        "providers": [p["Arn"] for p in iam.list_open_id_connect_providers()[
+            "OpenIDConnectProviderList"
+        ]],
+        "provider": (provider["Url"], provider["ClientIDList"], provider.get("Tags", [])),
+    }  # fmt: skip
+    for name in PIPELINE_ROLES:
+        role = iam.get_role(RoleName=name)["Role"]
+        policies = {
+            policy: iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+            for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]
+        }
+        found[name] = (
+            role["AssumeRolePolicyDocument"],
+            role["Description"],
+            role["MaxSessionDuration"],
+            policies,
+            iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"],
+            iam.list_role_tags(RoleName=name)["Tags"],
+        )
+    return found
+
+
+def test_bootstrap_creates_the_pipeline_identity_once_and_then_changes_nothing(
+    endpoint: str, tmp_path: Path
+) -> None:
+    session = fresh_local_session(endpoint, tmp_path)
+    assert bootstrap_backend(session, PIPELINE_SPEC)[-4:] == [
+        "oidc provider token.actions.githubusercontent.com: created",
+        "role tap-pipeline-plan: created",
+        "role tap-pipeline-deploy-dev: created",
+        "role tap-pipeline-deploy-prod: created",
+    ]
+    iam = session.client("iam", SPEC.region)
+    created = _identity(iam)
+    assert bootstrap_backend(session, PIPELINE_SPEC)[-4:] == [
+        "oidc provider token.actions.githubusercontent.com: exists",
+        "role tap-pipeline-plan: unchanged",
+        "role tap-pipeline-deploy-dev: unchanged",
+        "role tap-pipeline-deploy-prod: unchanged",
+    ]
+    assert _identity(iam) == created
+    assert created["providers"] == [PROVIDER_ARN]  # one provider for the URL
+    assert created["provider"] == (
+        "token.actions.githubusercontent.com",
+        ["sts.amazonaws.com"],
+        [{"Key": "CostCenter", "Value": "CC-1"}, {"Key": "ManagedBy", "Value": "cdktf"}],
+    )
+    trust, description, session_seconds, policies, attached, tags = created["tap-pipeline-plan"]
+    assert trust == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": PROVIDER_ARN},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                        "token.actions.githubusercontent.com:sub": (
+                            "repo:example-org/trading-platform:pull_request"
+                        ),
+                    }
+                },
+            }
+        ],
+    }
+    assert (description, session_seconds, attached) == (
+        "Pull-request plans of example-org/trading-platform: reads tap's stacks and state, "
+        "writes nothing. Created by ./tap bootstrap-backend.",
+        3600,
+        [],
+    )
+    assert list(policies) == ["plan-read-only"]
+    assert {t["Key"]: t["Value"] for t in tags} == {
+        "CostCenter": "CC-1",
+        "ManagedBy": "cdktf",
+        "Purpose": "github-actions-plan",
+    }
+    trust, _, session_seconds, policies, _, _ = created["tap-pipeline-deploy-prod"]
+    condition = trust["Statement"][0]["Condition"]["StringEquals"]
+    assert condition["token.actions.githubusercontent.com:sub"] == (
+        "repo:example-org/trading-platform:environment:prod"
+    )
+    assert (session_seconds, sorted(policies)) == (14400, ["deploy-backend", "deploy-stacks"])
+
+
+def test_an_existing_github_provider_is_used_as_it_is(endpoint: str, tmp_path: Path) -> None:
+    session = fresh_local_session(endpoint, tmp_path)
+    iam = session.client("iam", SPEC.region)
+    iam.create_open_id_connect_provider(
+        Url="https://token.actions.githubusercontent.com",
+        ClientIDList=["sts.amazonaws.com", "api://other-workload"],
+    )
+    lines = bootstrap_backend(session, PIPELINE_SPEC)
+    assert "oidc provider token.actions.githubusercontent.com: exists" in lines
+    provider = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=PROVIDER_ARN)
+    assert provider["ClientIDList"] == ["sts.amazonaws.com", "api://other-workload"]
+    assert len(iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]) == 1
+
+
+def test_a_github_provider_without_the_sts_audience_is_refused_with_the_fix(
+    endpoint: str, tmp_path: Path
+) -> None:
+    session = fresh_local_session(endpoint, tmp_path)
+    iam = session.client("iam", SPEC.region)
+    iam.create_open_id_connect_provider(
+        Url="https://token.actions.githubusercontent.com", ClientIDList=["api://other-workload"]
+    )
+    with pytest.raises(PipelineError) as refused:
+        bootstrap_backend(session, PIPELINE_SPEC)
+    assert str(refused.value) == (
+        f"the account's OIDC provider {PROVIDER_ARN} does not accept the audience "
+        "sts.amazonaws.com, which GitHub's tokens for AWS carry; add it (this changes no other "
+        "audience): aws iam add-client-id-to-open-id-connect-provider "
+        f"--open-id-connect-provider-arn {PROVIDER_ARN} --client-id sts.amazonaws.com"
+    )
+    roles = {r["RoleName"] for r in iam.list_roles()["Roles"]}
+    assert roles.isdisjoint(PIPELINE_ROLES)
+
+
+def test_a_role_of_the_same_name_that_is_not_the_pipelines_is_left_alone(
+    endpoint: str, tmp_path: Path
+) -> None:
+    session = fresh_local_session(endpoint, tmp_path)
+    iam = session.client("iam", SPEC.region)
+    trust = {"Version": "2012-10-17", "Statement": []}
+    iam.create_role(RoleName="tap-pipeline-plan", AssumeRolePolicyDocument=json.dumps(trust))
+    with pytest.raises(PipelineError) as refused:
+        bootstrap_backend(session, PIPELINE_SPEC)
+    assert str(refused.value) == (
+        "role tap-pipeline-plan exists and is not the pipeline's (its Purpose tag is not "
+        "'github-actions-plan'): bootstrap changes no role it did not create. Name another role "
+        "in platform.toml [pipeline] (plan_role, deploy_role_prefix) or remove this one."
+    )
+    assert iam.get_role(RoleName="tap-pipeline-plan")["Role"]["AssumeRolePolicyDocument"] == trust
+    assert iam.list_role_policies(RoleName="tap-pipeline-plan")["PolicyNames"] == []
+
+
+def test_a_pipeline_role_changed_by_hand_is_brought_back(endpoint: str, tmp_path: Path) -> None:
+    session = fresh_local_session(endpoint, tmp_path)
+    bootstrap_backend(session, PIPELINE_SPEC)
+    iam = session.client("iam", SPEC.region)
+    created = _identity(iam)
+    name = "tap-pipeline-plan"
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="plan-read-only",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        ),
+    )
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="extra",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+            }
+        ),
+    )
+    everything = iam.create_policy(
+        PolicyName="everything",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        ),
+    )["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName=name, PolicyArn=everything)
+    iam.update_role(RoleName=name, MaxSessionDuration=43200)
+    assert bootstrap_backend(session, PIPELINE_SPEC)[-3:] == [
+        "role tap-pipeline-plan: updated",
+        "role tap-pipeline-deploy-dev: unchanged",
+        "role tap-pipeline-deploy-prod: unchanged",
+    ]
+    assert _identity(iam) == created
+
+
+def _command_workspace(tmp_path: Path, target: str) -> Workspace:
+    """A workspace of a copy of the shipped platform.toml (example repository), its output
+    collected."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    shutil.copy(ROOT / "platform.toml", root / "platform.toml")
+    return Workspace(root=root, outdir=root / "cdktf.out", target=target, out=io.StringIO())
+
+
+def _synthesized(ws: Workspace) -> list[StackInfo]:
+    """Stand-ins for the synthesized stacks of every environment: a VPC and a role each."""
+    stacks = []
+    for environment in ("dev", "staging", "prod", "global"):
+        directory = ws.outdir / "stacks" / f"tap-{environment}-network"
+        directory.mkdir(parents=True)
+        document: dict[str, Any] = {"resource": {"aws_vpc": {}, "aws_iam_role": {}}}
+        (directory / "cdk.tf.json").write_text(json.dumps(document), encoding="utf-8")
+        stacks.append(StackInfo(directory.name, directory, environment, "ap-southeast-1"))
+    return stacks
+
+
+def test_the_bootstrap_backend_command_creates_the_pipeline_identity_of_platform_toml(
+    endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``./tap bootstrap-backend --env dev`` (local): the plan role of the account and dev's
+    deploy role, from the block types of every environment's synthesized stacks."""
+    ws = _command_workspace(tmp_path, "local")
+    session = fresh_local_session(endpoint, tmp_path)
+    synthesized: list[str | None] = []
+
+    def ordered_stacks(workspace: Workspace, env: str | None) -> list[StackInfo]:
+        synthesized.append(env)
+        return _synthesized(workspace)
+
+    monkeypatch.setattr(commands_bootstrap, "session_for", lambda workspace: session)
+    monkeypatch.setattr(commands_bootstrap, "ordered_stacks", ordered_stacks)
+    commands_bootstrap.bootstrap_environments(ws, "dev")
+    assert synthesized == ["all"]
+    assert isinstance(ws.out, io.StringIO)
+    assert ws.out.getvalue().splitlines()[-4:] == [
+        "bootstrap-backend: role tap-deployer: created",
+        "bootstrap-backend: oidc provider token.actions.githubusercontent.com: created",
+        "bootstrap-backend: role tap-pipeline-plan: created",
+        "bootstrap-backend: role tap-pipeline-deploy-dev: created",
+    ]
+    iam = session.client("iam", "ap-southeast-1")
+    policy = iam.get_role_policy(RoleName="tap-pipeline-deploy-dev", PolicyName="deploy-stacks")
+    assert [s["Sid"] for s in policy["PolicyDocument"]["Statement"]] == [
+        "StackServicesInRegions",
+        "PlatformRoles",
+    ]
+
+
+def test_the_bootstrap_backend_command_refuses_the_example_repository_for_aws_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = _command_workspace(tmp_path, "aws")
+
+    def no_session(workspace: Workspace) -> Session:
+        raise AssertionError("no AWS call before the configuration is accepted")
+
+    monkeypatch.setattr(commands_bootstrap, "session_for", no_session)
+    with pytest.raises(PipelineError, match="is the shipped example") as refused:
+        commands_bootstrap.bootstrap_environments(ws, "dev")
+    assert refused.value.code == 2

@@ -16,6 +16,7 @@ from __future__ import annotations
 from trading_infra.config._base import ConfigError
 from trading_infra.config.environment import AlarmSubscription, DnsConfig, Environment
 from trading_infra.config.loader import UNPROTECTED_ENVIRONMENTS_ENV, load_config, parse_config
+from trading_infra.config.pipeline import EXAMPLE_GITHUB_REPOSITORY, PipelineSettings
 from trading_infra.config.platform import PlatformConfig, PlatformSettings
 from trading_infra.config.profile import DatabaseConfig, EnvironmentProfile, ProvisionedCapacity
 from trading_infra.config.region import AZ_COUNT, KNOWN_REGIONS, RegionConfig
@@ -23,6 +24,7 @@ from trading_infra.config.residency import REGION_JURISDICTIONS
 
 __all__ = [
     "AZ_COUNT",
+    "EXAMPLE_GITHUB_REPOSITORY",
     "KNOWN_REGIONS",
     "REGION_JURISDICTIONS",
     "UNPROTECTED_ENVIRONMENTS_ENV",
@@ -32,6 +34,7 @@ __all__ = [
     "DnsConfig",
     "Environment",
     "EnvironmentProfile",
+    "PipelineSettings",
     "PlatformConfig",
     "PlatformSettings",
     "ProvisionedCapacity",

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from trading_infra.config._base import _ARN, ConfigError, _Frozen
 from trading_infra.config.environment import Environment
+from trading_infra.config.pipeline import PipelineSettings
 from trading_infra.config.state import StateBackend, StateLocation
 
 #: ``bucket_name_suffix`` keyword: every bucket name ends with the deploying account's id.
@@ -57,6 +58,8 @@ class PlatformConfig(_Frozen):
     platform: PlatformSettings
     state: StateBackend
     environments: tuple[Environment, ...] = Field(min_length=1)
+    #: The CI pipeline's identity (``[pipeline]``); None: bootstrap creates none.
+    pipeline: PipelineSettings | None = None
 
     @model_validator(mode="after")
     def _default_environment_exists(self) -> PlatformConfig:
@@ -94,6 +97,26 @@ class PlatformConfig(_Frozen):
                     f"environments.{environment.name}.state_kms_key = {location.kms_key!r} is in "
                     f"region {match['region']!r}; the state bucket is in state.region = "
                     f"{self.state.region!r}: use a key of that region"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _pipeline_names_environments(self) -> PlatformConfig:
+        if self.pipeline is None:
+            return self
+        names = [e.name for e in self.environments]
+        unknown = sorted(set(self.pipeline.github_environments) - set(names))
+        if unknown:
+            raise ValueError(
+                f"pipeline.github_environments names unknown environment(s) {unknown}; use "
+                f"names of {names}"
+            )
+        for name in names:
+            role = self.pipeline.deploy_role_name(self.platform.name, name)
+            if len(role) > 64:
+                raise ValueError(
+                    f"the deploy role name {role!r} is {len(role)} characters, IAM allows 64; "
+                    "shorten pipeline.deploy_role_prefix"
                 )
         return self
 
