@@ -82,13 +82,15 @@ def _beside(session: nox.Session, command: tuple[str, ...]) -> Iterator[None]:
 @nox.session(python=False)
 def lint(session: nox.Session) -> None:
     """ruff, ruff format --check, mypy --strict, no import cycle, no oversized module or
-    function; beside it NODE_TOOLS' npm ci."""
+    function, actionlint on the workflows; beside it NODE_TOOLS' npm ci."""
     with _beside(session, NODE_TOOLS):
         session.run(PYTHON, "-m", "ruff", "check", ".")
         session.run(PYTHON, "-m", "ruff", "format", "--check", ".")
         session.run(PYTHON, "-m", "mypy", *TYPED_PATHS)
         session.run(PYTHON, "-m", "tooling.import_cycles")
         session.run(PYTHON, "-m", "tooling.code_size")
+        # the workflows (.github/workflows), with the actionlint of requirements-dev.txt
+        session.run(str(Path(PYTHON).parent / "actionlint"), external=True)
 
 
 # The services' own tests run in their sessions (``processor``, ``api_handler``), against the

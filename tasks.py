@@ -120,7 +120,7 @@ def test(c: Context, session: str | None = None, sequential: bool = False) -> No
 @task(help={"env": "environment, list (dev,prod) or 'all' (default: all)",
             "target": "local (the emulator) or aws"})  # fmt: skip
 def bootstrap_backend(c: Context, env: str = "all", target: str = "local") -> None:
-    """Create the state buckets, keys, lock table and key-admin role (idempotent, [state])."""
+    """Create the state backend, key-admin role and [pipeline]'s OIDC roles (idempotent)."""
     from tooling.lifecycle.commands.bootstrap import bootstrap_environments
 
     with exits():
@@ -140,32 +140,56 @@ def preflight(c: Context, env: str | None = None, target: str = "aws") -> None:
             "target": "local (the emulator, default) or aws",
             "parallel": PARALLEL_HELP,
             "plan_all": "plan and apply every stack, also those unchanged since their "
-            "last apply (skipped otherwise): repairs drift made outside Terraform"})  # fmt: skip
+            "last apply (skipped otherwise): repairs drift made outside Terraform",
+            "plan": "apply exactly the plans `./tap plan --out DIR` saved in DIR, and nothing "
+            "else; refused before any apply when a plan is stale"})  # fmt: skip
 def deploy(
     c: Context, env: str | None = None, target: str = "local", parallel: int = PARALLEL,
-    plan_all: bool = False,
+    plan_all: bool = False, plan: str | None = None,
 ) -> None:  # fmt: skip
     """Build, synth, (aws: preflight), bootstrap the state backend, apply the stacks changed
-    since their last apply (--plan-all: every stack), write cfn-outputs."""
+    since their last apply (--plan-all: every stack), write cfn-outputs. --plan DIR: synth,
+    check and apply the saved plans of DIR."""
+    from pathlib import Path
+
     from tooling.lifecycle.commands.deploy import deploy_stacks
 
+    if plan is not None:
+        from dataclasses import replace
+
+        from tooling.lifecycle.commands.deploy_saved import deploy_saved_plans
+
+        if plan_all:
+            raise Exit("deploy: --plan applies saved plans; --plan-all plans again.", code=2)
+        hints = hints_for("plan", env, target)
+        hints = replace(hints, again=f"{hints.again} --out {plan}")
+        with exits():
+            deploy_saved_plans(workspace(target), env, Path(plan), parallel=parallel, hints=hints)
+        return
     hints = hints_for("deploy", env, target)
     with exits():
         deploy_stacks(workspace(target), env, parallel=parallel, plan_all=plan_all, hints=hints)
 
 
 @task(help={"env": "environment, list (dev,prod) or 'all'", "target": "local or aws",
-            "parallel": PARALLEL_HELP})  # fmt: skip
+            "parallel": PARALLEL_HELP,
+            "out": "save each plan file (binary, holds values in clear), its report and a "
+            "manifest in this directory, for `./tap deploy --plan DIR`"})  # fmt: skip
 def plan(
-    c: Context, env: str | None = None, target: str = "local", parallel: int = PARALLEL
-) -> None:
+    c: Context, env: str | None = None, target: str = "local", parallel: int = PARALLEL,
+    out: str | None = None,
+) -> None:  # fmt: skip
     """Show what a deploy would change: terraform plan per stack (exit 1 on error)."""
+    from pathlib import Path
+
     from tooling.lifecycle.commands.plan import plan_stacks
 
+    hints = hints_for("plan", env, target)
     with exits():
         codes = plan_stacks(
-            workspace(target), env, parallel=parallel, hints=hints_for("plan", env, target)
-        )
+            workspace(target), env, parallel=parallel, hints=hints,
+            out=None if out is None else Path(out),
+        )  # fmt: skip
     if any(code not in (0, 2) for code in codes.values()):
         raise Exit("plan failed for: " + ", ".join(s for s, v in codes.items() if v not in (0, 2)))
 
@@ -177,6 +201,20 @@ def diff(
 ) -> None:
     """Alias of plan."""
     plan(c, env=env, target=target, parallel=parallel)
+
+
+@task(help={"env": ENV_HELP, "target": TARGET_HELP,
+            "json": "print the graph as JSON (for a pipeline: one job per stack)"})  # fmt: skip
+def stacks(c: Context, env: str | None = None, target: str = "local", json: bool = False) -> None:
+    """List the stacks in deploy order: environment, region, the stacks each depends on."""
+    from dataclasses import replace
+
+    from tooling.lifecycle.commands.stacks import list_stacks, stacks_json, stacks_table
+
+    ws = workspace(target)
+    with exits():
+        found = list_stacks(replace(ws, out=sys.stderr) if json else ws, env)
+    print(stacks_json(found, ROOT) if json else "\n".join(stacks_table(found, ROOT)))
 
 
 @task(

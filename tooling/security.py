@@ -230,13 +230,21 @@ def parsing_errors(raw: Any) -> list[str]:
     )
 
 
+#: checkov's findings as SARIF 2.1.0, beside its JSON report (.github/workflows/pull-request.yml).
+SARIF_NAME = "checkov.sarif"
+
+
 def run_checkov(bindir: Path, stacks_dir: Path, report: Path) -> Any:
     """checkov's JSON report on the stacks; SystemExit when it crashed or could not parse a file
-    (an unparsed file would pass the gate with none of its resources checked)."""
+    (an unparsed file would pass the gate with none of its resources checked). The same findings
+    are written as SARIF beside the report (:data:`SARIF_NAME`), which the pull-request workflow
+    uploads to code scanning; accepted findings are in it too (dismiss them there with the reason
+    security/accepted-findings.toml gives)."""
     scanned = checkov_input(stacks_dir, report.parent / "checkov-input")
     command = [
         str(bindir / "checkov"), "--directory", str(scanned), "--framework", "terraform_json",
-        "--skip-download", "--skip-results-upload", "--output", "json", "--compact",
+        "--skip-download", "--skip-results-upload", "--output", "json", "--output", "sarif",
+        "--output-file-path", f"console,{report.parent / SARIF_NAME}", "--compact",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, env=offline_env(), check=False)
     if result.returncode not in (0, 1) or not result.stdout.strip():

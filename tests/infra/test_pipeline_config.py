@@ -36,6 +36,7 @@ def test_the_shipped_configuration_names_the_example_repository_with_default_rol
     )
     assert EXAMPLE_GITHUB_REPOSITORY == "example-org/trading-platform"
     assert pipeline.plan_role_name("tap") == "tap-pipeline-plan"
+    assert pipeline.drift_role_name("tap") == "tap-pipeline-drift"
     assert pipeline.deploy_role_name("tap", "prod") == "tap-pipeline-deploy-prod"
     assert pipeline.github_environment("prod") == "prod"
 
@@ -49,12 +50,14 @@ def test_role_names_and_github_environments_can_be_set() -> None:
         {
             "github_repository": "acme-trading/trading-platform",
             "plan_role": "ci-plan",
+            "drift_role": "ci-drift",
             "deploy_role_prefix": "ci-deploy",
             "github_environments": {"prod": "production"},
         }
     ).pipeline
     assert pipeline is not None and not pipeline.is_example
     assert pipeline.plan_role_name("tap") == "ci-plan"
+    assert pipeline.drift_role_name("tap") == "ci-drift"
     assert pipeline.deploy_role_name("tap", "dev") == "ci-deploy-dev"
     assert (pipeline.github_environment("prod"), pipeline.github_environment("dev")) == (
         "production",
@@ -82,6 +85,11 @@ def test_role_names_and_github_environments_can_be_set() -> None:
             "  - pipeline.github_environments: pipeline.github_environments.prod = "
             "'prod:main'; use 1-255 letters, digits, '.', '_' or '-' (the name becomes part of "
             "the token's sub claim, whose fields ':' separates)",
+        ),
+        (
+            {"github_repository": "acme/x", "drift_role": "ci/drift"},
+            "  - pipeline.drift_role: 'ci/drift' cannot be (part of) an IAM role name; use 1-64 "
+            "letters, digits or +=,.@_- (got 'ci/drift')",
         ),
         (
             {"github_repository": "acme/x", "plan_role": "ci plan"},

@@ -116,6 +116,7 @@ def test_the_roles_of_the_real_stacks_fit_iam_and_the_plan_role_only_reads(
     roles = account_roles(spec, AccountAccess(), AccountFacts(ACCOUNT, "aws"))
     assert [r.name for r in roles] == [
         "tap-pipeline-plan",
+        "tap-pipeline-drift",
         "tap-pipeline-deploy-dev",
         "tap-pipeline-deploy-staging",
         "tap-pipeline-deploy-prod",
@@ -124,3 +125,4 @@ def test_the_roles_of_the_real_stacks_fit_iam_and_the_plan_role_only_reads(
     plan = roles[0].policies["plan-read-only"]
     assert writes(plan) == []
     assert data_reads(plan) == []
+    assert writes(roles[1].policies["drift"]) == ["cloudwatch:PutMetricData"]

@@ -19,10 +19,12 @@ def synth_in_subprocess(tmp_path: Path, *, eager: bool) -> tuple[dict[str, bytes
     fake_artifacts(dist)
     outdir = tmp_path / "out"
     env = {**os.environ, provider_loader.EAGER_IMPORT_ENV_VAR: "1" if eager else "0"}
+    # The timeout only guards against a hang: the eager import compiles the bytecode of ~2,000
+    # modules, which takes minutes on a 2-core machine busy with the other CI chains.
     completed = subprocess.run(
         [sys.executable, "-m", "trading_infra", "--env", "all", "--target", "aws",
          "--dist", str(dist), "--outdir", str(outdir), "--config", str(ROOT / "platform.toml")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=True, timeout=300,
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=True, timeout=1800,
     )  # fmt: skip
     files = {
         path.relative_to(outdir).as_posix(): path.read_bytes()

@@ -24,8 +24,8 @@ UNLOCK = "./tap unlock "
 def test_every_task_of_the_cli_is_listed() -> None:
     assert sorted(Collection.from_module(tasks).task_names) == [
         "bench", "bootstrap-backend", "build", "clean", "deploy", "destroy", "diagram", "diff",
-        "drift", "emulator", "invoke", "logs", "plan", "preflight", "sync", "synth", "test",
-        "unlock", "upload", "validate", "verify",
+        "drift", "emulator", "invoke", "logs", "plan", "preflight", "stacks", "sync", "synth",
+        "test", "unlock", "upload", "validate", "verify",
     ]  # fmt: skip
 
 
@@ -79,6 +79,36 @@ def test_deploy_passes_its_hints_to_the_lifecycle(monkeypatch: pytest.MonkeyPatc
         "plan_all": False,
         "hints": Hints(again="./tap deploy --env dev --target aws", unlock=UNLOCK),
     }
+
+
+def test_deploy_of_saved_plans_names_the_plan_command_to_run_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    called: dict[str, Any] = {}
+
+    def deploy_saved_plans(ws: Any, env: str | None, plan_dir: Any, **kwargs: Any) -> None:
+        called.update(kwargs, env=env, target=ws.target, plan_dir=str(plan_dir))
+
+    monkeypatch.setattr(
+        "tooling.lifecycle.commands.deploy_saved.deploy_saved_plans", deploy_saved_plans
+    )
+    tasks.deploy(Context(), env="dev", target="aws", parallel=2, plan="plans/dev")
+    assert called == {
+        "env": "dev",
+        "target": "aws",
+        "plan_dir": "plans/dev",
+        "parallel": 2,
+        "hints": Hints(again="./tap plan --env dev --target aws --out plans/dev", unlock=UNLOCK),
+    }
+
+
+def test_deploy_refuses_saved_plans_with_plan_all_with_exit_2() -> None:
+    with pytest.raises(Exit) as raised:
+        tasks.deploy(Context(), env="dev", plan="plans", plan_all=True)
+    assert (raised.value.code, raised.value.message) == (
+        2,
+        "deploy: --plan applies saved plans; --plan-all plans again.",
+    )
 
 
 @pytest.mark.parametrize(

@@ -65,6 +65,13 @@ class DeploymentScope:
         ]
         return list(dict.fromkeys(names))
 
+    def regional_arns(self, service: str, resource: str) -> list[str]:
+        """``arn:<partition>:<service>:<region>:<account>:<resource>`` in each deployment's
+        regions; ``resource`` may name ``{suffix}`` and ``{region}`` (e.g.
+        ``table/tap-*-{suffix}``)."""
+        prefix = f"arn:{self.partition}:{service}:{{region}}:{self.account_id}:"
+        return self._names(prefix + resource)
+
     @property
     def role_arns(self) -> list[str]:
         prefix = f"arn:{self.partition}:iam::{self.account_id}:role/{self.platform}-*-"

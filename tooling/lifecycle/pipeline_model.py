@@ -1,6 +1,6 @@
 """The CI pipeline's identity as data: the pipeline of platform.toml ``[pipeline]`` with its
-environments, the account it is created in, and one role as it is to be (trust, inline
-policies, description), with the names and limits every part uses. Built by
+environments, the account it is created in, and one role as it is to be (trust, inline and
+customer-managed policies, description), with the names and limits every part uses. Built by
 :mod:`.pipeline_identity`, created by :mod:`.pipeline_roles`.
 """
 
@@ -16,9 +16,11 @@ from tooling.lifecycle.errors import LifecycleError
 __all__ = [
     "DEPLOY_PURPOSE",
     "DEPLOY_SESSION_SECONDS",
+    "DRIFT_PURPOSE",
     "GITHUB_AUDIENCE",
     "GITHUB_OIDC_HOST",
     "GITHUB_OIDC_URL",
+    "MANAGED_POLICY_LIMIT",
     "PLAN_PURPOSE",
     "ROLE_POLICY_LIMIT",
     "TRUST_POLICY_LIMIT",
@@ -38,11 +40,15 @@ GITHUB_AUDIENCE = "sts.amazonaws.com"
 #: IAM quotas: the aggregate of a role's inline policies, and its trust policy, in characters
 #: without whitespace (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
 ROLE_POLICY_LIMIT, TRUST_POLICY_LIMIT = 10_240, 2_048
+#: IAM quotas: one customer-managed policy, in characters without whitespace (same page); each
+#: counts on its own, not towards the role's inline aggregate.
+MANAGED_POLICY_LIMIT = 6_144
 #: A deploy role's longest session: a first deploy of an Aurora global database runs longer
 #: than the default hour. The workflow asks for it (``role-duration-seconds``); 1-12 h allowed.
 DEPLOY_SESSION_SECONDS = 4 * 3600
 #: The ``Purpose`` tag that marks a role as the pipeline's own: bootstrap changes no other role.
 PLAN_PURPOSE, DEPLOY_PURPOSE = "github-actions-plan", "github-actions-deploy"
+DRIFT_PURPOSE = "github-actions-drift"
 
 
 class PipelineError(LifecycleError):
@@ -78,6 +84,7 @@ class PipelineSpec:
     repository: str
     platform: str
     plan_role: str
+    drift_role: str
     bucket_suffix: str
     lock_table: str
     state_region: str
@@ -107,7 +114,8 @@ class AccountFacts:
 
 @dataclass(frozen=True)
 class RoleSpec:
-    """One pipeline role: its trust, inline policies (name -> document) and description."""
+    """One pipeline role: its trust, inline policies (name -> document), description, and the
+    customer-managed policies created for it and attached to it (policy ARN -> document)."""
 
     name: str
     trust: dict[str, Any]
@@ -115,3 +123,4 @@ class RoleSpec:
     description: str
     purpose: str
     max_session_seconds: int = 3600
+    managed_policies: dict[str, dict[str, Any]] = field(default_factory=dict)

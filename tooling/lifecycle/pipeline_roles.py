@@ -13,8 +13,12 @@ in IAM": https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_cre
 
 The roles are the pipeline's own, marked by their ``Purpose`` tag: created when missing,
 otherwise brought to exactly the described trust, description, session length, inline policies
-(stale ones deleted) and no managed policies. A role of that name without the tag is refused,
-never changed. Each call says what it did: ``created``, ``updated`` or ``unchanged``.
+(stale ones deleted) and managed policies: its own customer-managed policies (created tagged
+like the role, a changed document written as a new default version, the oldest non-default
+version deleted first when IAM's five are taken: CreatePolicyVersion,
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicyVersion.html) attached,
+every other one detached. A role or policy of that name without the tag is refused, never
+changed. Each call says what it did: ``created``, ``updated`` or ``unchanged``.
 """
 
 from __future__ import annotations
@@ -83,12 +87,13 @@ def ensure_pipeline_role(iam: Any, role: RoleSpec, *, tags: Mapping[str, str]) -
         raise PipelineError(
             f"role {role.name} exists and is not the pipeline's (its Purpose tag is not "
             f"{role.purpose!r}): bootstrap changes no role it did not create. Name another "
-            "role in platform.toml [pipeline] (plan_role, deploy_role_prefix) or remove this one."
+            "role in platform.toml [pipeline] (plan_role, drift_role, deploy_role_prefix) or "
+            "remove this one."
         )
     changes = [
         _update_role(iam, role, existing),
         _update_policies(iam, role),
-        _detach_managed(iam, role.name),
+        _update_managed(iam, role, tags),
         _update_tags(iam, role, tags, current_tags),
     ]
     return "updated" if any(changes) else "unchanged"
@@ -109,6 +114,7 @@ def _create(iam: Any, role: RoleSpec, tags: Mapping[str, str]) -> None:
         iam.put_role_policy(
             RoleName=role.name, PolicyName=name, PolicyDocument=json.dumps(document)
         )
+    _update_managed(iam, role, tags)
 
 
 def _update_role(iam: Any, role: RoleSpec, existing: Mapping[str, Any]) -> bool:
@@ -147,12 +153,67 @@ def _update_policies(iam: Any, role: RoleSpec) -> bool:
     return changed
 
 
-def _detach_managed(iam: Any, name: str) -> bool:
-    """No managed policy: whatever was attached by hand is detached; whether any was."""
-    attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
-    for policy in attached:
-        iam.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
-    return bool(attached)
+def _update_managed(iam: Any, role: RoleSpec, tags: Mapping[str, str]) -> bool:
+    """Exactly the described managed policies attached, each as described; whether anything
+    changed."""
+    changed = False
+    for arn, document in role.managed_policies.items():
+        changed = _ensure_managed_policy(iam, role, arn, document, tags) or changed
+    attached = iam.list_attached_role_policies(RoleName=role.name)["AttachedPolicies"]
+    current = {policy["PolicyArn"] for policy in attached}
+    for arn in sorted(current - set(role.managed_policies)):
+        iam.detach_role_policy(RoleName=role.name, PolicyArn=arn)
+        changed = True
+    for arn in sorted(set(role.managed_policies) - current):
+        iam.attach_role_policy(RoleName=role.name, PolicyArn=arn)
+        changed = True
+    return changed
+
+
+def _ensure_managed_policy(
+    iam: Any, role: RoleSpec, arn: str, document: Mapping[str, Any], tags: Mapping[str, str]
+) -> bool:
+    """The customer-managed policy ``arn`` with ``document`` as its default version; whether
+    it was created or changed."""
+    from botocore.exceptions import ClientError
+
+    try:
+        policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    except ClientError as error:
+        if _code(error) != "NoSuchEntity":
+            raise
+        iam.create_policy(
+            PolicyName=arn.rsplit("/", 1)[-1],
+            PolicyDocument=json.dumps(document),
+            Description=f"{role.name}: {role.description}"[:1000],
+            Tags=_tag_list(role, tags),
+        )
+        return True
+    found = {t["Key"]: t["Value"] for t in iam.list_policy_tags(PolicyArn=arn)["Tags"]}
+    if found.get("Purpose") != role.purpose:
+        raise PipelineError(
+            f"policy {arn} exists and is not the pipeline's (its Purpose tag is not "
+            f"{role.purpose!r}): bootstrap changes no policy it did not create. Remove it, or "
+            "name the role otherwise in platform.toml [pipeline] (deploy_role_prefix)."
+        )
+    default = policy["DefaultVersionId"]
+    version = iam.get_policy_version(PolicyArn=arn, VersionId=default)["PolicyVersion"]
+    if version["Document"] == document:
+        return False
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    if len(versions) >= _POLICY_VERSIONS:
+        oldest = min((v for v in versions if not v["IsDefaultVersion"]), key=_created)
+        iam.delete_policy_version(PolicyArn=arn, VersionId=oldest["VersionId"])
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(document), SetAsDefault=True)
+    return True
+
+
+#: IAM keeps at most five versions of a managed policy (CreatePolicyVersion).
+_POLICY_VERSIONS = 5
+
+
+def _created(version: Mapping[str, Any]) -> Any:
+    return version["CreateDate"]
 
 
 def _update_tags(

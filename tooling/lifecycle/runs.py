@@ -49,6 +49,7 @@ __all__ = [
     "LineCallback",
     "ProgressCallback",
     "RunInterruptedError",
+    "apply_saved_plan",
     "apply_stack",
     "destroy_stack",
     "has_state",
@@ -341,6 +342,42 @@ def apply_stack(
     )
 
 
+def apply_saved_plan(
+    session: Session,
+    stack_dir: Path,
+    plan_file: Path,
+    *,
+    out: TextIO | None = None,
+    progress: ProgressCallback | None = None,
+    note: Callable[[str], None] | None = None,
+    stops: StopSignals | None = None,
+) -> ApplyResult:
+    """``terraform apply -input=false -json <plan_file>``: exactly the saved plan, once.
+
+    A saved plan needs no approval flag (Terraform applies it without asking:
+    https://developer.hashicorp.com/terraform/cli/commands/apply#saved-plan-mode). Nothing
+    is adopted or applied again after a failure: either would apply something else than the
+    plan that was approved, and a saved plan cannot be planned again with import blocks; the
+    plan must be made again. Guarded by :func:`.locks.holding`; retried once after an orphaned
+    state lock of the local target (the plan is still current then: nothing was applied)."""
+    args = ["apply", "-input=false", "-json", str(plan_file)]
+    stream = out if out is not None else sys.stdout
+    notes = note if note is not None else _writer(stream)
+    with holding(session, stack_dir, "deploy", notes):
+        attempt = _streamed(
+            session, stack_dir, args, "created/updated", stream, None, progress=progress,
+            stops=stops,
+        )  # fmt: skip
+    if attempt.code != 0:
+        _check_failed(session, stack_dir, "apply", attempt)
+        raise DeployError(
+            f"terraform apply of the saved plan of {stack_dir.name} failed (exit {attempt.code})"
+            f" after {attempt.result.seconds:.0f} s, {len(attempt.result.completed)} resource(s)"
+            f" done:\n{attempt.failure()}"
+        )
+    return attempt.result
+
+
 def destroy_stack(
     session: Session,
     stack_dir: Path,
@@ -424,12 +461,16 @@ def plan_stack(
     return code, outputs[-1]
 
 
-def show_plan(session: Session, stack_dir: Path, plan_file: Path) -> dict[str, Any]:
+def show_plan(
+    session: Session, stack_dir: Path, plan_file: Path, *, keep: bool = False
+) -> dict[str, Any]:
     """``terraform show -json`` of a saved plan; the plan file is removed afterwards (a plan
-    can hold sensitive values, so it does not outlive the report made from it)."""
+    can hold sensitive values, so it does not outlive the report made from it) unless ``keep``
+    (a plan saved to be applied: :mod:`.saved_plans`)."""
     try:
         result = session.terraform(["show", "-json", "-no-color", str(plan_file)], stack_dir)
         document: dict[str, Any] = json.loads(result.stdout or "{}")
         return document
     finally:
-        plan_file.unlink(missing_ok=True)
+        if not keep:
+            plan_file.unlink(missing_ok=True)

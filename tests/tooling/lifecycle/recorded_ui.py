@@ -8,6 +8,7 @@ https://developer.hashicorp.com/terraform/internals/machine-readable-ui
 from __future__ import annotations
 
 import json
+from typing import Any
 
 # terraform_data (no provider)
 
@@ -484,3 +485,20 @@ DEFAULT_SG_RULE_GONE = diagnostic(
     "",
     "aws_default_security_group.Network_DefaultSecurityGroup_6811E764",
 )
+
+
+#: The planned values of a security group rule whose group and S3 prefix list are in the state
+#: (``terraform show -json`` of a saved plan, terraform 1.11.4, aws provider 5.100.0).
+RULE_TO_S3_PLANNED: dict[str, Any] = {
+    "cidr_ipv4": None,
+    "cidr_ipv6": None,
+    "description": None,
+    "from_port": 443,
+    "ip_protocol": "tcp",
+    "prefix_list_id": "pl-4f2b99c38388708e9",
+    "referenced_security_group_id": None,
+    "security_group_id": "sg-6e3a643c25a2d1e92",
+    "tags": None,
+    "tags_all": {},
+    "to_port": 443,
+}

@@ -385,7 +385,12 @@ def _pipeline(config_file: Path = ROOT / "platform.toml") -> PipelineSpec:
 
 PIPELINE_SPEC = dataclasses.replace(SPEC, managed_by="cdktf", pipeline=_pipeline())
 PROVIDER_ARN = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
-PIPELINE_ROLES = ["tap-pipeline-plan", "tap-pipeline-deploy-dev", "tap-pipeline-deploy-prod"]
+PIPELINE_ROLES = [
+    "tap-pipeline-plan",
+    "tap-pipeline-drift",
+    "tap-pipeline-deploy-dev",
+    "tap-pipeline-deploy-prod",
+]
 
 
 def _identity(iam: Any) -> dict[str, Any]:
@@ -418,17 +423,19 @@ def test_bootstrap_creates_the_pipeline_identity_once_and_then_changes_nothing(
     endpoint: str, tmp_path: Path
 ) -> None:
     session = fresh_local_session(endpoint, tmp_path)
-    assert bootstrap_backend(session, PIPELINE_SPEC)[-4:] == [
+    assert bootstrap_backend(session, PIPELINE_SPEC)[-5:] == [
         "oidc provider token.actions.githubusercontent.com: created",
         "role tap-pipeline-plan: created",
+        "role tap-pipeline-drift: created",
         "role tap-pipeline-deploy-dev: created",
         "role tap-pipeline-deploy-prod: created",
     ]
     iam = session.client("iam", SPEC.region)
     created = _identity(iam)
-    assert bootstrap_backend(session, PIPELINE_SPEC)[-4:] == [
+    assert bootstrap_backend(session, PIPELINE_SPEC)[-5:] == [
         "oidc provider token.actions.githubusercontent.com: exists",
         "role tap-pipeline-plan: unchanged",
+        "role tap-pipeline-drift: unchanged",
         "role tap-pipeline-deploy-dev: unchanged",
         "role tap-pipeline-deploy-prod: unchanged",
     ]
@@ -450,17 +457,18 @@ def test_bootstrap_creates_the_pipeline_identity_once_and_then_changes_nothing(
                 "Condition": {
                     "StringEquals": {
                         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                        "token.actions.githubusercontent.com:sub": (
-                            "repo:example-org/trading-platform:pull_request"
-                        ),
+                        "token.actions.githubusercontent.com:sub": [
+                            "repo:example-org/trading-platform:pull_request",
+                            "repo:example-org/trading-platform:ref:refs/heads/main",
+                        ],
                     }
                 },
             }
         ],
     }
     assert (description, session_seconds, attached) == (
-        "Pull-request plans of example-org/trading-platform: reads tap's stacks and state, "
-        "writes nothing. Created by ./tap bootstrap-backend.",
+        "Plans of example-org/trading-platform (pull requests, main): reads tap's stacks and "
+        "state, writes nothing. Created by ./tap bootstrap-backend.",
         3600,
         [],
     )
@@ -470,12 +478,28 @@ def test_bootstrap_creates_the_pipeline_identity_once_and_then_changes_nothing(
         "ManagedBy": "cdktf",
         "Purpose": "github-actions-plan",
     }
-    trust, _, session_seconds, policies, _, _ = created["tap-pipeline-deploy-prod"]
+    trust, _, _, policies, _, tags = created["tap-pipeline-drift"]
     condition = trust["Statement"][0]["Condition"]["StringEquals"]
-    assert condition["token.actions.githubusercontent.com:sub"] == (
+    assert condition["token.actions.githubusercontent.com:sub"] == [
+        "repo:example-org/trading-platform:ref:refs/heads/main"
+    ]
+    assert list(policies) == ["drift"]
+    assert {t["Key"]: t["Value"] for t in tags}["Purpose"] == "github-actions-drift"
+    trust, _, session_seconds, policies, attached, _ = created["tap-pipeline-deploy-prod"]
+    condition = trust["Statement"][0]["Condition"]["StringEquals"]
+    assert condition["token.actions.githubusercontent.com:sub"] == [
         "repo:example-org/trading-platform:environment:prod"
-    )
+    ]
     assert (session_seconds, sorted(policies)) == (14400, ["deploy-backend", "deploy-stacks"])
+    # The verify statements: a customer-managed policy of the role's own, attached to it.
+    verify = f"arn:aws:iam::{ACCOUNT}:policy/tap-pipeline-deploy-prod-verify"
+    assert attached == [{"PolicyName": "tap-pipeline-deploy-prod-verify", "PolicyArn": verify}]
+    default = iam.get_policy(PolicyArn=verify)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=verify, VersionId=default)["PolicyVersion"]
+    assert [s["Sid"] for s in document["Document"]["Statement"]] == [
+        "VerifyApi", "VerifyUpload", "VerifyListCanary", "VerifyRemoveCanary", "VerifyDataKey",
+        "VerifyTrades", "VerifyProcessorLog", "VerifyDeadLetters",
+    ]  # fmt: skip
 
 
 def test_an_existing_github_provider_is_used_as_it_is(endpoint: str, tmp_path: Path) -> None:
@@ -524,10 +548,34 @@ def test_a_role_of_the_same_name_that_is_not_the_pipelines_is_left_alone(
     assert str(refused.value) == (
         "role tap-pipeline-plan exists and is not the pipeline's (its Purpose tag is not "
         "'github-actions-plan'): bootstrap changes no role it did not create. Name another role "
-        "in platform.toml [pipeline] (plan_role, deploy_role_prefix) or remove this one."
+        "in platform.toml [pipeline] (plan_role, drift_role, deploy_role_prefix) or remove this "
+        "one."
     )
     assert iam.get_role(RoleName="tap-pipeline-plan")["Role"]["AssumeRolePolicyDocument"] == trust
     assert iam.list_role_policies(RoleName="tap-pipeline-plan")["PolicyNames"] == []
+
+
+def test_a_verify_policy_of_the_same_name_that_is_not_the_pipelines_is_left_alone(
+    endpoint: str, tmp_path: Path
+) -> None:
+    session = fresh_local_session(endpoint, tmp_path)
+    iam = session.client("iam", SPEC.region)
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*",
+                                                        "Resource": "*"}]}  # fmt: skip
+    arn = iam.create_policy(
+        PolicyName="tap-pipeline-deploy-dev-verify", PolicyDocument=json.dumps(document)
+    )["Policy"]["Arn"]
+    with pytest.raises(PipelineError) as refused:
+        bootstrap_backend(session, PIPELINE_SPEC)
+    assert str(refused.value) == (
+        f"policy {arn} exists and is not the pipeline's (its Purpose tag is not "
+        "'github-actions-deploy'): bootstrap changes no policy it did not create. Remove it, or "
+        "name the role otherwise in platform.toml [pipeline] (deploy_role_prefix)."
+    )
+    assert iam.list_policy_versions(PolicyArn=arn)["Versions"][0]["VersionId"] == "v1"
+    assert iam.list_attached_role_policies(RoleName="tap-pipeline-deploy-dev")[
+        "AttachedPolicies"
+    ] == []  # fmt: skip
 
 
 def test_a_pipeline_role_changed_by_hand_is_brought_back(endpoint: str, tmp_path: Path) -> None:
@@ -567,12 +615,33 @@ def test_a_pipeline_role_changed_by_hand_is_brought_back(endpoint: str, tmp_path
     )["Policy"]["Arn"]
     iam.attach_role_policy(RoleName=name, PolicyArn=everything)
     iam.update_role(RoleName=name, MaxSessionDuration=43200)
-    assert bootstrap_backend(session, PIPELINE_SPEC)[-3:] == [
+    # A verify policy widened by hand, another detached.
+    verify = f"arn:aws:iam::{ACCOUNT}:policy/tap-pipeline-deploy-dev-verify"
+    original = iam.get_policy_version(PolicyArn=verify, VersionId="v1")["PolicyVersion"]
+    iam.create_policy_version(
+        PolicyArn=verify,
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+            }
+        ),
+        SetAsDefault=True,
+    )
+    iam.detach_role_policy(
+        RoleName="tap-pipeline-deploy-prod",
+        PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/tap-pipeline-deploy-prod-verify",
+    )
+    assert bootstrap_backend(session, PIPELINE_SPEC)[-4:] == [
         "role tap-pipeline-plan: updated",
-        "role tap-pipeline-deploy-dev: unchanged",
-        "role tap-pipeline-deploy-prod: unchanged",
+        "role tap-pipeline-drift: unchanged",
+        "role tap-pipeline-deploy-dev: updated",
+        "role tap-pipeline-deploy-prod: updated",
     ]
     assert _identity(iam) == created
+    default = iam.get_policy(PolicyArn=verify)["Policy"]["DefaultVersionId"]
+    restored = iam.get_policy_version(PolicyArn=verify, VersionId=default)["PolicyVersion"]
+    assert (default, restored["Document"]) == ("v3", original["Document"])
 
 
 def _command_workspace(tmp_path: Path, target: str) -> Workspace:
@@ -614,10 +683,11 @@ def test_the_bootstrap_backend_command_creates_the_pipeline_identity_of_platform
     commands_bootstrap.bootstrap_environments(ws, "dev")
     assert synthesized == ["all"]
     assert isinstance(ws.out, io.StringIO)
-    assert ws.out.getvalue().splitlines()[-4:] == [
+    assert ws.out.getvalue().splitlines()[-5:] == [
         "bootstrap-backend: role tap-deployer: created",
         "bootstrap-backend: oidc provider token.actions.githubusercontent.com: created",
         "bootstrap-backend: role tap-pipeline-plan: created",
+        "bootstrap-backend: role tap-pipeline-drift: created",
         "bootstrap-backend: role tap-pipeline-deploy-dev: created",
     ]
     iam = session.client("iam", "ap-southeast-1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.tooling.lifecycle import recorded_ui as ui
 from tooling.lifecycle.import_ids import (
     PlannedResource,
     PlannedResources,
@@ -20,21 +21,7 @@ BUCKET = "aws_s3_bucket.Storage_DataBucket_ABCD1234"
 VERSIONING = "aws_s3_bucket_versioning.Storage_Versioning_1A2B"
 INNER = 'module.data["eu"].aws_s3_bucket.Inner[0]'
 
-TO_S3_VALUES: dict[
-    str, Any
-] = {  # recorded: terraform show -json, terraform 1.11.4, aws provider 5.100.0
-    "cidr_ipv4": None,
-    "cidr_ipv6": None,
-    "description": None,
-    "from_port": 443,
-    "ip_protocol": "tcp",
-    "prefix_list_id": "pl-4f2b99c38388708e9",
-    "referenced_security_group_id": None,
-    "security_group_id": "sg-6e3a643c25a2d1e92",
-    "tags": None,
-    "tags_all": {},
-    "to_port": 443,
-}
+TO_S3_VALUES = ui.RULE_TO_S3_PLANNED
 
 
 def _resource(address: str, kind: str, values: dict[str, Any], mode: str = "managed") -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.tooling.lifecycle import recorded_ui as ui
 from tooling.lifecycle.import_lookups import SecurityGroupRule
 from tooling.lifecycle.import_rules import IMPORT_RULES
 
@@ -259,19 +260,7 @@ def test_a_rule_whose_values_are_not_all_known_has_no_id(
 
 # --------------------------------------------------------------------------- security group rules
 
-TO_S3: dict[str, Any] = {  # as Terraform plans a rule whose group and endpoint are in the state
-    "cidr_ipv4": None,
-    "cidr_ipv6": None,
-    "description": None,
-    "from_port": 443,
-    "ip_protocol": "tcp",
-    "prefix_list_id": "pl-4f2b99c38388708e9",
-    "referenced_security_group_id": None,
-    "security_group_id": "sg-6e3a643c25a2d1e92",
-    "tags": None,
-    "tags_all": {},
-    "to_port": 443,
-}
+TO_S3 = ui.RULE_TO_S3_PLANNED  # as Terraform plans a rule whose group and endpoint are in the state
 
 
 def test_an_egress_rule_is_looked_up_by_its_group_and_prefix_list() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from trading_infra.config import load_config
+from trading_infra.drift_metric import NAMESPACE
 
 from tests.tooling.lifecycle.pipeline_support import (
     REPOSITORY,
@@ -29,7 +30,9 @@ from tooling.lifecycle.pipeline_identity import (
     check_limits,
     check_repository,
     pipeline_spec,
+    policy_size,
     stack_types,
+    trust_policy,
 )
 from tooling.lifecycle.pipeline_model import AccountFacts, PipelineError, PipelineSpec, RoleSpec
 from tooling.lifecycle.workspace import Workspace
@@ -56,7 +59,7 @@ def _statement(role: RoleSpec, policy: str, sid: str) -> dict[str, Any]:
     return dict(found)
 
 
-def test_the_plan_role_trusts_pull_requests_of_the_repository_only() -> None:
+def test_the_plan_role_trusts_pull_requests_and_main_of_the_repository_only() -> None:
     plan = _roles(_spec())["tap-pipeline-plan"]
     assert plan.trust == {
         "Version": "2012-10-17",
@@ -68,9 +71,11 @@ def test_the_plan_role_trusts_pull_requests_of_the_repository_only() -> None:
                 "Condition": {
                     "StringEquals": {
                         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                        "token.actions.githubusercontent.com:sub": (
-                            "repo:acme-trading/trading-platform:pull_request"
-                        ),
+                        # Pull-request plans, and deploy.yml's prod-plan on a push to main.
+                        "token.actions.githubusercontent.com:sub": [
+                            "repo:acme-trading/trading-platform:pull_request",
+                            "repo:acme-trading/trading-platform:ref:refs/heads/main",
+                        ],
                     }
                 },
             }
@@ -86,6 +91,7 @@ def test_a_deploy_role_trusts_jobs_of_its_github_environment_only() -> None:
         "tap-pipeline-deploy-global",
         "tap-pipeline-deploy-prod",
         "tap-pipeline-deploy-staging",
+        "tap-pipeline-drift",
         "tap-pipeline-plan",
     ]
     assert roles["tap-pipeline-deploy-prod"].trust == {
@@ -98,9 +104,9 @@ def test_a_deploy_role_trusts_jobs_of_its_github_environment_only() -> None:
                 "Condition": {
                     "StringEquals": {
                         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                        "token.actions.githubusercontent.com:sub": (
+                        "token.actions.githubusercontent.com:sub": [
                             "repo:acme-trading/trading-platform:environment:production"
-                        ),
+                        ],
                     }
                 },
             }
@@ -108,9 +114,9 @@ def test_a_deploy_role_trusts_jobs_of_its_github_environment_only() -> None:
     }
     # Without a mapping the GitHub environment is the platform environment's name.
     staging = roles["tap-pipeline-deploy-staging"].trust["Statement"][0]["Condition"]
-    assert staging["StringEquals"]["token.actions.githubusercontent.com:sub"] == (
+    assert staging["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
         "repo:acme-trading/trading-platform:environment:staging"
-    )
+    ]
     # A first deploy of the Aurora global database outlasts the default hour.
     assert roles["tap-pipeline-deploy-prod"].max_session_seconds == 14400
 
@@ -122,6 +128,171 @@ def test_the_plan_role_allows_reads_only_and_reads_no_data_but_the_state() -> No
     assert writes(document) == []
     assert data_reads(document) == []
     assert {s["Effect"] for s in document["Statement"]} == {"Allow"}
+
+
+def test_the_drift_role_trusts_main_of_the_repository_only() -> None:
+    drift = _roles(_spec())["tap-pipeline-drift"]
+    assert drift.trust == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": PROVIDER},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                        "token.actions.githubusercontent.com:sub": [
+                            "repo:acme-trading/trading-platform:ref:refs/heads/main"
+                        ],
+                    }
+                },
+            }
+        ],
+    }
+    assert (drift.purpose, drift.max_session_seconds) == ("github-actions-drift", 3600)
+
+
+def test_the_drift_role_reads_as_the_plan_role_and_writes_only_the_drift_metric() -> None:
+    roles = _roles(_spec())
+    plan = roles["tap-pipeline-plan"].policies["plan-read-only"]["Statement"]
+    drift = roles["tap-pipeline-drift"]
+    assert list(drift.policies) == ["drift"]
+    document = drift.policies["drift"]
+    assert document["Statement"][:-1] == plan
+    assert document["Statement"][-1] == {
+        "Sid": "PublishDriftMetric",
+        "Effect": "Allow",
+        "Action": "cloudwatch:PutMetricData",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"cloudwatch:namespace": "TAP/Drift"}},
+    }
+    # Its only write is that one, conditioned on the drift namespace.
+    assert writes(document) == ["cloudwatch:PutMetricData"]
+    (writing,) = [s for s in document["Statement"] if writes({"Statement": [s]})]
+    assert writing["Condition"] == {"StringEquals": {"cloudwatch:namespace": NAMESPACE}}
+    assert data_reads(document) == []
+
+
+def test_a_trust_policy_accepts_any_of_its_subjects() -> None:
+    trust = trust_policy(PROVIDER, ["repo:a/b:pull_request", "repo:a/b:ref:refs/heads/main"])
+    (statement,) = trust["Statement"]
+    assert statement["Condition"]["StringEquals"] == {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": [
+            "repo:a/b:pull_request",
+            "repo:a/b:ref:refs/heads/main",
+        ],
+    }
+
+
+def test_a_deploy_role_may_run_verify_on_its_own_deployment_only() -> None:
+    dev = _roles(_spec())["tap-pipeline-deploy-dev"]
+    arn = "arn:aws:iam::111122223333:policy/tap-pipeline-deploy-dev-verify"
+    assert list(dev.managed_policies) == [arn]
+    bucket = "arn:aws:s3:::tap-*-dev-ap-southeast-1-111122223333"
+    assert dev.managed_policies[arn] == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                # GET /health is an open route: only the SigV4-signed session routes ask IAM.
+                "Sid": "VerifyApi",
+                "Effect": "Allow",
+                "Action": ["execute-api:Invoke"],
+                "Resource": [
+                    "arn:aws:execute-api:ap-southeast-1:111122223333:*/*/POST/sessions",
+                    "arn:aws:execute-api:ap-southeast-1:111122223333:*/*/DELETE/sessions/*",
+                ],
+            },
+            {
+                "Sid": "VerifyUpload",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject"],
+                "Resource": [f"{bucket}/incoming/verify/*"],
+            },
+            {
+                "Sid": "VerifyListCanary",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucketVersions"],
+                "Resource": [bucket],
+                "Condition": {
+                    "StringLike": {
+                        "s3:prefix": ["incoming/verify/*", "quarantine/incoming/verify/*"]
+                    }
+                },
+            },
+            {
+                "Sid": "VerifyRemoveCanary",
+                "Effect": "Allow",
+                "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                "Resource": [
+                    f"{bucket}/incoming/verify/*",
+                    f"{bucket}/quarantine/incoming/verify/*",
+                ],
+            },
+            {
+                "Sid": "VerifyDataKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": ["arn:aws:kms:ap-southeast-1:111122223333:key/*"],
+                "Condition": {
+                    "ForAnyValue:StringLike": {"kms:ResourceAliases": ["alias/tap-*-dev"]},
+                    "StringEquals": {
+                        "kms:ViaService": [
+                            "s3.ap-southeast-1.amazonaws.com",
+                            "sqs.ap-southeast-1.amazonaws.com",
+                        ]
+                    },
+                },
+            },
+            {
+                "Sid": "VerifyTrades",
+                "Effect": "Allow",
+                "Action": ["dynamodb:DeleteItem"],
+                "Resource": ["arn:aws:dynamodb:ap-southeast-1:111122223333:table/tap-*-dev"],
+            },
+            {
+                "Sid": "VerifyProcessorLog",
+                "Effect": "Allow",
+                "Action": ["logs:FilterLogEvents"],
+                "Resource": [
+                    "arn:aws:logs:ap-southeast-1:111122223333:log-group:/aws/lambda/tap-*-dev:*"
+                ],
+            },
+            {
+                "Sid": "VerifyDeadLetters",
+                "Effect": "Allow",
+                "Action": ["sqs:ReceiveMessage"],
+                "Resource": ["arn:aws:sqs:ap-southeast-1:111122223333:tap-*-dev"],
+            },
+        ],
+    }
+
+
+def test_the_verify_policy_is_managed_because_the_inline_policies_have_no_room_for_it() -> None:
+    # IAM counts a role's inline policies together (10,240); the global deploy role's are close.
+    deploy = _roles(_spec())["tap-pipeline-deploy-global"]
+    inline = sum(policy_size(document) for document in deploy.policies.values())
+    (verify,) = deploy.managed_policies.values()
+    assert inline + policy_size(verify) > 10_240
+    assert policy_size(verify) <= 6_144
+
+
+def test_a_managed_policy_over_the_iam_size_quota_is_refused() -> None:
+    over = RoleSpec(
+        "r",
+        trust={},
+        policies={},
+        description="",
+        purpose="p",
+        managed_policies={"arn:aws:iam::1:policy/m": {"Sid": "X" * 6_135}},
+    )
+    with pytest.raises(PipelineError) as refused:
+        check_limits([over])
+    assert str(refused.value) == (
+        "the managed policy arn:aws:iam::1:policy/m of r is 6145 characters; IAM allows 6144 per "
+        "managed policy (IAM and AWS STS quotas)"
+    )
 
 
 def test_the_read_only_check_fails_on_a_write() -> None:
@@ -370,7 +541,7 @@ def test_a_bootstrap_of_one_environment_keeps_its_accounts_other_states_in_the_p
     assert spec.selected == frozenset({"prod"})
     assert [e.name for e in spec.environments] == ["dev", "staging", "prod", "global"]
     roles = _roles(spec)
-    assert sorted(roles) == ["tap-pipeline-deploy-prod", "tap-pipeline-plan"]
+    assert sorted(roles) == ["tap-pipeline-deploy-prod", "tap-pipeline-drift", "tap-pipeline-plan"]
     buckets = _statement(roles["tap-pipeline-plan"], "plan-read-only", "StateBuckets")
     assert len(buckets["Resource"]) == 4
     # An environment of another account is left to that account's bootstrap.

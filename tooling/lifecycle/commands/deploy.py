@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from tooling.lifecycle.session import Session
     from tooling.lifecycle.workspace import Workspace
 
-__all__ = ["UNCHANGED", "deploy_stacks"]
+__all__ = ["UNCHANGED", "deploy_stacks", "local_outputs", "write_outputs"]
 
 #: What ``deploy`` says of a stack it skips (:mod:`..applied`).
 UNCHANGED = "unchanged since its last apply (skipped; --plan-all plans it)"
@@ -74,12 +74,12 @@ def deploy_stacks(
     deployment = _Deployment(run, AppliedRecords(session), plan_all=plan_all, timings=timings)
     outcomes = run.over(stacks, deployment.deploy, order="reads", parallel=parallel, stop=stop)
     done = [(s, deployment.collected[s.name]) for s in stacks if s.name in deployment.collected]
-    flat = _write_outputs(ws, done)
+    flat = write_outputs(ws, done)
     run.raise_for(outcomes, finish=True)
     return flat
 
 
-def _write_outputs(ws: Workspace, done: list[tuple[StackInfo, dict[str, Any]]]) -> dict[str, Any]:
+def write_outputs(ws: Workspace, done: list[tuple[StackInfo, dict[str, Any]]]) -> dict[str, Any]:
     """cfn-outputs of the stacks in ``done`` (with their outputs), the main ones printed."""
     if not done:
         return {}
@@ -95,7 +95,7 @@ def _write_outputs(ws: Workspace, done: list[tuple[StackInfo, dict[str, Any]]]) 
     return flat
 
 
-def _local_outputs(session: Session, outputs: dict[str, Any]) -> None:
+def local_outputs(session: Session, outputs: dict[str, Any]) -> None:
     """Local target: the emulator's endpoint, and the API's URL on it (``api_local_url``)."""
     if session.emulator is None:
         return
@@ -141,7 +141,7 @@ class _Deployment:
 
     def collect(self, stack: StackInfo, outputs: dict[str, Any]) -> None:
         outputs["aws_region"] = stack.region
-        _local_outputs(self.run.session, outputs)
+        local_outputs(self.run.session, outputs)
         with self.run.lock:
             self.collected[stack.name] = outputs
 

@@ -1,9 +1,10 @@
 """The CI pipeline's identity (platform.toml ``[pipeline]``): which GitHub repository's workflows
-may assume the plan and deploy roles ``./tap bootstrap-backend`` creates in each account.
+may assume the plan, drift and deploy roles ``./tap bootstrap-backend`` creates in each account.
 
 GitHub Actions presents an OpenID Connect token whose ``sub`` claim names the repository and
-either the pull request (``repo:OWNER/REPO:pull_request``) or the GitHub environment of the job
-(``repo:OWNER/REPO:environment:NAME``): GitHub's "OpenID Connect reference",
+either the pull request (``repo:OWNER/REPO:pull_request``), the GitHub environment of the job
+(``repo:OWNER/REPO:environment:NAME``) or, for a job in no environment, the branch it runs on
+(``repo:OWNER/REPO:ref:refs/heads/main``): GitHub's "OpenID Connect reference",
 https://docs.github.com/en/actions/reference/security/oidc. The roles' trust policies compare
 these values with ``StringEquals``, which is case-sensitive: write the repository and the
 environment names exactly as GitHub shows them.
@@ -41,6 +42,9 @@ class PipelineSettings(_Frozen):
     #: The read-only role of pull-request plans (one per account). Default
     #: ``<platform>-pipeline-plan``.
     plan_role: str | None = None
+    #: The role of the nightly drift job (one per account): the plan role's reads and the drift
+    #: metric's PutMetricData. Default ``<platform>-pipeline-drift``.
+    drift_role: str | None = None
     #: Each environment's deploy role is ``<deploy_role_prefix>-<environment>``. Default
     #: ``<platform>-pipeline-deploy``.
     deploy_role_prefix: str | None = None
@@ -59,7 +63,7 @@ class PipelineSettings(_Frozen):
             )
         return value
 
-    @field_validator("plan_role", "deploy_role_prefix")
+    @field_validator("plan_role", "drift_role", "deploy_role_prefix")
     @classmethod
     def _role_name(cls, value: str | None) -> str | None:
         if value is None or _ROLE_NAME.match(value):
@@ -88,6 +92,10 @@ class PipelineSettings(_Frozen):
     def plan_role_name(self, platform: str) -> str:
         """The plan role's name: ``plan_role``, else ``<platform>-pipeline-plan``."""
         return self.plan_role or f"{platform}-pipeline-plan"
+
+    def drift_role_name(self, platform: str) -> str:
+        """The drift role's name: ``drift_role``, else ``<platform>-pipeline-drift``."""
+        return self.drift_role or f"{platform}-pipeline-drift"
 
     def deploy_role_name(self, platform: str, environment: str) -> str:
         """``environment``'s deploy role: ``<deploy_role_prefix>-<environment>``."""
