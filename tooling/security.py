@@ -209,12 +209,16 @@ def checkov_input(stacks_dir: Path, into: Path) -> Path:
     whole file, which it reports as a parsing error and scans nothing of
     (https://github.com/bridgecrewio/checkov/issues/7454). The copy leaves out exactly that
     constraint on the Terraform CLI, which holds no resource and is in no check; every resource,
-    provider and backend setting is scanned as synthesized.
+    provider and backend setting is scanned as synthesized. The same parser expects an object per
+    block type and fails on the list of ``moved`` blocks (a renamed construct id's old address,
+    https://developer.hashicorp.com/terraform/language/moved): they declare no resource either,
+    so the copy leaves them out too.
     """
     shutil.rmtree(into, ignore_errors=True)
     for source in sorted(stacks_dir.glob("*/cdk.tf.json")):
         document = json.loads(source.read_text(encoding="utf-8"))
         document.get("terraform", {}).pop("required_version", None)
+        document.pop("moved", None)
         target = into / source.parent.name / source.name
         target.parent.mkdir(parents=True)
         target.write_text(json.dumps(document, indent=2), encoding="utf-8")

@@ -4,7 +4,8 @@ Each scenario runs ``./tap`` (``python -m invoke``, as ``./tap`` execs it) as a 
 own process group, watches its streamed lines (``[<stack>] N resource(s) done``) and kills the
 whole group with SIGKILL (a lost VM, an OOM kill, a CI time-out) or sends it SIGINT (Ctrl-C in
 a terminal). Afterwards ``./tap deploy`` must converge with no manual step, ``./tap plan`` must
-show no changes for every stack, and the final ``./tap destroy`` must say nothing is left.
+show no changes for every stack (its saved plans' manifest), and the final ``./tap destroy``
+must say nothing is left.
 
 One emulator for the module, of its own (free port, own state directory ``TAP_EMULATOR_DIR``
 and synth directory ``TAP_CDKTF_OUTDIR``): it never touches a developer's emulator or another
@@ -18,7 +19,10 @@ every recovery is made by the next ``./tap`` a user would run, never by a destro
 3. deploy killed (SIGKILL) during the application apply, just after a resource was created
    and before terraform wrote it to the state; the next deploy adopts what is missing from the
    state (import blocks), converges, and the plan of every stack is clean
-4. destroy killed (SIGKILL) during the application destroy, then destroy: nothing left
+4. the delivery pipeline's sequence on the recovered deployment: ``./tap plan --out``,
+   ``./tap deploy --plan`` (exactly the reviewed change), ``./tap verify``, ``./tap drift``, and
+   the same plans refused as stale when deployed again
+5. destroy killed (SIGKILL) during the application destroy, then destroy: nothing left
 
 Runs against the working tree's sources: an edit of a service while it runs rebuilds the zip
 and shows as changes in the plan.
@@ -166,28 +170,40 @@ class Crashes:
         return command
 
     def converges(self) -> str:
-        """``./tap deploy`` succeeds with no manual step and the plan is clean for every stack;
-        the deploy's output."""
+        """``./tap deploy`` succeeds with no manual step and the plan is clean for every stack
+        (read from the saved plans' manifest, ``./tap plan --out``); the deploy's output."""
+        from tooling.lifecycle.saved_plans import read_manifest
+
         deployed = self.run("deploy", "--env", ENV).output
-        planned = self.run("plan", "--env", ENV).output
-        for stack in self.stacks:
-            rows = [line for line in planned.splitlines() if line.startswith(f"{stack} ")]
-            assert rows and rows[-1].endswith("succeeded: no changes"), planned
+        plans = ROOT / WORK / "plans-converged"
+        self.run("plan", "--env", ENV, "--out", str(plans))
+        changes = {saved.name: saved.has_changes for saved in read_manifest(plans).stacks}
+        assert changes == dict.fromkeys(self.stacks, False), changes
         return deployed
+
+    def client(self, service: str, region: str) -> Any:
+        """A boto3 client of the module's emulator."""
+        import boto3
+
+        return boto3.session.Session(
+            aws_access_key_id=FAKE_CREDENTIALS.access_key_id,
+            aws_secret_access_key=FAKE_CREDENTIALS.secret_access_key,
+            region_name=region,
+        ).client(service, endpoint_url=f"http://127.0.0.1:{self.env['TAP_EMULATOR_PORT']}")  # type: ignore[call-overload]
+
+    def state_serial(self, stack: str) -> tuple[str, int]:
+        """The lineage and serial of ``stack``'s state, as the backend stores it."""
+        config = _state_config()
+        key = f"tap/{ENV}/{stack}.tfstate"
+        body = self.client("s3", config["region"]).get_object(Bucket=config["bucket"], Key=key)
+        state = json.loads(body["Body"].read())
+        return str(state["lineage"]), int(state["serial"])
 
     def locks(self) -> list[Any]:
         """The lock items and S3 lock files of the state backend (empty: nothing locked)."""
-        import boto3
-
-        endpoint = f"http://127.0.0.1:{self.env['TAP_EMULATOR_PORT']}"
         config = _state_config()
-        session = boto3.session.Session(
-            aws_access_key_id=FAKE_CREDENTIALS.access_key_id,
-            aws_secret_access_key=FAKE_CREDENTIALS.secret_access_key,
-            region_name=config["region"],
-        )
-        dynamodb = session.client("dynamodb", endpoint_url=endpoint)
-        s3 = session.client("s3", endpoint_url=endpoint)
+        dynamodb = self.client("dynamodb", config["region"])
+        s3 = self.client("s3", config["region"])
         scanned = dynamodb.scan(TableName=config["lock_table"], ConsistentRead=True)["Items"]
         # Lock items carry "Info"; the "<bucket>/<key>-md5" items (state digests) are no locks.
         items: list[Any] = [item for item in scanned if "Info" in item]
@@ -280,6 +296,61 @@ def test_what_a_killed_application_apply_created_is_adopted_by_the_next_deploy(
     assert killed.process is not None and killed.process.returncode == -signal.SIGKILL
     deployed = crashes.converges()
     assert "are missing from the state" in deployed and "adopted" in deployed, deployed
+
+
+#: A log group of the application stack, changed outside Terraform by the pipeline rehearsal.
+ACCESS_LOG_GROUP = f"/tap/{ENV}/api-access"
+ACCESS_LOG_GROUP_ADDRESS = "aws_cloudwatch_log_group.Api_AccessLogGroup_67BA7250"
+
+
+def _retention_days(crashes: Crashes, region: str) -> Any:
+    groups = crashes.client("logs", region).describe_log_groups(logGroupNamePrefix=ACCESS_LOG_GROUP)
+    return next(
+        g.get("retentionInDays")
+        for g in groups["logGroups"]
+        if g["logGroupName"] == ACCESS_LOG_GROUP
+    )
+
+
+def test_the_pipeline_applies_exactly_the_reviewed_plan_and_refuses_it_once_stale(
+    crashes: Crashes,
+) -> None:
+    """The delivery pipeline's sequence, as .github/workflows/deploy.yml runs it, on the
+    recovered deployment: GIVEN a log group changed outside Terraform WHEN ``./tap plan --out``
+    saves the plans, ``./tap deploy --plan`` applies them, ``./tap verify`` and ``./tap drift``
+    run THEN exactly that change is applied (the network's plan, without changes, is skipped),
+    the environment answers and has no drift; the same plans deployed again are refused as
+    stale (the application's state changed since) before anything is applied."""
+    from tooling.lifecycle.saved_plans import read_manifest
+
+    network, app = sorted(crashes.stacks, key=lambda name: not name.endswith("-network"))
+    region = _state_config()["region"]
+    crashes.client("logs", region).put_retention_policy(
+        logGroupName=ACCESS_LOG_GROUP, retentionInDays=1
+    )
+    plans = ROOT / WORK / "plans-reviewed"
+    crashes.run("plan", "--env", ENV, "--out", str(plans))
+    manifest = read_manifest(plans)
+    assert {s.name: s.has_changes for s in manifest.stacks} == {network: False, app: True}
+    report = json.loads((plans / f"{app}.report.json").read_text(encoding="utf-8"))
+    assert [change["address"] for change in report["changes"]] == [ACCESS_LOG_GROUP_ADDRESS]
+
+    applied = crashes.run("deploy", "--env", ENV, "--plan", str(plans)).output
+    assert _retention_days(crashes, region) == 7
+    assert applied.count("its saved plan has no changes (skipped)") == 1, applied
+    crashes.run("verify", "--env", ENV)
+    crashes.run("drift", "--env", ENV, "--fail-on-drift")
+
+    saved = manifest.stack(app)
+    assert saved is not None
+    now = crashes.state_serial(app)
+    replay = crashes.run("deploy", "--env", ENV, "--plan", str(plans), expect=1).output
+    assert "deploy --plan refused: nothing was applied." in replay, replay
+    assert (
+        f"  {app}: stale: its state changed since the plan (lineage/serial "
+        f"{saved.lineage}/{saved.serial} then, {now[0]}/{now[1]} now)"
+    ) in replay, replay
+    assert crashes.state_serial(app) == now
 
 
 def test_a_killed_destroy_is_finished_by_the_next_destroy_and_nothing_is_left(

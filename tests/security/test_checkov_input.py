@@ -14,10 +14,11 @@ STACK = {
         "required_version": ">= 1.11.0",
     },
     "resource": {"aws_s3_bucket": {"Data": {"bucket": "data"}}},
+    "moved": [{"from": "aws_s3_bucket.Old", "to": "aws_s3_bucket.Data"}],
 }
 
 
-def test_checkov_is_given_every_stack_without_only_the_terraform_version(tmp_path: Path) -> None:
+def test_checkov_is_given_every_stack_without_the_terraform_version_and_moved_blocks(tmp_path: Path) -> None:
     stacks = tmp_path / "stacks"
     for name in ("tap-dev-ap-southeast-1-network", "tap-dev-ap-southeast-1-app"):
         (stacks / name).mkdir(parents=True)
