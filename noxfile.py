@@ -54,7 +54,10 @@ QUIET_JSII = {
 
 
 def _pytest(session: nox.Session, *args: str) -> None:
-    session.run(PYTHON, "-m", "pytest", "-q", *args, *session.posargs, env=QUIET_JSII)
+    # The slowest tests in every CI log: where the next minute of CI time is to be found.
+    session.run(
+        PYTHON, "-m", "pytest", "-q", "--durations=15", *args, *session.posargs, env=QUIET_JSII
+    )
 
 
 #: `npm ci` of the Node tools that tests run (tests/node_tools.py: mermaid's parser for `unit`,

@@ -18,7 +18,9 @@ STACK = {
 }
 
 
-def test_checkov_is_given_every_stack_without_the_terraform_version_and_moved_blocks(tmp_path: Path) -> None:
+def test_checkov_is_given_every_stack_without_the_terraform_version_and_moved_blocks(
+    tmp_path: Path,
+) -> None:
     stacks = tmp_path / "stacks"
     for name in ("tap-dev-ap-southeast-1-network", "tap-dev-ap-southeast-1-app"):
         (stacks / name).mkdir(parents=True)

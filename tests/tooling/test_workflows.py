@@ -158,7 +158,7 @@ def test_the_workflows_are_the_delivery_flow() -> None:
     triggers = {path.name: load(path).get(True) for path in WORKFLOWS}  # YAML 1.1: on -> True
     assert triggers == {
         "deploy.yml": {"push": {"branches": ["main"]}},
-        "drift.yml": {"schedule": [{"cron": "17 3 * * *"}], "workflow_dispatch": None},
+        "drift.yml": {"schedule": [{"cron": "17 */6 * * *"}], "workflow_dispatch": None},
         "pull-request.yml": {"pull_request": None},
     }
     used = {command[0] for job in jobs() for command in job_commands(job)}

@@ -168,15 +168,15 @@ class Alarms(Construct):
     def _drift_alarm(self, context: RegionContext) -> None:
         """Alarms when ``./tap drift`` counted resources that differ from the code.
 
-        Missing data is ``missing``: nothing runs the drift check on a schedule yet (it runs
-        when someone runs ``./tap drift``), so a period without a data point is the normal
-        state, above all right after a deploy. Treated as breaching it would page from the
-        first deploy on; treated as not breaching it would report OK for a check that never
-        ran. With ``missing`` ("if all data points in the alarm evaluation range are missing,
-        the alarm transitions to INSUFFICIENT_DATA",
+        Missing data is ``missing``: the check runs every period (.github/workflows/drift.yml,
+        every 6 hours) or when someone runs ``./tap drift``, so until the first run after a
+        deploy there is no data point. Treated as breaching it would page from the first deploy
+        on; treated as not breaching it would report OK for a check that never ran. With
+        ``missing`` ("if all data points in the alarm evaluation range are missing, the alarm
+        transitions to INSUFFICIENT_DATA",
         https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html)
-        nobody is paged and the alarm says honestly that nothing is known. Once the check runs on
-        a schedule, ``breaching`` would also catch a check that stopped (docs/platform.md).
+        nobody is paged and the alarm says honestly that nothing is known; a schedule that
+        stopped shows the same way (docs/delivery.md, "Drift and its alarm").
         """
         self._alarm(
             "Drift",
