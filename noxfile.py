@@ -37,11 +37,12 @@ nox.options.sessions = ["lint", "unit", "moto", "synth", "security", "e2e", "pro
 nox.options.error_on_missing_interpreters = True
 #: How `./tap test` (= CI) runs the suite: each chain a nox process, its sessions one after the
 #: other, the chains side by side (tooling/test_suite.py). e2e mostly waits on deploys; the other
-#: two chains take about as long as each other; synth and security share cdktf.out: one chain.
+#: two chains take about as long as each other. `security` synthesizes into cdktf.out, `synth`
+#: validates in a synth directory of its own (VALIDATE_OUTDIR), so they may run side by side.
 SUITE_CHAINS = (
     ("e2e",),
-    ("lint", "unit", "synth", "security"),
-    ("moto", "processor", "api_handler"),
+    ("lint", "unit", "synth"),
+    ("moto", "processor", "api_handler", "security"),
 )
 
 PYTHON = sys.executable
@@ -112,11 +113,19 @@ def moto(session: nox.Session) -> None:
     _pytest(session, "tests/tooling")
 
 
+#: The synth directory of `synth`'s validate (relative to the repository): not cdktf.out, which
+#: `security` synthesizes the aws stacks into in the other chain.
+VALIDATE_OUTDIR = ".build/validate/cdktf.out"
+
+
 @nox.session(python=False)
 def synth(session: nox.Session) -> None:
     """Reproducible Lambda builds, then synth and `terraform validate` of every stack."""
     _pytest(session, "tests/build")
-    session.run(PYTHON, "-m", "invoke", "validate", "--env", "all", env=QUIET_JSII)
+    session.run(
+        PYTHON, "-m", "invoke", "validate", "--env", "all",
+        env={**QUIET_JSII, "TAP_CDKTF_OUTDIR": VALIDATE_OUTDIR},
+    )  # fmt: skip
 
 
 #: The e2e modules by lane, listed (not the whole of tests/e2e) so that a module is part of CI

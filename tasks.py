@@ -185,10 +185,11 @@ def plan(
     from tooling.lifecycle.commands.plan import plan_stacks
 
     hints = hints_for("plan", env, target)
+    bootstrap = hints_for("bootstrap-backend", env, target).again
     with exits():
         codes = plan_stacks(
             workspace(target), env, parallel=parallel, hints=hints,
-            out=None if out is None else Path(out),
+            out=None if out is None else Path(out), bootstrap=bootstrap,
         )  # fmt: skip
     if any(code not in (0, 2) for code in codes.values()):
         raise Exit("plan failed for: " + ", ".join(s for s, v in codes.items() if v not in (0, 2)))

@@ -5,6 +5,9 @@ human-readable plan text. Replacements and deletions are what a reviewer must no
 are listed first and marked, before the counts. ``./tap plan`` prints :func:`summary_lines`
 and writes :data:`REPORT_JSON` (machine-readable, e.g. for a bot) and :data:`REPORT_MARKDOWN`
 (a pull-request comment).
+
+A stack that does not exist yet (:mod:`.first_plans`) is marked: planned against an empty state
+(its counts are what a first deploy adds), or waiting (not planned), each with its note.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tooling.lifecycle.first_plans import Basis
 
 __all__ = [
     "REPORT_JSON",
@@ -57,10 +63,19 @@ class StackPlan:
     changes: tuple[ResourceChange, ...] = ()
     error: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    #: What it was planned against (:mod:`.first_plans`): ``"state"``, ``"empty_state"`` or
+    #: ``"waiting"`` (not planned).
+    basis: Basis = "state"
+    #: What the report says of a basis other than ``"state"``.
+    note: str | None = None
 
     @property
     def has_changes(self) -> bool:
         return bool(self.changes)
+
+    @property
+    def waiting(self) -> bool:
+        return self.basis == "waiting"
 
 
 def _kind(actions: Sequence[str]) -> str | None:
@@ -99,16 +114,24 @@ def stack_plan(stack: str, plan: Mapping[str, Any]) -> StackPlan:
     return StackPlan(stack=stack, changes=tuple(changes), counts=counts)
 
 
+#: The mark of a plan's basis other than its state, in the summary and the comment.
+_BASIS_MARKS = {"empty_state": "against an empty state", "waiting": "waiting, not planned"}
+
+
 def _count_text(plan: StackPlan) -> str:
     if plan.error is not None:
         return "error"
+    if plan.waiting:
+        return _BASIS_MARKS["waiting"]
     if not plan.has_changes:
-        return "no changes"
-    counts = plan.counts
-    return (
-        f"{counts.get('create', 0)} to add, {counts.get('update', 0)} to change, "
-        f"{counts.get('replace', 0)} to replace, {counts.get('destroy', 0)} to destroy"
-    )
+        text = "no changes"
+    else:
+        counts = plan.counts
+        text = (
+            f"{counts.get('create', 0)} to add, {counts.get('update', 0)} to change, "
+            f"{counts.get('replace', 0)} to replace, {counts.get('destroy', 0)} to destroy"
+        )
+    return f"{text} ({_BASIS_MARKS[plan.basis]})" if plan.basis in _BASIS_MARKS else text
 
 
 def _line(change: ResourceChange) -> str:
@@ -124,6 +147,8 @@ def summary_lines(plans: Iterable[StackPlan]) -> list[str]:
         lines.append(f"  {plan.stack}: {_count_text(plan)}")
         if plan.error is not None:
             lines.append(f"    {plan.error.splitlines()[0] if plan.error else 'error'}")
+        if plan.note:
+            lines.append(f"    {plan.note}")
         lines += [f"    {_line(change)}" for change in plan.changes]
     return lines
 
@@ -142,14 +167,18 @@ def markdown(plans: Sequence[StackPlan]) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     for plan in plans:
-        if plan.error is not None:
-            lines.append(f"| `{plan.stack}` | error | | | |")
+        if plan.error is not None or plan.waiting:
+            lines.append(f"| `{plan.stack}` | {'error' if plan.error else 'waiting'} | | | |")
             continue
         c = plan.counts
+        mark = f" ({_BASIS_MARKS[plan.basis]})" if plan.basis in _BASIS_MARKS else ""
         lines.append(
-            f"| `{plan.stack}` | {c.get('create', 0)} | {c.get('update', 0)} | "
+            f"| `{plan.stack}`{mark} | {c.get('create', 0)} | {c.get('update', 0)} | "
             f"{c.get('replace', 0)} | {c.get('destroy', 0)} |"
         )
+    notes = [f"- `{plan.stack}`: {plan.note}" for plan in plans if plan.note]
+    if notes:
+        lines += ["", *notes]
     for plan in plans:
         if not plan.changes:
             continue

@@ -16,6 +16,11 @@ made) the plan applied must be the plan that was reviewed. A saved plan (``terra
 - where it applies: the target, the environments and the stacks the deploy selects, and the
   terraform version (a plan file only applies with the version that made it).
 
+A stack that did not exist yet when planned (:mod:`.first_plans`: planned against an empty
+state in a scratch copy, or waiting for a stack it reads) has no plan to apply: its record says
+why (``not_applicable``), no plan file is kept, and a deploy of the directory is refused naming
+it: such an environment is bootstrapped and deployed first, then planned again.
+
 This module is pure: it reads and writes the manifest and compares what was recorded with what
 is found now (:class:`StackNow`); reading the backend is :mod:`.state_snapshot`'s.
 """
@@ -77,6 +82,7 @@ class SavedStack:
     """One stack's saved plan as the manifest records it.
 
     ``lineage``/``serial`` None: the stack had no state when planned (never deployed).
+    ``not_applicable``: why there is no plan to apply (no plan file then); None: a plan to apply.
     """
 
     name: str
@@ -90,10 +96,11 @@ class SavedStack:
     has_changes: bool
     plan_file: str
     plan_sha256: str
+    not_applicable: str | None = None
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> SavedStack:
-        serial = raw.get("serial")
+        serial, refused = raw.get("serial"), raw.get("not_applicable")
         return cls(
             name=str(raw["name"]),
             environment=str(raw["environment"]),
@@ -106,7 +113,15 @@ class SavedStack:
             has_changes=bool(raw["has_changes"]),
             plan_file=str(raw["plan_file"]),
             plan_sha256=str(raw["plan_sha256"]),
+            not_applicable=None if refused is None else str(refused),
         )
+
+    def to_document(self) -> dict[str, Any]:
+        """The record as the manifest writes it (``not_applicable`` only when set)."""
+        document = asdict(self)
+        if self.not_applicable is None:
+            del document["not_applicable"]
+        return document
 
 
 @dataclass(frozen=True)
@@ -123,7 +138,11 @@ class PlanManifest:
         return next((saved for saved in self.stacks if saved.name == name), None)
 
     def to_json(self) -> str:
-        document = {"format": MANIFEST_FORMAT, **asdict(self)}
+        document = {
+            "format": MANIFEST_FORMAT,
+            **asdict(self),
+            "stacks": [stack.to_document() for stack in self.stacks],
+        }
         return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
     @classmethod
@@ -179,7 +198,12 @@ class StackNow:
 
 
 def stale_reasons(saved: SavedStack, now: StackNow) -> list[str]:
-    """Why the saved plan of a stack is no longer the plan to apply; [] when it still is."""
+    """Why the saved plan of a stack is no longer the plan to apply; [] when it still is.
+
+    A record without a plan to apply (``not_applicable``) has nothing to go stale: it refuses
+    the whole directory in :func:`mismatches`."""
+    if saved.not_applicable is not None:
+        return []
     reasons = []
     if now.config_sha256 != saved.config_sha256:
         reasons.append("its configuration changed since the plan (cdk.tf.json differs)")
@@ -210,7 +234,8 @@ def mismatches(
     terraform_version: str,
 ) -> list[str]:
     """Why the plan directory does not apply to this deploy as a whole: another target, other
-    environments or stacks than the deploy selects, another terraform version; [] when none."""
+    environments or stacks than the deploy selects, another terraform version, a selected stack
+    without a plan to apply (each named with why); [] when none."""
     problems = []
     if manifest.target != target:
         problems.append(f"the plans are for --target {manifest.target}, not {target}")
@@ -231,6 +256,11 @@ def mismatches(
             f"the plans were made by terraform {manifest.terraform_version}, "
             f"this is {terraform_version}"
         )
+    problems += [
+        f"{stack.name}: {stack.not_applicable}"
+        for stack in manifest.stacks
+        if stack.not_applicable is not None and stack.name in selected
+    ]
     return problems
 
 

@@ -398,15 +398,35 @@ def _adopt_and_converge(terraform: Callable[..., Any], stack_dir: Path, imports:
     return applied.imported
 
 
-def test_real_terraform_adopts_what_an_interrupted_apply_left(
+def test_real_terraform_adopts_what_exists_outside_the_state(
     endpoint: str, terraform_repo: Path, tmp_path: Path
 ) -> None:
-    # GIVEN what a killed apply had created, never written to the state
+    """One stack, both ways a resource ends up outside the state: a bucket named after the
+    account (a data source), its versioning, a table and a role a killed apply had created; and
+    two security group rules whose create response was lost (they exist, the groups and the
+    endpoint are in the state, the rules are not). The failed apply names each by its address,
+    Terraform's plan gives the attributes their import IDs are made of, and the next apply
+    adopts all five; the plan after it is empty."""
     reset_moto(endpoint)
 
     def c(service: str) -> Any:
         return crash.client(endpoint, service, REGION)
 
+    rules = {
+        "aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE",
+        "aws_vpc_security_group_ingress_rule.Network_EndpointFromLambda_9E8F7A6B",
+    }
+    stack_dir = tmp_path / "tap-dev-eu-west-1-app"
+    crash.write_config(stack_dir, _network(endpoint))
+    terraform = _terraform(stack_dir, terraform_repo)
+    init = terraform("init", "-input=false")
+    assert init.returncode == 0, init.stderr
+    created = terraform(*APPLY)
+    assert created.returncode == 0, created.stdout + created.stderr
+    # GIVEN the rules exist in AWS, the groups and the endpoint in the state, the rules not
+    forgotten = terraform("state", "rm", *sorted(rules))
+    assert forgotten.returncode == 0, forgotten.stderr
+    # AND what a killed apply had created, never written to the state
     c("s3").create_bucket(
         Bucket=ACCOUNT_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
     )
@@ -417,11 +437,11 @@ def test_real_terraform_adopts_what_an_interrupted_apply_left(
         BillingMode="PAY_PER_REQUEST",
     )
     c("iam").create_role(RoleName="tap-adopt-processor-dev", AssumeRolePolicyDocument=TRUST)
-    stack_dir = tmp_path / "tap-dev-eu-west-1-app"
-    crash.write_config(stack_dir, _app(endpoint))
-    terraform = _terraform(stack_dir, terraform_repo)
-    init = terraform("init", "-input=false")
-    assert init.returncode == 0, init.stderr
+    application = _app(endpoint)
+    document = _network(endpoint)
+    document["resource"].update(application["resource"])
+    document["data"] = application["data"]
+    crash.write_config(stack_dir, document)
 
     # WHEN the apply fails for what exists
     failed = terraform(*APPLY)
@@ -431,63 +451,32 @@ def test_real_terraform_adopts_what_an_interrupted_apply_left(
         ("aws_s3_bucket.Storage_DataBucket_ABCD1234", "BucketAlreadyOwnedByYou"),
         ("aws_dynamodb_table.Data_Trades_5E6F", "ResourceInUseException"),
         ("aws_iam_role.Compute_Role_9A8B", "EntityAlreadyExists"),
+        *((address, "InvalidPermission.Duplicate") for address in rules),
     }
-    # THEN Terraform's plan knows their names, the account id of the data source included
+    # THEN Terraform's plan knows their attributes: the account id of the data source, the
+    # groups' and the prefix list's ids from the state
     plan = crash.planned(stack_dir, terraform_repo, REGION)
+    group = plan.state["aws_security_group.Network_LambdaSecurityGroup_AAAA1111"].values["id"]
+    assert plan.planned[sorted(rules)[0]].values["security_group_id"] == group
     resolver = Boto3Resolver(c)
     imports = {o.address: import_id(o.address, plan, resolve=resolver) for o in found}
-    assert imports == {
+    assert {a: i for a, i in imports.items() if a not in rules} == {
         "aws_s3_bucket.Storage_DataBucket_ABCD1234": ACCOUNT_BUCKET,
         "aws_dynamodb_table.Data_Trades_5E6F": "tap-adopt-trades-dev",
         "aws_iam_role.Compute_Role_9A8B": "tap-adopt-processor-dev",
     }
+    assert all(str(imports[rule]).startswith("sgr-") for rule in rules), imports
     # the versioning's bucket comes from the bucket's planned name: known as well
     versioning = "aws_s3_bucket_versioning.Storage_Versioning_1A2B"
     assert import_id(versioning, plan, resolve=resolver) == ACCOUNT_BUCKET
-    # AND the next apply imports them, and the plan after it is empty
-    assert _adopt_and_converge(terraform, stack_dir, imports) == 3
-    assert set(terraform("state", "list").stdout.split()) == {
+    # AND the next apply imports all five, and the plan after it is empty
+    assert _adopt_and_converge(terraform, stack_dir, imports) == 5
+    listed = set(terraform("state", "list").stdout.split())
+    assert {
         "data.aws_caller_identity.CallerIdentity",
         "aws_dynamodb_table.Data_Trades_5E6F",
         "aws_iam_role.Compute_Role_9A8B",
         "aws_s3_bucket.Storage_DataBucket_ABCD1234",
         versioning,
-    }
-
-
-def test_real_terraform_adopts_security_group_rules_it_was_told_are_duplicates(
-    endpoint: str, terraform_repo: Path, tmp_path: Path
-) -> None:
-    """Rules that exist in AWS but not in the state (as after a create whose response was lost)
-    are found by their group and peer, both planned from the state, and adopted."""
-    reset_moto(endpoint)
-    rules = {
-        "aws_vpc_security_group_egress_rule.Network_LambdaToS3_136841EE",
-        "aws_vpc_security_group_ingress_rule.Network_EndpointFromLambda_9E8F7A6B",
-    }
-    stack_dir = tmp_path / "tap-dev-eu-west-1-network"
-    crash.write_config(stack_dir, _network(endpoint))
-    terraform = _terraform(stack_dir, terraform_repo)
-    assert terraform("init", "-input=false").returncode == 0
-    created = terraform(*APPLY)
-    assert created.returncode == 0, created.stdout + created.stderr
-    # GIVEN the rules exist in AWS, the groups and the endpoint in the state, the rules not
-    forgotten = terraform("state", "rm", *sorted(rules))
-    assert forgotten.returncode == 0, forgotten.stderr
-
-    # WHEN the apply fails for them, and their IDs are made from what the plan knows
-    failed = terraform(*APPLY)
-    assert failed.returncode == 1
-    found = orphans(diagnostics(crash.messages(failed)))
-    assert {(o.address, o.code) for o in found} == {
-        (address, "InvalidPermission.Duplicate") for address in rules
-    }
-    plan = crash.planned(stack_dir, terraform_repo, REGION)
-    group = plan.state["aws_security_group.Network_LambdaSecurityGroup_AAAA1111"].values["id"]
-    assert plan.planned[sorted(rules)[0]].values["security_group_id"] == group
-    resolver = Boto3Resolver(lambda service: crash.client(endpoint, service, REGION))
-    imports = {o.address: import_id(o.address, plan, resolve=resolver) for o in found}
-    assert all(str(ident).startswith("sgr-") for ident in imports.values()), imports
-
-    # THEN the next apply imports them, and the plan after it is empty
-    assert _adopt_and_converge(terraform, stack_dir, imports) == 2
+        *rules,
+    } <= listed

@@ -4,7 +4,9 @@
 The plan files are binary and hold the configuration and the values of the plan in clear
 (sensitive ones included): the directory and the files are made readable by their owner only.
 A state that changed while its stack was planned (a concurrent apply) fails that stack: its plan
-would be recorded against a state it was not made from.
+would be recorded against a state it was not made from. A stack that did not exist yet
+(:mod:`...first_plans`: planned against an empty state, or waiting) is recorded with why it has
+no plan to apply, and its report, but no plan file: ``deploy --plan`` refuses the directory.
 """
 
 from __future__ import annotations
@@ -89,9 +91,7 @@ class PlanSaver:
             )
         plan_file = self.plan_file(stack)
         plan_file.chmod(0o600)
-        report = self.directory / report_file_name(stack.name)
-        document = {**asdict(plan), "changes": [asdict(change) for change in plan.changes]}
-        report.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        self._report(plan)
         record = SavedStack(
             name=stack.name,
             environment=stack.environment,
@@ -107,6 +107,34 @@ class PlanSaver:
         )
         with self.lock:
             self.saved[stack.name] = record
+
+    def not_applicable(
+        self, stack: StackInfo, plan: StackPlan, *, has_changes: bool, reason: str
+    ) -> None:
+        """Record ``stack`` as having no plan to apply, and why (``reason``), with its report."""
+        self._report(plan)
+        record = SavedStack(
+            name=stack.name,
+            environment=stack.environment,
+            region=stack.region,
+            depends_on=tuple(sorted(stack.depends_on)),
+            config_sha256=config_sha256(stack.directory),
+            lineage=None,
+            serial=None,
+            reads_sha256="",
+            has_changes=has_changes,
+            plan_file="",
+            plan_sha256="",
+            not_applicable=reason,
+        )
+        with self.lock:
+            self.saved[stack.name] = record
+
+    def _report(self, plan: StackPlan) -> None:
+        """Write the report of ``plan`` beside the plan files."""
+        report = self.directory / report_file_name(plan.stack)
+        document = {**asdict(plan), "changes": [asdict(change) for change in plan.changes]}
+        report.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
     def finish(self, stacks: Sequence[StackInfo], plans: Sequence[StackPlan]) -> Path | None:
         """Write the manifest (stacks in deploy order) and the report when every stack was
@@ -130,4 +158,10 @@ class PlanSaver:
             f"saved plans: {path} ({len(stacks)} stack(s)); the plan files hold the planned "
             "values in clear, sensitive ones included: keep the directory like a secret"
         )
+        for saved in manifest.stacks:
+            if saved.not_applicable is not None:
+                self.ws.echo(
+                    f"deploy --plan refuses this directory: {saved.name} has no plan to "
+                    f"apply ({saved.not_applicable})"
+                )
         return path
