@@ -26,6 +26,8 @@ preflight/      ``./tap preflight``: read-only checks of an AWS account before a
 synth           build the Lambda zips and synthesize the stacks (both incremental)
 graph           ``StackInfo`` and the dependency edges between stacks (``depends_on``), in order
 runs            terraform init / apply / destroy / plan of one stack, with streamed progress
+first_plans     how plan plans what does not exist yet: against an empty state (no state
+                bucket), or waiting for a state it reads
 terraform_events  terraform's machine-readable UI (``-json``): one message per line, rendered
 init_marker     whether a stack is initialised for its ``terraform`` block (init only when not)
 applied         the fingerprint recorded after each apply: which stacks a deploy may skip

@@ -87,7 +87,7 @@ def check_saved_plans(
     stale: dict[str, list[str]] = {}
     for stack in stacks:
         saved = manifest.stack(stack.name)
-        if saved is None:
+        if saved is None or saved.not_applicable is not None:  # refused as a whole (mismatches)
             continue
         reasons = stale_reasons(saved, stack_now(session, stack, saved, directory))
         if reasons:
