@@ -12,7 +12,7 @@ The suite is what the noxfile says: ``nox.options.sessions``, grouped by its ``S
 in no chain gets a chain of its own, so none is dropped). Sessions that write the same files
 belong in one chain (``synth`` and ``security`` both synthesize into ``cdktf.out``). The Lambda
 zips are built first, once, so that no session builds them while another reads them. Every line
-comes prefixed with its chain (``[e2e]``, ``[lint,unit,synth]``), whole: a line of one
+comes prefixed with its chain (``[e2e]``, ``[lint,unit,synth,security]``), whole: a line of one
 never lands inside a line of another. The exit status is 0 only when every chain passed.
 """
 

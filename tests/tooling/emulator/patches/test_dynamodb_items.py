@@ -105,7 +105,9 @@ def test_gap13_unpatched_moto_holds_each_item_in_memory(session: Callable[[], An
 
 def test_gap13_the_patched_emulator_holds_items_on_disk(session: Callable[[], Any]) -> None:
     with patched(named(WEAK, ON_DISK)):
-        assert _traced_bytes_per_item(session(), 1000) < 100
+        # 3,000 items: the store's own growth (a few steps of tens of KB) must be spread over
+        # enough items not to count as theirs (1,000 items measured 101 bytes each).
+        assert _traced_bytes_per_item(session(), 3000) < 100
 
 
 def _exercise(client: Any) -> list[Any]:
