@@ -20,7 +20,7 @@ BACKEND: dict[str, Any] = {
 }
 #: sha256 of ``{"backend": BACKEND}`` as JSON with its keys sorted.
 BLOCK_SHA256 = "6e844263e21254710f6b5241ccfb3da0f6e67eee1231369459e135a1eb64c95f"
-ENV = {"TF_CLI_CONFIG_FILE": "/repo/.build/terraform/cli.tfrc", "HOME": "/home/someone"}
+ENV = {"TF_CLI_CONFIG_FILE": "checkout-a/.build/terraform/cli.tfrc", "HOME": "home-of-someone"}
 
 
 def _stack(directory: Path, backend: dict[str, Any] = BACKEND, *, installed: bool = True) -> Path:
@@ -39,12 +39,12 @@ def test_the_inputs_are_the_terraform_block_digest_the_binary_and_the_provider_e
     tmp_path: Path,
 ) -> None:
     stack = _stack(tmp_path / "s")
-    inputs = init_marker.init_inputs(stack, ENV, "/usr/local/bin/terraform")
+    inputs = init_marker.init_inputs(stack, ENV, "terraform-1.11")
     assert inputs == {
         "terraform_block_sha256": BLOCK_SHA256,
-        "terraform": "/usr/local/bin/terraform",
+        "terraform": "terraform-1.11",
         "env": {
-            "TF_CLI_CONFIG_FILE": "/repo/.build/terraform/cli.tfrc",
+            "TF_CLI_CONFIG_FILE": "checkout-a/.build/terraform/cli.tfrc",
             "TF_PLUGIN_CACHE_DIR": None,
             "TF_DATA_DIR": None,
         },
@@ -67,11 +67,11 @@ def test_a_changed_backend_address_binary_or_cli_configuration_needs_init(tmp_pa
     assert not init_marker.is_current(stack, init_marker.init_inputs(stack, ENV, "terraform"))
     _stack(tmp_path / "s", BACKEND, installed=False)
     assert init_marker.is_current(stack, init_marker.init_inputs(stack, ENV, "terraform"))
-    assert not init_marker.is_current(stack, init_marker.init_inputs(stack, ENV, "/opt/terraform"))
-    other_cli = {**ENV, "TF_CLI_CONFIG_FILE": "/elsewhere/cli.tfrc"}
+    assert not init_marker.is_current(stack, init_marker.init_inputs(stack, ENV, "terraform-1.12"))
+    other_cli = {**ENV, "TF_CLI_CONFIG_FILE": "checkout-b/.build/terraform/cli.tfrc"}
     assert not init_marker.is_current(stack, init_marker.init_inputs(stack, other_cli, "terraform"))
     assert init_marker.is_current(
-        stack, init_marker.init_inputs(stack, {**ENV, "HOME": "/x"}, "terraform")
+        stack, init_marker.init_inputs(stack, {**ENV, "HOME": "home-of-another"}, "terraform")
     )
 
 
