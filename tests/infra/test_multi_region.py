@@ -111,15 +111,43 @@ def test_primary_creates_the_global_cluster_and_its_writer_joins_it(
 def test_primary_password_comes_from_the_existing_secret_and_never_reaches_state(
     aws_stacks: dict[str, Stack],
 ) -> None:
+    # RDS cannot manage the master password of a global database's cluster
+    # (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-secrets-manager.html,
+    # "Limitations"): it comes from an existing secret, write-only.
     primary = app(aws_stacks, PRIMARY)
     cluster = primary.only("aws_rds_cluster")
     assert "manage_master_user_password" not in cluster and "master_password" not in cluster
-    assert "ephemeral.aws_secretsmanager_secret_version" in cluster["master_password_wo"]
+    assert cluster["master_password_wo"] == (
+        "${var.open_master_password ? jsondecode(ephemeral.aws_secretsmanager_secret_version"
+        ".DatabaseMaster[0].secret_string).password : null}"
+    )
+    assert cluster["master_password_wo_version"] == "${var.open_master_password ? 1 : null}"
     ephemeral = primary.document["ephemeral"]["aws_secretsmanager_secret_version"]
-    assert ephemeral["DatabaseMaster"]["secret_id"] == "tap/global/aurora-master"
+    assert ephemeral["DatabaseMaster"] == {
+        "count": "${var.open_master_password ? 1 : 0}",
+        "secret_id": "tap/global/aurora-master",
+    }
     rotation = primary.only("aws_secretsmanager_secret_rotation")
     assert rotation["rotation_rules"] == {"automatically_after_days": 30}
     assert rotation["rotation_lambda_arn"].endswith(":function:tap-global-aurora-rotation")
+
+
+def test_only_a_plan_that_opens_it_reads_the_master_password(
+    aws_stacks: dict[str, Stack],
+) -> None:
+    # Terraform opens an ephemeral resource in every plan that evaluates it: without the
+    # variable the read-only roles of review plans and drift could not plan this stack.
+    primary = app(aws_stacks, PRIMARY)
+    assert primary.document["variable"] == {
+        "open_master_password": {
+            "type": "bool",
+            "default": False,
+            "nullable": False,
+            "description": "Read the master password secret (only to create the database).",
+        }
+    }
+    for region in SECONDARIES:
+        assert "variable" not in app(aws_stacks, region).document
 
 
 def test_the_existing_secret_first_rotates_on_its_schedule_not_at_apply(
@@ -154,7 +182,10 @@ def test_aws_keeps_the_engine_version_of_every_global_database_member(
     primary = app(aws_stacks, PRIMARY)
     ignored = {"ignore_changes": ["engine_version"]}
     assert primary.only("aws_rds_global_cluster")["lifecycle"] == ignored
-    assert primary.only("aws_rds_cluster")["lifecycle"] == ignored
+    # And the password's version: set once, at creation (the next test).
+    assert primary.only("aws_rds_cluster")["lifecycle"] == {
+        "ignore_changes": ["engine_version", "master_password_wo_version"]
+    }
     for region in SECONDARIES:
         assert app(aws_stacks, region).only("aws_rds_cluster")["lifecycle"] == {
             "ignore_changes": ["engine_version", "replication_source_identifier"]

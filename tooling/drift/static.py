@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trading_infra.components.database import MASTER_PASSWORD_VARIABLE
 from trading_infra.config import Environment
 
 #: Resource/data types (or type.name prefixes) only the primary region has, with the reason.
@@ -43,6 +44,8 @@ PRIMARY_ONLY: tuple[tuple[str, str], ...] = (
 PRIMARY_ONLY_CLUSTER_ATTRIBUTES = frozenset(
     {"database_name", "master_username", "master_password_wo", "master_password_wo_version"}
 )
+#: Input variables only the primary declares: the one that opens the master password secret.
+PRIMARY_ONLY_VARIABLES = frozenset({MASTER_PASSWORD_VARIABLE})
 #: Attributes that only secondaries set, because they join the global cluster.
 SECONDARY_ONLY_CLUSTER_ATTRIBUTES = frozenset({"lifecycle"})
 #: Remote states: the primary reads the secondaries' networks, a secondary reads the primary.
@@ -81,6 +84,11 @@ def normalize(stack: RegionStack) -> dict[str, Any]:
         else:
             remote_states[name].pop("config", None)
     _drop_primary_only_blocks(document)
+    variables = document.get("variable", {})
+    for name in PRIMARY_ONLY_VARIABLES:
+        variables.pop(name, None)
+    if "variable" in document and not variables:
+        del document["variable"]
     for output in ROLE_OUTPUTS:
         document.get("output", {}).pop(output, None)
     for cluster in document.get("resource", {}).get("aws_rds_cluster", {}).values():

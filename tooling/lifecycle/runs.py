@@ -416,14 +416,15 @@ def plan_stack(
     note: Callable[[str], None] | None = None,
     stops: StopSignals | None = None,
     plan_file: Path | None = None,
+    extra: Sequence[str] = (),
 ) -> tuple[int, str]:
     """``terraform plan -detailed-exitcode -json``: (0 no changes | 1 error | 2 changes, its
     messages rendered as human text); with ``plan_file``, the plan is also saved there (for
     :func:`show_plan`). Guarded by :func:`.locks.holding` (a lock it cannot take is a
     DeployError naming the holder); local target: once more after an orphaned state lock
     (:func:`.locks.recover_orphaned_lock`). An interrupted plan raises
-    :class:`RunInterruptedError`."""
-    args = ["plan", "-detailed-exitcode", "-input=false", "-json", "-lock-timeout=60s"]
+    :class:`RunInterruptedError`. ``extra``: more arguments (``-var``)."""
+    args = ["plan", "-detailed-exitcode", "-input=false", "-json", "-lock-timeout=60s", *extra]
     if plan_file is not None:
         args.append(f"-out={plan_file}")
     outputs: list[str] = []

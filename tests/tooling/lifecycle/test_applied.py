@@ -84,6 +84,8 @@ class World:
         shutil.copy(ROOT / "platform.toml", tmp_path / "platform.toml")
         self.ws = Workspace(root=tmp_path, outdir=tmp_path / "cdktf.out", port=port, out=self.out)
         self.applied: list[str] = []
+        #: The extra terraform arguments of each stack's last apply.
+        self.arguments: dict[str, list[str]] = {}
         self.fail: set[str] = set()
         self.outputs: dict[str, dict[str, str]] = {
             NET: {"vpc_id": "vpc-1"},
@@ -130,6 +132,7 @@ class World:
 
     def apply(self, session: Session, stack_dir: Path, **kwargs: Any) -> ApplyResult:
         self.applied.append(stack_dir.name)
+        self.arguments[stack_dir.name] = list(kwargs.get("extra", ()))
         if stack_dir.name in self.fail:
             raise DeployError(f"terraform apply of {stack_dir.name} failed (exit 1):\nError: boom")
         self.write_state(stack_dir.name)
@@ -222,6 +225,17 @@ def test_a_change_in_the_application_configuration_applies_only_the_application(
     assert world.said() == [f"[{NET}] {SKIPPED}", f"[{APP}] {CHANGED}"]
     world.deploy()
     assert world.applied == []  # the new fingerprint was recorded
+
+
+def test_the_apply_of_a_stack_that_declares_it_opens_the_master_password(world: World) -> None:
+    # The app stack declares the variable (as global's primary app stack does): its apply may
+    # create the database, which needs the password (tooling/lifecycle/stack_variables.py).
+    path = world.directory(APP) / "cdk.tf.json"
+    document = json.loads(path.read_text("utf-8"))
+    document["variable"] = {"open_master_password": {"type": "bool", "default": False}}
+    path.write_text(json.dumps(document), "utf-8")
+    world.deploy()
+    assert world.arguments == {NET: [], APP: ["-var=open_master_password=true"]}
 
 
 def test_a_changed_zip_alone_applies_the_application(world: World) -> None:

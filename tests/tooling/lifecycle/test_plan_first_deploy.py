@@ -51,6 +51,8 @@ class World:
     def __init__(self) -> None:
         self.inits: list[tuple[Path, dict[str, Any]]] = []
         self.plans: list[tuple[Path, dict[str, Any]]] = []
+        #: The extra terraform arguments of each stack's plan, by directory name.
+        self.arguments: dict[str, list[str]] = {}
 
 
 def _printed(ws: Workspace) -> str:
@@ -87,6 +89,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Workspace, W
 
     def plan_one(session: Session, directory: Path, **kwargs: Any) -> tuple[int, str]:
         world.plans.append((directory, _backend(directory)))
+        world.arguments[directory.name] = list(kwargs.get("extra", ()))
         kwargs["plan_file"].write_bytes(b"plan of " + directory.name.encode())
         return 2, "Plan: 2 to add, 0 to change, 0 to destroy.\n"
 
@@ -223,6 +226,29 @@ def test_saved_plans_record_why_deploy_plan_refuses_them(
         "Plan again (`./tap plan --env staging --target aws --out plans`), review the new plans, "
         "then deploy them.",
     ]
+
+
+def test_only_a_plan_kept_to_be_applied_opens_the_master_password(
+    world: tuple[Workspace, World], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws, records = world
+    # GIVEN the edge stack declares the variable (as global's primary app stack does) ...
+    for name in (OLD, NET):
+        path = ws.outdir / "stacks" / name / "cdk.tf.json"
+        document = json.loads(path.read_text(encoding="utf-8"))
+        document["variable"] = {"open_master_password": {"type": "bool", "default": False}}
+        path.write_text(json.dumps(document), encoding="utf-8")
+    never = StateSnapshot(None, None, "r" * 64)
+    monkeypatch.setattr(saved_plan_files, "read_snapshot", lambda session, directory: never)
+
+    # WHEN staging is planned for review, THEN no plan reads the secret
+    plan.plan_stacks(ws, "staging", bootstrap=BOOTSTRAP)
+    assert records.arguments == {OLD: [], NET: []}
+
+    # WHEN it is planned to be applied, THEN the plan of the edge stack opens it, and the scratch
+    # plan of the network (no plan to apply) does not
+    plan.plan_stacks(ws, "staging", out=tmp_path / "plans", bootstrap=BOOTSTRAP)
+    assert records.arguments == {OLD: ["-var=open_master_password=true"], NET: []}
 
 
 def test_a_deployed_network_lets_every_stack_plan_against_its_state(

@@ -28,6 +28,7 @@ from tooling.lifecycle.outputs import (
 from tooling.lifecycle.preflight import require_preflight
 from tooling.lifecycle.runs import apply_stack
 from tooling.lifecycle.scheduler import JobContext, JobResult
+from tooling.lifecycle.stack_variables import applying_arguments
 
 if TYPE_CHECKING:
     from tooling.lifecycle.graph import StackInfo
@@ -160,7 +161,12 @@ class _Deployment:
         self.records.forget(stack)
         with self.run.lock:
             self.applied.add(stack.name)
-        result = apply_stack(session, stack.directory, **self.run.streams(ctx))
+        result = apply_stack(
+            session,
+            stack.directory,
+            extra=applying_arguments(stack.directory),
+            **self.run.streams(ctx),
+        )
         if verdict.fingerprint is not None:
             problem = self.records.remember(stack, verdict.fingerprint)
             if problem is not None:

@@ -39,6 +39,7 @@ from tooling.lifecycle.plan_report import StackPlan, stack_plan, summary_lines, 
 from tooling.lifecycle.runs import PLAN_CHANGES, plan_stack, show_plan
 from tooling.lifecycle.scheduler import JobContext, JobResult
 from tooling.lifecycle.session import DeployError
+from tooling.lifecycle.stack_variables import applying_arguments
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -175,6 +176,8 @@ class _Planner:
             note=ctx.line,
             stops=self.run.stops(ctx),
             plan_file=plan_file,
+            # A plan kept to be applied opens what its apply needs; a review plan does not.
+            extra=applying_arguments(directory) if keep else (),
         )
         self.codes[stack.name] = code
         if code != 0:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cdktf import TerraformStack
+from cdktf import TerraformStack, Token
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret import DataAwsSecretsmanagerSecret
 from cdktf_cdktf_provider_aws.db_instance import DbInstance
@@ -72,6 +72,16 @@ ENGINE_VERSION_MANAGED_BY_AWS = ("engine_version",)
 #: The ephemeral resource that reads an existing master-password secret (Terraform >= 1.10):
 #: its value reaches RDS through the write-only ``master_password_wo`` and never the state.
 _EPHEMERAL_MASTER_LOOKUP = "ephemeral.aws_secretsmanager_secret_version.DatabaseMaster"
+#: The input variable that opens that secret (default false). Terraform opens an ephemeral
+#: resource in every plan that evaluates it, so a plan of the database would need
+#: ``secretsmanager:GetSecretValue`` on the master password: the read-only roles of review plans
+#: and drift could not plan the stack, or would have to be allowed to read it. RDS needs the
+#: password only to create the cluster (or instance): afterwards ``master_password_wo`` is
+#: never sent again (its version is ignored, rotation is the rotation function's), so a plan
+#: without it shows no change. ``./tap deploy`` and ``./tap plan --out`` (a plan to be
+#: applied) set it to true for a stack that declares it (tooling/lifecycle/stack_variables.py);
+#: review plans and drift leave it false and never read the secret.
+MASTER_PASSWORD_VARIABLE = "open_master_password"  # noqa: S105 (its name, no password)
 
 
 @dataclass(frozen=True)
@@ -184,7 +194,7 @@ class Database(Construct):
                 master_username=MASTER_USERNAME,
                 **self._credentials(database.master_password_secret, self._props.secrets_key.arn),
             )
-        cluster_args.setdefault("lifecycle", _ignore_changes())
+        cluster_args.setdefault("lifecycle", _ignore_changes(*self._password_set_once()))
         cluster_identifier = self._namer.name("aurora", kind="rds_identifier")
         cluster = RdsCluster(
             self,
@@ -291,6 +301,11 @@ class Database(Construct):
             depends_on=self._log_groups(
                 self._props.context, self._props.logs_key.arn, f"instance/{instance_identifier}"
             ),
+            lifecycle=(
+                {"ignore_changes": list(self._password_set_once())}
+                if self._password_set_once()
+                else None
+            ),
             **monitoring,
             **common,
         )
@@ -354,12 +369,36 @@ class Database(Construct):
         if existing_secret is None:
             return {"manage_master_user_password": True, "master_user_secret_kms_key_id": key_arn}
         stack = TerraformStack.of(self)
-        stack.add_override(_EPHEMERAL_MASTER_LOOKUP, {"secret_id": existing_secret})
-        secret_string = f"{_EPHEMERAL_MASTER_LOOKUP}.secret_string"
+        opened = f"var.{MASTER_PASSWORD_VARIABLE}"
+        stack.add_override(
+            f"variable.{MASTER_PASSWORD_VARIABLE}",
+            {
+                "type": "bool",
+                "default": False,
+                "nullable": False,
+                "description": "Read the master password secret (only to create the database).",
+            },
+        )
+        stack.add_override(
+            _EPHEMERAL_MASTER_LOOKUP,
+            {"count": "${" + opened + " ? 1 : 0}", "secret_id": existing_secret},
+        )
+        secret_string = f"{_EPHEMERAL_MASTER_LOOKUP}[0].secret_string"
+        # The provider requires the two together (RequiredWith): both null without the secret.
         return {
-            "master_password_wo": "${jsondecode(" + secret_string + ").password}",
-            "master_password_wo_version": 1,
+            "master_password_wo": "${"
+            + opened
+            + " ? jsondecode("
+            + secret_string
+            + ").password : null}",
+            "master_password_wo_version": Token.as_number("${" + opened + " ? 1 : null}"),
         }
+
+    def _password_set_once(self) -> tuple[str, ...]:
+        """What the database ignores after its creation when its password comes from an
+        existing secret: the write-only version, null whenever the secret is not opened
+        (:data:`MASTER_PASSWORD_VARIABLE`), so that such a plan shows no change."""
+        return ("master_password_wo_version",) if self._config.master_password_secret else ()
 
     def _monitoring_role(self, context: RegionContext) -> IamRole:
         """The role RDS enhanced monitoring publishes OS metrics with (AWS's managed policy)."""
