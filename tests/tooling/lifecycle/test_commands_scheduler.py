@@ -41,6 +41,7 @@ HINTS = Hints(again="./tap deploy --env dev,prod --target aws", unlock="./tap un
 def _stack(tmp_path: Path, name: str, env: str, needs: tuple[str, ...] = ()) -> StackInfo:
     directory = tmp_path / "stacks" / name
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / "cdk.tf.json").write_text("{}", encoding="utf-8")  # synthesized: no variables
     return StackInfo(
         name, directory, env, "ap-southeast-1", frozenset(needs), ("bucket", f"{name}.tfstate")
     )
