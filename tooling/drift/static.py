@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trading_infra.components.database import MASTER_PASSWORD_VARIABLE
+from trading_infra.components.database import MASTER_CREDENTIAL_SWITCH
 from trading_infra.config import Environment
 
 #: Resource/data types (or type.name prefixes) only the primary region has, with the reason.
@@ -45,7 +45,7 @@ PRIMARY_ONLY_CLUSTER_ATTRIBUTES = frozenset(
     {"database_name", "master_username", "master_password_wo", "master_password_wo_version"}
 )
 #: Input variables only the primary declares: the one that opens the master password secret.
-PRIMARY_ONLY_VARIABLES = frozenset({MASTER_PASSWORD_VARIABLE})
+PRIMARY_ONLY_VARIABLES = frozenset({MASTER_CREDENTIAL_SWITCH})
 #: Attributes that only secondaries set, because they join the global cluster.
 SECONDARY_ONLY_CLUSTER_ATTRIBUTES = frozenset({"lifecycle"})
 #: Remote states: the primary reads the secondaries' networks, a secondary reads the primary.

@@ -49,6 +49,11 @@ _SG_RULES = (
     "ec2:RevokeSecurityGroupEgress ec2:RevokeSecurityGroupIngress "
     "ec2:UpdateSecurityGroupRuleDescriptionsEgress ec2:UpdateSecurityGroupRuleDescriptionsIngress"
 )
+#: Deleting a subnet or a security group first removes the network interfaces Lambda leaves in
+#: it for up to ~35 minutes after the function is gone (the provider's deleteLingeringENIs, called
+#: by resourceSubnetDelete and resourceSecurityGroupDelete:
+#: https://github.com/hashicorp/terraform-provider-aws/blob/main/internal/service/ec2/vpc_security_group.go).
+_LINGERING_ENIS = "ec2:DeleteNetworkInterface ec2:DetachNetworkInterface"
 _KMS_READ = "kms:Describe* kms:Get* kms:List*"
 #: What a service does with a customer-managed key on the caller's behalf when it creates an
 #: encrypted table, function or database (the key policies allow it only through these
@@ -109,7 +114,9 @@ def _rds(apply: str) -> Permissions:
 PERMISSIONS: Mapping[str, Permissions] = {
     # Network stack.
     "aws_vpc": _ec2("ec2:CreateVpc ec2:DeleteVpc ec2:ModifyVpcAttribute"),
-    "aws_subnet": _ec2("ec2:CreateSubnet ec2:DeleteSubnet ec2:ModifySubnetAttribute"),
+    "aws_subnet": _ec2(
+        f"ec2:CreateSubnet ec2:DeleteSubnet ec2:ModifySubnetAttribute {_LINGERING_ENIS}"
+    ),
     "aws_internet_gateway": _ec2(
         "ec2:AttachInternetGateway ec2:CreateInternetGateway ec2:DeleteInternetGateway "
         "ec2:DetachInternetGateway"
@@ -119,7 +126,9 @@ PERMISSIONS: Mapping[str, Permissions] = {
     "aws_route_table_association": _ec2(
         "ec2:AssociateRouteTable ec2:DisassociateRouteTable ec2:ReplaceRouteTableAssociation"
     ),
-    "aws_security_group": _ec2(f"ec2:CreateSecurityGroup ec2:DeleteSecurityGroup {_SG_RULES}"),
+    "aws_security_group": _ec2(
+        f"ec2:CreateSecurityGroup ec2:DeleteSecurityGroup {_SG_RULES} {_LINGERING_ENIS}"
+    ),
     "aws_default_security_group": _ec2(_SG_RULES),
     "aws_vpc_security_group_ingress_rule": _ec2(f"{_SG_RULES} ec2:ModifySecurityGroupRules"),
     "aws_vpc_security_group_egress_rule": _ec2(f"{_SG_RULES} ec2:ModifySecurityGroupRules"),
@@ -152,11 +161,15 @@ PERMISSIONS: Mapping[str, Permissions] = {
         "logs:UntagLogGroup logs:UntagResource",
     ),
     # Application stack.
+    # A function in a VPC: Lambda checks its subnets and security groups with the caller's
+    # permissions (Lambda Developer Guide, "Giving Lambda functions access to resources in an
+    # Amazon VPC", user permissions: https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html).
     "aws_lambda_function": _entry(
         _LAMBDA_READ,
         "lambda:CreateFunction lambda:DeleteFunction lambda:DeleteFunctionConcurrency "
         "lambda:PublishVersion lambda:PutFunctionConcurrency lambda:TagResource "
         "lambda:UntagResource lambda:UpdateFunctionCode lambda:UpdateFunctionConfiguration "
+        "ec2:DescribeSecurityGroups ec2:DescribeSubnets ec2:DescribeVpcs "
         f"iam:PassRole {_KMS_USE}",
     ),
     "aws_lambda_permission": _entry(_LAMBDA_READ, "lambda:AddPermission lambda:RemovePermission"),
@@ -255,7 +268,12 @@ PERMISSIONS: Mapping[str, Permissions] = {
         "rds:CreateDBClusterParameterGroup rds:DeleteDBClusterParameterGroup "
         "rds:ModifyDBClusterParameterGroup rds:ResetDBClusterParameterGroup"
     ),
-    # manage_master_user_password: RDS creates and rotates the master secret as the caller.
+    # manage_master_user_password with a customer managed key: RDS creates the master secret
+    # as the caller (kms:DescribeKey, secretsmanager:CreateSecret and TagResource; with the key,
+    # kms:Decrypt, GenerateDataKey and CreateGrant) and rotates it with
+    # secretsmanager:RotateSecret (Aurora User Guide, "Permissions required for Secrets Manager
+    # integration":
+    # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-secrets-manager.html#rds-secrets-manager-permissions).
     "aws_rds_cluster": _entry(
         _RDS_READ,
         "rds:CreateDBCluster rds:DeleteDBCluster rds:ModifyDBCluster rds:RemoveFromGlobalCluster "
@@ -270,8 +288,10 @@ PERMISSIONS: Mapping[str, Permissions] = {
         "rds:CreateGlobalCluster rds:DeleteGlobalCluster rds:ModifyGlobalCluster "
         "rds:RemoveFromGlobalCluster"
     ),
-    # Rotation of an existing secret by an existing function: RotateSecret also needs
-    # lambda:InvokeFunction on the rotation function (Secrets Manager API reference).
+    # The master secret's rotation schedule: RDS's managed rotation, or an existing function
+    # rotating an existing secret (the global database), for which RotateSecret also needs
+    # lambda:InvokeFunction on the function (Secrets Manager API Reference, RotateSecret:
+    # https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html).
     "aws_secretsmanager_secret_rotation": _entry(
         _SECRETS_READ,
         "secretsmanager:CancelRotateSecret secretsmanager:RotateSecret lambda:InvokeFunction",

@@ -1,6 +1,6 @@
 """The input variables ``./tap`` sets on a stack's terraform runs.
 
-One today: :data:`trading_infra.components.database.MASTER_PASSWORD_VARIABLE`, which opens an
+One today: :data:`trading_infra.components.database.MASTER_CREDENTIAL_SWITCH`, which opens an
 existing master password secret (the ``global`` deployment's primary database: RDS cannot
 manage the password of a global database's cluster,
 https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-secrets-manager.html).
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from trading_infra.components.database import MASTER_PASSWORD_VARIABLE
+from trading_infra.components.database import MASTER_CREDENTIAL_SWITCH
 
 __all__ = ["applying_arguments"]
 
@@ -25,6 +25,6 @@ def applying_arguments(stack_dir: Path) -> list[str]:
     ``stack_dir``: the master password opened where the stack declares the variable (a
     ``-var`` for an undeclared variable is an error)."""
     document = json.loads((stack_dir / "cdk.tf.json").read_text(encoding="utf-8"))
-    if MASTER_PASSWORD_VARIABLE in (document.get("variable") or {}):
-        return [f"-var={MASTER_PASSWORD_VARIABLE}=true"]
+    if MASTER_CREDENTIAL_SWITCH in (document.get("variable") or {}):
+        return [f"-var={MASTER_CREDENTIAL_SWITCH}=true"]
     return []

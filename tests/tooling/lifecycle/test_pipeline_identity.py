@@ -442,6 +442,40 @@ def test_a_deploy_role_changes_only_its_deployments_roles_and_passes_only_them()
     }
 
 
+def _regional_actions(types: frozenset[str]) -> list[str]:
+    """The regional actions of dev's deploy role when dev's stacks declare only ``types``."""
+    spec = pipeline_spec(pipeline_config(), {"dev": types})
+    assert spec is not None
+    dev = _roles(spec)["tap-pipeline-deploy-dev"]
+    return list(_statement(dev, "deploy-stacks", "StackServicesInRegions")["Action"])
+
+
+def test_a_deploy_role_may_delete_the_network_interfaces_lambda_leaves_in_a_subnet() -> None:
+    # Destroying a subnet or a security group first deletes the ENIs of deleted functions.
+    assert _regional_actions(frozenset({"aws_subnet"})) == [
+        "ec2:CreateSubnet", "ec2:CreateTags", "ec2:DeleteNetworkInterface", "ec2:DeleteSubnet",
+        "ec2:DeleteTags", "ec2:Describe*", "ec2:DetachNetworkInterface",
+        "ec2:ModifySubnetAttribute",
+    ]  # fmt: skip
+    group = _regional_actions(frozenset({"aws_security_group"}))
+    assert [a for a in group if "NetworkInterface" in a] == [
+        "ec2:DeleteNetworkInterface",
+        "ec2:DetachNetworkInterface",
+    ]
+
+
+def test_a_deploy_role_may_describe_the_subnets_and_groups_of_a_function_in_a_vpc() -> None:
+    lambda_only = _regional_actions(frozenset({"aws_lambda_function"}))
+    assert [a for a in lambda_only if a.startswith("ec2:")] == [
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcs",
+    ]
+    # With the network's types, ec2:Describe* covers them: they take no room in the policy.
+    everything = _regional_actions(ALL_TYPES)
+    assert [a for a in everything if a.startswith("ec2:Describe")] == ["ec2:Describe*"]
+
+
 def test_a_pipeline_role_the_deploy_roles_could_change_is_refused() -> None:
     # A plan role named like a platform role of dev would be rewritable by dev's deploys.
     spec = _spec(plan_role="tap-ci-dev-ap-southeast-1")

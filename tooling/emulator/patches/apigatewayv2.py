@@ -1,4 +1,4 @@
-"""Compatibility patches of moto's API Gateway v2: custom domain names."""
+"""Compatibility patches of moto's API Gateway v2: custom domain names, stage names."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from tooling.emulator.patches.base import CompatPatch, Undo, compat_patch, repla
 __all__ = [
     "APIGATEWAY_REGIONAL_HOSTED_ZONES",
     "PATCHES",
+    "STAGE_EXISTS",
     "domain_name_status",
     "domain_name_target",
+    "stage_names_unique",
 ]
 
 #: API Gateway's hosted zone of regional custom domain names, per region (AWS General Reference,
@@ -104,5 +106,51 @@ def domain_name_target() -> Undo:
     return replace(DomainName, "__init__", make_init)
 
 
+#: API Gateway's message with the 409 ConflictException of CreateStage for a stage name the API
+#: already has: the one REST APIs answer, as the provider reports it
+#: (https://github.com/hashicorp/terraform-provider-aws/issues/30256); the v2 reference documents
+#: the code alone.
+STAGE_EXISTS = "Stage already exists"
+
+
+@compat_patch("apigatewayv2-stage-names-unique", gap="R8")
+def stage_names_unique() -> Undo:
+    """docs/emulator.md, gap R8: API Gateway v2 refuses a second stage of the same name.
+
+    A stage is named by its API and its ``stageName`` (GetStage, UpdateStage and DeleteStage
+    find it by that name alone), and CreateStage of a name the API already has answers 409
+    ``ConflictException``, "The resource already exists."
+    (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-stages.html, POST,
+    Responses). The reference gives no message; the patch sends :data:`STAGE_EXISTS`, API
+    Gateway's message for a stage name a REST API already has. moto's
+    ``Api.create_stage`` stores the new stage under its name, replacing the stage there, and
+    answers 200: two ``aws_apigatewayv2_stage`` of one name on one API both deploy locally, the
+    second silently replacing the first. The patch refuses, before moto stores anything, a
+    name the API already has; a new name on the same API, and the same name on another API,
+    are created as before. An API that does not exist still answers NotFoundException first.
+    """
+    from moto.apigatewayv2.exceptions import APIGatewayV2Error
+    from moto.apigatewayv2.models import Api, Stage
+
+    class StageAlreadyExistsError(APIGatewayV2Error):
+        code = 409
+
+        def __init__(self) -> None:
+            super().__init__("ConflictException", STAGE_EXISTS)
+
+    def make_create_stage(
+        original: Callable[[Api, dict[str, Any]], Stage],
+    ) -> Callable[[Api, dict[str, Any]], Stage]:
+        @functools.wraps(original)
+        def create_stage(self: Api, config: dict[str, Any]) -> Stage:
+            if config.get("stageName") in self.stages:
+                raise StageAlreadyExistsError
+            return original(self, config)
+
+        return create_stage
+
+    return replace(Api, "create_stage", make_create_stage)
+
+
 #: API Gateway v2's patches, in the order they are applied.
-PATCHES: tuple[CompatPatch, ...] = (domain_name_status, domain_name_target)
+PATCHES: tuple[CompatPatch, ...] = (domain_name_status, domain_name_target, stage_names_unique)

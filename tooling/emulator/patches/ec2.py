@@ -1,4 +1,4 @@
-"""Compatibility patches of moto's EC2: security group rules.
+"""Compatibility patches of moto's EC2: security group rules, route table associations.
 
 Gap 4's ``referenced_security_group_id`` diff is deliberately not patched: moto already answers
 like AWS (``ReferencedGroupInfo.UserId`` is the caller's account). The provider writes
@@ -22,7 +22,12 @@ from tooling.emulator.patches.base import (
     undo_all,
 )
 
-__all__ = ["PATCHES", "security_group_rule_descriptions"]
+__all__ = [
+    "PATCHES",
+    "security_group_rule_descriptions",
+    "subnet_associated_once",
+    "subnet_association_conflict",
+]
 
 _PREFIX_LIST_DESCRIPTION = "_tap_prefix_list_description"
 
@@ -75,5 +80,62 @@ def security_group_rule_descriptions() -> Undo:
     )
 
 
+def subnet_association_conflict(route_table_id: str) -> str:
+    """EC2's message with ``Resource.AlreadyAssociated`` when AssociateRouteTable is asked to
+    associate, with ``route_table_id``, a subnet that already has an explicit association."""
+    return (
+        f"the specified association for route table {route_table_id} conflicts with an "
+        "existing association"
+    )
+
+
+@compat_patch("ec2-subnet-associated-once", gap="R9")
+def subnet_associated_once() -> Undo:
+    """docs/emulator.md, gap R9: a subnet is explicitly associated with one route table at most.
+
+    "A subnet can only be associated with one route table at a time"
+    (https://docs.aws.amazon.com/vpc/latest/userguide/subnet-route-tables.html); a subnet
+    without an explicit association uses the VPC's main route table implicitly. AWS refuses
+    AssociateRouteTable for a subnet that already has an explicit association with 400
+    ``Resource.AlreadyAssociated`` (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html),
+    "the specified association for route table <rtb> conflicts with an existing association",
+    whichever table it names; moving a subnet to another table is ReplaceRouteTableAssociation
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ReplaceRouteTableAssociation.html),
+    or DisassociateRouteTable first. moto's ``RouteBackend.associate_route_table`` answers such
+    a request with the subnet's existing association, wherever it is, and changes nothing: two
+    ``aws_route_table_association`` of one subnet both deploy locally, sharing one association.
+    The patch refuses it after the route table and the subnet are found (an unknown one still
+    answers its NotFound error first). A subnet on the main table only implicitly, and gateway
+    associations (``GatewayId``), are associated as before; ReplaceRouteTableAssociation and
+    DisassociateRouteTable are not changed.
+    """
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models.route_tables import RouteBackend
+
+    def make_associate(original: Callable[..., str]) -> Callable[..., str]:
+        @functools.wraps(original)
+        def associate_route_table(
+            self: RouteBackend,
+            route_table_id: str,
+            gateway_id: str | None = None,
+            subnet_id: str | None = None,
+        ) -> str:
+            if gateway_id is None and subnet_id is not None:
+                self.get_route_table(route_table_id)
+                self.get_subnet(subnet_id)  # type: ignore[attr-defined]
+                if any(
+                    subnet_id in table._associations.values()
+                    for table in self.route_tables.values()
+                ):
+                    raise EC2ClientError(
+                        "Resource.AlreadyAssociated", subnet_association_conflict(route_table_id)
+                    )
+            return original(self, route_table_id, gateway_id, subnet_id)
+
+        return associate_route_table
+
+    return replace(RouteBackend, "associate_route_table", make_associate)
+
+
 #: EC2's patches, in the order they are applied.
-PATCHES: tuple[CompatPatch, ...] = (security_group_rule_descriptions,)
+PATCHES: tuple[CompatPatch, ...] = (security_group_rule_descriptions, subnet_associated_once)

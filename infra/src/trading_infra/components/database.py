@@ -81,7 +81,7 @@ _EPHEMERAL_MASTER_LOOKUP = "ephemeral.aws_secretsmanager_secret_version.Database
 #: without it shows no change. ``./tap deploy`` and ``./tap plan --out`` (a plan to be
 #: applied) set it to true for a stack that declares it (tooling/lifecycle/stack_variables.py);
 #: review plans and drift leave it false and never read the secret.
-MASTER_PASSWORD_VARIABLE = "open_master_password"  # noqa: S105 (its name, no password)
+MASTER_CREDENTIAL_SWITCH = "open_master_password"
 
 
 @dataclass(frozen=True)
@@ -369,9 +369,9 @@ class Database(Construct):
         if existing_secret is None:
             return {"manage_master_user_password": True, "master_user_secret_kms_key_id": key_arn}
         stack = TerraformStack.of(self)
-        opened = f"var.{MASTER_PASSWORD_VARIABLE}"
+        opened = f"var.{MASTER_CREDENTIAL_SWITCH}"
         stack.add_override(
-            f"variable.{MASTER_PASSWORD_VARIABLE}",
+            f"variable.{MASTER_CREDENTIAL_SWITCH}",
             {
                 "type": "bool",
                 "default": False,
@@ -397,7 +397,7 @@ class Database(Construct):
     def _password_set_once(self) -> tuple[str, ...]:
         """What the database ignores after its creation when its password comes from an
         existing secret: the write-only version, null whenever the secret is not opened
-        (:data:`MASTER_PASSWORD_VARIABLE`), so that such a plan shows no change."""
+        (:data:`MASTER_CREDENTIAL_SWITCH`), so that such a plan shows no change."""
         return ("master_password_wo_version",) if self._config.master_password_secret else ()
 
     def _monitoring_role(self, context: RegionContext) -> IamRole:

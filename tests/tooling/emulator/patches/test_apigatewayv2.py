@@ -1,6 +1,7 @@
 """tooling.emulator.patches.apigatewayv2: each patch is needed (unpatched moto has the gap of
 docs/emulator.md) and closes it, seen through boto3 against moto's in-process server (gap 3: a
-custom domain name has no status, and no target for the Route 53 alias)."""
+custom domain name has no status, and no target for the Route 53 alias; rule R8: a stage name
+is taken once per API)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.tooling.emulator.conftest import client, named
+from tests.tooling.emulator.conftest import client, named, refusal_of
 from tooling.emulator.patches import patched
-from tooling.emulator.patches.apigatewayv2 import APIGATEWAY_REGIONAL_HOSTED_ZONES
+from tooling.emulator.patches.apigatewayv2 import APIGATEWAY_REGIONAL_HOSTED_ZONES, STAGE_EXISTS
 
 pytestmark = pytest.mark.moto
 
@@ -88,15 +89,78 @@ def test_gap3_patch_gives_a_stable_regional_alias_target(endpoint: str) -> None:
     assert got["CertificateArn"].endswith("certificate/example")
 
 
+# --------------------------------------------------------------------------- R8: stage names
+
+STAGES = "apigatewayv2-stage-names-unique"
+
+
+def _http_api(apigw: Any, name: str) -> str:
+    """The id of a new HTTP API ``name``."""
+    api_id: str = apigw.create_api(Name=name, ProtocolType="HTTP")["ApiId"]
+    return api_id
+
+
+def _stage_variables(apigw: Any, api_id: str) -> dict[str, dict[str, str]]:
+    """Each stage of the API -> its stage variables."""
+    return {
+        stage["StageName"]: stage.get("StageVariables", {})
+        for stage in apigw.get_stages(ApiId=api_id)["Items"]
+    }
+
+
+def test_r8_unpatched_moto_replaces_a_stage_with_a_second_of_its_name(endpoint: str) -> None:
+    apigw = client(endpoint, "apigatewayv2", region="ap-southeast-1", reset=True)
+    api_id = _http_api(apigw, "trading")
+    apigw.create_stage(ApiId=api_id, StageName="dev", StageVariables={"table": "trades"})
+    second = apigw.create_stage(ApiId=api_id, StageName="dev", StageVariables={"table": "other"})
+    assert second["StageName"] == "dev"
+    assert _stage_variables(apigw, api_id) == {"dev": {"table": "other"}}
+
+
+def test_r8_patch_refuses_a_second_stage_of_the_same_name(endpoint: str) -> None:
+    with patched(named(STAGES)):
+        apigw = client(endpoint, "apigatewayv2", region="ap-southeast-1", reset=True)
+        api_id = _http_api(apigw, "trading")
+        apigw.create_stage(ApiId=api_id, StageName="dev", StageVariables={"table": "trades"})
+        refusal = refusal_of(
+            apigw.create_stage, ApiId=api_id, StageName="dev", StageVariables={"table": "other"}
+        )
+        stages = _stage_variables(apigw, api_id)
+    assert refusal == (409, {"Code": "ConflictException", "Message": STAGE_EXISTS})
+    assert STAGE_EXISTS == "Stage already exists"
+    assert stages == {"dev": {"table": "trades"}}  # the first stage is left as it was
+
+
+def test_r8_patch_creates_other_names_and_the_same_name_on_another_api(endpoint: str) -> None:
+    with patched(named(STAGES)):
+        apigw = client(endpoint, "apigatewayv2", region="ap-southeast-1", reset=True)
+        first, second = _http_api(apigw, "trading"), _http_api(apigw, "reporting")
+        apigw.create_stage(ApiId=first, StageName="dev")
+        apigw.create_stage(ApiId=first, StageName="prod")
+        apigw.create_stage(ApiId=second, StageName="dev")
+        apigw.delete_stage(ApiId=first, StageName="prod")
+        apigw.create_stage(ApiId=first, StageName="prod")  # a deleted stage's name is free
+        stages = {api: sorted(_stage_variables(apigw, api)) for api in (first, second)}
+    assert stages == {first: ["dev", "prod"], second: ["dev"]}
+
+
+def test_r8_patch_answers_a_missing_api_before_its_stage_names(endpoint: str) -> None:
+    with patched(named(STAGES)):
+        apigw = client(endpoint, "apigatewayv2", region="ap-southeast-1", reset=True)
+        status, error = refusal_of(apigw.create_stage, ApiId="missing", StageName="dev")
+    assert (status, error["Code"]) == (404, "NotFoundException")
+
+
 # --------------------------------------------------------------------------- reversibility
 
 
 def test_the_apigatewayv2_patches_are_undone() -> None:
-    from moto.apigatewayv2.models import DomainName
+    from moto.apigatewayv2.models import Api, DomainName
 
     from tooling.emulator.patches import apigatewayv2
 
-    originals = {name: DomainName.__dict__[name] for name in ("__init__", "to_json")}
+    replaced = [(DomainName, "__init__"), (DomainName, "to_json"), (Api, "create_stage")]
+    originals = {(owner, name): owner.__dict__[name] for owner, name in replaced}
     with patched(apigatewayv2.PATCHES):
-        assert all(DomainName.__dict__[name] is not fn for name, fn in originals.items())
-    assert all(DomainName.__dict__[name] is fn for name, fn in originals.items())
+        assert all(owner.__dict__[name] is not fn for (owner, name), fn in originals.items())
+    assert all(owner.__dict__[name] is fn for (owner, name), fn in originals.items())

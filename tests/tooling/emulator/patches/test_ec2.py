@@ -1,14 +1,17 @@
-"""tooling.emulator.patches.ec2: the patch is needed (unpatched moto has the gap of
+"""tooling.emulator.patches.ec2: each patch is needed (unpatched moto has the gap of
 docs/emulator.md) and closes it, seen through boto3 against moto's in-process server (gap 4:
-security group rule descriptions are lost; a referenced security group needs no patch)."""
+security group rule descriptions are lost, a referenced security group needs no patch; rule R9:
+a subnet is explicitly associated with one route table at most)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import pytest
 
-from tests.tooling.emulator.conftest import client, named
+from tests.tooling.emulator.conftest import client, named, refusal_of
 from tooling.emulator.patches import patched
 
 pytestmark = pytest.mark.moto
@@ -141,15 +144,152 @@ def test_gap4_security_group_reference_already_matches_aws(endpoint: str) -> Non
     assert sts.get_caller_identity()["Account"] == ACCOUNT
 
 
+# --------------------------------------------------------------------------- R9: associations
+
+ASSOCIATED_ONCE = "ec2-subnet-associated-once"
+
+
+@dataclass(frozen=True)
+class Network:
+    """A VPC with two subnets, its main route table and two more (``public``, ``private``)."""
+
+    ec2: Any
+    vpc: str
+    subnet: str
+    other_subnet: str
+    main: str
+    public: str
+    private: str
+
+    def explicit_subnets(self) -> dict[str, list[str]]:
+        """Each route table of the VPC -> the subnets explicitly associated with it."""
+        filters = [{"Name": "vpc-id", "Values": [self.vpc]}]
+        tables = self.ec2.describe_route_tables(Filters=filters)["RouteTables"]
+        return {
+            table["RouteTableId"]: sorted(
+                a["SubnetId"] for a in table["Associations"] if "SubnetId" in a
+            )
+            for table in tables
+        }
+
+
+def _network(endpoint: str) -> Network:
+    ec2 = _client(endpoint, "ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet, other_subnet = (
+        ec2.create_subnet(VpcId=vpc, CidrBlock=cidr)["Subnet"]["SubnetId"]
+        for cidr in ("10.9.1.0/24", "10.9.2.0/24")
+    )
+    (main,) = ec2.describe_route_tables(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc]},
+            {"Name": "association.main", "Values": ["true"]},
+        ]
+    )["RouteTables"]
+    public, private = (
+        ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"] for _ in range(2)
+    )
+    return Network(ec2, vpc, subnet, other_subnet, main["RouteTableId"], public, private)
+
+
+def test_r9_unpatched_moto_answers_a_second_association_with_the_first(endpoint: str) -> None:
+    net = _network(endpoint)
+    first = net.ec2.associate_route_table(RouteTableId=net.public, SubnetId=net.subnet)
+    second = net.ec2.associate_route_table(RouteTableId=net.private, SubnetId=net.subnet)
+    again = net.ec2.associate_route_table(RouteTableId=net.public, SubnetId=net.subnet)
+    assert second["AssociationId"] == again["AssociationId"] == first["AssociationId"]
+    assert net.explicit_subnets() == {net.main: [], net.public: [net.subnet], net.private: []}
+
+
+@pytest.mark.parametrize("table", ["private", "public"], ids=["another-table", "the-same-table"])
+def test_r9_patch_refuses_a_second_association_of_a_subnet(endpoint: str, table: str) -> None:
+    with patched(named(ASSOCIATED_ONCE)):
+        net = _network(endpoint)
+        net.ec2.associate_route_table(RouteTableId=net.public, SubnetId=net.subnet)
+        route_table = getattr(net, table)
+        refusal = refusal_of(
+            net.ec2.associate_route_table, RouteTableId=route_table, SubnetId=net.subnet
+        )
+        associated = net.explicit_subnets()
+    message = (
+        f"the specified association for route table {route_table} conflicts with an existing "
+        "association"
+    )
+    assert refusal == (400, {"Code": "Resource.AlreadyAssociated", "Message": message})
+    assert associated == {net.main: [], net.public: [net.subnet], net.private: []}
+
+
+def test_r9_patch_refuses_a_subnet_explicitly_associated_with_the_main_table(
+    endpoint: str,
+) -> None:
+    with patched(named(ASSOCIATED_ONCE)):
+        net = _network(endpoint)
+        net.ec2.associate_route_table(RouteTableId=net.main, SubnetId=net.subnet)
+        status, error = refusal_of(
+            net.ec2.associate_route_table, RouteTableId=net.public, SubnetId=net.subnet
+        )
+    assert (status, error["Code"]) == (400, "Resource.AlreadyAssociated")
+
+
+def test_r9_patch_associates_subnets_on_the_main_table_and_moves_them_by_replacing(
+    endpoint: str,
+) -> None:
+    with patched(named(ASSOCIATED_ONCE)):
+        net = _network(endpoint)
+        # Both subnets are on the main table implicitly: each can be associated explicitly.
+        first = net.ec2.associate_route_table(RouteTableId=net.public, SubnetId=net.subnet)
+        net.ec2.associate_route_table(RouteTableId=net.public, SubnetId=net.other_subnet)
+        shared = net.explicit_subnets()
+        # ReplaceRouteTableAssociation moves a subnet to another table.
+        moved = net.ec2.replace_route_table_association(
+            AssociationId=first["AssociationId"], RouteTableId=net.private
+        )
+        replaced = net.explicit_subnets()
+        # Disassociated, a subnet is back on the main table and can be associated again.
+        net.ec2.disassociate_route_table(AssociationId=moved["NewAssociationId"])
+        net.ec2.associate_route_table(RouteTableId=net.public, SubnetId=net.subnet)
+        associated_again = net.explicit_subnets()
+    assert shared == {
+        net.main: [],
+        net.public: sorted([net.subnet, net.other_subnet]),
+        net.private: [],
+    }
+    assert moved["NewAssociationId"] != first["AssociationId"]
+    assert replaced == {net.main: [], net.public: [net.other_subnet], net.private: [net.subnet]}
+    assert associated_again == shared
+
+
+def test_r9_patch_answers_a_missing_route_table_or_subnet_first(endpoint: str) -> None:
+    with patched(named(ASSOCIATED_ONCE)):
+        net = _network(endpoint)
+        net.ec2.associate_route_table(RouteTableId=net.public, SubnetId=net.subnet)
+        missing_table = refusal_of(
+            net.ec2.associate_route_table, RouteTableId="rtb-0123456789abcdef0", SubnetId=net.subnet
+        )
+        missing_subnet = refusal_of(
+            net.ec2.associate_route_table,
+            RouteTableId=net.public,
+            SubnetId="subnet-0123456789abcdef0",
+        )
+    assert missing_table[1]["Code"] == "InvalidRouteTableID.NotFound"
+    assert missing_subnet[1]["Code"] == "InvalidSubnetID.NotFound"
+
+
 # --------------------------------------------------------------------------- reversibility
 
 
 def test_the_ec2_patches_are_undone() -> None:
+    from moto.ec2.models.route_tables import RouteBackend
     from moto.ec2.models.security_groups import SecurityGroupRule
 
     from tooling.emulator.patches import ec2
 
-    originals = {name: SecurityGroupRule.__dict__[name] for name in ("__init__", "description")}
+    replaced = [
+        (SecurityGroupRule, "__init__"),
+        (SecurityGroupRule, "description"),
+        (RouteBackend, "associate_route_table"),
+    ]
+    originals = {(owner, name): owner.__dict__[name] for owner, name in replaced}
     with patched(ec2.PATCHES):
-        assert all(SecurityGroupRule.__dict__[name] is not fn for name, fn in originals.items())
-    assert all(SecurityGroupRule.__dict__[name] is fn for name, fn in originals.items())
+        assert all(owner.__dict__[name] is not fn for (owner, name), fn in originals.items())
+    assert all(owner.__dict__[name] is fn for (owner, name), fn in originals.items())
