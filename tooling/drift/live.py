@@ -1,29 +1,29 @@
 """Live drift: what a deploy would change now, per stack and region, published as a metric.
 
 ``invoke drift`` (default, live) runs for every stack of a deployment, in deploy order,
-``terraform plan -detailed-exitcode -lock=false -out=<file>`` and ``terraform show -json
-<file>``, counts the resources the plan would change (:func:`count_changes`), sums them per
-region and publishes the sum to CloudWatch in that region as
-``trading_infra.drift_metric.NAMESPACE`` / ``METRIC_NAME`` with the deployment and region as
-dimensions; each region's ``TAP/Drift ResourcesToChange`` alarm watches it (a check that stops
-reporting alarms too). Drift is reported through the metric and alarm, not the exit code.
+``terraform plan -detailed-exitcode -lock=false -json`` and counts the resources the plan would
+change from its ``planned_change`` messages (:func:`changed_addresses`; Terraform's
+machine-readable UI, :mod:`tooling.lifecycle.terraform_events`: no saved plan and no
+``terraform show``, which would start the provider once more per stack), sums them per region
+and publishes the sum to CloudWatch in that region as ``trading_infra.drift_metric.NAMESPACE`` /
+``METRIC_NAME`` with the deployment and region as dimensions; each region's ``TAP/Drift
+ResourcesToChange`` alarm watches it. Drift is reported through the metric and alarm, not the
+exit code.
 
-The counting is pure (plan JSON in, counts out) and tested without terraform.
+The counting is pure (messages in, counts out) and tested without terraform.
 """
 
 from __future__ import annotations
 
-import json
-import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from trading_infra import drift_metric
 
+from tooling.lifecycle.terraform_events import Message, diagnostics, parse
+
 __all__ = [
-    "UNCHANGED_ACTIONS",
     "DriftError",
     "StackDrift",
     "changed_addresses",
@@ -34,9 +34,6 @@ __all__ = [
     "plan_drift",
     "publish",
 ]
-
-#: Plan actions that change nothing: a resource left as it is, or a data source read.
-UNCHANGED_ACTIONS: tuple[tuple[str, ...], ...] = (("no-op",), ("read",))
 
 
 class DriftError(RuntimeError):
@@ -57,20 +54,18 @@ class StackDrift:
         return len(self.addresses)
 
 
-def changed_addresses(plan: Mapping[str, Any]) -> list[str]:
-    """Addresses of ``plan``'s (``terraform show -json``) ``resource_changes`` whose actions
-    are not ``["no-op"]`` or ``["read"]`` (create, update, delete, replace...)."""
-    found = []
-    for change in plan.get("resource_changes") or []:
-        actions = tuple((change.get("change") or {}).get("actions") or ())
-        if actions and actions not in UNCHANGED_ACTIONS:
-            found.append(str(change.get("address", "?")))
-    return found
+def changed_addresses(messages: Iterable[Message]) -> list[str]:
+    """Addresses of the ``planned_change`` messages among ``messages`` whose action changes a
+    remote object (create, update, replace, delete, forget; not a read, a move or an import
+    alone), in the order of the plan."""
+    return [
+        m.planned.address for m in messages if m.planned is not None and m.planned.changes_remote
+    ]
 
 
-def count_changes(plan: Mapping[str, Any]) -> int:
-    """How many resources ``plan`` would change (see :func:`changed_addresses`)."""
-    return len(changed_addresses(plan))
+def count_changes(messages: Iterable[Message]) -> int:
+    """How many resources the plan of ``messages`` would change (:func:`changed_addresses`)."""
+    return len(changed_addresses(messages))
 
 
 def per_region(drifts: Iterable[StackDrift]) -> dict[tuple[str, str], int]:
@@ -109,28 +104,22 @@ def format_table(drifts: Sequence[StackDrift]) -> str:
 def plan_drift(session: Any, stack: Any) -> StackDrift:
     """Plan one stack (a ``tooling.lifecycle.graph.StackInfo``, initialized) without locking
     its state, and count what would change."""
-    with tempfile.TemporaryDirectory(prefix="tap-drift-") as scratch:
-        plan_file = Path(scratch) / "drift.tfplan"
-        result = session.terraform(
-            [
-                "plan",
-                "-detailed-exitcode",
-                "-input=false",
-                "-no-color",
-                "-lock=false",
-                f"-out={plan_file}",
-            ],
-            stack.directory,
-            check=False,
+    result = session.terraform(
+        ["plan", "-detailed-exitcode", "-input=false", "-lock=false", "-json"],
+        stack.directory,
+        check=False,
+    )
+    messages = [parse(line) for line in (result.stdout or "").splitlines() if line.strip()]
+    if result.returncode not in (0, 2):
+        errors = [line for d in diagnostics(messages) for line in d.lines()]
+        text = errors or (result.stderr or "").rstrip().splitlines()
+        raise DriftError(
+            f"terraform plan of {stack.name} failed (exit {result.returncode}):\n"
+            + "\n".join(text[-25:])
         )
-        if result.returncode not in (0, 2):
-            raise DriftError(
-                f"terraform plan of {stack.name} failed (exit {result.returncode}):\n"
-                + "\n".join((result.stderr or result.stdout).rstrip().splitlines()[-25:])
-            )
-        shown = session.terraform(["show", "-json", "-no-color", str(plan_file)], stack.directory)
-    addresses = changed_addresses(json.loads(shown.stdout or "{}"))
-    return StackDrift(stack.name, stack.environment, stack.region, tuple(addresses))
+    return StackDrift(
+        stack.name, stack.environment, stack.region, tuple(changed_addresses(messages))
+    )
 
 
 def publish(session: Any, drifts: Sequence[StackDrift]) -> dict[tuple[str, str], int]:

@@ -8,7 +8,8 @@ what it needs from those messages and never from the human text: the resources d
 counts (``change_summary``: ``changes.add/change/remove/import`` of the ``apply`` or
 ``destroy`` operation; a plan's summary has ``operation`` ``plan``) and the failures
 (``diagnostic``: ``severity``, ``summary``, ``detail`` and, for a diagnostic about one resource
-instance, its ``address``).
+instance, its ``address``) and what a plan would change (``planned_change``:
+``change.resource.addr`` and ``change.action``).
 
 A line that is not a JSON object (something the CLI or a plugin wrote before the JSON view took
 over, or a crash report) is kept as text. :meth:`Message.lines` renders a message for people:
@@ -29,6 +30,7 @@ __all__ = [
     "Completed",
     "Diagnostic",
     "Message",
+    "Planned",
     "diagnostics",
     "parse",
 ]
@@ -79,6 +81,26 @@ class Completed:
         return self.action in _CHANGING_ACTIONS
 
 
+#: The ``change.action`` values of a ``planned_change`` that change no remote object: a data
+#: source read, a resource only moved to another address or only imported (and ``noop``).
+_KEEPING_ACTIONS = frozenset({"noop", "read", "move", "import"})
+
+
+@dataclass(frozen=True, order=True)
+class Planned:
+    """A ``planned_change`` message: a resource instance and the action a plan proposes for it
+    (``create``, ``update``, ``replace``, ``delete``, ``remove`` (forget), ``move``, ...)."""
+
+    address: str
+    action: str
+
+    @property
+    def changes_remote(self) -> bool:
+        """Whether applying it changes (or forgets) the remote object (:data:`_KEEPING_ACTIONS`
+        do not)."""
+        return self.action not in _KEEPING_ACTIONS
+
+
 @dataclass(frozen=True)
 class Changes:
     """A ``change_summary`` message: the counts of one ``operation`` (``plan``, ``apply`` or
@@ -101,6 +123,7 @@ class Message:
     diagnostic: Diagnostic | None = None
     completed: Completed | None = None
     changes: Changes | None = None
+    planned: Planned | None = None
 
     def lines(self) -> list[str]:
         """The message for people: a diagnostic laid out on its lines, else its text."""
@@ -166,6 +189,10 @@ def parse(line: str) -> Message:
         return Message(kind, text, completed=_completed(_mapping(document.get("hook"))))
     if kind == "change_summary":
         return Message(kind, text, changes=_changes(_mapping(document.get("changes"))))
+    if kind == "planned_change":
+        change = _mapping(document.get("change"))
+        address = _text(_mapping(change.get("resource")), "addr")
+        return Message(kind, text, planned=Planned(address, _text(change, "action")))
     return Message(kind, text)
 
 

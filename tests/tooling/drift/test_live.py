@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
 
 import pytest
 from trading_infra import drift_metric
 
+from tests.tooling.lifecycle import recorded_ui as ui
 from tooling.drift.live import (
     StackDrift,
     changed_addresses,
@@ -15,45 +16,52 @@ from tooling.drift.live import (
     metric_datum,
     per_region,
 )
+from tooling.lifecycle.terraform_events import parse
 
 
-def _change(address: str, *actions: str) -> dict[str, Any]:
-    return {"address": address, "change": {"actions": list(actions)}}
+def _planned(address: str, action: str) -> str:
+    """A ``planned_change`` line as ``terraform plan -json`` writes it (the shape of
+    tests/tooling/lifecycle/recorded_ui.py's lines, recorded from terraform 1.11.4)."""
+    resource = {"addr": address, "module": "", "resource": address}
+    body = {"change": {"resource": resource, "action": action}, "type": "planned_change"}
+    return json.dumps({"@level": "info", "@message": f"{address}: Plan to {action}", **body})
 
 
-PLAN = {
-    "format_version": "1.2",
-    "resource_changes": [
-        _change("aws_vpc.a", "no-op"),
-        _change("data.aws_caller_identity.c", "read"),
-        _change("aws_lambda_function.f", "update"),
-        _change("aws_s3_bucket.b", "create"),
-        _change("aws_sqs_queue.q", "delete"),
-        _change("aws_kms_key.k", "delete", "create"),
-        _change("aws_iam_role.r", "create", "delete"),
-    ],
-}
+PLAN = [
+    parse(line)
+    for line in (
+        ui.VERSION,
+        _planned("data.aws_caller_identity.c", "read"),
+        _planned("aws_lambda_function.f", "update"),
+        _planned("aws_s3_bucket.b", "create"),
+        _planned("aws_sqs_queue.q", "delete"),
+        _planned("aws_kms_key.k", "replace"),
+        _planned("aws_route.moved", "move"),
+        _planned("aws_iam_role.imported", "import"),
+        _planned("aws_sns_topic.forgotten", "remove"),
+        ui.PLAN_SUMMARY,
+    )
+]
 
 
-def test_counts_every_action_but_no_op_and_read() -> None:
+def test_counts_what_changes_or_forgets_a_remote_object() -> None:
     assert changed_addresses(PLAN) == [
         "aws_lambda_function.f",
         "aws_s3_bucket.b",
         "aws_sqs_queue.q",
         "aws_kms_key.k",
-        "aws_iam_role.r",
+        "aws_sns_topic.forgotten",
     ]
     assert count_changes(PLAN) == 5
 
 
 @pytest.mark.parametrize(
-    "plan",
-    [{}, {"resource_changes": None}, {"resource_changes": []}, {"resource_changes": [
-        _change("aws_vpc.a", "no-op"), _change("data.aws_region.r", "read")
-    ]}],
+    "lines",
+    [(), (ui.VERSION, ui.PLAN_SUMMARY), (_planned("data.aws_region.r", "read"),
+                                          _planned("aws_vpc.a", "move"))],
 )  # fmt: skip
-def test_a_plan_without_changes_counts_zero(plan: dict[str, Any]) -> None:
-    assert count_changes(plan) == 0
+def test_a_plan_without_changes_counts_zero(lines: tuple[str, ...]) -> None:
+    assert count_changes(parse(line) for line in lines) == 0
 
 
 def test_per_region_sums_the_stacks_of_a_region() -> None:

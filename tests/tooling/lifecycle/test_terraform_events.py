@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from tooling.lifecycle.terraform_events import (
     Completed,
     Diagnostic,
     Message,
+    Planned,
     diagnostics,
     parse,
 )
@@ -101,6 +103,12 @@ def test_a_warning_is_rendered_as_one() -> None:
     assert not warning.is_error
 
 
+def test_a_planned_change_is_its_address_and_action() -> None:
+    assert parse(ui.PLANNED_CREATE).planned == Planned("terraform_data.ok", "create")
+    assert parse(ui.UPDATE_RUN[3]).planned == Planned("terraform_data.ok", "update")
+    assert parse(ui.PLAN_SUMMARY).planned is None
+
+
 def test_other_messages_are_their_text() -> None:
     assert parse(ui.VERSION) == Message("version", "Terraform 1.11.4")
     assert parse(ui.APPLY_START).lines() == ["terraform_data.ok: Creating..."]
@@ -141,7 +149,7 @@ def test_the_real_terraform_writes_these_shapes(terraform_repo: Path, tmp_path: 
     """GIVEN a configuration of two ``terraform_data`` resources, one whose provisioner fails
     WHEN it is applied with ``-json`` THEN the messages say what was created, what failed (with
     its address) and nothing else went wrong."""
-    config = {
+    config: dict[str, Any] = {
         "resource": {
             "terraform_data": {
                 "ok": {"input": "hello"},
@@ -166,5 +174,20 @@ def test_the_real_terraform_writes_these_shapes(terraform_repo: Path, tmp_path: 
         ("local-exec provisioner error", "terraform_data.bad")
     ]
     assert TEXT not in {m.type for m in messages}
+    assert sorted(m.planned for m in messages if m.planned is not None) == [
+        Planned("terraform_data.bad", "create"),
+        Planned("terraform_data.ok", "create"),
+    ]
+    # WHEN a resource only moves to another address THEN its planned change keeps the object
+    config["resource"]["terraform_data"]["kept"] = config["resource"]["terraform_data"].pop("ok")
+    config["moved"] = [{"from": "terraform_data.ok", "to": "terraform_data.kept"}]
+    (tmp_path / "main.tf.json").write_text(json.dumps(config), encoding="utf-8")
+    planned = terraform("plan", "-input=false", "-json")
+    moved = [m.planned for m in planned if m.planned is not None]
+    assert sorted(moved) == [
+        Planned("terraform_data.bad", "replace"),  # tainted by its failed provisioner
+        Planned("terraform_data.kept", "move"),
+    ]
+    assert [p.changes_remote for p in sorted(moved)] == [True, False]
     destroyed = terraform("destroy", "-auto-approve", "-input=false", "-json")
     assert [m.changes for m in destroyed if m.changes][-1] == Changes("destroy", remove=2)
