@@ -190,8 +190,13 @@ def test_validate_works_offline_through_the_mirror(
     result = validate_stack(_stack(tmp_path, {"bucket": "x"}), terraform_repo)
     assert result.ok, result.messages()
     assert result.warnings == ()
+    # In a data directory of its own: a deploy's .terraform (its backend) is never read or
+    # changed, so a stack deployed to a stopped emulator validates too.
+    assert not (tmp_path / ".terraform").exists()
     # Installed from the mirror (through the shared plugin cache), not from the registry.
-    installed = tmp_path / ".terraform/providers/registry.terraform.io/hashicorp/aws/5.100.0"
+    installed = (
+        tmp_path / ".terraform-validate/providers/registry.terraform.io/hashicorp/aws/5.100.0"
+    )
     package = (installed / terraform_platform()).resolve()
     assert package.is_relative_to(provider_mirror)
     cached = terraform_repo / ".build/terraform/plugin-cache/registry.terraform.io/hashicorp/aws"

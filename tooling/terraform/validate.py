@@ -17,7 +17,14 @@ from typing import Any
 from tooling.terraform.commands import run_terraform
 from tooling.terraform.errors import TerraformError, TerraformSetupError, output_tail
 
-__all__ = ["Diagnostic", "ValidationResult", "validate_stack"]
+__all__ = ["VALIDATE_DATA_DIR", "Diagnostic", "ValidationResult", "validate_stack"]
+
+#: Terraform's data directory of a validation, in the stack's directory (``TF_DATA_DIR``): not
+#: ``.terraform``, where a deploy keeps the stack's backend. ``init -backend=false`` in a
+#: directory initialised with a backend still loads that backend's state (and fails when the
+#: backend is unreachable: a stopped emulator, no credentials), and would leave the deploy's
+#: ``.terraform`` initialised without it.
+VALIDATE_DATA_DIR = ".terraform-validate"
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,8 @@ class ValidationResult:
 
 
 def validate_stack(stack_dir: Path, repo_root: Path) -> ValidationResult:
-    """``terraform init -backend=false`` then ``terraform validate -json`` in ``stack_dir``.
+    """``terraform init -backend=false`` then ``terraform validate -json`` in ``stack_dir``, with
+    Terraform's data in :data:`VALIDATE_DATA_DIR`.
 
     ``stack_dir`` is a synthesized stack (``cdk.tf.json``) or any Terraform configuration
     directory. Raises :class:`TerraformError` when init fails (the configuration cannot be parsed
@@ -91,16 +99,19 @@ def validate_stack(stack_dir: Path, repo_root: Path) -> ValidationResult:
     """
     if not any(stack_dir.glob("*.tf.json")) and not any(stack_dir.glob("*.tf")):
         raise TerraformSetupError(f"{stack_dir} holds no Terraform configuration (*.tf.json, *.tf)")
+    data_dir = {"TF_DATA_DIR": str(stack_dir / VALIDATE_DATA_DIR)}
     run_terraform(
         ["init", "-backend=false", "-input=false", "-no-color"],
         cwd=stack_dir,
         repo_root=repo_root,
+        env_extra=data_dir,
         capture=True,
     )
     result = run_terraform(
         ["validate", "-json", "-no-color"],
         cwd=stack_dir,
         repo_root=repo_root,
+        env_extra=data_dir,
         capture=True,
         check=False,
     )
