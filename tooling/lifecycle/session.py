@@ -8,11 +8,12 @@ AWS with the developer's credentials while deploying locally.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import subprocess
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,13 @@ from tooling.terraform import (
     stream_terraform,
     terraform_binary,
     terraform_env,
+)
+from tooling.terraform.provider_pool import (
+    PROVIDER_COMMANDS,
+    Lease,
+    pool_enabled,
+    provider_binary,
+    shared_pool,
 )
 
 __all__ = ["DeployError", "Session", "assert_loopback", "open_session"]
@@ -103,15 +111,21 @@ class Session:
         :meth:`stream`: a ``terraform init`` or ``state pull`` of the local target must not see
         the developer's AWS profile or configuration files any more than its apply does.
         """
-        return run_terraform(
-            args,
-            cwd=stack_dir,
-            repo_root=self.root,
-            base_env=self.process_env(),
-            capture=capture,
-            check=check,
-            stops=stops,
-        )
+        with self._provider(args, stack_dir) as lease:
+            try:
+                return run_terraform(
+                    args,
+                    cwd=stack_dir,
+                    repo_root=self.root,
+                    base_env=self.process_env(),
+                    env_extra=lease.env if lease is not None else None,
+                    capture=capture,
+                    check=check,
+                    stops=stops,
+                )
+            finally:
+                if lease is not None:
+                    lease.reusable = not _stopping(stops)
 
     def stream(
         self,
@@ -131,14 +145,33 @@ class Session:
         merged likewise) and ``.interrupted``; ``stops`` forwards an interruption to terraform
         (:class:`tooling.terraform.StopSignals`).
         """
-        return stream_terraform(
-            args,
-            cwd=stack_dir,
-            repo_root=self.root,
-            base_env=self.process_env(),
-            on_line=on_line,
-            stops=stops,
-        )
+        with self._provider(args, stack_dir) as lease:
+            run = stream_terraform(
+                args,
+                cwd=stack_dir,
+                repo_root=self.root,
+                base_env=self.process_env(),
+                env_extra=lease.env if lease is not None else None,
+                on_line=on_line,
+                stops=stops,
+            )
+            if lease is not None:
+                lease.reusable = not (run.interrupted or run.killed)
+            return run
+
+    @contextlib.contextmanager
+    def _provider(self, args: Sequence[str], stack_dir: Path) -> Iterator[Lease | None]:
+        """A running provider server for ``terraform *args`` of the local target
+        (:mod:`tooling.terraform.provider_pool`), or None: Terraform starts its own."""
+        binary = None
+        if self.emulator is not None and args and args[0] in PROVIDER_COMMANDS and pool_enabled():
+            binary = provider_binary(stack_dir)
+        if binary is None:
+            yield None
+            return
+        env = terraform_env(self.root, self.process_env())
+        with shared_pool().lease(binary, stack_dir, env) as lease:
+            yield lease
 
     def terraform_command_env(self, args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
         """The command line and environment of a terraform process, for a caller that runs it
@@ -149,6 +182,13 @@ class Session:
 
 
 _LOCAL_SESSION_LOCK = threading.Lock()
+
+
+def _stopping(stops: StopSignals | None) -> bool:
+    """Whether the caller asked the run to stop (its provider was then told to stop too)."""
+    return stops is not None and any(
+        event is not None and event.is_set() for event in (stops.interrupt, stops.kill)
+    )
 
 
 @functools.cache
