@@ -204,16 +204,19 @@ def release_lock(
 
 
 def _is_terraform(process: psutil.Process) -> bool:
-    """Whether ``process`` runs a terraform binary (its ``argv[0]`` is named terraform...).
-    A process that cannot be inspected (someone else's) counts as terraform: nothing proves it
-    is not; one that is gone (or a zombie, which runs nothing) does not."""
+    """Whether ``process`` runs a terraform binary (its ``argv[0]`` is named terraform...), not
+    a provider plugin (``terraform-provider-*``): the provider servers ./tap keeps running for
+    the local target (:mod:`tooling.terraform.provider_pool`) are its children and hold no
+    lock. A process that cannot be inspected (someone else's) counts as terraform: nothing
+    proves it is not; one that is gone (or a zombie, which runs nothing) does not."""
     try:
         command = process.cmdline()
     except psutil.NoSuchProcess:  # includes ZombieProcess
         return False
     except psutil.AccessDenied:
         return True
-    return bool(command) and "terraform" in Path(command[0]).name
+    name = Path(command[0]).name if command else ""
+    return "terraform" in name and not name.startswith("terraform-provider-")
 
 
 def runs_terraform(pid: int) -> bool:

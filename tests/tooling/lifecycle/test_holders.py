@@ -123,6 +123,19 @@ def test_runs_terraform_sees_the_process_and_its_children(tmp_path: Path) -> Non
         sleeper.wait()
 
 
+def test_a_provider_server_is_no_terraform(tmp_path: Path) -> None:
+    # The provider servers ./tap keeps for the local target are its children, holding no lock.
+    fake = tmp_path / "terraform-provider-aws_v5.100.0_x5"
+    fake.symlink_to(shutil.which("sleep") or "/bin/sleep")
+    server = subprocess.Popen([str(fake), "30"])
+    try:
+        assert not runs_terraform(server.pid)
+        assert not runs_terraform(os.getpid())  # this process, its parent
+    finally:
+        server.kill()
+        server.wait()
+
+
 def test_a_terraform_that_exited_runs_no_terraform_before_it_is_reaped(tmp_path: Path) -> None:
     fake = tmp_path / "terraform"
     fake.symlink_to(shutil.which("true") or "/bin/true")  # a process named terraform

@@ -151,6 +151,26 @@ def test_a_server_serves_one_command_at_a_time_then_the_next(server: Path, tmp_p
 
 
 @pytest.mark.skipif(not pool_enabled(), reason="the pool runs on Linux only")
+def test_at_most_four_idle_servers_are_kept_the_longest_idle_stopped_first(
+    server: Path, tmp_path: Path
+) -> None:
+    pool = ProviderPool()
+    env = {"PATH": os.environ["PATH"], "RECORD": str(tmp_path / "record")}
+    pids = []
+    try:
+        for number in range(6):  # six stacks, one command each
+            stack = tmp_path / f"stack-{number}"
+            stack.mkdir()
+            with pool.lease(server, stack, env) as lease:
+                lease.reusable = True
+            pids.append(_pid(lease.env["TF_REATTACH_PROVIDERS"]))
+        assert [_alive(pid) for pid in pids] == [False, False, True, True, True, True]
+    finally:
+        pool.close()
+    assert not any(_alive(pid) for pid in pids)
+
+
+@pytest.mark.skipif(not pool_enabled(), reason="the pool runs on Linux only")
 def test_a_server_whose_command_was_interrupted_is_stopped(server: Path, tmp_path: Path) -> None:
     pool = ProviderPool()
     env = {"PATH": os.environ["PATH"], "RECORD": str(tmp_path / "record")}
