@@ -55,6 +55,7 @@ from typing import Any, Final
 from tooling.terraform.errors import TerraformSetupError
 
 __all__ = [
+    "MAGIC_COOKIE",
     "POOL_ENV",
     "PROVIDER_COMMANDS",
     "Lease",
@@ -73,7 +74,7 @@ PROVIDER_COMMANDS: Final = frozenset({"plan", "apply", "destroy", "show", "refre
 PROVIDER_SOURCE: Final = "registry.terraform.io/hashicorp/aws"
 #: go-plugin's handshake with a Terraform provider (terraform-plugin-go, tf5server): the cookie
 #: a plugin requires before it serves, and the protocol version the AWS provider speaks.
-_MAGIC_COOKIE: Final = {
+MAGIC_COOKIE: Final = {
     "TF_PLUGIN_MAGIC_COOKIE": "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
     "PLUGIN_PROTOCOL_VERSIONS": "5",
 }
@@ -266,7 +267,7 @@ class ProviderPool:
             if self._spawner is None:
                 self._spawner = _Spawner()
             spawner = self._spawner
-        process = spawner.spawn([str(binary)], cwd, {**env, **_MAGIC_COOKIE})
+        process = spawner.spawn([str(binary)], cwd, {**env, **MAGIC_COOKIE})
         line = _first_line(process)
         if not line:
             process.kill()

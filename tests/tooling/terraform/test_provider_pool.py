@@ -22,6 +22,8 @@ from tooling.terraform.provider_pool import (
 )
 
 AWS = "registry.terraform.io/hashicorp/aws"
+#: Terraform's plugin handshake cookie, which a plugin requires before it serves.
+COOKIE = provider_pool.MAGIC_COOKIE["TF_PLUGIN_MAGIC_COOKIE"]
 
 
 def _stack(directory: Path, providers: dict[str, object], *, installed: int = 1) -> Path:
@@ -96,8 +98,7 @@ def server(tmp_path: Path) -> Path:
     script = tmp_path / "terraform-provider-fake"
     script.write_text(
         "#!/bin/sh\n"
-        '[ "$TF_PLUGIN_MAGIC_COOKIE" = d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991'
-        "ca9872b2 ] || exit 1\n"
+        f'[ "$TF_PLUGIN_MAGIC_COOKIE" = {COOKIE} ] || exit 1\n'
         'pwd > "$RECORD.$$"; env >> "$RECORD.$$"\n'
         'echo "1|5|unix|/tmp/plugin-$$|grpc|"\n'
         "exec sleep 600\n",
