@@ -70,8 +70,8 @@ class Orphan:
 #: those). S3, DynamoDB, IAM, CloudWatch Logs, SQS,
 #: KMS, Lambda (a function, a permission's statement ID), RDS, Secrets Manager, Route 53, API
 #: Gateway, EC2 security groups and their rules (a rule: the provider's retry of a create whose
-#: response was lost; for a group's inline rules the code means something else), routes and
-#: route table associations. EC2's codes:
+#: response was lost; for a group's inline rules the code means something else), subnets, routes
+#: and route table associations. EC2's codes:
 #: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html (the provider's
 #: own check before CreateRoute answers RouteAlreadyExists too). SNS topics and CloudWatch
 #: alarms are created idempotently: never an error. Moto (the local target) answers a second
@@ -102,6 +102,9 @@ _EXISTS_CODES: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("InvalidGroup.Duplicate", "", frozenset()),
     ("RouteAlreadyExists", "", frozenset()),
     ("Resource.AlreadyAssociated", "", frozenset()),
+    # A subnet whose CIDR block another subnet of the VPC holds: the killed apply's own subnet
+    # when one of the VPC has exactly that block (import_lookups finds it), else a conflict.
+    ("InvalidSubnet.Conflict", "\0", frozenset({"aws_subnet"})),
     (
         "InvalidPermission.Duplicate",
         "\0",

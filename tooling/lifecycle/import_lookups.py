@@ -105,6 +105,8 @@ class Resolver(Protocol):
 
     def security_group_id(self, vpc_id: str, name: str) -> str | None: ...
 
+    def subnet_id(self, vpc_id: str, cidr_block: str) -> str | None: ...
+
     def security_group_rule_id(self, rule: SecurityGroupRule) -> str | None: ...
 
 
@@ -161,6 +163,23 @@ class Boto3Resolver:
             .get("SecurityGroups", [])
         )
         return str(found[0]["GroupId"]) if len(found) == 1 else None
+
+    def subnet_id(self, vpc_id: str, cidr_block: str) -> str | None:
+        """The ``subnet-`` ID of the subnet of the VPC ``vpc_id`` with exactly ``cidr_block``:
+        the subnets of a VPC cannot overlap
+        (https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html). None: no such
+        subnet (a conflict with another block is no subnet to adopt)."""
+        found = (
+            self._client("ec2")
+            .describe_subnets(
+                Filters=[
+                    {"Name": "vpc-id", "Values": [vpc_id]},
+                    {"Name": "cidr-block", "Values": [cidr_block]},
+                ]
+            )
+            .get("Subnets", [])
+        )
+        return str(found[0]["SubnetId"]) if len(found) == 1 else None
 
     def security_group_rule_id(self, rule: SecurityGroupRule) -> str | None:
         """The ``sgr-`` ID of ``rule`` (None: no such rule or group, or more than one match)."""

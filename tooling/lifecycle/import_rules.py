@@ -163,6 +163,15 @@ def _security_group(values: Attributes, resolve: Resolver) -> str | None:
     return resolve.security_group_id(vpc, name) if vpc and name else None
 
 
+def _subnet(values: Attributes, resolve: Resolver) -> str | None:
+    """A subnet is imported by its ``subnet-`` ID, found in AWS by its VPC and CIDR block (no
+    two subnets of a VPC overlap):
+    https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/subnet#import
+    """
+    vpc, block = _text(values, "vpc_id"), _text(values, "cidr_block")
+    return resolve.subnet_id(vpc, block) if vpc and block else None
+
+
 def _ports(values: Attributes) -> tuple[int | None, int | None] | None:
     """A rule's (from, to) ports, each None when unset (a rule of all protocols); None when
     either is unknown or not a number."""
@@ -237,6 +246,7 @@ IMPORT_RULES: Mapping[str, ImportRule] = {
     "aws_route": _route,
     "aws_route_table_association": _route_table_association,
     "aws_security_group": _security_group,
+    "aws_subnet": _subnet,
     "aws_vpc_security_group_egress_rule": _security_group_rule(egress=True),
     "aws_vpc_security_group_ingress_rule": _security_group_rule(egress=False),
 }

@@ -154,6 +154,14 @@ FROM_THE_HUMAN_VIEW = [
         "",
         "aws_route_table_association.Network_PrivateSubnet1Routes_385E977A",
     ),
+    ui.diagnostic(  # the emulator's answer after a killed apply had created the subnet
+        "error",
+        "creating EC2 Subnet: operation error EC2: CreateSubnet, https response error StatusCode: "
+        "400, RequestID: aLcnv9LUvG2mMGIxuJdDrPu0Cji1rL9QxKJ9403keedUK7Sy36Wu, api error "
+        "InvalidSubnet.Conflict: The CIDR '10.0.32.0/19' conflicts with another subnet",
+        "",
+        "aws_subnet.Network_PublicSubnet2_E7B6D3F8",
+    ),
 ]
 NOT_ALREADY_EXISTS = [
     ui.diagnostic(
@@ -193,6 +201,7 @@ def test_already_exists_errors_of_other_services_are_orphans_and_other_errors_ar
             "Resource.AlreadyAssociated",
             "",
         ),
+        ("aws_subnet.Network_PublicSubnet2_E7B6D3F8", "InvalidSubnet.Conflict", ""),
     ]  # AccessDenied, a table still in use, a provisioner's error, the lock: not "exists"
 
 

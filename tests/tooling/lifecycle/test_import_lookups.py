@@ -155,3 +155,17 @@ def test_boto3_resolver_finds_a_security_group_by_its_vpc_and_name(endpoint: str
     resolver = Boto3Resolver(lambda service: crash.client(endpoint, service, REGION))
     assert resolver.security_group_id(vpc, "tap-lambda-sg-dev") == group["GroupId"]
     assert resolver.security_group_id(vpc, "tap-other-sg-dev") is None
+
+
+def test_boto3_resolver_finds_a_subnet_by_its_vpc_and_exact_cidr_block(endpoint: str) -> None:
+    reset_moto(endpoint)
+    ec2 = crash.client(endpoint, "ec2", REGION)
+    vpc, other = (
+        ec2.create_vpc(CidrBlock=c)["Vpc"]["VpcId"] for c in ("10.0.0.0/16", "10.1.0.0/16")
+    )
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.32.0/19")["Subnet"]["SubnetId"]
+    ec2.create_subnet(VpcId=other, CidrBlock="10.1.32.0/19")
+    resolver = Boto3Resolver(lambda service: crash.client(endpoint, service, REGION))
+    assert resolver.subnet_id(vpc, "10.0.32.0/19") == subnet
+    assert resolver.subnet_id(vpc, "10.0.32.0/20") is None  # inside it, but not that subnet
+    assert resolver.subnet_id(other, "10.0.32.0/19") is None

@@ -32,6 +32,9 @@ class FakeResolver:
     def security_group_id(self, vpc_id: str, name: str) -> str | None:
         return {("vpc-0a1", "tap-lambda-sg-dev"): "sg-0lambda"}.get((vpc_id, name))
 
+    def subnet_id(self, vpc_id: str, cidr_block: str) -> str | None:
+        return {("vpc-0a1", "10.0.32.0/19"): "subnet-0public2"}.get((vpc_id, cidr_block))
+
     def security_group_rule_id(self, rule: SecurityGroupRule) -> str | None:
         self.asked.append(rule)
         return self.rules.get(rule)
@@ -77,6 +80,7 @@ def test_the_table_covers_the_types_the_stacks_create_by_name() -> None:
         "aws_security_group",
         "aws_sns_topic",
         "aws_sqs_queue",
+        "aws_subnet",
         "aws_vpc_security_group_egress_rule",
         "aws_vpc_security_group_ingress_rule",
     ]
@@ -216,6 +220,7 @@ NO_OWNER = {"bucket": "tap-data-dev", "expected_bucket_owner": None}
             "igw-0b2/rtb-0edge",
         ),
         ("aws_security_group", {"vpc_id": "vpc-0a1", "name": "tap-lambda-sg-dev"}, "sg-0lambda"),
+        ("aws_subnet", {"vpc_id": "vpc-0a1", "cidr_block": "10.0.32.0/19"}, "subnet-0public2"),
     ],
 )
 def test_each_rule_makes_the_documented_import_id(
@@ -250,6 +255,7 @@ def test_each_rule_makes_the_documented_import_id(
         ("aws_route_table_association", {"route_table_id": "rtb-1", "subnet_id": "subnet-1"}),
         ("aws_security_group", {"vpc_id": "vpc-0a1", "name": "tap-other-sg-dev"}),
         ("aws_security_group", {"name": "tap-lambda-sg-dev"}),  # the VPC is not created yet
+        ("aws_subnet", {"vpc_id": "vpc-0a1", "cidr_block": "10.0.0.0/16"}),  # overlaps, no match
     ],
 )
 def test_a_rule_whose_values_are_not_all_known_has_no_id(
