@@ -147,39 +147,32 @@ class Boto3Resolver:
         secrets = self._client("secretsmanager")
         return self._unless_missing(lambda: secrets.describe_secret(SecretId=name)["ARN"])
 
+    def _only_ec2(self, call: str, items: str, id_key: str, **filters: str) -> str | None:
+        """The ID (``id_key``) of the one EC2 resource ``call`` lists under ``items`` with these
+        ``filters`` (filter name with ``_`` for ``-``: value); None when there is none or more."""
+        described = getattr(self._client("ec2"), call)(
+            Filters=[{"Name": k.replace("_", "-"), "Values": [v]} for k, v in filters.items()]
+        )
+        found = described.get(items, [])
+        return str(found[0][id_key]) if len(found) == 1 else None
+
     def security_group_id(self, vpc_id: str, name: str) -> str | None:
         """The ``sg-`` ID of the group ``name`` of the VPC ``vpc_id``: no two groups of a VPC
         have the same name
         (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html).
         None: no such group."""
-        found = (
-            self._client("ec2")
-            .describe_security_groups(
-                Filters=[
-                    {"Name": "vpc-id", "Values": [vpc_id]},
-                    {"Name": "group-name", "Values": [name]},
-                ]
-            )
-            .get("SecurityGroups", [])
+        return self._only_ec2(
+            "describe_security_groups", "SecurityGroups", "GroupId", vpc_id=vpc_id, group_name=name
         )
-        return str(found[0]["GroupId"]) if len(found) == 1 else None
 
     def subnet_id(self, vpc_id: str, cidr_block: str) -> str | None:
         """The ``subnet-`` ID of the subnet of the VPC ``vpc_id`` with exactly ``cidr_block``:
         the subnets of a VPC cannot overlap
         (https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html). None: no such
         subnet (a conflict with another block is no subnet to adopt)."""
-        found = (
-            self._client("ec2")
-            .describe_subnets(
-                Filters=[
-                    {"Name": "vpc-id", "Values": [vpc_id]},
-                    {"Name": "cidr-block", "Values": [cidr_block]},
-                ]
-            )
-            .get("Subnets", [])
+        return self._only_ec2(
+            "describe_subnets", "Subnets", "SubnetId", vpc_id=vpc_id, cidr_block=cidr_block
         )
-        return str(found[0]["SubnetId"]) if len(found) == 1 else None
 
     def security_group_rule_id(self, rule: SecurityGroupRule) -> str | None:
         """The ``sgr-`` ID of ``rule`` (None: no such rule or group, or more than one match)."""
