@@ -201,7 +201,8 @@ def handshake_reattach(line: str, pid: int) -> str:
 
 
 class ProviderPool:
-    """Running provider servers, by binary and environment (module docstring)."""
+    """Running provider servers, by binary, stack directory and environment (module
+    docstring)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -269,14 +270,18 @@ class ProviderPool:
             spawner = self._spawner
         process = spawner.spawn([str(binary)], cwd, {**env, **MAGIC_COOKIE})
         line = _first_line(process)
-        if not line:
+        try:
+            if not line:
+                raise TerraformSetupError(f"{binary} printed no plugin handshake")
+            reattach = handshake_reattach(line, process.pid)
+        except TerraformSetupError:
             process.kill()
             process.wait()
-            raise TerraformSetupError(f"{binary} printed no plugin handshake")
+            raise
         # Drain whatever else it writes, so that a full pipe never blocks it.
         assert process.stdout is not None
         threading.Thread(target=process.stdout.read, name="provider-stdout", daemon=True).start()
-        server = _Server(key, process, handshake_reattach(line, process.pid))
+        server = _Server(key, process, reattach)
         with self._lock:
             self._all.append(server)
         return server
