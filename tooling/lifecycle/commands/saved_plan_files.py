@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tooling.lifecycle.plan_report import StackPlan, markdown
 from tooling.lifecycle.saved_plans import (
@@ -93,10 +93,7 @@ class PlanSaver:
         plan_file.chmod(0o600)
         self._report(plan)
         record = SavedStack(
-            name=stack.name,
-            environment=stack.environment,
-            region=stack.region,
-            depends_on=tuple(sorted(stack.depends_on)),
+            **_placed(stack),
             config_sha256=before.config_sha256,
             lineage=before.snapshot.lineage,
             serial=before.snapshot.serial,
@@ -114,10 +111,7 @@ class PlanSaver:
         """Record ``stack`` as having no plan to apply, and why (``reason``), with its report."""
         self._report(plan)
         record = SavedStack(
-            name=stack.name,
-            environment=stack.environment,
-            region=stack.region,
-            depends_on=tuple(sorted(stack.depends_on)),
+            **_placed(stack),
             config_sha256=config_sha256(stack.directory),
             lineage=None,
             serial=None,
@@ -165,3 +159,14 @@ class PlanSaver:
                     f"apply ({saved.not_applicable})"
                 )
         return path
+
+
+def _placed(stack: StackInfo) -> dict[str, Any]:
+    """What a saved plan's record says of where ``stack`` is: its name, environment, region and
+    the stacks it reads."""
+    return {
+        "name": stack.name,
+        "environment": stack.environment,
+        "region": stack.region,
+        "depends_on": tuple(sorted(stack.depends_on)),
+    }
