@@ -121,8 +121,17 @@ class Tap:
         os.killpg(self.process.pid, signum)
 
     def finish(self, timeout: float = COMMAND_TIMEOUT) -> int:
+        """Its exit code; a command still running after ``timeout`` is killed (its whole group)
+        and fails the test with what it printed, which is what tells why it hung."""
         assert self.process is not None
-        code = self.process.wait(timeout=timeout)
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.signal_group(signal.SIGKILL)
+            self.process.wait()
+            time.sleep(0.2)
+            command = " ".join(self.args)
+            pytest.fail(f"./tap {command}: still running after {timeout} s:\n{self.output}")
         time.sleep(0.2)  # the reader thread drains the pipe
         return code
 
