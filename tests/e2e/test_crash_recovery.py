@@ -127,17 +127,45 @@ class Tap:
         try:
             code = self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            stuck = _where_it_waits(self.process.pid, ROOT / self.env["TAP_EMULATOR_DIR"])
             self.signal_group(signal.SIGKILL)
             self.process.wait()
             time.sleep(0.2)
             command = " ".join(self.args)
-            pytest.fail(f"./tap {command}: still running after {timeout} s:\n{self.output}")
+            pytest.fail(
+                f"./tap {command}: still running after {timeout} s:\n{self.output}\n\n{stuck}"
+            )
         time.sleep(0.2)  # the reader thread drains the pipe
         return code
 
     @property
     def output(self) -> str:
         return "\n".join(self.lines)
+
+
+def _where_it_waits(pid: int, emulator_dir: Path) -> str:
+    """What a hung command is waiting on: its processes (with psutil) and the emulator's
+    threads (it writes their stacks to its log on SIGUSR1)."""
+    import psutil
+
+    from tooling.emulator.record import log_path, read_record
+
+    try:
+        family = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+        processes = [f"  {p.pid} {p.status()} {' '.join(p.cmdline())[:160]}" for p in family]
+    except psutil.Error as error:
+        processes = [f"  ({error})"]
+    emulator = read_record(emulator_dir)
+    if emulator is None:
+        return "its processes:\n" + "\n".join(processes) + "\n(no emulator record)"
+    log = log_path(emulator_dir)
+    size = log.stat().st_size if log.is_file() else 0
+    os.kill(emulator.pid, signal.SIGUSR1)
+    time.sleep(1.0)
+    with log.open("rb") as read:
+        read.seek(size)
+        threads = read.read().decode("utf-8", "replace")
+    return "its processes:\n" + "\n".join(processes) + "\nthe emulator's threads:\n" + threads
 
 
 def _resources_done(kind: str, at_least: int) -> Callable[[str], bool]:

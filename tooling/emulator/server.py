@@ -16,6 +16,7 @@ docs/emulator.md describes the emulator and its gaps, docs/debugging.md the debu
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import signal
@@ -122,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGINT, _exit_on_signal)
+    # SIGUSR1 writes every thread's stack to the log: what a stuck request waits on, without
+    # stopping the emulator (a hung e2e command sends it before giving up).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     names = ", ".join(f"{p.name} (gap {p.gap})" for p in patches) or "none"
     print(
         f"tap emulator pid {os.getpid()}: patches: {names}; "
