@@ -437,3 +437,27 @@ def test_what_the_leftover_check_finds_the_sweep_deletes(aws: None) -> None:
     assert [line for line in lines if "NOT deleted" in line] == []
     assert check() == []
     assert clients("sqs", REGION).get_queue_url(QueueName="tap-orders-prod")["QueueUrl"]
+
+
+def test_a_database_whose_deletion_was_refused_is_not_waited_for(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A protected instance stays ``available``: its line says NOT deleted at once, where the
+    waiter for its deletion would poll it for 20 minutes (80 x 15 s)."""
+    polls: list[float] = []
+    monkeypatch.setattr("botocore.waiter.time.sleep", polls.append)
+    rds = clients("rds", REGION)
+    rds.create_db_instance(
+        DBInstanceIdentifier="tap-db-dev-1",
+        DBInstanceClass="db.t4g.medium",
+        Engine="postgres",
+        MasterUsername="admin_user",
+        MasterUserPassword="not-a-secret-1",
+        AllocatedStorage=20,
+        DeletionProtection=True,
+    )
+    lines = sweep(clients, [Leftover(f"{REGION} rds instance", "tap-db-dev-1")], region=REGION)
+    assert len(lines) == 1
+    assert lines[0].startswith(f"{REGION} rds instance tap-db-dev-1: NOT deleted: ClientError")
+    assert "protection" in lines[0]
+    assert polls == []

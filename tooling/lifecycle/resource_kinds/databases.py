@@ -89,16 +89,36 @@ def _delete_parameter_group(clients: Clients, region: str, name: str) -> str:
     return "deleted"
 
 
-def _wait_rds(waiter: str, key: str) -> Callable[[Clients, Sequence[Item]], None]:
+#: The status of a DB instance or cluster whose deletion AWS accepted and has not finished.
+_DELETING = "deleting"
+
+
+def _wait_rds(
+    waiter: str, key: str, describe: str, listed: str, status: str
+) -> Callable[[Clients, Sequence[Item]], None]:
     """Wait until the items are deleted: AWS deletes DB instances and clusters asynchronously,
-    and what they use (cluster, subnet group, global cluster) refuses deletion until then."""
+    and what they use (cluster, subnet group, global cluster) refuses deletion until then.
+
+    Only for an item whose deletion was accepted (status ``deleting``): one whose delete was
+    refused (deletion protection, a cluster with members) stays as it is, and the waiter would
+    poll it for its 20 minutes; its line already says NOT deleted."""
+
+    def deleting(clients: Clients, item: Item) -> bool:
+        try:
+            found = getattr(clients("rds", item.region), describe)(**{key: item.name})[listed]
+        except Exception as exc:
+            if "NotFound" in getattr(exc, "response", {}).get("Error", {}).get("Code", ""):
+                return False
+            raise
+        return any(entry.get(status) == _DELETING for entry in found)
 
     def wait(clients: Clients, items: Sequence[Item]) -> None:
         for item in items:
             try:
-                clients("rds", item.region).get_waiter(waiter).wait(
-                    **{key: item.name}, WaiterConfig={"Delay": 15, "MaxAttempts": 80}
-                )
+                if deleting(clients, item):
+                    clients("rds", item.region).get_waiter(waiter).wait(
+                        **{key: item.name}, WaiterConfig={"Delay": 15, "MaxAttempts": 80}
+                    )
             except Exception:  # noqa: S112 - the next step reports what is still in the way
                 continue
 
@@ -142,13 +162,25 @@ DB_INSTANCE = Kind(
     "rds instance",
     named_like_the_platform(_rds("describe_db_instances", "DBInstances", "DBInstanceIdentifier")),
     _delete_db_instance,
-    after=_wait_rds("db_instance_deleted", "DBInstanceIdentifier"),
+    after=_wait_rds(
+        "db_instance_deleted",
+        "DBInstanceIdentifier",
+        "describe_db_instances",
+        "DBInstances",
+        "DBInstanceStatus",
+    ),
 )
 DB_CLUSTER = Kind(
     "rds cluster",
     named_like_the_platform(_rds("describe_db_clusters", "DBClusters", "DBClusterIdentifier")),
     _delete_db_cluster,
-    after=_wait_rds("db_cluster_deleted", "DBClusterIdentifier"),
+    after=_wait_rds(
+        "db_cluster_deleted",
+        "DBClusterIdentifier",
+        "describe_db_clusters",
+        "DBClusters",
+        "Status",
+    ),
 )
 GLOBAL_CLUSTER = Kind(
     "rds global cluster", named_like_the_platform(_global_clusters), _delete_global_cluster
