@@ -62,7 +62,8 @@ def leftovers(
             if kind.scope is Scope.REGIONAL:
                 found += [Leftover(f"{region} {kind.name}", n) for n in kind.find(scan, region)]
             elif kind.scope is Scope.GLOBAL_LISTED_PER_REGION:
-                found += [Leftover(kind.name, name) for name in kind.find(scan, region)]
+                listed = [Leftover(kind.name, name) for name in kind.find(scan, region)]
+                found += [leftover for leftover in listed if leftover not in found]
     for kind in KINDS:
         if kind.scope is Scope.GLOBAL:
             found += [Leftover(kind.name, name) for name in kind.find(scan, spec.region)]

@@ -461,3 +461,22 @@ def test_a_database_whose_deletion_was_refused_is_not_waited_for(
     assert lines[0].startswith(f"{REGION} rds instance tap-db-dev-1: NOT deleted: ClientError")
     assert "protection" in lines[0]
     assert polls == []
+
+
+def test_a_bucket_is_left_once_whatever_the_number_of_regions(aws: None) -> None:
+    """ListBuckets answers with every bucket of the account in whichever region it is asked:
+    a check of three regions lists each bucket once, not once per region."""
+    spec = BackendSpec("tap-terraform-locks", REGION, "tap", "CC-1")
+    clients("s3", REGION).create_bucket(
+        Bucket="tap-data-dev-ap-southeast-1",
+        CreateBucketConfiguration={"LocationConstraint": REGION},
+    )
+    found = leftovers(
+        _Session(),  # type: ignore[arg-type]
+        [REGION, "eu-west-1", "us-east-1"],
+        spec,
+        environments=["dev"],
+    )
+    assert [(item.kind, item.name) for item in found] == [
+        ("s3 bucket", "tap-data-dev-ap-southeast-1")
+    ]

@@ -122,8 +122,7 @@ class Scope(Enum):
     GLOBAL = "global"
     #: S3 buckets: one namespace for every region, so named ``"<kind>"``, yet listed through
     #: each region's client. ListBuckets answers with every bucket of the account whichever
-    #: region is asked, so with several regions a bucket is listed once per region (the sweep
-    #: reports the repeats as already gone).
+    #: region is asked: the leftover check keeps each bucket once.
     GLOBAL_LISTED_PER_REGION = "global, listed per region"
 
 
