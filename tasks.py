@@ -12,7 +12,9 @@ repository) gives a run its own synth directory (tooling/lifecycle/workspace.py)
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -34,6 +36,11 @@ from tooling.cli.shell import (
 )
 
 __all__ = ["invoke_function", "logs", "sync", "upload", "verify"]  # tasks defined beside this shell
+
+# ``kill -USR1 <pid>`` prints where every thread of a ./tap run is (a run that seems stuck),
+# and the run goes on.
+if hasattr(signal, "SIGUSR1"):
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 if TYPE_CHECKING:
     pass

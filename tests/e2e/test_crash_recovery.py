@@ -144,12 +144,14 @@ class Tap:
 
 
 def _where_it_waits(pid: int, emulator_dir: Path) -> str:
-    """What a hung command is waiting on: its processes (with psutil) and the emulator's
-    threads (it writes their stacks to its log on SIGUSR1)."""
+    """What a hung command is waiting on: its processes (with psutil), its threads and the
+    emulator's (on SIGUSR1 ./tap prints its threads' stacks, which join its output, and the
+    emulator writes its threads' to its log)."""
     import psutil
 
     from tooling.emulator.record import log_path, read_record
 
+    os.kill(pid, signal.SIGUSR1)
     try:
         family = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
         processes = [f"  {p.pid} {p.status()} {' '.join(p.cmdline())[:160]}" for p in family]
