@@ -452,7 +452,7 @@ def test_a_database_whose_deletion_was_refused_is_not_waited_for(
         DBInstanceClass="db.t4g.medium",
         Engine="postgres",
         MasterUsername="admin_user",
-        MasterUserPassword="not-a-secret-1",
+        MasterUserPassword="password1234",
         AllocatedStorage=20,
         DeletionProtection=True,
     )
