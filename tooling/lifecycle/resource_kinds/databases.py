@@ -89,7 +89,9 @@ def _delete_parameter_group(clients: Clients, region: str, name: str) -> str:
     return "deleted"
 
 
-#: The status of a DB instance or cluster whose deletion AWS accepted and has not finished.
+#: The status of a DB instance or cluster whose deletion AWS accepted and has not finished
+#: (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/accessing-monitoring.html#Overview.DBInstance.Status,
+#: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/accessing-monitoring.html#Aurora.Status).
 _DELETING = "deleting"
 
 
