@@ -480,3 +480,39 @@ def test_a_bucket_is_left_once_whatever_the_number_of_regions(aws: None) -> None
     assert [(item.kind, item.name) for item in found] == [
         ("s3 bucket", "tap-data-dev-ap-southeast-1")
     ]
+
+
+def test_a_database_being_deleted_is_waited_for_until_it_is_gone() -> None:
+    """On AWS a cluster whose deletion was accepted is ``deleting`` for minutes, and its subnet
+    and parameter groups refuse deletion until it is gone: the sweep waits with RDS's waiter."""
+    from tooling.lifecycle.resource_kinds.databases import DB_CLUSTER
+    from tooling.lifecycle.resource_kinds.model import Item
+
+    waited: list[tuple[str, dict[str, Any]]] = []
+
+    class _Waiter:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def wait(self, **arguments: Any) -> None:
+            waited.append((self.name, arguments))
+
+    class _Rds:
+        def describe_db_clusters(self, DBClusterIdentifier: str) -> dict[str, Any]:  # noqa: N803
+            return {
+                "DBClusters": [{"DBClusterIdentifier": DBClusterIdentifier, "Status": "deleting"}]
+            }
+
+        def get_waiter(self, name: str) -> _Waiter:
+            return _Waiter(name)
+
+    assert DB_CLUSTER.after is not None
+    DB_CLUSTER.after(
+        lambda service, region: _Rds(), [Item("rds cluster", REGION, "tap-db-dev", "")]
+    )
+    assert waited == [
+        (
+            "db_cluster_deleted",
+            {"DBClusterIdentifier": "tap-db-dev", "WaiterConfig": {"Delay": 15, "MaxAttempts": 80}},
+        )
+    ]
